@@ -1,0 +1,52 @@
+# pave — see README.md. `make demo` runs pave's main job, `make test` every test.
+SHELL := /usr/bin/env bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+TEST_FLAGS ?= -count=1 -timeout 30m
+FUZZ_TIME ?= 60s
+
+.PHONY: all build test lint bench fuzz demo tools cluster-up cluster-down clean
+
+all: build
+
+## build: compile pave to bin/pave
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/pave ./cmd/pave
+
+## tools: build the local control plane (etcd, kube-apiserver, ...) into .cache/bin
+tools:
+	bash e2e/tools/build.sh
+
+## test: every test, including those against the local control plane
+test: build tools
+	$(GO) test $(TEST_FLAGS) ./...
+
+## lint: gofmt check and go vet
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: benchmarks, with the figures they measure
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: fuzz the service.yaml decoder for $(FUZZ_TIME)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseService$$' -fuzztime $(FUZZ_TIME) ./catalog
+
+## demo: pave's main job on the example catalog
+demo: build
+	bash hack/demo.sh
+
+## cluster-up / cluster-down: local staging and prod clusters
+cluster-up: tools
+	$(GO) run ./e2e/cmd/cluster up
+
+cluster-down:
+	$(GO) run ./e2e/cmd/cluster down
+
+clean:
+	rm -rf bin

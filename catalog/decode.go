@@ -1,0 +1,447 @@
+package catalog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxFileSize is the largest catalog YAML file pave reads. A service.yaml is
+// about fifteen lines; anything near this size is a mistake or an attack.
+const MaxFileSize = 1 << 20
+
+// nodeDecoder is implemented by field types that decode themselves from a
+// YAML node (dates, environment values).
+type nodeDecoder interface {
+	decodeNode(d *decoder, n *yaml.Node, path string)
+}
+
+// decoder turns a YAML node tree into Go values strictly: unknown fields,
+// wrong types, duplicate keys and aliases are errors located at their line
+// and column. It never stops at the first error, and it records where every
+// field path was written so later checks can point at it.
+type decoder struct {
+	file string
+	errs ErrorList
+	// pos maps a field path ("spec.env.LOG_LEVEL") to where its value is.
+	pos map[string]Position
+	// bad holds the paths whose value failed to decode, so that later
+	// checks do not report the same field twice.
+	bad map[string]bool
+}
+
+func newDecoder(file string) *decoder {
+	return &decoder{file: file, pos: map[string]Position{}, bad: map[string]bool{}}
+}
+
+func (d *decoder) errorf(p Position, format string, args ...any) {
+	d.errs = append(d.errs, &Error{File: d.file, Position: p, Message: fmt.Sprintf(format, args...)})
+}
+
+func nodePos(n *yaml.Node) Position {
+	if n == nil {
+		return Position{}
+	}
+	return Position{Line: n.Line, Column: n.Column}
+}
+
+// fail reports an error on the value at path and marks the path as bad.
+func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
+	d.bad[path] = true
+	msg := fmt.Sprintf(format, args...)
+	if path != "" {
+		msg = path + ": " + msg
+	}
+	d.errorf(nodePos(n), "%s", msg)
+}
+
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseDocument checks a file's bytes and parses its single YAML document.
+func parseDocument(file string, data []byte) (*yaml.Node, *Error) {
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: file, Message: fmt.Sprintf("file is %d bytes, over the %d-byte limit", len(data), MaxFileSize)}
+	}
+	if !utf8.Valid(data) {
+		off := invalidUTF8Offset(data)
+		p := offsetPosition(data, off)
+		return nil, &Error{File: file, Position: p, Message: fmt.Sprintf("file is not valid UTF-8 (byte 0x%02x)", data[off])}
+	}
+	if bytes.IndexByte(data, 0) >= 0 {
+		p := offsetPosition(data, bytes.IndexByte(data, 0))
+		return nil, &Error{File: file, Position: p, Message: "file contains a NUL byte"}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: file, Message: "file is empty"}
+		}
+		return nil, yamlSyntaxError(file, err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, yamlSyntaxError(file, err)
+	default:
+		line := next.Line
+		if len(next.Content) > 0 {
+			line = next.Content[0].Line
+		}
+		return nil, &Error{File: file, Position: Position{Line: line, Column: 1}, Message: "more than one YAML document; this file must hold exactly one"}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null" {
+		return nil, &Error{File: file, Message: "file is empty"}
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{File: file, Position: nodePos(root), Message: fmt.Sprintf("expected a mapping at the top of the file, got %s", describe(root))}
+	}
+	return root, nil
+}
+
+func yamlSyntaxError(file string, err error) *Error {
+	msg := err.Error()
+	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: file, Position: Position{Line: line}, Message: "invalid YAML: " + m[2]}
+	}
+	return &Error{File: file, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+func invalidUTF8Offset(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return 0
+}
+
+func offsetPosition(data []byte, off int) Position {
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	col := off - bytes.LastIndexByte(data[:off], '\n')
+	return Position{Line: line, Column: col}
+}
+
+// describe names the type of a YAML node for error messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch n.ShortTag() {
+	case "!!str":
+		return fmt.Sprintf("a string (%q)", truncate(n.Value, 40))
+	case "!!int":
+		return "an integer (" + truncate(n.Value, 20) + ")"
+	case "!!float":
+		return "a number (" + truncate(n.Value, 20) + ")"
+	case "!!bool":
+		return "a boolean (" + n.Value + ")"
+	case "!!null":
+		return "nothing (null)"
+	case "!!timestamp":
+		return "a date (" + n.Value + ")"
+	}
+	return "a " + strings.TrimPrefix(n.ShortTag(), "!!")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// decode fills v from n. v must be settable.
+func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
+	d.pos[path] = nodePos(n)
+	if n.Kind == yaml.AliasNode {
+		d.fail(n, path, "YAML aliases are not supported; write the value out")
+		return
+	}
+	if v.CanAddr() {
+		if nd, ok := v.Addr().Interface().(nodeDecoder); ok {
+			nd.decodeNode(d, n, path)
+			return
+		}
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if isNull(n) {
+			return
+		}
+		elem := reflect.New(v.Type().Elem())
+		d.decode(n, path, elem.Elem())
+		v.Set(elem)
+	case reflect.Struct:
+		d.decodeStruct(n, path, v)
+	case reflect.Map:
+		d.decodeMap(n, path, v)
+	case reflect.Slice:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.fail(n, path, "expected a list, got %s", describe(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			d.decode(item, fmt.Sprintf("%s[%d]", path, i), s.Index(i))
+		}
+		v.Set(s)
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+			d.fail(n, path, "expected a string, got %s", describe(n))
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+			d.fail(n, path, "expected an integer, got %s", describe(n))
+			return
+		}
+		var i int64
+		if err := n.Decode(&i); err != nil || int64(int32(i)) != i {
+			d.fail(n, path, "integer %s is out of range", n.Value)
+			return
+		}
+		v.SetInt(i)
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+			d.fail(n, path, "expected true or false, got %s", describe(n))
+			return
+		}
+		var b bool
+		_ = n.Decode(&b)
+		v.SetBool(b)
+	case reflect.Interface:
+		if val, ok := d.decodeAny(n, path); ok {
+			if val != nil {
+				v.Set(reflect.ValueOf(val))
+			}
+		}
+	default:
+		panic(fmt.Sprintf("catalog: cannot decode into %s", v.Type()))
+	}
+}
+
+// mappingPairs walks a mapping's key/value pairs, reporting non-string keys,
+// merge keys and duplicate keys, and calls fn for each good pair.
+func (d *decoder) mappingPairs(n *yaml.Node, path string, fn func(key string, k, v *yaml.Node)) bool {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, path, "expected a mapping, got %s", describe(n))
+		return false
+	}
+	seen := make(map[string]int, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
+			d.errorf(nodePos(k), "%s: merge keys and complex keys are not supported", orTop(path))
+			continue
+		}
+		if k.ShortTag() != "!!str" && k.ShortTag() != "!!int" && k.ShortTag() != "!!bool" {
+			d.errorf(nodePos(k), "%s: key %s must be a string", orTop(path), describe(k))
+			continue
+		}
+		if line, dup := seen[k.Value]; dup {
+			d.errorf(nodePos(k), "%s: duplicate key %q (first defined at line %d)", joinPath(path, k.Value), k.Value, line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		fn(k.Value, k, val)
+	}
+	return true
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "top level"
+	}
+	return path
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, path string, v reflect.Value) {
+	if isNull(n) {
+		return
+	}
+	m := reflect.MakeMap(v.Type())
+	ok := d.mappingPairs(n, path, func(key string, k, val *yaml.Node) {
+		elem := reflect.New(v.Type().Elem()).Elem()
+		p := joinPath(path, key)
+		d.pos[p+"#key"] = nodePos(k)
+		d.decode(val, p, elem)
+		m.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), elem)
+	})
+	if ok {
+		v.Set(m)
+	}
+}
+
+type fieldInfo struct {
+	name  string
+	index []int
+}
+
+// structFields lists the YAML names of a struct's fields, following
+// `yaml:",inline"` embedding.
+func structFields(t reflect.Type) []fieldInfo {
+	var out []fieldInfo
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if opts == "inline" {
+			for _, sub := range structFields(f.Type) {
+				out = append(out, fieldInfo{name: sub.name, index: append([]int{i}, sub.index...)})
+			}
+			continue
+		}
+		if name == "" {
+			continue
+		}
+		out = append(out, fieldInfo{name: name, index: []int{i}})
+	}
+	return out
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
+	if isNull(n) {
+		return
+	}
+	fields := structFields(v.Type())
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
+	}
+	d.mappingPairs(n, path, func(key string, k, val *yaml.Node) {
+		i := slices.IndexFunc(fields, func(f fieldInfo) bool { return f.name == key })
+		p := joinPath(path, key)
+		if i < 0 {
+			d.bad[p] = true
+			msg := fmt.Sprintf("unknown field %q", key)
+			if path != "" {
+				msg += " in " + path
+			}
+			if h, ok := v.Interface().(interface{ unknownFieldHint(string) string }); ok && h.unknownFieldHint(key) != "" {
+				msg += ": " + h.unknownFieldHint(key)
+			} else if s := suggest(key, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			d.errorf(nodePos(k), "%s", msg)
+			return
+		}
+		d.pos[p+"#key"] = nodePos(k)
+		d.decode(val, p, v.FieldByIndex(fields[i].index))
+	})
+}
+
+// decodeAny turns a node into plain Go values (map[string]any, []any,
+// string, int64, float64, bool, nil) with the same strictness as typed
+// fields: no aliases, no duplicate keys.
+func (d *decoder) decodeAny(n *yaml.Node, path string) (any, bool) {
+	d.pos[path] = nodePos(n)
+	switch n.Kind {
+	case yaml.AliasNode:
+		d.fail(n, path, "YAML aliases are not supported; write the value out")
+		return nil, false
+	case yaml.MappingNode:
+		m := map[string]any{}
+		ok := true
+		d.mappingPairs(n, path, func(key string, _, val *yaml.Node) {
+			x, good := d.decodeAny(val, joinPath(path, key))
+			ok = ok && good
+			m[key] = x
+		})
+		return m, ok
+	case yaml.SequenceNode:
+		s := make([]any, len(n.Content))
+		ok := true
+		for i, item := range n.Content {
+			x, good := d.decodeAny(item, fmt.Sprintf("%s[%d]", path, i))
+			ok = ok && good
+			s[i] = x
+		}
+		return s, ok
+	}
+	switch n.ShortTag() {
+	case "!!str", "!!timestamp", "!!binary":
+		return n.Value, true
+	case "!!null":
+		return nil, true
+	}
+	var x any
+	if err := n.Decode(&x); err != nil {
+		d.fail(n, path, "cannot read value: %v", err)
+		return nil, false
+	}
+	return x, true
+}
+
+// suggest returns the candidate closest to s when it is close enough to be
+// a likely typo.
+func suggest(s string, candidates []string) string {
+	best, bestDist := "", 0
+	for _, c := range candidates {
+		dist := levenshtein(strings.ToLower(s), strings.ToLower(c))
+		if best == "" || dist < bestDist {
+			best, bestDist = c, dist
+		}
+	}
+	if best == "" || bestDist > max(2, len(s)/3) {
+		return ""
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

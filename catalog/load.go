@@ -1,0 +1,337 @@
+package catalog
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Catalog is a loaded catalog: its configuration, its templates, every
+// valid service, and the errors of the files that are not.
+type Catalog struct {
+	// FS is the catalog's files, rooted at the catalog folder.
+	FS        fs.FS
+	Config    *Config
+	Templates map[string]*Template
+	// Services are the valid services, sorted by team and name.
+	Services []*Service
+	// Errors lists every problem found, sorted by file and line. A service
+	// with errors is left out of Services; the others are unaffected.
+	Errors ErrorList
+	// Invalid lists the service files that had errors, sorted.
+	Invalid []string
+}
+
+// Template is a golden-path chart under templates/<name>/.
+type Template struct {
+	Name        string
+	Version     string
+	Description string
+	// Dir is the chart folder relative to the catalog root.
+	Dir string
+}
+
+// ConfigError means pave.yaml is missing or invalid: nothing in the
+// catalog can be trusted, so no service is loaded.
+type ConfigError struct {
+	Errors ErrorList
+}
+
+func (e *ConfigError) Error() string {
+	return "invalid catalog configuration:\n" + e.Errors.Error()
+}
+
+// Service returns the valid service with the given id ("team/name").
+func (c *Catalog) Service(id string) (*Service, bool) {
+	i := slices.IndexFunc(c.Services, func(s *Service) bool { return s.ID() == id })
+	if i < 0 {
+		return nil, false
+	}
+	return c.Services[i], true
+}
+
+// OpenDir opens a catalog folder as a file system that cannot be left:
+// paths with "..", and symlinks pointing outside, are refused by the
+// operating system's rooted lookups.
+func OpenDir(dir string) (fs.FS, io.Closer, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open catalog: %w", err)
+	}
+	return root.FS(), root, nil
+}
+
+// LoadDir loads the catalog in a folder.
+func LoadDir(dir string) (*Catalog, error) {
+	fsys, closer, err := OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return Load(fsys)
+}
+
+// Load reads pave.yaml, the templates and every service. It returns an
+// error only when the catalog as a whole cannot be used (pave.yaml missing
+// or invalid); problems with single services are collected in
+// Catalog.Errors and leave the other services loaded.
+func Load(fsys fs.FS) (*Catalog, error) {
+	cfg, err := LoadConfig(fsys)
+	if err != nil {
+		return nil, err
+	}
+	c := &Catalog{FS: fsys, Config: cfg}
+	c.Templates, c.Errors = loadTemplates(fsys)
+
+	ctx := serviceContext{config: cfg, templates: c.Templates}
+	var files []string
+	files, walkErrs := serviceFiles(fsys)
+	c.Errors = append(c.Errors, walkErrs...)
+	for _, file := range files {
+		parts := strings.Split(file, "/")
+		ctx.team, ctx.name = parts[1], parts[2]
+		s, errs := loadService(fsys, file, ctx)
+		if len(errs) > 0 {
+			c.Errors = append(c.Errors, errs...)
+			continue
+		}
+		c.Services = append(c.Services, s)
+	}
+	c.checkIngressHosts()
+	c.Errors.Sort()
+	for _, f := range c.Errors.Files() {
+		if strings.HasPrefix(f, ServicesDir+"/") {
+			c.Invalid = append(c.Invalid, f)
+		}
+	}
+	c.Services = slices.DeleteFunc(c.Services, func(s *Service) bool {
+		_, bad := slices.BinarySearch(c.Invalid, s.File)
+		return bad
+	})
+	slices.SortFunc(c.Services, func(a, b *Service) int {
+		return cmp.Or(cmp.Compare(a.Metadata.Team, b.Metadata.Team), cmp.Compare(a.Metadata.Name, b.Metadata.Name))
+	})
+	return c, nil
+}
+
+// LoadConfig reads and validates pave.yaml.
+func LoadConfig(fsys fs.FS) (*Config, error) {
+	data, err := readFile(fsys, ConfigFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &ConfigError{Errors: ErrorList{{File: ConfigFile, Message: "not found: a catalog has pave.yaml at its root (is --catalog right?)"}}}
+		}
+		return nil, &ConfigError{Errors: ErrorList{{File: ConfigFile, Message: err.Error()}}}
+	}
+	cfg, errs := ParseConfig(ConfigFile, data)
+	if len(errs) > 0 {
+		return nil, &ConfigError{Errors: errs}
+	}
+	return cfg, nil
+}
+
+// readFile reads a regular file of at most MaxFileSize bytes, refusing
+// symlinks.
+func readFile(fsys fs.FS, name string) ([]byte, error) {
+	info, err := fs.Lstat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if info.Mode()&fs.ModeSymlink != 0 {
+		return nil, errors.New("symlinks are not allowed in the catalog")
+	}
+	if !info.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	if info.Size() > MaxFileSize {
+		return nil, fmt.Errorf("file is %d bytes, over the %d-byte limit", info.Size(), MaxFileSize)
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+}
+
+// serviceFiles finds services/<team>/<name>/service.yaml, refusing
+// symlinks and misplaced service files.
+func serviceFiles(fsys fs.FS) ([]string, ErrorList) {
+	var files []string
+	var errs ErrorList
+	err := fs.WalkDir(fsys, ServicesDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			errs = append(errs, &Error{File: p, Message: err.Error()})
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			errs = append(errs, &Error{File: p, Message: "symlinks are not allowed in the catalog"})
+			return nil
+		}
+		depth := strings.Count(p, "/")
+		if d.IsDir() {
+			if depth == 1 || depth == 2 {
+				if !isDNSLabel(d.Name()) {
+					errs = append(errs, &Error{File: p + "/", Message: fmt.Sprintf("folder name %q must be a DNS-1123 label (lowercase letters, digits and '-')", d.Name())})
+					return fs.SkipDir
+				}
+			}
+			return nil
+		}
+		switch name := d.Name(); {
+		case name == ServiceFile && depth == 3:
+			files = append(files, p)
+		case name == ServiceFile:
+			errs = append(errs, &Error{File: p, Message: "a service definition belongs at services/<team>/<name>/service.yaml"})
+		case depth == 3 && (name == "service.yml" || strings.EqualFold(name, ServiceFile)):
+			errs = append(errs, &Error{File: p, Message: "service definitions must be named service.yaml"})
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, &Error{File: ServicesDir, Message: err.Error()})
+	}
+	return files, errs
+}
+
+// loadService reads, decodes and validates one service file.
+func loadService(fsys fs.FS, file string, ctx serviceContext) (*Service, ErrorList) {
+	data, err := readFile(fsys, file)
+	if err != nil {
+		return nil, ErrorList{{File: file, Message: err.Error()}}
+	}
+	dir := path.Dir(file)
+	ctx.patchExists = func(rel string) bool {
+		info, err := fs.Lstat(fsys, dir+"/"+rel)
+		return err == nil && info.Mode().IsRegular()
+	}
+	return parseService(file, data, ctx)
+}
+
+// parseService decodes and validates a service.yaml's bytes.
+func parseService(file string, data []byte, ctx serviceContext) (*Service, ErrorList) {
+	root, perr := parseDocument(file, data)
+	if perr != nil {
+		return nil, ErrorList{perr}
+	}
+	d := newDecoder(file)
+	s := &Service{File: file}
+	d.decodeStruct(root, "", reflectValue(s))
+	s.positions = d.pos
+	v := validator{d: d}
+	v.service(s, ctx)
+	if len(d.errs) > 0 {
+		return nil, dedupe(d.errs)
+	}
+	return s, nil
+}
+
+// ParseService decodes and validates a service.yaml against a catalog
+// configuration and its templates. file is the path relative to the
+// catalog root (services/<team>/<name>/service.yaml); patch files are not
+// checked for existence.
+func ParseService(file string, data []byte, cfg *Config, templates map[string]*Template) (*Service, ErrorList) {
+	ctx := serviceContext{config: cfg, templates: templates}
+	if parts := strings.Split(file, "/"); len(parts) == 4 && parts[0] == ServicesDir {
+		ctx.team, ctx.name = parts[1], parts[2]
+	}
+	return parseService(file, data, ctx)
+}
+
+// checkIngressHosts reports a host claimed by two services in the same
+// environment, on both services.
+func (c *Catalog) checkIngressHosts() {
+	type claim struct {
+		s    *Service
+		path string
+	}
+	for _, env := range c.Config.EnvironmentNames() {
+		claims := map[string][]claim{}
+		for _, s := range c.Services {
+			st := s.ForEnvironment(env)
+			if st.Ingress == nil || st.Ingress.Host == "" {
+				continue
+			}
+			host := strings.ToLower(st.Ingress.Host)
+			claims[host] = append(claims[host], claim{s, s.FieldPath(env, "ingress.host")})
+		}
+		for host, cs := range claims {
+			if len(cs) < 2 {
+				continue
+			}
+			for _, a := range cs {
+				var others []string
+				for _, b := range cs {
+					if b.s != a.s {
+						others = append(others, b.s.File)
+					}
+				}
+				c.Errors = append(c.Errors, &Error{
+					File:     a.s.File,
+					Position: a.s.Position(a.path),
+					Message:  fmt.Sprintf("%s: host %q is also claimed by %s in environment %s", a.path, host, strings.Join(others, ", "), env),
+				})
+			}
+		}
+	}
+	c.Errors = dedupe(c.Errors)
+}
+
+type chartFile struct {
+	Name        string `yaml:"name"`
+	Version     string `yaml:"version"`
+	Description string `yaml:"description"`
+}
+
+// loadTemplates lists templates/<name>/Chart.yaml. A broken chart is
+// reported and left out, so the services using it fail, not the others.
+func loadTemplates(fsys fs.FS) (map[string]*Template, ErrorList) {
+	templates := map[string]*Template{}
+	var errs ErrorList
+	entries, err := fs.ReadDir(fsys, TemplatesDir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, &Error{File: TemplatesDir, Message: err.Error()})
+		}
+		return templates, errs
+	}
+	for _, e := range entries {
+		dir := TemplatesDir + "/" + e.Name()
+		if e.Type()&fs.ModeSymlink != 0 {
+			errs = append(errs, &Error{File: dir, Message: "symlinks are not allowed in the catalog"})
+			continue
+		}
+		if !e.IsDir() {
+			continue
+		}
+		file := dir + "/Chart.yaml"
+		data, err := readFile(fsys, file)
+		if err != nil {
+			errs = append(errs, &Error{File: file, Message: fmt.Sprintf("template %s: %v", e.Name(), err)})
+			continue
+		}
+		var cf chartFile
+		if err := yaml.Unmarshal(data, &cf); err != nil {
+			errs = append(errs, yamlSyntaxError(file, err))
+			continue
+		}
+		switch {
+		case cf.Name != e.Name():
+			errs = append(errs, &Error{File: file, Position: Position{Line: 1, Column: 1}, Message: fmt.Sprintf("chart name %q must match its folder %q", cf.Name, e.Name())})
+			continue
+		case cf.Version == "":
+			errs = append(errs, &Error{File: file, Position: Position{Line: 1, Column: 1}, Message: "chart version is required"})
+			continue
+		}
+		templates[e.Name()] = &Template{Name: cf.Name, Version: cf.Version, Description: cf.Description, Dir: dir}
+	}
+	return templates, errs
+}

@@ -1,0 +1,113 @@
+// Command pave renders golden-path services from a catalog repository,
+// checks them against the platform's policies and applies them to the
+// clusters of each environment.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"github.com/spf13/cobra"
+)
+
+// Set at build time with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // the catalog has problems (invalid services, denials)
+	exitUsage    = 2 // bad flags or arguments, or an unusable catalog config
+	exitInternal = 3
+)
+
+// exitError carries the exit code a command wants, next to its message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks a mistake in how the command was called.
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// silentExit ends a command with a code after it already printed its report.
+func silentExit(code int) error { return &exitError{code: code} }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(buildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()})
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "pave: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// Everything cobra reports itself (unknown flags, wrong argument
+	// counts) is a usage error.
+	fmt.Fprintf(stderr, "pave: %v\nRun 'pave --help' for usage.\n", err)
+	return exitUsage
+}
+
+type buildInfo struct {
+	Version   string
+	Commit    string
+	GoVersion string
+}
+
+func newRootCmd(info buildInfo) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pave",
+		Short: "GitOps reconciler for golden-path services",
+		Long: `pave renders every service of a catalog repository through the platform
+team's golden-path templates, checks the result against the platform's
+policies, and applies what passes to the clusters of each environment.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newValidateCmd(),
+		newNewCmd(),
+		newVersionCmd(info),
+	)
+	return root
+}
+
+func newVersionCmd(info buildInfo) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print pave's version, commit and Go version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "pave %s\ncommit: %s\ngo: %s\n", info.Version, info.Commit, info.GoVersion)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pave-dev/pave/catalog"
+)
+
+type validateOptions struct {
+	catalogDir string
+	format     string
+}
+
+func newValidateCmd() *cobra.Command {
+	o := validateOptions{}
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "Check pave.yaml and every service.yaml of a catalog",
+		Long: `Validate loads the catalog and prints every error compiler-style
+(file:line:column: message), sorted by file and line.
+
+Exit status: 0 when the catalog is valid, 1 when any service has errors,
+2 for usage errors or a missing or invalid pave.yaml.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVar(&o.catalogDir, "catalog", ".", "catalog folder (holds pave.yaml)")
+	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// validateReport is the JSON output of pave validate.
+type validateReport struct {
+	Errors   []reportError   `json:"errors"`
+	Services []serviceStatus `json:"services"`
+}
+
+type reportError struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+type serviceStatus struct {
+	Service string `json:"service,omitempty"`
+	File    string `json:"file"`
+	Valid   bool   `json:"valid"`
+}
+
+func (o *validateOptions) run(stdout, stderr io.Writer) error {
+	if o.format != "text" && o.format != "json" {
+		return usageError("unknown --format %q (text or json)", o.format)
+	}
+	cat, err := catalog.LoadDir(o.catalogDir)
+	var cfgErr *catalog.ConfigError
+	switch {
+	case errors.As(err, &cfgErr):
+		o.print(stdout, cfgErr.Errors, nil)
+		return silentExit(exitUsage)
+	case err != nil:
+		return usageError("%v", err)
+	}
+	o.print(stdout, cat.Errors, cat)
+	valid := len(cat.Services)
+	fmt.Fprintf(stderr, "%d services valid, %d invalid\n", valid, len(cat.Invalid))
+	if len(cat.Errors) > 0 {
+		return silentExit(exitFailure)
+	}
+	return nil
+}
+
+// displayPath turns a catalog-relative path into one the user can open
+// from where they ran pave.
+func (o *validateOptions) displayPath(rel string) string {
+	return filepath.Join(o.catalogDir, filepath.FromSlash(rel))
+}
+
+func (o *validateOptions) print(w io.Writer, errs catalog.ErrorList, cat *catalog.Catalog) {
+	if o.format == "text" {
+		for _, e := range errs {
+			c := *e
+			c.File = o.displayPath(e.File)
+			fmt.Fprintln(w, c.Error())
+		}
+		return
+	}
+	report := validateReport{Errors: []reportError{}, Services: []serviceStatus{}}
+	for _, e := range errs {
+		report.Errors = append(report.Errors, reportError{File: o.displayPath(e.File), Line: e.Line, Column: e.Column, Message: e.Message})
+	}
+	if cat != nil {
+		for _, s := range cat.Services {
+			report.Services = append(report.Services, serviceStatus{Service: s.ID(), File: o.displayPath(s.File), Valid: true})
+		}
+		for _, f := range cat.Invalid {
+			report.Services = append(report.Services, serviceStatus{File: o.displayPath(f), Valid: false})
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(report)
+}
