@@ -147,17 +147,7 @@ func (c *Config) Namespace(team, env string) (string, error) {
 
 // Position returns where a field of pave.yaml is written.
 func (c *Config) Position(fieldPath string) Position {
-	for p := fieldPath; p != ""; {
-		if pos, ok := c.positions[p]; ok {
-			return pos
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i < 0 {
-			break
-		}
-		p = p[:i]
-	}
-	return Position{Line: 1, Column: 1}
+	return lookupPosition(c.positions, fieldPath)
 }
 
 // ParseConfig decodes and validates pave.yaml. file names it in errors.
@@ -167,6 +157,7 @@ func ParseConfig(file string, data []byte) (*Config, ErrorList) {
 		return nil, ErrorList{perr}
 	}
 	d := newDecoder(file)
+	d.pos[""] = nodePos(root)
 	var c Config
 	d.decodeStruct(root, "", reflectValue(&c))
 	c.positions = d.pos
@@ -182,7 +173,7 @@ func (v *validator) config(c *Config) {
 	v.header("", c.APIVersion, c.Kind, KindCatalog)
 
 	if len(c.Environments) == 0 {
-		v.errorf("environments", "environments: at least one environment is required")
+		v.missing("environments", "environments: at least one environment is required")
 	}
 	seenEnv := map[string]bool{}
 	namespaces := map[string]string{} // cluster/namespace → environment
@@ -195,7 +186,7 @@ func (v *validator) config(c *Config) {
 		}
 		seenEnv[e.Name] = true
 		if e.Cluster == "" {
-			v.errorf(p, "%s: cluster is required", p)
+			v.missing(p+".cluster", "%s: cluster is required", p)
 		} else {
 			v.dnsLabel(p+".cluster", e.Cluster, true)
 		}
@@ -219,7 +210,7 @@ func (v *validator) config(c *Config) {
 	}
 
 	if len(c.Teams) == 0 {
-		v.errorf("teams", "teams: at least one team is required")
+		v.missing("teams", "teams: at least one team is required")
 	}
 	seenTeam := map[string]bool{}
 	for i, t := range c.Teams {
@@ -230,7 +221,7 @@ func (v *validator) config(c *Config) {
 		}
 		seenTeam[t.Name] = true
 		if len(t.Owners) == 0 {
-			v.errorf(p, "%s: owners is required (who to ask about this team's services)", p)
+			v.missing(p+".owners", "%s: owners is required (who to ask about this team's services)", p)
 		}
 		for j, o := range t.Owners {
 			if strings.TrimSpace(o) == "" {
@@ -293,7 +284,7 @@ func (v *validator) size(p, name string, s Size) {
 	for _, q := range quantities {
 		fp := p + "." + q.field
 		if q.value == "" {
-			v.errorf(p, "%s: %s is required", p, q.field)
+			v.missing(fp, "%s: %s is required", p, q.field)
 			continue
 		}
 		qty, err := resource.ParseQuantity(q.value)

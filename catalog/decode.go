@@ -86,13 +86,13 @@ func parseDocument(file string, data []byte) (*yaml.Node, *Error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: file, Message: "file is empty"}
 		}
-		return nil, yamlSyntaxError(file, err)
+		return nil, yamlSyntaxError(file, data, err)
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, yamlSyntaxError(file, err)
+		return nil, yamlSyntaxError(file, data, err)
 	default:
 		line := next.Line
 		if len(next.Content) > 0 {
@@ -110,13 +110,47 @@ func parseDocument(file string, data []byte) (*yaml.Node, *Error) {
 	return root, nil
 }
 
-func yamlSyntaxError(file string, err error) *Error {
-	msg := err.Error()
-	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Position: Position{Line: line}, Message: "invalid YAML: " + m[2]}
+func yamlSyntaxError(file string, data []byte, err error) *Error {
+	text := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		text = m[2]
 	}
-	return &Error{File: file, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	if l := locateSyntaxError(data, text); l > 0 {
+		line = l
+	}
+	return &Error{File: file, Position: Position{Line: line}, Message: "invalid YAML: " + text}
+}
+
+// maxLocateLines bounds the work spent locating a syntax error.
+const maxLocateLines = 2000
+
+// locateSyntaxError finds the line of a syntax error. The YAML parser
+// reports where the enclosing block started, not where it broke, so this
+// finds the shortest run of leading lines that already fails the same way.
+func locateSyntaxError(data []byte, text string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxLocateLines {
+		return 0
+	}
+	end := 0
+	for k, l := range lines {
+		end += len(l)
+		dec := yaml.NewDecoder(bytes.NewReader(data[:end]))
+		for {
+			var n yaml.Node
+			err := dec.Decode(&n)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, io.EOF) && strings.HasSuffix(err.Error(), text) {
+				return k + 1
+			}
+			break
+		}
+	}
+	return 0
 }
 
 func invalidUTF8Offset(data []byte) int {
@@ -359,6 +393,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 				msg += ": " + h.unknownFieldHint(key)
 			} else if s := suggest(key, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
+				// The field was most likely meant, so do not also report
+				// it as missing.
+				d.bad[joinPath(path, s)] = true
 			}
 			d.errorf(nodePos(k), "%s", msg)
 			return

@@ -223,6 +223,7 @@ func parseService(file string, data []byte, ctx serviceContext) (*Service, Error
 		return nil, ErrorList{perr}
 	}
 	d := newDecoder(file)
+	d.pos[""] = nodePos(root)
 	s := &Service{File: file}
 	d.decodeStruct(root, "", reflectValue(s))
 	s.positions = d.pos
@@ -320,7 +321,7 @@ func loadTemplates(fsys fs.FS) (map[string]*Template, ErrorList) {
 		}
 		var cf chartFile
 		if err := yaml.Unmarshal(data, &cf); err != nil {
-			errs = append(errs, yamlSyntaxError(file, err))
+			errs = append(errs, yamlSyntaxError(file, data, err))
 			continue
 		}
 		switch {

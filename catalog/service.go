@@ -199,15 +199,30 @@ func (s *Service) TemplateConstraint() string {
 // in the file (a default, or a field set by merging), it falls back to the
 // closest written parent, so a location always points into the file.
 func (s *Service) Position(fieldPath string) Position {
-	for p := fieldPath; p != ""; {
-		if pos, ok := s.positions[p]; ok {
-			return pos
-		}
+	return lookupPosition(s.positions, fieldPath)
+}
+
+// lookupPosition finds the value of path, or else the key of its closest
+// written parent.
+func lookupPosition(positions map[string]Position, path string) Position {
+	if pos, ok := positions[path]; ok {
+		return pos
+	}
+	for p := path; p != ""; {
 		i := strings.LastIndexAny(p, ".[")
 		if i < 0 {
 			break
 		}
 		p = p[:i]
+		if pos, ok := positions[p+"#key"]; ok {
+			return pos
+		}
+		if pos, ok := positions[p]; ok {
+			return pos
+		}
+	}
+	if pos, ok := positions[""]; ok {
+		return pos
 	}
 	return Position{Line: 1, Column: 1}
 }

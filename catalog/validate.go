@@ -21,21 +21,7 @@ type validator struct {
 }
 
 func (v *validator) position(path string) Position {
-	for p := path; p != ""; {
-		if pos, ok := v.d.pos[p]; ok {
-			return pos
-		}
-		if strings.HasSuffix(p, "#key") {
-			p = strings.TrimSuffix(p, "#key")
-			continue
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i < 0 {
-			break
-		}
-		p = p[:i]
-	}
-	return Position{Line: 1, Column: 1}
+	return lookupPosition(v.d.pos, path)
 }
 
 func (v *validator) isBad(path string) bool {
@@ -60,16 +46,30 @@ func (v *validator) errorf(path, format string, args ...any) {
 	v.d.errorf(v.position(path), format, args...)
 }
 
+// missing reports a required field that is not set, at the key of the
+// mapping it belongs in.
+func (v *validator) missing(field, format string, args ...any) {
+	if v.isBad(field) {
+		return
+	}
+	parent := parentPath(field)
+	pos, ok := v.d.pos[parent+"#key"]
+	if !ok {
+		pos = v.position(parent)
+	}
+	v.d.errorf(pos, format, args...)
+}
+
 func (v *validator) header(prefix, apiVersion, kind, wantKind string) {
 	switch {
 	case apiVersion == "":
-		v.errorf(prefix, "apiVersion is required (%s)", APIVersion)
+		v.missing("apiVersion", "apiVersion is required (%s)", APIVersion)
 	case apiVersion != APIVersion:
 		v.errorf("apiVersion", "apiVersion: %q is not supported; use %s", apiVersion, APIVersion)
 	}
 	switch {
 	case kind == "":
-		v.errorf(prefix, "kind is required (%s)", wantKind)
+		v.missing("kind", "kind is required (%s)", wantKind)
 	case kind != wantKind:
 		v.errorf("kind", "kind: expected %s, got %q", wantKind, kind)
 	}
@@ -82,7 +82,7 @@ func (v *validator) dnsLabel(path, s string, required bool) {
 	field := strings.TrimSuffix(path, "#key")
 	switch {
 	case s == "" && required:
-		v.errorf(parentPath(field), "%s is required", field)
+		v.missing(field, "%s is required", field)
 	case s == "":
 	case len(s) > 63:
 		v.errorf(path, "%s: %q is %d characters, over the 63 allowed", field, truncate(s, 70), len(s))
@@ -120,12 +120,12 @@ func (v *validator) service(s *Service, ctx serviceContext) {
 	v.header("", s.APIVersion, s.Kind, KindService)
 
 	v.dnsLabel("metadata.name", s.Metadata.Name, true)
-	if s.Metadata.Name != "" && ctx.name != "" && s.Metadata.Name != ctx.name {
+	if isDNSLabel(s.Metadata.Name) && ctx.name != "" && s.Metadata.Name != ctx.name {
 		v.errorf("metadata.name", "metadata.name: %q does not match its folder services/%s/%s/", s.Metadata.Name, ctx.team, ctx.name)
 	}
 	switch t := s.Metadata.Team; {
 	case t == "":
-		v.errorf("metadata", "metadata.team is required")
+		v.missing("metadata.team", "metadata.team is required")
 	case ctx.team != "" && t != ctx.team:
 		v.errorf("metadata.team", "metadata.team: %q does not match the folder services/%s/ it is in", t, ctx.team)
 	default:
@@ -140,7 +140,7 @@ func (v *validator) service(s *Service, ctx serviceContext) {
 
 	v.template(s, ctx)
 	if s.Spec.Image == "" {
-		v.errorf("spec", "spec.image is required")
+		v.missing("spec.image", "spec.image is required")
 	}
 	v.settings("spec", s.Spec.Settings, ctx)
 	for _, env := range s.EnvironmentNames() {
@@ -161,7 +161,8 @@ func (v *validator) service(s *Service, ctx serviceContext) {
 		merged := s.ForEnvironment(env)
 		for name := range merged.Env {
 			if _, dup := merged.SecretEnv[name]; dup {
-				v.errorf(s.FieldPath(env, "secretEnv."+name)+"#key", "%s: %s is set in both env and secretEnv", s.FieldPath(env, "secretEnv."+name), name)
+				p := s.FieldPath(env, "env."+name)
+				v.errorf(p+"#key", "%s: %s is set in both env and secretEnv; keep it only in secretEnv", p, name)
 			}
 		}
 		if a := merged.Autoscaling; a != nil && a.Min > 0 && a.Max > 0 && a.Min > a.Max {
@@ -173,7 +174,7 @@ func (v *validator) service(s *Service, ctx serviceContext) {
 
 func (v *validator) template(s *Service, ctx serviceContext) {
 	if s.Spec.Template == "" {
-		v.errorf("spec", "spec.template is required (templates: %s)", strings.Join(templateNames(ctx.templates), ", "))
+		v.missing("spec.template", "spec.template is required (templates: %s)", strings.Join(templateNames(ctx.templates), ", "))
 		return
 	}
 	name, constraint := s.TemplateName(), s.TemplateConstraint()
@@ -243,7 +244,7 @@ func (v *validator) settings(p string, st Settings, ctx serviceContext) {
 			v.errorf(ap+".targetCPU", "%s.targetCPU: %d%% is outside 1-100", ap, a.TargetCPU)
 		}
 		if p == "spec" && a.Max == 0 {
-			v.errorf(ap, "%s.max is required", ap)
+			v.missing(ap+".max", "%s.max is required", ap)
 		}
 	}
 	for name := range st.Env {
@@ -258,13 +259,13 @@ func (v *validator) settings(p string, st Settings, ctx serviceContext) {
 		}
 		switch {
 		case ref.Secret == "":
-			v.errorf(sp, "%s: secret is required (the name of the Kubernetes Secret)", sp)
+			v.missing(sp+".secret", "%s: secret is required (the name of the Kubernetes Secret)", sp)
 		case len(validation.IsDNS1123Subdomain(ref.Secret)) > 0:
 			v.errorf(sp+".secret", "%s.secret: %q is not a valid Secret name", sp, ref.Secret)
 		}
 		switch {
 		case ref.Key == "":
-			v.errorf(sp, "%s: key is required (the key inside the Secret)", sp)
+			v.missing(sp+".key", "%s: key is required (the key inside the Secret)", sp)
 		case !secretKeyRE.MatchString(ref.Key) || len(ref.Key) > 253:
 			v.errorf(sp+".key", "%s.key: %q is not a valid Secret key", sp, ref.Key)
 		}
@@ -273,7 +274,7 @@ func (v *validator) settings(p string, st Settings, ctx serviceContext) {
 		ip := p + ".ingress"
 		switch {
 		case in.Host == "":
-			v.errorf(ip, "%s.host is required", ip)
+			v.missing(ip+".host", "%s.host is required", ip)
 		case len(validation.IsDNS1123Subdomain(in.Host)) > 0 || !strings.Contains(in.Host, "."):
 			v.errorf(ip+".host", "%s.host: %q is not a DNS name (e.g. checkout.example.com)", ip, in.Host)
 		}
@@ -336,18 +337,18 @@ func cleanRelative(p string) string {
 
 func (v *validator) exception(p string, e Exception) {
 	if e.Policy == "" {
-		v.errorf(p, "%s: policy is required (the id of the policy this exception is for)", p)
+		v.missing(p+".policy", "%s: policy is required (the id of the policy this exception is for)", p)
 	} else if !policyIDRE.MatchString(e.Policy) {
 		v.errorf(p+".policy", "%s.policy: %q is not a policy id", p, e.Policy)
 	}
 	if strings.TrimSpace(e.Reason) == "" {
-		v.errorf(p, "%s: reason is required (why this service needs the exception)", p)
+		v.missing(p+".reason", "%s: reason is required (why this service needs the exception)", p)
 	}
 	if strings.TrimSpace(e.ApprovedBy) == "" {
-		v.errorf(p, "%s: approvedBy is required (who approved the exception)", p)
+		v.missing(p+".approvedBy", "%s: approvedBy is required (who approved the exception)", p)
 	}
 	if e.Expires.IsZero() {
-		v.errorf(p, "%s: expires is required (YYYY-MM-DD; exceptions are temporary)", p)
+		v.missing(p+".expires", "%s: expires is required (YYYY-MM-DD; exceptions are temporary)", p)
 	}
 }
 

@@ -1,0 +1,94 @@
+package catalog
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestInvalidConfigs checks every fixture in testdata/config the same way
+// TestInvalidServices checks services: "# want LINE:COL message-prefix".
+func TestInvalidConfigs(t *testing.T) {
+	fixtures, err := filepath.Glob("testdata/config/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fixture := range fixtures {
+		t.Run(strings.TrimSuffix(filepath.Base(fixture), ".yaml"), func(t *testing.T) {
+			data, err := os.ReadFile(fixture)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wants []Error
+			for _, line := range strings.Split(string(data), "\n") {
+				if m := wantRE.FindStringSubmatch(line); m != nil {
+					l, _ := strconv.Atoi(m[1])
+					c, _ := strconv.Atoi(m[2])
+					wants = append(wants, Error{Position: Position{Line: l, Column: c}, Message: m[3]})
+				}
+			}
+			cfg, errs := ParseConfig("pave.yaml", data)
+			if cfg != nil {
+				t.Fatal("an invalid pave.yaml must not produce a config")
+			}
+			for _, w := range wants {
+				found := false
+				for _, g := range errs {
+					if g.Line == w.Line && g.Column == w.Column && strings.HasPrefix(g.Message, w.Message) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("missing error %d:%d %s", w.Line, w.Column, w.Message)
+				}
+			}
+			if len(errs) != len(wants) {
+				t.Errorf("got %d errors, want %d:\n%v", len(errs), len(wants), errs)
+			}
+		})
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, errs := ParseConfig("pave.yaml", []byte(`apiVersion: pave.dev/v1alpha1
+kind: Catalog
+environments:
+  - {name: staging, cluster: staging}
+  - {name: prod, cluster: prod, namespace: "prod-{team}"}
+teams:
+  - {name: payments, owners: [a@example.com]}
+`))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if got := strings.Join(cfg.SizeNames(), ","); got != "small,medium,large" {
+		t.Errorf("default sizes = %s", got)
+	}
+	if cfg.Defaults.Size != "small" {
+		t.Errorf("default size = %q", cfg.Defaults.Size)
+	}
+	for env, want := range map[string]string{"staging": "payments-staging", "prod": "prod-payments"} {
+		if got, _ := cfg.Namespace("payments", env); got != want {
+			t.Errorf("namespace(payments, %s) = %q, want %q", env, got, want)
+		}
+	}
+	if _, err := cfg.Namespace("payments", "qa"); err == nil {
+		t.Error("unknown environment must be an error")
+	}
+}
+
+func TestLoadWithoutConfig(t *testing.T) {
+	fsys := testCatalog(t)
+	delete(fsys, "pave.yaml")
+	_, err := Load(fsys)
+	if err == nil || !strings.Contains(err.Error(), "pave.yaml: not found") {
+		t.Fatalf("err = %v", err)
+	}
+	fsys["pave.yaml"] = fsys["templates/worker/Chart.yaml"]
+	_, err = Load(fsys)
+	if err == nil || !strings.Contains(err.Error(), `pave.yaml:2:1: unknown field "name"`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,309 @@
+package catalog
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// testCatalog returns the small catalog in testdata/catalog as an
+// in-memory file system that tests add services to.
+func testCatalog(t testing.TB) fstest.MapFS {
+	t.Helper()
+	m := fstest.MapFS{}
+	root := filepath.Join("testdata", "catalog")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		m[filepath.ToSlash(rel)] = &fstest.MapFile{Data: data, Mode: 0o644}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+const checkoutFile = "services/payments/checkout/service.yaml"
+
+var (
+	wantRE = regexp.MustCompile(`^# want (\d+):(\d+) (.*)$`)
+	pathRE = regexp.MustCompile(`^# path: (\S+)$`)
+)
+
+// TestInvalidServices loads every fixture in testdata/invalid as a service
+// of the test catalog. Each fixture says in its leading comments which
+// errors it must produce ("# want LINE:COL message-prefix") and, when not
+// services/payments/checkout/service.yaml, where it lives ("# path: ...").
+// Every wanted error must be reported, and nothing else.
+func TestInvalidServices(t *testing.T) {
+	fixtures, err := filepath.Glob("testdata/invalid/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fixtures) < 25 {
+		t.Fatalf("expected at least 25 invalid fixtures, found %d", len(fixtures))
+	}
+	for _, fixture := range fixtures {
+		t.Run(strings.TrimSuffix(filepath.Base(fixture), ".yaml"), func(t *testing.T) {
+			data, err := os.ReadFile(fixture)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := checkoutFile
+			var wants []Error
+			for _, line := range strings.Split(string(data), "\n") {
+				if m := pathRE.FindStringSubmatch(line); m != nil {
+					file = m[1]
+				}
+				if m := wantRE.FindStringSubmatch(line); m != nil {
+					l, _ := strconv.Atoi(m[1])
+					c, _ := strconv.Atoi(m[2])
+					wants = append(wants, Error{Position: Position{Line: l, Column: c}, Message: m[3]})
+				}
+			}
+			if len(wants) == 0 {
+				t.Fatal("fixture has no '# want' line")
+			}
+			fsys := testCatalog(t)
+			fsys[file] = &fstest.MapFile{Data: data, Mode: 0o644}
+			cat, err := Load(fsys)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			got := cat.Errors
+			for _, w := range wants {
+				found := false
+				for _, g := range got {
+					if g.Line == w.Line && g.Column == w.Column && strings.HasPrefix(g.Message, w.Message) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("missing error %d:%d %s", w.Line, w.Column, w.Message)
+				}
+			}
+			if len(got) != len(wants) {
+				t.Errorf("got %d errors, want %d:\n%v", len(got), len(wants), got)
+			}
+			for _, g := range got {
+				if g.File != file && !strings.HasPrefix(file, g.File) {
+					t.Errorf("error names file %q, want %q", g.File, file)
+				}
+			}
+			if _, ok := cat.Service("payments/checkout"); ok {
+				t.Error("an invalid service must not be loaded")
+			}
+		})
+	}
+}
+
+func TestExampleCatalogIsValid(t *testing.T) {
+	cat, err := LoadDir(filepath.Join("..", "catalog-repo-example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.Errors) > 0 {
+		t.Fatalf("example catalog has errors:\n%v", cat.Errors)
+	}
+	teams := map[string]bool{}
+	templates := map[string]bool{}
+	var overrides, secretEnv, ingress, exceptions int
+	for _, s := range cat.Services {
+		teams[s.Metadata.Team] = true
+		templates[s.TemplateName()] = true
+		if len(s.Spec.Environments) > 0 {
+			overrides++
+		}
+		if len(s.Spec.SecretEnv) > 0 {
+			secretEnv++
+		}
+		if s.Spec.Ingress != nil {
+			ingress++
+		}
+		if len(s.Spec.Exceptions) > 0 {
+			exceptions++
+		}
+	}
+	if len(cat.Services) < 7 || len(teams) < 3 || len(templates) < 3 {
+		t.Errorf("example catalog has %d services, %d teams, %d templates; want at least 7, 3, 3", len(cat.Services), len(teams), len(templates))
+	}
+	if overrides == 0 || secretEnv == 0 || ingress == 0 || exceptions == 0 {
+		t.Errorf("example catalog must show overrides (%d), secretEnv (%d), ingress (%d) and exceptions (%d)", overrides, secretEnv, ingress, exceptions)
+	}
+}
+
+// TestOneBadServiceLeavesOthersLoaded: errors in one service never keep
+// the others from loading, and every error of every file is collected.
+func TestOneBadServiceLeavesOthersLoaded(t *testing.T) {
+	fsys := testCatalog(t)
+	good := "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata:\n  name: %s\n  team: %s\nspec:\n  template: worker\n  image: registry.example.com/%s:1.0.0\n"
+	fsys["services/payments/ledger/service.yaml"] = &fstest.MapFile{Data: fmt.Appendf(nil, good, "ledger", "payments", "ledger")}
+	fsys["services/storefront/web/service.yaml"] = &fstest.MapFile{Data: fmt.Appendf(nil, good, "web", "storefront", "web")}
+	fsys["services/storefront/search/service.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata:\n  name: search\n  team: storefront\nspec:\n  template: worker\n  port: x\n  replicas: 0\n")}
+	fsys["services/payments/refunds/service.yaml"] = &fstest.MapFile{Data: []byte("kind: Service\nmetadata: {name: refunds, team: payments}\nspec: {template: nope, image: registry.example.com/r:1}\n")}
+	cat, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range cat.Services {
+		ids = append(ids, s.ID())
+	}
+	if got := strings.Join(ids, ","); got != "payments/ledger,storefront/web" {
+		t.Errorf("valid services = %s", got)
+	}
+	want := []string{
+		"services/payments/refunds/service.yaml:1:1: apiVersion is required (pave.dev/v1alpha1)",
+		"services/payments/refunds/service.yaml:3:18: spec.template: unknown template \"nope\"",
+		"services/storefront/search/service.yaml:6:1: spec.image is required",
+		"services/storefront/search/service.yaml:8:9: spec.port: expected an integer, got a string (\"x\")",
+		"services/storefront/search/service.yaml:9:13: spec.replicas: 0 is outside 1-100",
+	}
+	if len(cat.Errors) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(cat.Errors), len(want), cat.Errors)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(cat.Errors[i].Error(), w) {
+			t.Errorf("error %d = %q, want prefix %q", i, cat.Errors[i].Error(), w)
+		}
+	}
+	if got := strings.Join(cat.Invalid, ","); got != "services/payments/refunds/service.yaml,services/storefront/search/service.yaml" {
+		t.Errorf("invalid = %s", got)
+	}
+}
+
+func TestDuplicateIngressHostIsAnErrorOnBothServices(t *testing.T) {
+	fsys := testCatalog(t)
+	svc := "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata:\n  name: %[1]s\n  team: %[2]s\nspec:\n  template: web-service\n  image: registry.example.com/%[1]s:1.0.0\n  ingress:\n    host: %[3]s\n"
+	fsys["services/payments/checkout/service.yaml"] = &fstest.MapFile{Data: fmt.Appendf(nil, svc, "checkout", "payments", "shop.example.com")}
+	fsys["services/storefront/web/service.yaml"] = &fstest.MapFile{Data: fmt.Appendf(nil, svc, "web", "storefront", "shop.example.com")}
+	fsys["services/storefront/api/service.yaml"] = &fstest.MapFile{Data: fmt.Appendf(nil, svc, "api", "storefront", "api.example.com")}
+	cat, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`services/payments/checkout/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/storefront/web/service.yaml in environment prod`,
+		`services/payments/checkout/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/storefront/web/service.yaml in environment staging`,
+		`services/storefront/web/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/payments/checkout/service.yaml in environment prod`,
+		`services/storefront/web/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/payments/checkout/service.yaml in environment staging`,
+	}
+	if got := cat.Errors.Error(); got != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	if len(cat.Services) != 1 || cat.Services[0].ID() != "storefront/api" {
+		t.Errorf("only storefront/api should stay valid, got %v", cat.Services)
+	}
+}
+
+func TestFileLevelErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"not UTF-8", []byte("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata:\n  name: caf\xe9\n"), checkoutFile + ":4:12: file is not valid UTF-8 (byte 0xe9)"},
+		{"over 1 MiB", append([]byte("apiVersion: pave.dev/v1alpha1\n# "), bytes.Repeat([]byte("x"), MaxFileSize)...), checkoutFile + ": file is 1048608 bytes, over the 1048576-byte limit"},
+		{"NUL byte", []byte("kind: Service\x00\n"), checkoutFile + ":1:14: file contains a NUL byte"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := testCatalog(t)
+			fsys[checkoutFile] = &fstest.MapFile{Data: tt.data}
+			cat, err := Load(fsys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cat.Errors.Error(); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMisplacedServiceFiles(t *testing.T) {
+	fsys := testCatalog(t)
+	fsys["services/payments/service.yaml"] = &fstest.MapFile{Data: []byte("kind: Service\n")}
+	fsys["services/payments/checkout/service.yml"] = &fstest.MapFile{Data: []byte("kind: Service\n")}
+	fsys["services/payments/checkout/README.md"] = &fstest.MapFile{Data: []byte("# checkout\n")}
+	cat, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "services/payments/checkout/service.yml: service definitions must be named service.yaml\n" +
+		"services/payments/service.yaml: a service definition belongs at services/<team>/<name>/service.yaml"
+	if got := cat.Errors.Error(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestSymlinksAreRefused uses a real folder: a symlinked service file, a
+// symlinked service folder pointing outside the catalog, and a patch path
+// leaving the service folder are all refused.
+func TestSymlinksAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	write := func(rel, content string) {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for rel, f := range testCatalog(t) {
+		write(rel, string(f.Data))
+	}
+	svc := "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata:\n  name: %s\n  team: payments\nspec:\n  template: worker\n  image: registry.example.com/x:1.0.0\n"
+	if err := os.WriteFile(filepath.Join(outside, "service.yaml"), fmt.Appendf(nil, svc, "stolen"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write("services/payments/real/service.yaml", fmt.Sprintf(svc, "real"))
+	if err := os.Symlink(outside, filepath.Join(dir, "services/payments/stolen")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "services/payments/linked"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "services/payments/real/service.yaml"), filepath.Join(dir, "services/payments/linked/service.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "services/payments/linked/service.yaml: symlinks are not allowed in the catalog\n" +
+		"services/payments/stolen: symlinks are not allowed in the catalog"
+	if got := cat.Errors.Error(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if len(cat.Services) != 1 || cat.Services[0].ID() != "payments/real" {
+		t.Errorf("services = %v", cat.Services)
+	}
+
+	// pave.yaml itself as a symlink out of the catalog.
+	if err := os.Rename(filepath.Join(dir, "pave.yaml"), filepath.Join(outside, "pave.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "pave.yaml"), filepath.Join(dir, "pave.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "pave.yaml: symlinks are not allowed") {
+		t.Errorf("symlinked pave.yaml: err = %v", err)
+	}
+}
