@@ -24,8 +24,20 @@ type Config struct {
 	// Platform values are handed to every template under .Values.platform.
 	Platform map[string]any `yaml:"platform" json:"platform,omitempty"`
 	Defaults Defaults       `yaml:"defaults" json:"defaults"`
+	// Templates holds what the platform allows a template beyond the
+	// service's own namespace.
+	Templates map[string]TemplatePolicy `yaml:"templates" json:"templates,omitempty"`
 
 	positions map[string]Position
+}
+
+// TemplatePolicy widens where a template's objects may land. By default a
+// template may only render namespaced objects in the service's namespace.
+type TemplatePolicy struct {
+	// AllowClusterScoped lists cluster-scoped kinds the template may render.
+	AllowClusterScoped []string `yaml:"allowClusterScoped" json:"allowClusterScoped,omitempty"`
+	// AllowNamespaces lists other namespaces the template may render into.
+	AllowNamespaces []string `yaml:"allowNamespaces" json:"allowNamespaces,omitempty"`
 }
 
 // Environment maps a stage of delivery to a cluster and a namespace pattern.
@@ -253,6 +265,18 @@ func (v *validator) config(c *Config) {
 	}
 	if c.Defaults.Template != "" {
 		v.dnsLabel("defaults.template", c.Defaults.Template, false)
+	}
+	for name, tp := range c.Templates {
+		p := "templates." + name
+		v.dnsLabel(p+"#key", name, false)
+		for i, k := range tp.AllowClusterScoped {
+			if k == "" || k == "Namespace" {
+				v.errorf(fmt.Sprintf("%s.allowClusterScoped[%d]", p, i), "%s.allowClusterScoped[%d]: %q cannot be allowed (pave renders each team's Namespace itself)", p, i, k)
+			}
+		}
+		for i, ns := range tp.AllowNamespaces {
+			v.dnsLabel(fmt.Sprintf("%s.allowNamespaces[%d]", p, i), ns, true)
+		}
 	}
 }
 

@@ -28,6 +28,8 @@ type Catalog struct {
 	Errors ErrorList
 	// Invalid lists the service files that had errors, sorted.
 	Invalid []string
+
+	closer io.Closer
 }
 
 // Template is a golden-path chart under templates/<name>/.
@@ -69,14 +71,28 @@ func OpenDir(dir string) (fs.FS, io.Closer, error) {
 	return root.FS(), root, nil
 }
 
-// LoadDir loads the catalog in a folder.
+// LoadDir loads the catalog in a folder. The catalog keeps the folder open
+// for later reads (templates, patches): Close it when done.
 func LoadDir(dir string) (*Catalog, error) {
 	fsys, closer, err := OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer closer.Close()
-	return Load(fsys)
+	cat, err := Load(fsys)
+	if err != nil {
+		closer.Close()
+		return nil, err
+	}
+	cat.closer = closer
+	return cat, nil
+}
+
+// Close releases the catalog folder opened by LoadDir.
+func (c *Catalog) Close() error {
+	if c.closer == nil {
+		return nil
+	}
+	return c.closer.Close()
 }
 
 // Load reads pave.yaml, the templates and every service. It returns an
@@ -138,8 +154,10 @@ func LoadConfig(fsys fs.FS) (*Config, error) {
 	return cfg, nil
 }
 
-// readFile reads a regular file of at most MaxFileSize bytes, refusing
-// symlinks.
+// ReadFile reads a regular catalog file of at most MaxFileSize bytes,
+// refusing symlinks.
+func ReadFile(fsys fs.FS, name string) ([]byte, error) { return readFile(fsys, name) }
+
 func readFile(fsys fs.FS, name string) ([]byte, error) {
 	info, err := fs.Lstat(fsys, name)
 	if err != nil {

@@ -95,6 +95,7 @@ policies, and applies what passes to the clusters of each environment.`,
 	root.AddCommand(
 		newValidateCmd(),
 		newNewCmd(),
+		newRenderCmd(),
 		newVersionCmd(info),
 	)
 	return root

@@ -53,6 +53,7 @@ func (o *newOptions) run(stdout io.Writer) error {
 	case err != nil:
 		return usageError("%v", err)
 	}
+	defer cat.Close()
 	file, content, err := cat.Scaffold(o.scaffold)
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}

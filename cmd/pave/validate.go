@@ -69,6 +69,7 @@ func (o *validateOptions) run(stdout, stderr io.Writer) error {
 	case err != nil:
 		return usageError("%v", err)
 	}
+	defer cat.Close()
 	o.print(stdout, cat.Errors, cat)
 	valid := len(cat.Services)
 	fmt.Fprintf(stderr, "%d services valid, %d invalid\n", valid, len(cat.Invalid))

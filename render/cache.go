@@ -1,0 +1,96 @@
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/pave-dev/pave/catalog"
+)
+
+// Cache keeps rendered services keyed by the content hash of everything
+// that goes into a render: the service's settings for the environment, its
+// patches, the template's files, the platform values. Re-rendering an
+// unchanged catalog is then a hash and a map lookup per service.
+type Cache struct {
+	mu      sync.Mutex
+	entries map[string]*cached
+	// used marks the entries read or written since the last Sweep.
+	used map[string]bool
+}
+
+type cached struct {
+	objects []*unstructured.Unstructured
+	hash    string
+}
+
+// NewCache returns an empty cache.
+func NewCache() *Cache {
+	return &Cache{entries: map[string]*cached{}, used: map[string]bool{}}
+}
+
+func (c *Cache) get(key string) (*cached, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if ok {
+		c.used[key] = true
+	}
+	return e, ok
+}
+
+func (c *Cache) put(key string, e *cached) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries[key] = e
+	c.used[key] = true
+}
+
+// Len is the number of cached renders.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+// Sweep drops the entries not used since the previous Sweep, so that a
+// long-running process keeps only what its catalog still renders.
+func (c *Cache) Sweep() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.entries {
+		if !c.used[k] {
+			delete(c.entries, k)
+		}
+	}
+	c.used = map[string]bool{}
+}
+
+func (r *Renderer) cacheKey(svc *catalog.Service, st catalog.Settings, env string, gp *goldenPath) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00", svc.ID(), svc.File, env, gp.hash, r.platformHash)
+	if err := json.NewEncoder(h).Encode(st); err != nil {
+		return "", err
+	}
+	for _, p := range st.Patches {
+		if p.Path == "" {
+			continue
+		}
+		data, err := catalog.ReadFile(r.cat.FS, path.Join(svc.Dir(), p.Path))
+		if err != nil && !isNotExist(err) {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p.Path, len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func isNotExist(err error) bool { return err != nil && errors.Is(err, fs.ErrNotExist) }

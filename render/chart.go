@@ -1,0 +1,174 @@
+package render
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/ignore"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/pave-dev/pave/catalog"
+)
+
+// maxChartSize bounds the bytes read for one chart.
+const maxChartSize = 16 << 20
+
+// goldenPath is a loaded template: the Helm chart, the hash of its files,
+// and its compiled values schema.
+type goldenPath struct {
+	name    string
+	dir     string // relative to the catalog root
+	chart   *chart.Chart
+	hash    string
+	schema  *jsonschema.Schema
+	version string
+
+	// dependencies are processed per render, which mutates the chart.
+	hasDependencies bool
+	mu              sync.Mutex
+}
+
+// ID is "name@version", as stamped in the pave.dev/template annotation.
+func (g *goldenPath) ID() string { return g.name + "@" + g.version }
+
+// loadGoldenPath reads templates/<name>/ from the catalog into a Helm chart,
+// honouring .helmignore, refusing symlinks and anything outside the folder,
+// and requiring every dependency to be vendored under charts/.
+func loadGoldenPath(fsys fs.FS, name string) (*goldenPath, error) {
+	dir := catalog.TemplatesDir + "/" + name
+	var rules *ignore.Rules
+	if data, err := catalog.ReadFile(fsys, dir+"/"+ignore.HelmIgnore); err == nil {
+		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("%s/%s: %w", dir, ignore.HelmIgnore, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s/%s: %w", dir, ignore.HelmIgnore, err)
+	} else {
+		rules = ignore.Empty()
+	}
+	rules.AddDefaults()
+
+	var files []*loader.BufferedFile
+	total := 0
+	h := sha256.New()
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
+		if rel == "" {
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: symlinks are not allowed in the catalog", p)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if rules.Ignore(rel, info) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		total += len(data)
+		if total > maxChartSize {
+			return fmt.Errorf("%s: chart is larger than %d bytes", dir, maxChartSize)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", rel, len(data))
+		h.Write(data)
+		files = append(files, &loader.BufferedFile{Name: rel, Data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load template %s: %w", name, err)
+	}
+	ch, err := loader.LoadFiles(files)
+	if err != nil {
+		return nil, fmt.Errorf("load template %s: %w", name, err)
+	}
+	if err := ch.Validate(); err != nil {
+		return nil, fmt.Errorf("load template %s: %w", name, err)
+	}
+	vendored := map[string]bool{}
+	for _, sub := range ch.Dependencies() {
+		vendored[sub.Name()] = true
+	}
+	for _, dep := range ch.Metadata.Dependencies {
+		if !vendored[dep.Name] {
+			return nil, fmt.Errorf("load template %s: dependency %q is not vendored under %s/charts/ (pave never fetches charts at render time)", name, dep.Name, dir)
+		}
+	}
+	g := &goldenPath{
+		name:            name,
+		dir:             dir,
+		chart:           ch,
+		hash:            hex.EncodeToString(h.Sum(nil)),
+		version:         ch.Metadata.Version,
+		hasDependencies: len(ch.Metadata.Dependencies) > 0,
+	}
+	if len(ch.Schema) > 0 {
+		if g.schema, err = compileSchema(dir+"/values.schema.json", ch.Schema); err != nil {
+			return nil, fmt.Errorf("load template %s: %w", name, err)
+		}
+	}
+	return g, nil
+}
+
+// noLoader refuses every $ref outside the schema itself: rendering never
+// reads files beyond the chart or reaches the network.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("$ref to %s is not allowed: values.schema.json must be self-contained", url)
+}
+
+func compileSchema(file string, data []byte) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(noLoader{})
+	const url = "pave:///values.schema.json"
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return s, nil
+}
+
+// noLookup makes Helm's lookup function fail: render never talks to a
+// cluster, so the same catalog always renders the same way.
+type noLookup struct{}
+
+func (noLookup) GetClientFor(apiVersion, kind string) (dynamic.NamespaceableResourceInterface, bool, error) {
+	return nil, false, fmt.Errorf("lookup of %s %s is not available: pave renders without a cluster", apiVersion, kind)
+}
+
+// templateFile turns a Helm template name (web-service/templates/x.yaml)
+// into its catalog path.
+func templateFile(name string) string {
+	return path.Join(catalog.TemplatesDir, name)
+}

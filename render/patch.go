@@ -1,0 +1,186 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/krusty"
+	kusttypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/pave-dev/pave/catalog"
+)
+
+// applyPatches runs the service's patches over the rendered objects with
+// kustomize, one patch at a time so that a failure names its patch. A patch
+// whose target matches no rendered object is an error.
+func applyPatches(fsys fs.FS, svc *catalog.Service, env, namespace string, patches []catalog.Patch, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []*Error) {
+	// Patches name objects without a namespace, as service owners see them
+	// in their chart; the namespace is put back afterwards.
+	for _, o := range objs {
+		if o.GetNamespace() == namespace {
+			o.SetNamespace("")
+		}
+	}
+	for i, p := range patches {
+		field := fmt.Sprintf("patches[%d]", i)
+		// An environment's patches come after the base ones.
+		fieldPath := svc.FieldPath(env, field)
+		if n := len(svc.Spec.Patches); i >= n {
+			fieldPath = svc.FieldPath(env, fmt.Sprintf("patches[%d]", i-n))
+		}
+		fail := func(format string, args ...any) []*Error {
+			e := &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position(fieldPath), Message: fmt.Sprintf(format, args...)}
+			return []*Error{e}
+		}
+		name := fieldPath
+		content := []byte(p.Patch)
+		if p.Path != "" {
+			file := path.Join(svc.Dir(), p.Path)
+			name = file
+			data, err := catalog.ReadFile(fsys, file)
+			if err != nil {
+				return nil, fail("patch %s: %v", file, err)
+			}
+			content = data
+		}
+		out, err := kustomizePatch(objs, content, p.Target)
+		if err != nil {
+			return nil, fail("patch %s: %v", name, err)
+		}
+		objs = out
+	}
+	return objs, nil
+}
+
+var jsonPatchStart = regexp.MustCompile(`^\s*(-|\[)`)
+
+func kustomizePatch(objs []*unstructured.Unstructured, patch []byte, target *catalog.PatchTarget) ([]*unstructured.Unstructured, error) {
+	if len(bytes.TrimSpace(patch)) == 0 {
+		return nil, fmt.Errorf("is empty")
+	}
+	isJSON6902 := jsonPatchStart.Match(patch)
+	if isJSON6902 && target == nil {
+		return nil, fmt.Errorf("is a JSON 6902 patch (a list of operations) and needs a target: {kind: ..., name: ...}")
+	}
+	var sel *kusttypes.Selector
+	if target != nil {
+		sel = &kusttypes.Selector{ResId: resIDFor(target)}
+		if n := countMatches(objs, target); n == 0 {
+			return nil, fmt.Errorf("target %s matches no rendered object", describeTarget(target))
+		}
+	} else if err := checkPatchTarget(objs, patch); err != nil {
+		return nil, err
+	}
+
+	var res bytes.Buffer
+	for _, o := range objs {
+		data, err := sigsyaml.Marshal(o.Object)
+		if err != nil {
+			return nil, err
+		}
+		res.WriteString("---\n")
+		res.Write(data)
+	}
+	k := kusttypes.Kustomization{
+		TypeMeta:  kusttypes.TypeMeta{APIVersion: kusttypes.KustomizationVersion, Kind: kusttypes.KustomizationKind},
+		Resources: []string{"resources.yaml"},
+		Patches:   []kusttypes.Patch{{Path: "patch.yaml", Target: sel}},
+	}
+	kdata, err := sigsyaml.Marshal(k)
+	if err != nil {
+		return nil, err
+	}
+	fSys := filesys.MakeFsInMemory()
+	for name, data := range map[string][]byte{"/app/kustomization.yaml": kdata, "/app/resources.yaml": res.Bytes(), "/app/patch.yaml": patch} {
+		if err := fSys.WriteFile(name, data); err != nil {
+			return nil, err
+		}
+	}
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fSys, "/app")
+	if err != nil {
+		return nil, cleanKustomizeError(err)
+	}
+	out := make([]*unstructured.Unstructured, 0, m.Size())
+	for _, r := range m.Resources() {
+		obj, err := r.Map()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &unstructured.Unstructured{Object: obj})
+	}
+	return out, nil
+}
+
+func resIDFor(t *catalog.PatchTarget) resid.ResId {
+	return resid.ResId{Gvk: resid.Gvk{Group: t.Group, Version: t.Version, Kind: t.Kind}, Name: t.Name}
+}
+
+func describeTarget(t *catalog.PatchTarget) string {
+	var parts []string
+	for _, kv := range [][2]string{{"group", t.Group}, {"version", t.Version}, {"kind", t.Kind}, {"name", t.Name}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+": "+kv[1])
+		}
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// countMatches counts the objects a target selects. Like kustomize, names
+// and kinds are regular expressions anchored at both ends.
+func countMatches(objs []*unstructured.Unstructured, t *catalog.PatchTarget) int {
+	match := func(pattern, value string) bool {
+		if pattern == "" {
+			return true
+		}
+		re, err := regexp.Compile("^(?:" + pattern + ")$")
+		if err != nil {
+			return pattern == value
+		}
+		return re.MatchString(value)
+	}
+	n := 0
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		if match(t.Group, gvk.Group) && match(t.Version, gvk.Version) && match(t.Kind, gvk.Kind) && match(t.Name, o.GetName()) {
+			n++
+		}
+	}
+	return n
+}
+
+// checkPatchTarget finds the object a strategic-merge patch names.
+func checkPatchTarget(objs []*unstructured.Unstructured, patch []byte) error {
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if err := sigsyaml.Unmarshal(patch, &head); err != nil {
+		return fmt.Errorf("is not valid YAML: %v", err)
+	}
+	if head.Kind == "" || head.Metadata.Name == "" {
+		return fmt.Errorf("must name the object it patches (kind and metadata.name), or set a target")
+	}
+	for _, o := range objs {
+		if o.GetKind() == head.Kind && o.GetName() == head.Metadata.Name && (head.APIVersion == "" || head.APIVersion == o.GetAPIVersion()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("targets %s %q, which the template does not render", head.Kind, head.Metadata.Name)
+}
+
+func cleanKustomizeError(err error) error {
+	msg := err.Error()
+	msg = strings.ReplaceAll(msg, "/app/", "")
+	return fmt.Errorf("%s", msg)
+}

@@ -1,0 +1,388 @@
+// Package render turns a service of the catalog into the Kubernetes objects
+// of one environment: its golden-path Helm chart rendered in-process, the
+// service's kustomize patches applied, and every object placed in the
+// team's namespace and stamped with where it came from.
+//
+// The API is small: New(catalog, options) and Renderer.Render(service,
+// environment). The catalog's file system is injected, so tests render
+// in-memory catalogs. Rendering never reaches the network or a cluster,
+// never reads outside the catalog, and gives byte-identical output for the
+// same inputs.
+package render
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/pave-dev/pave/catalog"
+)
+
+// Options configure a Renderer.
+type Options struct {
+	// Revision is the catalog revision (a git commit), stamped on every
+	// object as pave.dev/revision when set.
+	Revision string
+	// Cache keeps renders across Renderers (one per catalog revision). Nil
+	// gives the Renderer a cache of its own.
+	Cache *Cache
+}
+
+// Renderer renders the services of one loaded catalog. It is safe for
+// concurrent use.
+type Renderer struct {
+	cat   *catalog.Catalog
+	opts  Options
+	cache *Cache
+
+	mu     sync.Mutex
+	charts map[string]*chartSlot
+	// platformHash is the hash of pave.yaml's platform values and sizes.
+	platformHash string
+}
+
+type chartSlot struct {
+	once sync.Once
+	gp   *goldenPath
+	err  error
+}
+
+// Result is one service rendered for one environment. Its objects are
+// shared with the cache: treat them as read-only (DeepCopy to change them).
+type Result struct {
+	Service     string // team/name
+	Team        string
+	Name        string
+	Environment string
+	Namespace   string
+	// Template is "name@chartVersion".
+	Template string
+	// Source is the service.yaml path relative to the catalog root.
+	Source   string
+	Revision string
+	// Objects are sorted: the Namespace first, then by kind priority, kind,
+	// namespace and name.
+	Objects []*unstructured.Unstructured
+	// Hash is the SHA-256 of the rendered manifests, without the revision
+	// annotation: it changes only when what would be applied changes.
+	Hash string
+}
+
+// YAML returns the objects as a multi-document YAML stream with sorted keys.
+func (r *Result) YAML() []byte {
+	var b bytes.Buffer
+	for _, o := range r.Objects {
+		b.WriteString("---\n")
+		data, err := sigsyaml.Marshal(o.Object)
+		if err != nil {
+			// Objects come from JSON; they always marshal.
+			panic(fmt.Sprintf("render: marshal %s: %v", objectID(o), err))
+		}
+		b.Write(data)
+	}
+	return b.Bytes()
+}
+
+// New returns a Renderer for a loaded catalog.
+func New(cat *catalog.Catalog, opts Options) *Renderer {
+	r := &Renderer{cat: cat, opts: opts, cache: opts.Cache, charts: map[string]*chartSlot{}}
+	if r.cache == nil {
+		r.cache = NewCache()
+	}
+	h := sha256.New()
+	_ = json.NewEncoder(h).Encode([]any{cat.Config.Platform, cat.Config.Sizes, cat.Config.Templates, cat.Config.Environments})
+	r.platformHash = hex.EncodeToString(h.Sum(nil))
+	return r
+}
+
+// goldenPath loads a template once per Renderer.
+func (r *Renderer) goldenPath(name string) (*goldenPath, error) {
+	r.mu.Lock()
+	slot, ok := r.charts[name]
+	if !ok {
+		slot = &chartSlot{}
+		r.charts[name] = slot
+	}
+	r.mu.Unlock()
+	slot.once.Do(func() {
+		if _, known := r.cat.Templates[name]; !known {
+			slot.err = fmt.Errorf("unknown template %q", name)
+			return
+		}
+		slot.gp, slot.err = loadGoldenPath(r.cat.FS, name)
+	})
+	return slot.gp, slot.err
+}
+
+// RenderAll renders every valid service of the catalog in every
+// environment (or only env, when set), in catalog order. It never stops
+// at a failure: the errors of each service are returned with the results
+// of the others.
+func (r *Renderer) RenderAll(env string) ([]*Result, []error) {
+	var results []*Result
+	var errs []error
+	for _, svc := range r.cat.Services {
+		for _, e := range r.cat.Config.EnvironmentNames() {
+			if env != "" && e != env {
+				continue
+			}
+			res, err := r.Render(svc, e)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			results = append(results, res)
+		}
+	}
+	return results, errs
+}
+
+// Render renders one service for one environment. Errors are *Error, or an
+// ErrorList of them when several fields are wrong.
+func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error) {
+	env, ok := r.cat.Config.Environment(envName)
+	if !ok {
+		return nil, fmt.Errorf("render %s: unknown environment %q", svc.ID(), envName)
+	}
+	fail := func(field, format string, args ...any) error {
+		return fieldError(svc, envName, field, fmt.Sprintf(format, args...))
+	}
+	gp, err := r.goldenPath(svc.TemplateName())
+	if err != nil {
+		e := fail("", "%v", err)
+		e.(*Error).Position = svc.Position("spec.template")
+		return nil, e
+	}
+	st := svc.ForEnvironment(envName)
+	sizeName := st.Size
+	if sizeName == "" {
+		sizeName = r.cat.Config.Defaults.Size
+	}
+	size, ok := r.cat.Config.Sizes[sizeName]
+	if !ok {
+		return nil, fail("size", "unknown size %q", sizeName)
+	}
+	namespace := env.NamespaceFor(svc.Metadata.Team)
+
+	// The cache key covers every input except the revision, which is
+	// stamped on afterwards.
+	key, err := r.cacheKey(svc, st, envName, gp)
+	if err != nil {
+		return nil, fail("", "%v", err)
+	}
+	if c, ok := r.cache.get(key); ok {
+		return r.result(svc, envName, namespace, gp, c), nil
+	}
+
+	vals, err := values(svc, st, env, namespace, size, gp, r.cat.Config.Platform, r.opts.Revision)
+	if err != nil {
+		return nil, fail("", "build values: %v", err)
+	}
+	objs, rerr := r.renderChart(svc, envName, namespace, gp, vals)
+	if rerr != nil {
+		return nil, rerr
+	}
+	policy := r.cat.Config.Templates[gp.name]
+	if err := place(objs, namespace, policy, gp.name); err != nil {
+		e := fail("", "%v", err)
+		e.(*Error).Position = svc.Position("spec.template")
+		return nil, e
+	}
+	if len(st.Patches) > 0 {
+		var perrs []*Error
+		if objs, perrs = applyPatches(r.cat.FS, svc, envName, namespace, st.Patches, objs); perrs != nil {
+			return nil, perrs[0]
+		}
+		// A patch may not move objects where the template may not.
+		if err := place(objs, namespace, policy, gp.name); err != nil {
+			return nil, fail("patches", "after patches: %v", err)
+		}
+	}
+	for _, o := range objs {
+		stamp(o, svc, envName, gp.ID())
+	}
+	objs = append(objs, namespaceObject(namespace, svc.Metadata.Team, envName))
+	sortObjects(objs)
+	for i := 1; i < len(objs); i++ {
+		if objectID(objs[i]) == objectID(objs[i-1]) && objs[i].GetAPIVersion() == objs[i-1].GetAPIVersion() {
+			return nil, fail("", "template %s renders %s twice", gp.ID(), objectID(objs[i]))
+		}
+	}
+	c := &cached{objects: objs}
+	c.hash = hashObjects(objs)
+	r.cache.put(key, c)
+	return r.result(svc, envName, namespace, gp, c), nil
+}
+
+// result builds a Result from a cached render, stamping the revision on
+// copies so the cached objects stay revision-free.
+func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *goldenPath, c *cached) *Result {
+	objs := c.objects
+	if r.opts.Revision != "" {
+		objs = make([]*unstructured.Unstructured, len(c.objects))
+		for i, o := range c.objects {
+			cp := o.DeepCopy()
+			if cp.GetKind() != "Namespace" {
+				ann := cp.GetAnnotations()
+				ann[AnnotationRevision] = r.opts.Revision
+				cp.SetAnnotations(ann)
+			}
+			objs[i] = cp
+		}
+	}
+	return &Result{
+		Service:     svc.ID(),
+		Team:        svc.Metadata.Team,
+		Name:        svc.Metadata.Name,
+		Environment: env,
+		Namespace:   namespace,
+		Template:    gp.ID(),
+		Source:      svc.File,
+		Revision:    r.opts.Revision,
+		Objects:     objs,
+		Hash:        c.hash,
+	}
+}
+
+func hashObjects(objs []*unstructured.Unstructured) string {
+	h := sha256.New()
+	for _, o := range objs {
+		data, _ := json.Marshal(o.Object)
+		h.Write(data)
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+var lookupCall = regexp.MustCompile(`\{\{-?[^}]*\blookup\b`)
+
+// renderChart runs the Helm engine and parses its output into objects.
+func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *goldenPath, vals map[string]any) ([]*unstructured.Unstructured, error) {
+	templateErr := func(err error) error {
+		loc, msg := templateLocation(err)
+		return &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: loc, Message: msg}
+	}
+	coalesced, err := chartutil.CoalesceValues(gp.chart, vals)
+	if err != nil {
+		return nil, templateErr(err)
+	}
+	if gp.schema != nil {
+		if vs := validateSchema(gp.schema, coalesced); len(vs) > 0 {
+			errs := schemaErrors(svc, env, gp, vs)
+			if len(errs) == 1 {
+				return nil, errs[0]
+			}
+			return nil, ErrorList(errs)
+		}
+	}
+	if gp.hasDependencies {
+		gp.mu.Lock()
+		defer gp.mu.Unlock()
+		if err := chartutil.ProcessDependenciesWithMerge(gp.chart, coalesced); err != nil {
+			return nil, templateErr(err)
+		}
+	}
+	caps := *chartutil.DefaultCapabilities
+	caps.KubeVersion = chartutil.KubeVersion{Version: "v1.37.0", Major: "1", Minor: "37"}
+	renderVals, err := chartutil.ToRenderValuesWithSchemaValidation(gp.chart, coalesced, chartutil.ReleaseOptions{
+		Name: svc.Metadata.Name, Namespace: namespace, Revision: 1, IsInstall: true,
+	}, &caps, true)
+	if err != nil {
+		return nil, templateErr(err)
+	}
+	files, err := engine.RenderWithClientProvider(gp.chart, renderVals, noLookup{})
+	if err != nil {
+		return nil, templateErr(err)
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var objs []*unstructured.Unstructured
+	for _, name := range names {
+		base := name[strings.LastIndexByte(name, '/')+1:]
+		if strings.HasPrefix(base, "_") || strings.HasSuffix(base, "NOTES.txt") || !strings.Contains(name, "/templates/") {
+			continue
+		}
+		parsed, err := parseManifests(files[name])
+		if err != nil {
+			return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: templateFile(name), Message: fmt.Sprintf("renders invalid YAML: %v", err)}
+		}
+		objs = append(objs, parsed...)
+	}
+	if len(objs) == 0 {
+		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Message: fmt.Sprintf("template %s renders no objects", gp.ID())}
+	}
+	return objs, nil
+}
+
+// parseManifests splits a rendered template into objects, skipping empty
+// documents.
+func parseManifests(data string) ([]*unstructured.Unstructured, error) {
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(data)))
+	var objs []*unstructured.Unstructured
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return objs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		js, err := sigsyaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+			continue
+		}
+		o := &unstructured.Unstructured{}
+		if err := o.UnmarshalJSON(js); err != nil {
+			return nil, err
+		}
+		if o.GetName() == "" {
+			return nil, fmt.Errorf("%s has no metadata.name", o.GetKind())
+		}
+		objs = append(objs, o)
+	}
+}
+
+// ErrorList is several render errors of one service and environment.
+type ErrorList []*Error
+
+func (l ErrorList) Error() string {
+	msgs := make([]string, len(l))
+	for i, e := range l {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Errors flattens a render error into its *Error parts.
+func Errors(err error) []*Error {
+	var list ErrorList
+	if errors.As(err, &list) {
+		return list
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return []*Error{e}
+	}
+	return nil
+}
