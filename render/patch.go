@@ -110,11 +110,17 @@ func kustomizePatch(objs []*unstructured.Unstructured, patch []byte, target *cat
 	}
 	out := make([]*unstructured.Unstructured, 0, m.Size())
 	for _, r := range m.Resources() {
-		obj, err := r.Map()
+		// Through JSON, so the objects hold only JSON types (kustomize
+		// gives ints, which unstructured's DeepCopy refuses).
+		data, err := r.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &unstructured.Unstructured{Object: obj})
+		o := &unstructured.Unstructured{}
+		if err := o.UnmarshalJSON(data); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
 	}
 	return out, nil
 }

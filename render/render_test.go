@@ -477,7 +477,7 @@ func TestPatches(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cat := testCatalog(t, tt.files)
-			res, err := renderOne(t, cat, Options{}, "payments/checkout", "prod")
+			res, err := renderOne(t, cat, Options{Revision: "abc"}, "payments/checkout", "prod")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v\nwant %s", err, tt.wantErr)
