@@ -172,6 +172,13 @@ func schemaErrors(svc *catalog.Service, env string, gp *goldenPath, vs []schemaV
 		}
 		errs = append(errs, fieldError(svc, env, field, fmt.Sprintf("%s: %s (template %s)", field, msg, gp.ID())))
 	}
+	// The validator lists property names in map order: sort for stable output.
+	slices.SortStableFunc(errs, func(a, b *Error) int {
+		if c := a.Line - b.Line; c != 0 {
+			return c
+		}
+		return strings.Compare(a.Message, b.Message)
+	})
 	return errs
 }
 
