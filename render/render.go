@@ -81,6 +81,9 @@ type Result struct {
 	// Hash is the SHA-256 of the rendered manifests, without the revision
 	// annotation: it changes only when what would be applied changes.
 	Hash string
+	// AllowedNamespaces are the namespaces besides Namespace that pave.yaml
+	// lets this service's template use.
+	AllowedNamespaces []string
 }
 
 // YAML returns the objects as a multi-document YAML stream with sorted keys.
@@ -256,6 +259,8 @@ func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *golde
 		Revision:    r.opts.Revision,
 		Objects:     objs,
 		Hash:        c.hash,
+
+		AllowedNamespaces: r.cat.Config.Templates[gp.name].AllowNamespaces,
 	}
 }
 

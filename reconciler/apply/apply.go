@@ -1,0 +1,279 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/pave-dev/pave/render"
+)
+
+// DriftMode says what a resync does with objects changed in the cluster.
+type DriftMode string
+
+const (
+	// DriftCorrect re-applies drifted objects (the default).
+	DriftCorrect DriftMode = "correct"
+	// DriftWarn only reports them.
+	DriftWarn DriftMode = "warn"
+)
+
+// Options configure an Applier.
+type Options struct {
+	// Wait for health after applying, up to WaitTimeout.
+	Wait        bool
+	WaitTimeout time.Duration
+	// PollInterval is how often health and staged applies poll.
+	PollInterval time.Duration
+	DriftMode    DriftMode
+	// Now is the clock (tests set it).
+	Now func() time.Time
+}
+
+// DefaultOptions are pave's defaults: wait up to 5 minutes, correct drift.
+func DefaultOptions() Options {
+	return Options{Wait: true, WaitTimeout: 5 * time.Minute, PollInterval: time.Second, DriftMode: DriftCorrect, Now: time.Now}
+}
+
+// Applier applies rendered services to one cluster.
+type Applier struct {
+	Cluster *Cluster
+	Options Options
+}
+
+// New returns an Applier for a cluster.
+func New(c *Cluster, opts Options) *Applier {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.WaitTimeout == 0 {
+		opts.WaitTimeout = 5 * time.Minute
+	}
+	if opts.DriftMode == "" {
+		opts.DriftMode = DriftCorrect
+	}
+	return &Applier{Cluster: c, Options: opts}
+}
+
+// Change is what happened to one object.
+type Change struct {
+	Object ObjectRef
+	Action ssa.Action
+	// Error is set when a delete failed; the object stays in the inventory.
+	Error string `json:",omitempty"`
+}
+
+// Result is the outcome of reconciling one service in one environment.
+type Result struct {
+	Service     string // team/name
+	Environment string
+	Cluster     string
+	Revision    string
+	Hash        string
+	// Skipped is true when the rendered hash matched the inventory and no
+	// drift check ran: nothing was written.
+	Skipped bool
+	Changes []Change
+	Pruned  []Change
+	Drift   []DriftEvent
+	Health  Health
+	// Err is the failure that stopped the reconcile, if any.
+	Err error
+}
+
+// Counts tallies the changes by action, prunes included.
+func (r *Result) Counts() map[ssa.Action]int {
+	m := map[ssa.Action]int{}
+	for _, c := range r.Changes {
+		m[c.Action]++
+	}
+	for _, c := range r.Pruned {
+		m[c.Action]++
+	}
+	return m
+}
+
+// Wrote reports whether the reconcile changed anything in the cluster.
+func (r *Result) Wrote() bool {
+	for _, c := range append(slices.Clone(r.Changes), r.Pruned...) {
+		if c.Action == ssa.CreatedAction || c.Action == ssa.ConfiguredAction || c.Action == ssa.DeletedAction {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply reconciles one rendered service: apply what changed, prune what the
+// render no longer has, record the inventory, and (when asked) wait for
+// health. With resync set, objects are checked for drift even when the
+// rendered hash is unchanged. budget guards against mass deletion across one
+// round of reconciles of this cluster.
+func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, budget *PruneBudget) *Result {
+	out := &Result{Service: res.Service, Environment: res.Environment, Cluster: a.Cluster.Name, Revision: res.Revision, Hash: res.Hash}
+	fail := func(err error) *Result {
+		out.Err = err
+		out.Health = Health{Status: HealthFailed, Message: err.Error()}
+		return out
+	}
+	if err := checkIsolation(res); err != nil {
+		return fail(err)
+	}
+	if len(res.Objects) == 0 {
+		return fail(errors.New("render produced no objects; refusing to apply (and to prune)"))
+	}
+	c := a.Cluster.Client
+	inv, err := readInventory(ctx, c, res.Team, res.Name, res.Environment)
+	if err != nil {
+		return fail(err)
+	}
+	objects := applyOrder(res.Objects)
+
+	unchanged := inv != nil && inv.Hash == res.Hash
+	corrected := false
+	record := func(action ssa.Action) {
+		for _, o := range objects {
+			out.Changes = append(out.Changes, Change{Object: RefOf(o), Action: action})
+		}
+	}
+	switch {
+	case unchanged && !resync:
+		// Skip unchanged: no write calls at all.
+		out.Skipped = true
+		record(ssa.UnchangedAction)
+	case unchanged && resync:
+		drift, err := a.detectDrift(ctx, objects)
+		if err != nil {
+			return fail(err)
+		}
+		out.Drift = drift
+		switch {
+		case len(drift) == 0:
+			record(ssa.UnchangedAction)
+		case a.Options.DriftMode == DriftWarn:
+			record(ssa.SkippedAction)
+		default:
+			if err := a.applyAll(ctx, objects, out); err != nil {
+				return fail(err)
+			}
+			for i := range out.Drift {
+				out.Drift[i].Corrected = true
+			}
+			corrected = true
+		}
+	default:
+		if err := a.applyAll(ctx, objects, out); err != nil {
+			return fail(err)
+		}
+	}
+
+	// Prune what the previous inventory had and the render no longer has.
+	keep := map[string]bool{}
+	refs := make([]ObjectRef, 0, len(objects))
+	for _, o := range objects {
+		r := RefOf(o)
+		keep[r.key()] = true
+		refs = append(refs, r)
+	}
+	var stale []ObjectRef
+	if inv != nil {
+		for _, r := range inv.Objects {
+			if !keep[r.key()] && r.Kind != "Namespace" {
+				stale = append(stale, r)
+			}
+		}
+	}
+	if len(stale) > 0 {
+		pruned, failed, err := a.prune(ctx, res.Team, res.Name, res.Environment, stale, budget)
+		out.Pruned = pruned
+		if err != nil {
+			// Refused by the guard: the old objects stay, and so does the
+			// old inventory's record of them.
+			refs = append(refs, stale...)
+			out.Err = err
+		} else {
+			refs = append(refs, failed...)
+		}
+	}
+
+	if inv == nil || inv.Hash != res.Hash || len(stale) > 0 || corrected {
+		newInv := &Inventory{
+			Team: res.Team, Service: res.Name, Environment: res.Environment,
+			Objects: refs, Hash: res.Hash, Revision: res.Revision, Template: res.Template, Source: res.Source,
+			LastApplied: a.Options.Now(),
+		}
+		if err := writeInventory(ctx, c, newInv); err != nil {
+			return fail(err)
+		}
+	}
+
+	if a.Options.Wait {
+		out.Health = a.health(ctx, objects)
+	} else {
+		out.Health = Health{Status: HealthUnknown, Message: "not checked (run with --wait)"}
+	}
+	if out.Err != nil && out.Health.Status == HealthReady {
+		out.Health.Message = out.Err.Error()
+	}
+	return out
+}
+
+func (a *Applier) applyAll(ctx context.Context, objects []*unstructured.Unstructured, out *Result) error {
+	cs, err := a.Cluster.Manager.ApplyAllStaged(ctx, objects, ssa.ApplyOptions{
+		WaitInterval: a.Options.PollInterval,
+		WaitTimeout:  a.Options.WaitTimeout,
+	})
+	if cs != nil {
+		for _, e := range cs.Entries {
+			out.Changes = append(out.Changes, Change{Object: refFromEntry(e), Action: e.Action})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	return nil
+}
+
+// applyOrder puts what other objects depend on first, in the order render
+// sorted them: ServiceAccounts and ConfigMaps before the workloads.
+func applyOrder(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		out[i] = o.DeepCopy()
+	}
+	return out
+}
+
+// checkIsolation verifies again what render enforces: a service's
+// namespaced objects only ever land in its team's namespace (or one that
+// pave.yaml allows its template).
+func checkIsolation(res *render.Result) error {
+	for _, o := range res.Objects {
+		if o.GetKind() == "Namespace" {
+			if o.GetName() != res.Namespace {
+				return fmt.Errorf("isolation: %s renders Namespace %q, not its own %q", res.Service, o.GetName(), res.Namespace)
+			}
+			continue
+		}
+		ns := o.GetNamespace()
+		if ns == "" || ns == res.Namespace || slices.Contains(res.AllowedNamespaces, ns) {
+			continue
+		}
+		return fmt.Errorf("isolation: %s %s of %s is in namespace %q; its team's namespace is %q", o.GetKind(), o.GetName(), res.Service, ns, res.Namespace)
+	}
+	return nil
+}
+
+func refFromEntry(e ssa.ChangeSetEntry) ObjectRef {
+	m := e.ObjMetadata
+	gv, _ := schema.ParseGroupVersion(e.GroupVersion)
+	return ObjectRef{Group: m.GroupKind.Group, Version: gv.Version, Kind: m.GroupKind.Kind, Namespace: m.Namespace, Name: m.Name}
+}

@@ -1,0 +1,215 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pave-dev/pave/render"
+)
+
+// SystemNamespace holds pave's inventories in every cluster.
+const SystemNamespace = "pave-system"
+
+// Inventory records what pave applied for one service in one environment:
+// the objects, the rendered content hash, the catalog revision and when.
+// It lives in the environment's cluster as a ConfigMap, so it survives
+// restarts of pave, and it is written only after a successful apply.
+type Inventory struct {
+	Team        string
+	Service     string
+	Environment string
+	Objects     []ObjectRef
+	Hash        string
+	Revision    string
+	Template    string
+	Source      string
+	LastApplied time.Time
+}
+
+// ObjectRef identifies an applied object.
+type ObjectRef struct {
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+func (r ObjectRef) String() string {
+	s := r.Kind + "/"
+	if r.Namespace != "" {
+		s += r.Namespace + "/"
+	}
+	return s + r.Name
+}
+
+// GroupVersionKind of the referenced object.
+func (r ObjectRef) GroupVersionKind() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
+}
+
+// key identifies the object regardless of its API version.
+func (r ObjectRef) key() string {
+	return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// Unstructured returns an empty object with the reference's identity.
+func (r ObjectRef) Unstructured() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(r.GroupVersionKind())
+	u.SetNamespace(r.Namespace)
+	u.SetName(r.Name)
+	return u
+}
+
+// RefOf returns the reference of an object.
+func RefOf(o *unstructured.Unstructured) ObjectRef {
+	gvk := o.GroupVersionKind()
+	return ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+}
+
+// inventoryName is the ConfigMap name: "<team>.<service>.<environment>"
+// (environments may share a cluster).
+func inventoryName(team, service, env string) string {
+	return team + "." + service + "." + env
+}
+
+const (
+	dataObjects     = "objects"
+	dataHash        = "hash"
+	dataRevision    = "revision"
+	dataTemplate    = "template"
+	dataSource      = "source"
+	dataLastApplied = "lastApplied"
+	// LabelInventory marks pave's inventory ConfigMaps.
+	LabelInventory = "pave.dev/inventory"
+)
+
+func (inv *Inventory) configMap() (*corev1.ConfigMap, error) {
+	refs := slices.Clone(inv.Objects)
+	slices.SortFunc(refs, func(a, b ObjectRef) int { return strings.Compare(a.key(), b.key()) })
+	data, err := json.Marshal(refs)
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      inventoryName(inv.Team, inv.Service, inv.Environment),
+			Namespace: SystemNamespace,
+			Labels: map[string]string{
+				render.LabelManagedBy:   render.ManagedBy,
+				render.LabelTeam:        inv.Team,
+				render.LabelService:     inv.Service,
+				render.LabelEnvironment: inv.Environment,
+				LabelInventory:          "true",
+			},
+		},
+		Data: map[string]string{
+			dataObjects:     string(data),
+			dataHash:        inv.Hash,
+			dataRevision:    inv.Revision,
+			dataTemplate:    inv.Template,
+			dataSource:      inv.Source,
+			dataLastApplied: inv.LastApplied.UTC().Format(time.RFC3339),
+		},
+	}, nil
+}
+
+func inventoryFromConfigMap(cm *corev1.ConfigMap) (*Inventory, error) {
+	inv := &Inventory{
+		Team:        cm.Labels[render.LabelTeam],
+		Service:     cm.Labels[render.LabelService],
+		Environment: cm.Labels[render.LabelEnvironment],
+		Hash:        cm.Data[dataHash],
+		Revision:    cm.Data[dataRevision],
+		Template:    cm.Data[dataTemplate],
+		Source:      cm.Data[dataSource],
+	}
+	if err := json.Unmarshal([]byte(cm.Data[dataObjects]), &inv.Objects); err != nil {
+		return nil, fmt.Errorf("inventory %s/%s: objects: %w", cm.Namespace, cm.Name, err)
+	}
+	if t, err := time.Parse(time.RFC3339, cm.Data[dataLastApplied]); err == nil {
+		inv.LastApplied = t
+	}
+	return inv, nil
+}
+
+// ID is "team/service".
+func (inv *Inventory) ID() string { return inv.Team + "/" + inv.Service }
+
+// readInventory returns the inventory of a service in an environment, or
+// nil when there is none.
+func readInventory(ctx context.Context, c client.Client, team, service, env string) (*Inventory, error) {
+	var cm corev1.ConfigMap
+	err := c.Get(ctx, client.ObjectKey{Namespace: SystemNamespace, Name: inventoryName(team, service, env)}, &cm)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read inventory: %w", err)
+	}
+	return inventoryFromConfigMap(&cm)
+}
+
+// listInventories returns every pave inventory in a cluster.
+func listInventories(ctx context.Context, c client.Client) ([]*Inventory, error) {
+	var list corev1.ConfigMapList
+	if err := c.List(ctx, &list, client.InNamespace(SystemNamespace), client.MatchingLabels{LabelInventory: "true"}); err != nil {
+		return nil, fmt.Errorf("list inventories: %w", err)
+	}
+	out := make([]*Inventory, 0, len(list.Items))
+	for i := range list.Items {
+		inv, err := inventoryFromConfigMap(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inv)
+	}
+	return out, nil
+}
+
+// writeInventory server-side applies the inventory ConfigMap, creating the
+// system namespace when needed.
+func writeInventory(ctx context.Context, c client.Client, inv *Inventory) error {
+	ns := &corev1.Namespace{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: SystemNamespace, Labels: map[string]string{render.LabelManagedBy: render.ManagedBy}},
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(ns), &corev1.Namespace{}); apierrors.IsNotFound(err) {
+		if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create namespace %s: %w", SystemNamespace, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("read namespace %s: %w", SystemNamespace, err)
+	}
+	cm, err := inv.configMap()
+	if err != nil {
+		return err
+	}
+	//nolint:staticcheck // client.Apply with an object is the controller-runtime SSA entry point.
+	if err := c.Patch(ctx, cm, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("write inventory %s: %w", cm.Name, err)
+	}
+	return nil
+}
+
+// deleteInventory removes a service's inventory from a cluster.
+func deleteInventory(ctx context.Context, c client.Client, team, service, env string) error {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: SystemNamespace, Name: inventoryName(team, service, env)}}
+	if err := c.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete inventory %s: %w", cm.Name, err)
+	}
+	return nil
+}
