@@ -30,11 +30,10 @@ func applyPatches(fsys fs.FS, svc *catalog.Service, env, namespace string, patch
 		}
 	}
 	for i, p := range patches {
-		field := fmt.Sprintf("patches[%d]", i)
-		// An environment's patches come after the base ones.
-		fieldPath := svc.FieldPath(env, field)
+		// The merged list is the base patches, then the environment's.
+		fieldPath := fmt.Sprintf("spec.patches[%d]", i)
 		if n := len(svc.Spec.Patches); i >= n {
-			fieldPath = svc.FieldPath(env, fmt.Sprintf("patches[%d]", i-n))
+			fieldPath = fmt.Sprintf("spec.environments.%s.patches[%d]", env, i-n)
 		}
 		fail := func(format string, args ...any) []*Error {
 			e := &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position(fieldPath), Message: fmt.Sprintf(format, args...)}

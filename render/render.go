@@ -62,8 +62,8 @@ type chartSlot struct {
 	err  error
 }
 
-// Result is one service rendered for one environment. Its objects are
-// shared with the cache: treat them as read-only (DeepCopy to change them).
+// Result is one service rendered for one environment. Its objects share
+// maps with the cache: treat them as read-only (DeepCopy to change them).
 type Result struct {
 	Service     string // team/name
 	Team        string
@@ -239,13 +239,11 @@ func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *golde
 	if r.opts.Revision != "" {
 		objs = make([]*unstructured.Unstructured, len(c.objects))
 		for i, o := range c.objects {
-			cp := o.DeepCopy()
-			if cp.GetKind() != "Namespace" {
-				ann := cp.GetAnnotations()
-				ann[AnnotationRevision] = r.opts.Revision
-				cp.SetAnnotations(ann)
+			if o.GetKind() == "Namespace" {
+				objs[i] = o
+				continue
 			}
-			objs[i] = cp
+			objs[i] = withRevision(o, r.opts.Revision)
 		}
 	}
 	return &Result{
@@ -262,6 +260,30 @@ func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *golde
 
 		AllowedNamespaces: r.cat.Config.Templates[gp.name].AllowNamespaces,
 	}
+}
+
+// withRevision returns a copy of a cached object with the revision
+// annotation. Only the maps on the way to the annotation are copied; the
+// rest (spec) is shared, as results are read-only.
+func withRevision(o *unstructured.Unstructured, revision string) *unstructured.Unstructured {
+	obj := make(map[string]any, len(o.Object))
+	for k, v := range o.Object {
+		obj[k] = v
+	}
+	md, _ := o.Object["metadata"].(map[string]any)
+	meta := make(map[string]any, len(md)+1)
+	for k, v := range md {
+		meta[k] = v
+	}
+	old, _ := md["annotations"].(map[string]any)
+	ann := make(map[string]any, len(old)+1)
+	for k, v := range old {
+		ann[k] = v
+	}
+	ann[AnnotationRevision] = revision
+	meta["annotations"] = ann
+	obj["metadata"] = meta
+	return &unstructured.Unstructured{Object: obj}
 }
 
 func hashObjects(objs []*unstructured.Unstructured) string {

@@ -96,6 +96,9 @@ policies, and applies what passes to the clusters of each environment.`,
 		newValidateCmd(),
 		newNewCmd(),
 		newRenderCmd(),
+		newApplyCmd(),
+		newDiffCmd(),
+		newCheckCmd(), newPolicyCmd(),
 		newVersionCmd(info),
 	)
 	return root

@@ -191,3 +191,20 @@ func TestVersion(t *testing.T) {
 		t.Errorf("exit %d: %s", code, stdout)
 	}
 }
+
+func TestValidateRejectsExceptionsForUnknownPolicies(t *testing.T) {
+	dir := copyCatalog(t)
+	file := filepath.Join(dir, "services/data/report-builder/service.yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(strings.Replace(string(data), "policy: readonly-root-filesystem", "policy: readonly-rootfs", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := pave(t, "validate", "--catalog", dir)
+	want := file + `:18:15: spec.exceptions[0].policy: unknown policy "readonly-rootfs"`
+	if code != 1 || !strings.HasPrefix(stdout, want) || !strings.Contains(stderr, "7 services valid, 1 invalid") {
+		t.Errorf("exit %d\nstdout: %s\nwant prefix: %s\nstderr: %s", code, stdout, want, stderr)
+	}
+}

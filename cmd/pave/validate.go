@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/policy"
 )
 
 type validateOptions struct {
@@ -70,6 +73,7 @@ func (o *validateOptions) run(stdout, stderr io.Writer) error {
 		return usageError("%v", err)
 	}
 	defer cat.Close()
+	checkExceptionPolicies(cat)
 	o.print(stdout, cat.Errors, cat)
 	valid := len(cat.Services)
 	fmt.Fprintf(stderr, "%d services valid, %d invalid\n", valid, len(cat.Invalid))
@@ -109,4 +113,36 @@ func (o *validateOptions) print(w io.Writer, errs catalog.ErrorList, cat *catalo
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(report)
+}
+
+// checkExceptionPolicies adds an error for every exception that names a
+// policy the catalog does not have, and for a policy bundle that does not
+// compile; the services concerned become invalid.
+func checkExceptionPolicies(cat *catalog.Catalog) {
+	if _, err := fs.Stat(cat.FS, catalog.PoliciesDir); err != nil {
+		return
+	}
+	engine, err := policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
+	if err != nil {
+		var ce *policy.CompileError
+		if errors.As(err, &ce) {
+			cat.Errors = append(cat.Errors, ce.Errors...)
+		} else {
+			cat.Errors = append(cat.Errors, &catalog.Error{File: catalog.PoliciesDir, Message: err.Error()})
+		}
+		cat.Errors.Sort()
+		return
+	}
+	var valid []*catalog.Service
+	for _, s := range cat.Services {
+		if errs := engine.UnknownExceptions(s); len(errs) > 0 {
+			cat.Errors = append(cat.Errors, errs...)
+			cat.Invalid = append(cat.Invalid, s.File)
+			continue
+		}
+		valid = append(valid, s)
+	}
+	cat.Services = valid
+	cat.Errors.Sort()
+	slices.Sort(cat.Invalid)
 }

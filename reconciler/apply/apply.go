@@ -32,13 +32,16 @@ type Options struct {
 	// PollInterval is how often health and staged applies poll.
 	PollInterval time.Duration
 	DriftMode    DriftMode
+	// Prune deletes objects the render no longer has. Without it they
+	// stay, and stay in the inventory for a later pruning run.
+	Prune bool
 	// Now is the clock (tests set it).
 	Now func() time.Time
 }
 
 // DefaultOptions are pave's defaults: wait up to 5 minutes, correct drift.
 func DefaultOptions() Options {
-	return Options{Wait: true, WaitTimeout: 5 * time.Minute, PollInterval: time.Second, DriftMode: DriftCorrect, Now: time.Now}
+	return Options{Wait: true, WaitTimeout: 5 * time.Minute, PollInterval: time.Second, DriftMode: DriftCorrect, Prune: true, Now: time.Now}
 }
 
 // Applier applies rendered services to one cluster.
@@ -190,6 +193,10 @@ func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, bu
 				stale = append(stale, r)
 			}
 		}
+	}
+	if len(stale) > 0 && !a.Options.Prune {
+		refs = append(refs, stale...)
+		stale = nil
 	}
 	if len(stale) > 0 {
 		pruned, failed, err := a.prune(ctx, res.Team, res.Name, res.Environment, stale, budget)

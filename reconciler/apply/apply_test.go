@@ -64,7 +64,7 @@ func (f *testFleet) client(t *testing.T, cluster string) client.Client {
 	return f.Appliers[cluster].Cluster.Client
 }
 
-func newFleet(t *testing.T, opts Options) *testFleet {
+func newFleet(t testing.TB, opts Options) *testFleet {
 	t.Helper()
 	f := &testFleet{Fleet: &Fleet{Appliers: map[string]*Applier{}, Concurrency: 4, PingTimeout: 3 * time.Second}, counters: map[string]*writeCounter{}}
 	for _, name := range []string{"staging", "prod"} {
@@ -90,7 +90,7 @@ func testOptions() Options {
 
 // testCatalog is the example catalog's pave.yaml and templates with the
 // given services; teams are added to pave.yaml for each team used.
-func testCatalog(t *testing.T, services map[string]string) *catalog.Catalog {
+func testCatalog(t testing.TB, services map[string]string) *catalog.Catalog {
 	t.Helper()
 	fsys := fstest.MapFS{}
 	src := os.DirFS(exampleCatalog)

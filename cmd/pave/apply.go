@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/go-git/go-git/v5"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/reconciler/apply"
+	"github.com/pave-dev/pave/render"
+)
+
+// clusterFlags are the flags of every command that talks to clusters.
+type clusterFlags struct {
+	clusters  []string
+	qps       float32
+	burst     int
+	allowExec bool
+}
+
+func (f *clusterFlags) bind(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&f.clusters, "cluster", nil, "cluster credentials: NAME=KUBECONFIG_PATH[#CONTEXT] (repeatable; NAME as in pave.yaml environments)")
+	fs.Float32Var(&f.qps, "qps", 50, "requests per second to each API server")
+	fs.IntVar(&f.burst, "burst", 100, "request burst to each API server")
+	fs.BoolVar(&f.allowExec, "allow-kubeconfig-exec", false, "allow kubeconfig exec credential plugins (they run programs)")
+}
+
+// clusters builds one cluster client per --cluster flag.
+func (f *clusterFlags) build() (map[string]*apply.Cluster, error) {
+	opts := apply.DefaultClusterOptions()
+	opts.QPS, opts.Burst, opts.AllowExec = f.qps, f.burst, f.allowExec
+	out := map[string]*apply.Cluster{}
+	for _, s := range f.clusters {
+		ref, err := apply.ParseClusterRef(s)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		if _, dup := out[ref.Name]; dup {
+			return nil, usageError("--cluster %s given twice", ref.Name)
+		}
+		cfg, err := ref.RESTConfig(opts)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		c, err := apply.NewCluster(ref.Name, cfg, opts)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		out[ref.Name] = c
+	}
+	if len(out) == 0 {
+		return nil, usageError("no --cluster given")
+	}
+	return out, nil
+}
+
+type applyOptions struct {
+	catalogDir     string
+	env            string
+	prune          bool
+	wait           bool
+	timeout        time.Duration
+	allowMassPrune bool
+	driftMode      string
+	resync         bool
+	revision       string
+	cluster        clusterFlags
+}
+
+func newApplyCmd() *cobra.Command {
+	o := applyOptions{}
+	cmd := &cobra.Command{
+		Use:   "apply [TEAM/NAME ...]",
+		Short: "Validate, render, check and apply services to their clusters, once",
+		Long: `Apply runs the whole pipeline once: validate → render → policy → apply →
+prune → health, for every service (or the named ones) in every environment
+(or --env). It is what CI/CD or a platform engineer runs; the daemon runs
+the same steps continuously.
+
+Services that are invalid, fail to render or are denied by a policy are
+skipped and reported, and nothing of theirs is pruned. With --prune, objects
+a service no longer renders are deleted (only if they still carry pave's
+labels for it), and so are services removed from the catalog, under the
+mass-prune guard. Exit status 1 when any service was not applied cleanly.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.catalogDir, "catalog", ".", "catalog folder (holds pave.yaml)")
+	fs.StringVar(&o.env, "env", "", "apply only this environment")
+	fs.BoolVar(&o.prune, "prune", false, "delete what the catalog no longer renders")
+	fs.BoolVar(&o.wait, "wait", false, "wait for every service to become Ready")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long --wait waits")
+	fs.BoolVar(&o.allowMassPrune, "allow-mass-prune", false, "allow deleting more than half of a cluster's, or all of a team's, pave-managed objects")
+	fs.StringVar(&o.driftMode, "drift-mode", "correct", "what to do with objects changed in the cluster: correct or warn")
+	fs.BoolVar(&o.resync, "resync", false, "check every object for drift even when its render is unchanged")
+	fs.StringVar(&o.revision, "revision", "", "catalog revision to record (default: the catalog's git HEAD, if any)")
+	o.cluster.bind(fs)
+	return cmd
+}
+
+// pipeline is validate → render → policy for a set of services, the part
+// of apply and diff that never touches a cluster.
+type pipeline struct {
+	cat      *catalog.Catalog
+	rendered []*render.Result
+	blocked  map[apply.Pair]error
+	problems []string // what to tell the user, one line each
+}
+
+func runPipeline(ctx context.Context, cat *catalog.Catalog, catalogDir, revision, env string, ids []string) (*pipeline, error) {
+	p := &pipeline{cat: cat, blocked: map[apply.Pair]error{}}
+	checkExceptionPolicies(cat)
+	services, err := selectServices(cat, ids)
+	if err != nil {
+		return nil, err
+	}
+	envs := cat.Config.EnvironmentNames()
+	if env != "" {
+		if !slices.Contains(envs, env) {
+			return nil, usageError("unknown environment %q (pave.yaml environments: %s)", env, strings.Join(envs, ", "))
+		}
+		envs = []string{env}
+	}
+	show := func(file string) string { return displayPath(catalogDir, file) }
+	for _, e := range cat.Errors {
+		c := *e
+		c.File = show(e.File)
+		p.problems = append(p.problems, c.Error())
+	}
+	for _, f := range cat.Invalid {
+		id := strings.TrimSuffix(strings.TrimPrefix(f, catalog.ServicesDir+"/"), "/"+catalog.ServiceFile)
+		for _, e := range envs {
+			p.blocked[apply.Pair{Service: id, Environment: e}] = errors.New("invalid service.yaml")
+		}
+	}
+	engine, err := policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
+	if err != nil {
+		// Fail closed: a broken policy bundle applies nothing.
+		return nil, &exitError{code: exitFailure, err: fmt.Errorf("policies: %w", err)}
+	}
+	r := render.New(cat, render.Options{Revision: revision})
+	for _, svc := range services {
+		for _, e := range envs {
+			pair := apply.Pair{Service: svc.ID(), Environment: e}
+			res, err := r.Render(svc, e)
+			if err != nil {
+				p.blocked[pair] = err
+				for _, re := range render.Errors(err) {
+					c := *re
+					c.File = show(re.File)
+					p.problems = append(p.problems, c.Error())
+				}
+				continue
+			}
+			verdict := engine.Evaluate(ctx, policy.Input{Service: svc, Environment: e, Namespace: res.Namespace, Objects: res.Objects})
+			denied := false
+			for _, v := range verdict.Violations {
+				if !v.Blocking() {
+					continue
+				}
+				denied = true
+				p.problems = append(p.problems, fmt.Sprintf("%s:%d: %s (%s): policy %s denied: %s", show(v.File), v.Line, svc.ID(), e, v.Policy, v.Message))
+			}
+			for _, ve := range verdict.Errors {
+				denied = true
+				p.problems = append(p.problems, fmt.Sprintf("%s: %s", show(ve.File), ve.Message))
+			}
+			if denied {
+				p.blocked[pair] = errors.New("denied by policy")
+				continue
+			}
+			p.rendered = append(p.rendered, res)
+		}
+	}
+	return p, nil
+}
+
+func displayPath(catalogDir, file string) string {
+	if file == "" {
+		return catalogDir
+	}
+	return strings.TrimPrefix(catalogDir+"/"+file, "./")
+}
+
+// gitRevision returns the HEAD commit of the git repository holding dir.
+func gitRevision(dir string) string {
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if err != nil {
+		return ""
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return ""
+	}
+	return head.Hash().String()
+}
+
+func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []string) error {
+	if o.driftMode != string(apply.DriftCorrect) && o.driftMode != string(apply.DriftWarn) {
+		return usageError("--drift-mode must be correct or warn")
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cat, err := loadCatalog(o.catalogDir)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	clusters, err := o.cluster.build()
+	if err != nil {
+		return err
+	}
+	revision := o.revision
+	if revision == "" {
+		revision = gitRevision(o.catalogDir)
+	}
+	p, err := runPipeline(ctx, cat, o.catalogDir, revision, o.env, ids)
+	if err != nil {
+		return err
+	}
+	for _, line := range p.problems {
+		fmt.Fprintln(stderr, line)
+	}
+
+	opts := apply.DefaultOptions()
+	opts.Wait, opts.WaitTimeout, opts.Prune = o.wait, o.timeout, o.prune
+	opts.DriftMode = apply.DriftMode(o.driftMode)
+	fleet := &apply.Fleet{Appliers: map[string]*apply.Applier{}, Concurrency: 4}
+	for name, c := range clusters {
+		fleet.Appliers[name] = apply.New(c, opts)
+	}
+	round := apply.Round{
+		Config: cat.Config, Rendered: p.rendered, Blocked: p.blocked,
+		Catalog: map[string]bool{}, PruneRemoved: o.prune && len(ids) == 0,
+		Resync: o.resync, AllowMassPrune: o.allowMassPrune,
+	}
+	if o.env != "" {
+		round.Environments = []string{o.env}
+	}
+	for _, s := range cat.Services {
+		round.Catalog[s.ID()] = true
+	}
+	for pair := range p.blocked {
+		round.Catalog[pair.Service] = true
+	}
+	results := fleet.Reconcile(ctx, round)
+	clean := printApplyResults(stdout, results, o.wait) && len(p.blocked) == 0 && len(cat.Errors) == 0
+	if !clean {
+		return silentExit(exitFailure)
+	}
+	return nil
+}
+
+// printApplyResults prints one line per service and environment, and the
+// details that need attention; it reports whether everything was clean.
+func printApplyResults(w io.Writer, results []*apply.Result, wait bool) bool {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tENVIRONMENT\tCLUSTER\tHEALTH\tCHANGES")
+	clean := true
+	var details []string
+	for _, r := range results {
+		counts := r.Counts()
+		var parts []string
+		for _, a := range []ssa.Action{ssa.CreatedAction, ssa.ConfiguredAction, ssa.UnchangedAction, ssa.DeletedAction, ssa.SkippedAction} {
+			if counts[a] > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", counts[a], a))
+			}
+		}
+		health := string(r.Health.Status)
+		if health == "" {
+			health = "-"
+		}
+		service := r.Service
+		if service == "" {
+			service = "(cluster)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", service, r.Environment, r.Cluster, health, strings.Join(parts, ", "))
+		if r.Err != nil {
+			clean = false
+			details = append(details, fmt.Sprintf("%s (%s): %v", service, r.Environment, r.Err))
+		} else if wait && r.Health.Status != apply.HealthReady && r.Health.Status != apply.HealthPruned {
+			clean = false
+			details = append(details, fmt.Sprintf("%s (%s): %s %s: %s", service, r.Environment, r.Health.Status, r.Health.Object, r.Health.Message))
+		}
+		for _, d := range r.Drift {
+			verb := "reported"
+			if d.Corrected {
+				verb = "corrected"
+			}
+			details = append(details, fmt.Sprintf("%s (%s): drift %s: %s", service, r.Environment, verb, d))
+		}
+		for _, c := range r.Pruned {
+			if c.Error != "" {
+				details = append(details, fmt.Sprintf("%s (%s): prune %s: %s", service, r.Environment, c.Object, c.Error))
+			}
+		}
+	}
+	tw.Flush()
+	for _, d := range details {
+		fmt.Fprintln(w, d)
+	}
+	return clean
+}

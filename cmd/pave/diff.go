@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/spf13/cobra"
+
+	"github.com/pave-dev/pave/reconciler/apply"
+)
+
+type diffOptions struct {
+	catalogDir string
+	env        string
+	revision   string
+	cluster    clusterFlags
+}
+
+func newDiffCmd() *cobra.Command {
+	o := diffOptions{}
+	cmd := &cobra.Command{
+		Use:   "diff [TEAM/NAME ...]",
+		Short: "Show what apply would change in the clusters, without writing",
+		Long: `Diff renders and checks services like apply, then compares every object
+with the live cluster through a server-side dry-run apply and prints a
+unified diff per object that would be created or changed. Secret values are
+masked. Exit status 0 when nothing would change, 1 when something would (or
+a service is invalid, fails to render or is denied).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.catalogDir, "catalog", ".", "catalog folder (holds pave.yaml)")
+	fs.StringVar(&o.env, "env", "", "diff only this environment")
+	fs.StringVar(&o.revision, "revision", "", "catalog revision (default: the catalog's git HEAD, if any)")
+	o.cluster.bind(fs)
+	return cmd
+}
+
+func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cat, err := loadCatalog(o.catalogDir)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	clusters, err := o.cluster.build()
+	if err != nil {
+		return err
+	}
+	revision := o.revision
+	if revision == "" {
+		revision = gitRevision(o.catalogDir)
+	}
+	p, err := runPipeline(ctx, cat, o.catalogDir, revision, o.env, ids)
+	if err != nil {
+		return err
+	}
+	for _, line := range p.problems {
+		fmt.Fprintln(stderr, line)
+	}
+	changed := false
+	for _, res := range p.rendered {
+		env, _ := cat.Config.Environment(res.Environment)
+		c, ok := clusters[env.Cluster]
+		if !ok {
+			fmt.Fprintf(stderr, "%s (%s): no --cluster %s given\n", res.Service, res.Environment, env.Cluster)
+			changed = true
+			continue
+		}
+		diffs, err := apply.New(c, apply.DefaultOptions()).Diff(ctx, res)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s (%s): %v\n", res.Service, res.Environment, err)
+			changed = true
+			continue
+		}
+		for _, d := range diffs {
+			if d.Action == ssa.UnchangedAction {
+				continue
+			}
+			changed = true
+			fmt.Fprintf(stdout, "# %s (%s): %s %s\n%s\n", res.Service, res.Environment, d.Object, d.Action, d.Diff)
+		}
+	}
+	if changed || len(p.blocked) > 0 {
+		return silentExit(exitFailure)
+	}
+	fmt.Fprintln(stderr, "no changes")
+	return nil
+}

@@ -1,0 +1,368 @@
+package policy
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/pave-dev/pave/catalog"
+)
+
+// Input is one service in one environment, as rendered.
+type Input struct {
+	Service     *catalog.Service
+	Environment string
+	Namespace   string
+	Objects     []*unstructured.Unstructured
+}
+
+// Evaluate runs every policy over one service in one environment and
+// applies the service's exceptions. A policy that fails or runs past the
+// timeout fails closed: the result has status "error".
+func (e *Engine) Evaluate(ctx context.Context, in Input) *Result {
+	svc := in.Service
+	res := &Result{Service: svc.ID(), Environment: in.Environment, File: svc.File, Violations: []Violation{}, Errors: []Error{}}
+	defer func() { res.Status = res.status() }()
+	if len(e.rules) == 0 {
+		return res
+	}
+	settings := svc.ForEnvironment(in.Environment)
+	input, err := inputValue(svc, settings, in)
+	if err != nil {
+		res.Errors = append(res.Errors, Error{File: svc.File, Message: fmt.Sprintf("policy input of %s (%s): %v", svc.ID(), in.Environment, err)})
+		return res
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	defer cancel()
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		msg := fmt.Sprintf("policy evaluation of %s (%s) failed: %v", svc.ID(), in.Environment, err)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) || topdown.IsCancel(err) {
+			msg = fmt.Sprintf("policy evaluation of %s (%s) timed out after %s", svc.ID(), in.Environment, e.opts.Timeout)
+		}
+		res.Errors = append(res.Errors, Error{File: svc.File, Message: msg})
+		return res
+	}
+	if len(rs) != 1 {
+		// Every deny and warn set is defined, even when empty.
+		res.Errors = append(res.Errors, Error{File: svc.File, Message: fmt.Sprintf("policy evaluation of %s (%s) gave no result", svc.ID(), in.Environment)})
+		return res
+	}
+	loc := locator{engine: e, svc: svc, env: in.Environment, settings: settings}
+	for _, r := range e.rules {
+		set, _ := rs[0].Bindings[r.variable].([]any)
+		for _, item := range set {
+			v, err := e.violation(r, item, &loc)
+			if err != nil {
+				res.Errors = append(res.Errors, Error{File: r.pkg.policy.File, Line: r.pkg.policy.Line, Message: fmt.Sprintf("policy %s: %v", r.pkg.policy.ID, err)})
+				continue
+			}
+			res.Violations = append(res.Violations, v)
+		}
+	}
+	e.applyExceptions(res, svc, in.Environment, settings)
+	sortViolations(res.Violations)
+	return res
+}
+
+// inputValue builds the policy input: the service's settings for the
+// environment (with its name, team and template), the environment, the
+// namespace and the rendered objects.
+func inputValue(svc *catalog.Service, st catalog.Settings, in Input) (ast.Value, error) {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	var service map[string]any
+	if err := json.Unmarshal(data, &service); err != nil {
+		return nil, err
+	}
+	service["name"] = svc.Metadata.Name
+	service["team"] = svc.Metadata.Team
+	service["template"] = svc.TemplateName()
+	objects := make([]any, len(in.Objects))
+	for i, o := range in.Objects {
+		objects[i] = o.Object
+	}
+	return ast.InterfaceToValue(map[string]any{
+		"service":     service,
+		"environment": in.Environment,
+		"namespace":   in.Namespace,
+		"objects":     objects,
+	})
+}
+
+// violation turns one element of a deny or warn set into a Violation:
+// either a message string or an object {policy, msg, object, field, hint}.
+func (e *Engine) violation(r ruleRef, item any, loc *locator) (Violation, error) {
+	v := Violation{Policy: r.pkg.policy.ID, Severity: r.severity, Hint: r.pkg.policy.Remediation}
+	switch x := item.(type) {
+	case string:
+		v.Message = x
+	case map[string]any:
+		str := func(key string) (string, error) {
+			val, ok := x[key]
+			if !ok || val == nil {
+				return "", nil
+			}
+			s, ok := val.(string)
+			if !ok {
+				return "", fmt.Errorf("%s %s: %q must be a string", r.severity, describeValue(x), key)
+			}
+			return s, nil
+		}
+		var err error
+		var msg, message, policy, field, hint string
+		for _, f := range []struct {
+			key string
+			dst *string
+		}{{"msg", &msg}, {"message", &message}, {"policy", &policy}, {"field", &field}, {"hint", &hint}} {
+			if *f.dst, err = str(f.key); err != nil {
+				return v, err
+			}
+		}
+		v.Message = cmp.Or(msg, message)
+		if v.Message == "" {
+			return v, fmt.Errorf("%s %s has no msg", r.severity, describeValue(x))
+		}
+		if policy != "" {
+			if _, known := e.byID[policy]; !known {
+				return v, fmt.Errorf("%s names unknown policy %q", r.severity, policy)
+			}
+			v.Policy = policy
+			v.Hint = e.byID[policy].Remediation
+		}
+		v.Hint = cmp.Or(hint, v.Hint)
+		v.Field = field
+		if obj, ok := x["object"].(map[string]any); ok {
+			kind, _ := obj["kind"].(string)
+			name, _ := obj["name"].(string)
+			if kind != "" || name != "" {
+				v.Object = &ObjectRef{Kind: kind, Name: name}
+			}
+		}
+	default:
+		return v, fmt.Errorf("%s contains %s; want a string or an object with msg", r.severity, describeValue(item))
+	}
+	v.File = loc.svc.File
+	v.Field, v.Line = loc.locate(v.Field, v.Object)
+	return v, nil
+}
+
+func describeValue(v any) string {
+	data, _ := json.Marshal(v)
+	s := string(data)
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return s
+}
+
+// locator maps results to the line of service.yaml responsible for them.
+type locator struct {
+	engine   *Engine
+	svc      *catalog.Service
+	env      string
+	settings catalog.Settings
+	// patches are the targets of the service's patches, read on first use.
+	patches []patchTarget
+	read    bool
+}
+
+type patchTarget struct {
+	field      string // spec.patches[0] or spec.environments.prod.patches[0]
+	kind, name string // regular expressions; "" matches anything
+}
+
+// locate returns the service.yaml path and line for a result. field is
+// relative to the settings ("image", "env.API_TOKEN") or a full path
+// ("spec.image", "metadata.name"). Without a field, a result on an object
+// changed by a patch points at the patch; anything else at the template.
+func (l *locator) locate(field string, obj *ObjectRef) (string, int) {
+	var p string
+	switch {
+	case field == "":
+		p = "spec.template"
+		if obj != nil {
+			if pt, ok := l.patchFor(obj); ok {
+				p = pt
+			}
+		}
+	case strings.HasPrefix(field, "spec.environments."), strings.HasPrefix(field, "metadata."), field == "metadata", field == "apiVersion", field == "kind":
+		p = field
+	case field == "template" || field == "spec.template":
+		p = "spec.template"
+	default:
+		p = l.svc.FieldPath(l.env, strings.TrimPrefix(field, "spec."))
+	}
+	return p, l.svc.Position(p).Line
+}
+
+func (l *locator) patchFor(obj *ObjectRef) (string, bool) {
+	if !l.read {
+		l.read = true
+		l.patches = patchTargets(l.engine, l.svc, l.env, l.settings.Patches)
+	}
+	for _, pt := range l.patches {
+		if matchName(pt.kind, obj.Kind) && matchName(pt.name, obj.Name) {
+			return pt.field, true
+		}
+	}
+	return "", false
+}
+
+// patchTargets finds which objects each patch of the merged settings
+// changes: its target, or the kind and name a strategic-merge patch names.
+func patchTargets(e *Engine, svc *catalog.Service, env string, patches []catalog.Patch) []patchTarget {
+	out := make([]patchTarget, 0, len(patches))
+	base := len(svc.Spec.Patches)
+	for i, p := range patches {
+		field := fmt.Sprintf("spec.patches[%d]", i)
+		if i >= base {
+			field = fmt.Sprintf("spec.environments.%s.patches[%d]", env, i-base)
+		}
+		if p.Target != nil {
+			out = append(out, patchTarget{field: field, kind: p.Target.Kind, name: p.Target.Name})
+			continue
+		}
+		content := []byte(p.Patch)
+		if p.Path != "" && e.fsys != nil {
+			data, err := catalog.ReadFile(e.fsys, path.Join(svc.Dir(), p.Path))
+			if err != nil {
+				continue
+			}
+			content = data
+		}
+		var head struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+		}
+		if err := sigsyaml.Unmarshal(content, &head); err != nil || head.Kind == "" {
+			continue
+		}
+		out = append(out, patchTarget{field: field, kind: regexp.QuoteMeta(head.Kind), name: regexp.QuoteMeta(head.Metadata.Name)})
+	}
+	return out
+}
+
+// matchName matches like kustomize targets: a regular expression anchored
+// at both ends; empty matches anything.
+func matchName(pattern, value string) bool {
+	if pattern == "" {
+		return true
+	}
+	re, err := regexp.Compile("^(?:" + pattern + ")$")
+	if err != nil {
+		return pattern == value
+	}
+	return re.MatchString(value)
+}
+
+// applyExceptions marks the denials an unexpired exception covers as
+// excepted, and warns about expired exceptions that would have matched.
+func (e *Engine) applyExceptions(res *Result, svc *catalog.Service, env string, st catalog.Settings) {
+	if len(st.Exceptions) == 0 {
+		return
+	}
+	now := e.opts.Now()
+	exceptions := exceptionsOf(svc, env, st, now)
+	expiredWarned := map[string]bool{}
+	for i := range res.Violations {
+		v := &res.Violations[i]
+		if v.Severity != Deny {
+			continue
+		}
+		for j := range exceptions {
+			x := &exceptions[j]
+			if x.Policy != v.Policy {
+				continue
+			}
+			xc := *x
+			v.Exception = &xc
+			if x.Expired {
+				if !expiredWarned[x.Field] {
+					expiredWarned[x.Field] = true
+					res.Violations = append(res.Violations, Violation{
+						Policy:    x.Policy,
+						Severity:  Warn,
+						Message:   fmt.Sprintf("exception for %s expired on %s; the denial applies again", x.Policy, x.Expires),
+						Hint:      "fix the cause, or have the exception renewed with a new expiry date",
+						Field:     x.Field,
+						File:      svc.File,
+						Line:      x.Line,
+						Exception: &xc,
+					})
+					v = &res.Violations[i] // the append may have moved it
+				}
+				continue
+			}
+			v.Excepted = true
+			break
+		}
+	}
+}
+
+// exceptionsOf lists the exceptions in effect for env: the base ones,
+// then the environment's.
+func exceptionsOf(svc *catalog.Service, env string, st catalog.Settings, now time.Time) []Exception {
+	base := len(svc.Spec.Exceptions)
+	out := make([]Exception, len(st.Exceptions))
+	for i, x := range st.Exceptions {
+		field := fmt.Sprintf("spec.exceptions[%d]", i)
+		if i >= base {
+			field = fmt.Sprintf("spec.environments.%s.exceptions[%d]", env, i-base)
+		}
+		out[i] = Exception{
+			Policy:     x.Policy,
+			Reason:     x.Reason,
+			ApprovedBy: x.ApprovedBy,
+			Expires:    x.Expires.String(),
+			Expired:    expired(x.Expires, now),
+			Field:      field,
+			Line:       svc.Position(field).Line,
+		}
+	}
+	return out
+}
+
+// expired: an exception holds through the whole of its expiry day (UTC).
+func expired(d catalog.Date, now time.Time) bool {
+	return !now.UTC().Before(d.Time.AddDate(0, 0, 1))
+}
+
+func sortViolations(vs []Violation) {
+	rank := func(v Violation) int {
+		switch {
+		case v.Blocking():
+			return 0
+		case v.Excepted:
+			return 2
+		case v.Severity == Warn:
+			return 1
+		}
+		return 3
+	}
+	slices.SortStableFunc(vs, func(a, b Violation) int {
+		return cmp.Or(
+			cmp.Compare(rank(a), rank(b)),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Policy, b.Policy),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+}

@@ -1,0 +1,181 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/render"
+)
+
+// exceptionPolicies: "demo" denies the Deployment everywhere, "prod-only"
+// only in prod, "quiet" never.
+var exceptionPolicies = map[string]string{
+	"policies/demo.rego": `package pave.policies.demo
+
+deny contains {"msg": "demo denies", "object": {"kind": "Deployment", "name": input.service.name}}
+`,
+	"policies/prod_only.rego": `package pave.policies.prod_only
+
+deny contains "prod only denies" if input.environment == "prod"
+`,
+	"policies/quiet.rego": `package pave.policies.quiet
+
+deny contains "never" if false
+`,
+}
+
+// fakeRenderer renders every service as one Deployment.
+type fakeRenderer struct{ fail string }
+
+func (f fakeRenderer) Render(svc *catalog.Service, env string) (*render.Result, error) {
+	if svc.ID() == f.fail {
+		return nil, &render.Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: "templates/web-service/templates/deployment.yaml:3:5", Message: "boom"}
+	}
+	return &render.Result{Service: svc.ID(), Environment: env, Namespace: svc.Metadata.Team + "-" + env, Objects: []*unstructured.Unstructured{deploymentObject(svc.Metadata.Name)}}, nil
+}
+
+// exceptionCatalog is a catalog of payments/checkout with the given
+// exceptions block appended to its spec.
+func exceptionCatalog(t *testing.T, exceptions string) *catalog.Catalog {
+	t.Helper()
+	files := map[string]string{
+		"pave.yaml":                        testConfig,
+		"templates/web-service/Chart.yaml": "apiVersion: v2\nname: web-service\nversion: 1.0.0\n",
+		"services/payments/checkout/service.yaml": `apiVersion: pave.dev/v1alpha1
+kind: Service
+metadata:
+  name: checkout
+  team: payments
+spec:
+  template: web-service
+  image: registry.example.com/payments/checkout:1.4.2
+  port: 8080
+` + exceptions,
+	}
+	for k, v := range exceptionPolicies {
+		files[k] = v
+	}
+	cat, err := catalog.Load(mapFS(files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.Errors) > 0 {
+		t.Fatal(cat.Errors)
+	}
+	return cat
+}
+
+func day(s string) time.Time {
+	d, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func TestExceptions(t *testing.T) {
+	const demoException = `  exceptions:
+    - policy: demo
+      reason: legacy image
+      approvedBy: platform-team
+      expires: 2030-01-01
+`
+	type want struct {
+		excepted, blocking int
+		warnings           []string // "line: message"
+		errors             []string // "line: message"
+		status             string
+	}
+	tests := []struct {
+		name       string
+		exceptions string
+		now        string
+		env        string
+		want       want
+	}{
+		{"unexpired", demoException, "2029-12-31T12:00:00Z", "staging", want{excepted: 1, status: StatusPass}},
+		{"valid through its expiry day", demoException, "2030-01-01T23:59:00Z", "staging", want{excepted: 1, status: StatusPass}},
+		{"expired", demoException, "2030-01-02T00:00:00Z", "staging", want{blocking: 1, status: StatusFail,
+			warnings: []string{"11: exception for demo expired on 2030-01-01; the denial applies again"}}},
+		{"unknown policy", `  exceptions:
+    - policy: no-such-policy
+      reason: typo
+      approvedBy: platform-team
+      expires: 2030-01-01
+`, "2029-01-01T00:00:00Z", "", want{blocking: 3, status: StatusError,
+			errors: []string{`11: spec.exceptions[0].policy: unknown policy "no-such-policy" (policies: demo, prod-only, quiet)`}}},
+		{"stale", `  exceptions:
+    - policy: quiet
+      reason: nothing to except
+      approvedBy: platform-team
+      expires: 2030-01-01
+`, "2029-01-01T00:00:00Z", "", want{blocking: 3, status: StatusFail,
+			warnings: []string{"11: stale exception: quiet denies nothing in this service; remove the exception"}}},
+		{"base exception used in prod only is not stale", `  exceptions:
+    - policy: prod-only
+      reason: single replica until the migration
+      approvedBy: platform-team
+      expires: 2030-01-01
+`, "2029-01-01T00:00:00Z", "", want{blocking: 2, excepted: 1, status: StatusFail}},
+		{"environment exception", `  environments:
+    prod:
+      exceptions:
+        - policy: demo
+          reason: prod only
+          approvedBy: platform-team
+          expires: 2030-01-01
+`, "2029-01-01T00:00:00Z", "", want{blocking: 2, excepted: 1, status: StatusFail}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cat := exceptionCatalog(t, tt.exceptions)
+			e, err := Load(cat.FS, "policies", Options{Config: cat.Config, Now: func() time.Time { return day(tt.now) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			report := e.Check(context.Background(), cat, fakeRenderer{}, CheckOptions{Environment: tt.env})
+			var got want
+			for _, res := range report.Results {
+				for _, v := range res.Violations {
+					switch {
+					case v.Excepted:
+						got.excepted++
+						if v.Exception == nil || v.Exception.Reason == "" || v.Exception.ApprovedBy != "platform-team" || v.Exception.Expires != "2030-01-01" {
+							t.Errorf("excepted without its exception: %+v", v.Exception)
+						}
+					case v.Blocking():
+						got.blocking++
+					default:
+						got.warnings = append(got.warnings, fmt.Sprintf("%d: %s", v.Line, v.Message))
+					}
+				}
+				for _, e := range res.Errors {
+					got.errors = append(got.errors, fmt.Sprintf("%d: %s", e.Line, e.Message))
+				}
+			}
+			got.status = overall(report)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// overall is the worst status of a report.
+func overall(r *Report) string {
+	status := StatusPass
+	for _, res := range r.Results {
+		switch {
+		case res.Status == StatusError:
+			return StatusError
+		case res.Status == StatusFail:
+			status = StatusFail
+		}
+	}
+	return status
+}

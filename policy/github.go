@@ -1,0 +1,68 @@
+package policy
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// GitHub prints GitHub Actions workflow commands, which annotate the
+// pull request's files: ::error for denials and errors, ::warning for
+// warnings, ::notice for excepted denials.
+type GitHub struct{}
+
+// Format implements Formatter.
+func (GitHub) Format(w io.Writer, r *Report) error {
+	b := bufio.NewWriter(w)
+	for _, e := range r.Errors {
+		githubCommand(b, "error", e.File, e.Line, "pave: catalog", e.Message)
+	}
+	for _, res := range r.Results {
+		for _, e := range res.Errors {
+			githubCommand(b, "error", e.File, e.Line, "pave: "+res.label(), e.Message)
+		}
+		for _, v := range res.Violations {
+			title := fmt.Sprintf("%s: %s", v.Policy, res.label())
+			msg := v.Message
+			level := "error"
+			switch {
+			case v.Excepted:
+				level = "notice"
+				title += " (excepted)"
+				msg += "\n" + exceptionNote(v.Exception)
+			case v.Severity == Warn:
+				level = "warning"
+			}
+			if v.Hint != "" && !v.Excepted {
+				msg += "\nhint: " + v.Hint
+			}
+			githubCommand(b, level, v.File, v.Line, title, msg)
+		}
+	}
+	s := r.Summary()
+	fmt.Fprintf(b, "%s: %s, %s, %d excepted, %s\n", plural(s.Services, "service"), plural(s.Denials, "denial"), plural(s.Warnings, "warning"), s.Excepted, plural(s.Errors, "error"))
+	return b.Flush()
+}
+
+func githubCommand(w io.Writer, level, file string, line int, title, msg string) {
+	var props []string
+	if file != "" {
+		props = append(props, "file="+githubProperty(file))
+		if line > 0 {
+			props = append(props, fmt.Sprintf("line=%d", line))
+		}
+	}
+	props = append(props, "title="+githubProperty(title))
+	fmt.Fprintf(w, "::%s %s::%s\n", level, strings.Join(props, ","), githubData(msg))
+}
+
+// githubData escapes a workflow command's message.
+func githubData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// githubProperty escapes a workflow command's property value.
+func githubProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}

@@ -1,0 +1,43 @@
+package policy
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestJSONFormat(t *testing.T) {
+	testFormat(t, "json", func(t *testing.T, out []byte) {
+		// The documented shape, as CI integrations read it.
+		var doc struct {
+			Results []struct {
+				Service, Environment, Status string
+				Violations                   []struct {
+					Policy, Severity, Message, Hint, File string
+					Line                                  int
+					Excepted                              *bool
+					Exception                             map[string]any
+				}
+				Errors []struct {
+					File, Message string
+					Line          int
+				}
+			}
+			Summary map[string]int
+		}
+		if err := json.Unmarshal(out, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"services", "denials", "warnings", "excepted", "errors"} {
+			if _, ok := doc.Summary[k]; !ok {
+				t.Errorf("summary has no %q", k)
+			}
+		}
+		for _, r := range doc.Results {
+			for _, v := range r.Violations {
+				if v.Excepted == nil || v.Policy == "" || v.Severity == "" || v.File == "" {
+					t.Errorf("incomplete violation %+v", v)
+				}
+			}
+		}
+	})
+}

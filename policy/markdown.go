@@ -1,0 +1,107 @@
+package policy
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Markdown prints a pull-request comment: a summary table of every service
+// and environment, one section per failing one with its fix hints, then
+// the warnings and the exceptions in use.
+type Markdown struct{}
+
+var statusIcon = map[string]string{StatusPass: "✅", StatusFail: "❌", StatusError: "⚠️"}
+
+// Format implements Formatter.
+func (Markdown) Format(w io.Writer, r *Report) error {
+	b := bufio.NewWriter(w)
+	s := r.Summary()
+	verdict := "passed"
+	if r.Failed() {
+		verdict = "failed"
+	}
+	fmt.Fprintf(b, "## pave check %s\n\n", verdict)
+	fmt.Fprintf(b, "%s, %s, %s, %d excepted, %s.\n", plural(s.Services, "service"), plural(s.Denials, "denial"), plural(s.Warnings, "warning"), s.Excepted, plural(s.Errors, "error"))
+
+	if len(r.Errors) > 0 {
+		fmt.Fprintf(b, "\n### ⚠️ catalog\n\n")
+		for _, e := range r.Errors {
+			fmt.Fprintf(b, "- `%s`: %s\n", fileLine(e.File, e.Line), mdText(e.Message))
+		}
+	}
+
+	if len(r.Results) > 0 {
+		fmt.Fprintf(b, "\n| service | environment | status | denials | warnings | excepted |\n|---|---|---|---:|---:|---:|\n")
+		for _, res := range r.Results {
+			var deny, warn, exc int
+			for _, v := range res.Violations {
+				switch {
+				case v.Excepted:
+					exc++
+				case v.Severity == Deny:
+					deny++
+				default:
+					warn++
+				}
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %d |\n", res.Service, orDash(res.Environment), statusIcon[res.Status]+" "+res.Status, deny, warn, exc)
+		}
+	}
+
+	for _, res := range r.Results {
+		if res.Status == StatusPass {
+			continue
+		}
+		fmt.Fprintf(b, "\n### %s %s\n\n", statusIcon[res.Status], res.label())
+		for _, e := range res.Errors {
+			fmt.Fprintf(b, "- **error** at `%s`: %s\n", fileLine(e.File, e.Line), mdText(e.Message))
+		}
+		for _, v := range res.Violations {
+			if !v.Blocking() {
+				continue
+			}
+			fmt.Fprintf(b, "- **%s** at `%s`: %s\n", v.Policy, fileLine(v.File, v.Line), mdText(v.Message))
+			if v.Hint != "" {
+				fmt.Fprintf(b, "  - fix: %s\n", mdText(v.Hint))
+			}
+		}
+	}
+
+	var warnings, excepted []string
+	for _, res := range r.Results {
+		for _, v := range res.Violations {
+			switch {
+			case v.Excepted:
+				x := v.Exception
+				excepted = append(excepted, fmt.Sprintf("| %s | %s | `%s` | `%s` | %s | %s | %s |", res.Service, orDash(res.Environment), v.Policy, fileLine(v.File, v.Line), mdText(x.Reason), mdText(x.ApprovedBy), x.Expires))
+			case v.Severity == Warn:
+				line := fmt.Sprintf("- %s: **%s** at `%s`: %s", res.label(), v.Policy, fileLine(v.File, v.Line), mdText(v.Message))
+				if v.Hint != "" {
+					line += "\n  - fix: " + mdText(v.Hint)
+				}
+				warnings = append(warnings, line)
+			}
+		}
+	}
+	if len(warnings) > 0 {
+		fmt.Fprintf(b, "\n### Warnings\n\n%s\n", strings.Join(warnings, "\n"))
+	}
+	if len(excepted) > 0 {
+		fmt.Fprintf(b, "\n### Exceptions in use\n\n| service | environment | policy | location | reason | approved by | expires |\n|---|---|---|---|---|---|---|\n%s\n", strings.Join(excepted, "\n"))
+	}
+	return b.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// mdText keeps text on one line and out of table syntax.
+func mdText(s string) string {
+	return strings.NewReplacer("\r", "", "\n", " ", "|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+}

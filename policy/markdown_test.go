@@ -1,0 +1,5 @@
+package policy
+
+import "testing"
+
+func TestMarkdownFormat(t *testing.T) { testFormat(t, "markdown", nil) }

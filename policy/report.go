@@ -1,0 +1,176 @@
+package policy
+
+import (
+	"path/filepath"
+
+	"github.com/pave-dev/pave/catalog"
+)
+
+// Severity is the rule a result came from.
+type Severity string
+
+const (
+	// Deny results block the service.
+	Deny Severity = "deny"
+	// Warn results are reported and do not block.
+	Warn Severity = "warn"
+)
+
+// Status of one service in one environment.
+const (
+	StatusPass  = "pass"
+	StatusFail  = "fail"
+	StatusError = "error"
+)
+
+// Report is the outcome of checking a catalog.
+type Report struct {
+	// Results are sorted by service, then environment in delivery order. A
+	// result without environment holds a service's own problems: invalid
+	// service.yaml, unknown or stale exceptions.
+	Results []*Result `json:"results"`
+	// Errors concern the catalog as a whole (policies that do not compile,
+	// broken templates).
+	Errors []Error `json:"errors,omitempty"`
+	// Policies are the catalog's policies, sorted by id.
+	Policies []*Policy `json:"-"`
+}
+
+// Result is one service checked in one environment.
+type Result struct {
+	Service     string      `json:"service"`
+	Environment string      `json:"environment"`
+	File        string      `json:"file"`
+	Status      string      `json:"status"`
+	Violations  []Violation `json:"violations"`
+	Errors      []Error     `json:"errors"`
+}
+
+// Violation is one deny or warn result of a policy.
+type Violation struct {
+	Policy   string   `json:"policy"`
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+	Hint     string   `json:"hint,omitempty"`
+	// Object is the rendered object concerned, when the policy names one.
+	Object *ObjectRef `json:"object,omitempty"`
+	// Field is the service.yaml path responsible, e.g. "spec.image".
+	Field string `json:"field,omitempty"`
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+	// Excepted means an unexpired exception of the service covers it.
+	Excepted  bool       `json:"excepted"`
+	Exception *Exception `json:"exception,omitempty"`
+}
+
+// ObjectRef names a rendered object.
+type ObjectRef struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+// Exception is a service's exception, as it applied to a result.
+type Exception struct {
+	Policy     string `json:"policy"`
+	Reason     string `json:"reason"`
+	ApprovedBy string `json:"approvedBy"`
+	Expires    string `json:"expires"`
+	Expired    bool   `json:"expired"`
+	// Field is where it is written, e.g. "spec.exceptions[0]".
+	Field string `json:"field"`
+	Line  int    `json:"line"`
+}
+
+// Error is a problem that stopped a check: a validation or render error,
+// a policy that timed out or failed.
+type Error struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+// Summary counts a report's results.
+type Summary struct {
+	Services int `json:"services"`
+	Denials  int `json:"denials"`
+	Warnings int `json:"warnings"`
+	Excepted int `json:"excepted"`
+	Errors   int `json:"errors"`
+}
+
+// Blocking reports whether the violation fails its service.
+func (v *Violation) Blocking() bool { return v.Severity == Deny && !v.Excepted }
+
+// status derives a result's status from its violations and errors.
+func (r *Result) status() string {
+	if len(r.Errors) > 0 {
+		return StatusError
+	}
+	for i := range r.Violations {
+		if r.Violations[i].Blocking() {
+			return StatusFail
+		}
+	}
+	return StatusPass
+}
+
+// Summary counts services, denials (not excepted), warnings, excepted
+// denials and errors.
+func (r *Report) Summary() Summary {
+	s := Summary{Errors: len(r.Errors)}
+	seen := map[string]bool{}
+	for _, res := range r.Results {
+		if !seen[res.Service] {
+			seen[res.Service] = true
+			s.Services++
+		}
+		s.Errors += len(res.Errors)
+		for _, v := range res.Violations {
+			switch {
+			case v.Excepted:
+				s.Excepted++
+			case v.Severity == Deny:
+				s.Denials++
+			default:
+				s.Warnings++
+			}
+		}
+	}
+	return s
+}
+
+// Failed reports whether anything blocks: a denial or an error.
+func (r *Report) Failed() bool {
+	s := r.Summary()
+	return s.Denials > 0 || s.Errors > 0
+}
+
+// RelocateFiles joins every file path with dir, so that a report names
+// files as the user who ran pave from elsewhere can open them.
+func (r *Report) RelocateFiles(dir string) {
+	join := func(f string) string {
+		if f == "" {
+			return f
+		}
+		return filepath.Join(dir, filepath.FromSlash(f))
+	}
+	for i := range r.Errors {
+		r.Errors[i].File = join(r.Errors[i].File)
+	}
+	for _, res := range r.Results {
+		res.File = join(res.File)
+		for i := range res.Violations {
+			res.Violations[i].File = join(res.Violations[i].File)
+		}
+		for i := range res.Errors {
+			res.Errors[i].File = join(res.Errors[i].File)
+		}
+	}
+	for _, p := range r.Policies {
+		p.File = join(p.File)
+	}
+}
+
+func errorFrom(e *catalog.Error) Error {
+	return Error{File: e.File, Line: e.Line, Message: e.Message}
+}

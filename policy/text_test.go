@@ -1,0 +1,5 @@
+package policy
+
+import "testing"
+
+func TestTextFormat(t *testing.T) { testFormat(t, "text", nil) }
