@@ -38,7 +38,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseService$$' -fuzztime $(FUZZ_TIME) ./catalog
 
 ## demo: pave's main job on the example catalog
-demo: build
+demo: build tools
 	bash hack/demo.sh
 
 ## cluster-up / cluster-down: local staging and prod clusters

@@ -1,36 +1,94 @@
 #!/usr/bin/env bash
-# The demo of pave's golden path on the example catalog: validate every
-# service, then scaffold a new one the way a developer would and validate
-# the catalog again.
+# make demo: pave's main job on the example catalog. Builds pave and the
+# local control plane if needed, starts the staging and prod clusters, makes
+# a git repository from catalog-repo-example, and runs `pave serve` against
+# it with both clusters. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pave=bin/pave
-catalog=catalog-repo-example
+root=$(pwd)
+demo=$root/.cache/demo
+repo=$demo/catalog.git-work
+port=${PAVE_DEMO_PORT:-8080}
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-step "pave version"
-$pave version
+cleanup() {
+  step "stopping the demo"
+  [[ -n "${serve_pid:-}" ]] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
+  go run ./e2e/cmd/cluster down staging prod || true
+}
 
-step "pave validate --catalog $catalog"
-$pave validate --catalog "$catalog"
+step "pave validate (the catalog is checked before anything runs)"
+bin/pave validate --catalog catalog-repo-example
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp -r "$catalog" "$work/catalog"
+step "local clusters: staging and prod"
+trap cleanup EXIT
+go run ./e2e/cmd/cluster up staging prod
 
-step "pave new payments/refunds (in a copy of the catalog)"
-$pave new payments/refunds --catalog "$work/catalog" \
-  --image registry.example.com/payments/refunds:1.0.0 --port 8080
-cat "$work/catalog/services/payments/refunds/service.yaml"
+step "a git repository made from catalog-repo-example"
+rm -rf "$demo"
+mkdir -p "$demo"
+cp -r catalog-repo-example "$repo"
+git -C "$repo" init -q -b main
+git -C "$repo" add -A
+git -C "$repo" -c user.name=pave-demo -c user.email=demo@example.com commit -qm "Initial catalog"
 
-step "pave validate, with the new service"
-$pave validate --catalog "$work/catalog"
+step "pave serve"
+bin/pave serve --repo "file://$repo" --branch main --cache-dir "$demo/cache" \
+  --listen "127.0.0.1:$port" --interval 10s --resync-interval 2m \
+  --cluster staging="$root/.cache/clusters/staging/kubeconfig" \
+  --cluster prod="$root/.cache/clusters/prod/kubeconfig" \
+  >"$demo/pave.log" 2>&1 &
+serve_pid=$!
 
-step "a mistake is reported at its file and line"
-sed -i 's/^  port: 8080/  port: "8080"/; s/^  size: small/  sise: small/' "$work/catalog/services/payments/refunds/service.yaml"
-if $pave validate --catalog "$work/catalog"; then
-  echo "expected validation to fail" >&2
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  kill -0 "$serve_pid" 2>/dev/null || { cat "$demo/pave.log"; echo "pave serve exited" >&2; exit 1; }
+  sleep 1
+done
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
+
+step "every service, per environment"
+curl -fsS "http://127.0.0.1:$port/api/v1/services" |
+  python3 -c 'import json,sys
+for s in json.load(sys.stdin)["services"]:
+    print("  %-28s %s" % (s["service"], "  ".join("%s=%s" % (e, v["phase"]) for e, v in sorted(s["environments"].items()))))' 2>/dev/null ||
+  curl -fsS "http://127.0.0.1:$port/api/v1/services"
+
+cat <<EOT
+
+pave is reconciling the example catalog into two local clusters.
+
+  status      http://127.0.0.1:$port/api/v1/services
+  one         http://127.0.0.1:$port/api/v1/services/payments/checkout
+  source      http://127.0.0.1:$port/api/v1/source
+  metrics     http://127.0.0.1:$port/metrics
+  log         $demo/pave.log
+  kubeconfigs $root/.cache/clusters/staging/kubeconfig
+              $root/.cache/clusters/prod/kubeconfig
+
+Try it: edit a service.yaml, commit, and watch it roll out (within 10 s):
+
+  cd $repo
+  sed -i 's/checkout:1.4.2/checkout:1.4.3/' services/payments/checkout/service.yaml
+  git commit -qam "checkout 1.4.3"
+  curl -s http://127.0.0.1:$port/api/v1/services/payments/checkout
+
+Ctrl-C stops pave and both clusters.
+EOT
+
+if [[ -n "${PAVE_DEMO_SCRIPTED:-}" ]]; then
+  # Non-interactive run (CI): make the change above and check it lands.
+  sed -i 's/checkout:1.4.2/checkout:1.4.3/' "$repo/services/payments/checkout/service.yaml"
+  git -C "$repo" -c user.name=pave-demo -c user.email=demo@example.com commit -qam "checkout 1.4.3"
+  want=$(git -C "$repo" rev-parse HEAD)
+  for _ in $(seq 1 60); do
+    got=$(curl -fsS "http://127.0.0.1:$port/api/v1/services/payments/checkout" | python3 -c 'import json,sys; e=json.load(sys.stdin)["environments"]; print("ok" if all(v.get("appliedRevision")=="'"$want"'" and v["phase"]=="Ready" for v in e.values()) else "")')
+    [[ "$got" == ok ]] && { step "the commit rolled out to staging and prod"; exit 0; }
+    sleep 1
+  done
+  echo "the commit did not roll out" >&2
+  tail -20 "$demo/pave.log" >&2
   exit 1
 fi
-echo "demo finished"
+wait "$serve_pid"

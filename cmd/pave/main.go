@@ -98,6 +98,7 @@ policies, and applies what passes to the clusters of each environment.`,
 		newRenderCmd(),
 		newApplyCmd(),
 		newDiffCmd(),
+		newServeCmd(),
 		newCheckCmd(), newPolicyCmd(),
 		newVersionCmd(info),
 	)

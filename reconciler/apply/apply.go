@@ -173,6 +173,12 @@ func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, bu
 			corrected = true
 		}
 	default:
+		if inv != nil {
+			// Only objects whose content changed take the new revision.
+			if err := a.keepRevisionOfUnchanged(ctx, objects); err != nil {
+				return fail(err)
+			}
+		}
 		if err := a.applyAll(ctx, objects, out); err != nil {
 			return fail(err)
 		}
@@ -245,6 +251,31 @@ func (a *Applier) applyAll(ctx context.Context, objects []*unstructured.Unstruct
 	}
 	if err != nil {
 		return fmt.Errorf("apply: %w", err)
+	}
+	return nil
+}
+
+// keepRevisionOfUnchanged gives every object that would not otherwise
+// change the revision annotation it has in the cluster, so that a commit
+// changing one field of a service updates only the objects concerned.
+func (a *Applier) keepRevisionOfUnchanged(ctx context.Context, objects []*unstructured.Unstructured) error {
+	for _, o := range objects {
+		rev, ok := o.GetAnnotations()[render.AnnotationRevision]
+		if !ok {
+			continue
+		}
+		candidate := o.DeepCopy()
+		keepLiveRevision(ctx, a.Cluster.Client, candidate)
+		if candidate.GetAnnotations()[render.AnnotationRevision] == rev {
+			continue // new object, or already at this revision
+		}
+		entry, _, _, err := a.Cluster.Manager.Diff(ctx, candidate.DeepCopy(), ssa.DefaultDiffOptions())
+		if err != nil {
+			return fmt.Errorf("diff %s: %w", RefOf(o), err)
+		}
+		if entry != nil && entry.Action == ssa.UnchangedAction {
+			o.SetAnnotations(candidate.GetAnnotations())
+		}
 	}
 	return nil
 }

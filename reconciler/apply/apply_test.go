@@ -241,7 +241,20 @@ func TestImageChangeConfiguresOnlyTheDeployment(t *testing.T) {
 	services := map[string]string{"img/api": webService("registry.example.com/img/api:1.0.0", "  env: {LOG_LEVEL: info}\n")}
 	mustSucceed(t, reconcile(t, f, round(t, testCatalog(t, services))), HealthReady)
 	services["img/api"] = webService("registry.example.com/img/api:1.1.0", "  env: {LOG_LEVEL: info}\n")
-	results := reconcile(t, f, round(t, testCatalog(t, services)))
+	r := round(t, testCatalog(t, services))
+	for _, res := range r.Rendered {
+		for i, o := range res.Objects {
+			// A new commit: every object carries the new revision.
+			if ann := o.GetAnnotations(); ann != nil && ann[render.AnnotationRevision] != "" {
+				c := o.DeepCopy()
+				ann = c.GetAnnotations()
+				ann[render.AnnotationRevision] = "second"
+				c.SetAnnotations(ann)
+				res.Objects[i] = c
+			}
+		}
+	}
+	results := reconcile(t, f, r)
 	mustSucceed(t, results, HealthReady)
 	for _, res := range results {
 		for obj, action := range actions(res) {
@@ -258,8 +271,15 @@ func TestImageChangeConfiguresOnlyTheDeployment(t *testing.T) {
 	if err := f.client(t, "prod").Get(context.Background(), client.ObjectKey{Namespace: "img-prod", Name: "api"}, &d); err != nil {
 		t.Fatal(err)
 	}
-	if img := d.Spec.Template.Spec.Containers[0].Image; img != "registry.example.com/img/api:1.1.0" {
-		t.Errorf("image = %s", img)
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != "registry.example.com/img/api:1.1.0" || d.Annotations[render.AnnotationRevision] != "second" {
+		t.Errorf("image = %s, revision %s", img, d.Annotations[render.AnnotationRevision])
+	}
+	var sa corev1.ServiceAccount
+	if err := f.client(t, "prod").Get(context.Background(), client.ObjectKey{Namespace: "img-prod", Name: "api"}, &sa); err != nil {
+		t.Fatal(err)
+	}
+	if rev := sa.Annotations[render.AnnotationRevision]; rev != "test" {
+		t.Errorf("an unchanged object took the new revision %q", rev)
 	}
 }
 

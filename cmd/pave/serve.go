@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/leaderelection"
+	"github.com/fluxcd/pkg/runtime/logger"
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	le "k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/pave-dev/pave/reconciler"
+	"github.com/pave-dev/pave/reconciler/apply"
+	"github.com/pave-dev/pave/reconciler/source"
+)
+
+type serveOptions struct {
+	repo, branch, path string
+	cacheDir           string
+	gitAuth            source.GitAuth
+	gitTimeout         time.Duration
+	listen             string
+	webhookSecretFile  string
+	interval           time.Duration
+	resyncInterval     time.Duration
+	concurrency        int
+	waitTimeout        time.Duration
+	driftMode          string
+	allowMassPrune     bool
+	shutdownTimeout    time.Duration
+	leaderCluster      string
+	cluster            clusterFlags
+	leader             leaderelection.Options
+	log                logger.Options
+}
+
+func newServeCmd() *cobra.Command {
+	o := serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the reconciler: follow the catalog and keep every cluster in step",
+		Long: `Serve follows a git branch (--repo, --branch) or a local folder (--path),
+works out which services each new revision affects, renders, checks and
+applies only those, resyncs everything for drift every --resync-interval,
+and serves the status API, the push webhook, Prometheus metrics and probes
+on --listen:
+
+  GET  /api/v1/services[/{team}/{name}]   status per environment
+  GET  /api/v1/source                     followed revision, last fetch error
+  POST /hooks/git                         GitHub / GitLab push webhooks
+  GET  /metrics, /healthz, /readyz
+
+SIGTERM finishes in-flight applies (bounded by --shutdown-timeout) and
+exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.run(cmd.Context(), cmd.ErrOrStderr())
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.repo, "repo", "", "catalog git repository URL (https://, ssh:// or file://)")
+	fs.StringVar(&o.branch, "branch", "main", "branch to follow")
+	fs.StringVar(&o.path, "path", "", "follow a local catalog folder instead of git (for developing templates and policies)")
+	fs.StringVar(&o.cacheDir, "cache-dir", "", "where to keep the local clone (default: the user cache folder)")
+	fs.StringVar(&o.gitAuth.TokenFile, "git-token-file", "", "file holding an https access token")
+	fs.StringVar(&o.gitAuth.UsernameFile, "git-username-file", "", "file holding the https username")
+	fs.StringVar(&o.gitAuth.PasswordFile, "git-password-file", "", "file holding the https password")
+	fs.StringVar(&o.gitAuth.SSHKeyFile, "git-ssh-key-file", "", "file holding the ssh private key")
+	fs.StringVar(&o.gitAuth.KnownHostsFile, "git-known-hosts-file", "", "known_hosts file the ssh host key is checked against")
+	fs.DurationVar(&o.gitTimeout, "git-timeout", time.Minute, "bound on each fetch")
+	fs.StringVar(&o.listen, "listen", ":8080", "address of the HTTP server (API, webhook, metrics, probes)")
+	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the push webhook secret (enables POST /hooks/git)")
+	fs.DurationVar(&o.interval, "interval", time.Minute, "poll interval of the source (with jitter)")
+	fs.DurationVar(&o.resyncInterval, "resync-interval", 10*time.Minute, "interval of drift checks of every service")
+	fs.IntVar(&o.concurrency, "concurrency", 4, "services reconciled at once")
+	fs.DurationVar(&o.waitTimeout, "wait-timeout", 5*time.Minute, "how long to wait for a service to become healthy")
+	fs.StringVar(&o.driftMode, "drift-mode", "correct", "what to do with objects changed in a cluster: correct or warn")
+	fs.BoolVar(&o.allowMassPrune, "allow-mass-prune", false, "allow deleting more than half of a cluster's, or all of a team's, pave-managed objects")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight work may finish on SIGTERM")
+	fs.StringVar(&o.leaderCluster, "leader-election-cluster", "", "cluster holding the leader-election Lease (default: the first --cluster)")
+	o.cluster.bind(fs)
+	o.leader.BindFlags(fs)
+	o.log.BindFlags(fs)
+	return cmd
+}
+
+func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
+	if (o.repo == "") == (o.path == "") {
+		return usageError("give exactly one of --repo or --path")
+	}
+	if o.driftMode != string(apply.DriftCorrect) && o.driftMode != string(apply.DriftWarn) {
+		return usageError("--drift-mode must be correct or warn")
+	}
+	log := logger.NewLogger(o.log)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	clusters, err := o.cluster.build()
+	if err != nil {
+		return err
+	}
+	src, err := o.source(log)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	defer src.Close()
+
+	opts := reconciler.DefaultOptions()
+	opts.Interval, opts.ResyncInterval, opts.Concurrency = o.interval, o.resyncInterval, o.concurrency
+	opts.AllowMassPrune, opts.ShutdownTimeout = o.allowMassPrune, o.shutdownTimeout
+	opts.Apply.WaitTimeout, opts.Apply.DriftMode = o.waitTimeout, apply.DriftMode(o.driftMode)
+	appliers := map[string]*apply.Applier{}
+	for name, c := range clusters {
+		appliers[name] = apply.New(c, opts.Apply)
+	}
+	d := reconciler.New(log, src, appliers, opts)
+	d.SetSourceURL(o.describeSource())
+
+	var webhook http.Handler
+	if o.webhookSecretFile != "" {
+		secret, err := source.ReadWebhookSecret(o.webhookSecretFile)
+		if err != nil {
+			return usageError("--webhook-secret-file: %v", err)
+		}
+		webhook, err = source.NewWebhook(source.WebhookOptions{
+			Secret: secret, Branch: o.branch, Trigger: d.TriggerFetch,
+			OnRejected: func(reason string) { d.Metrics.WebhookRejected.WithLabelValues(reason).Inc() },
+		})
+		if err != nil {
+			return usageError("%v", err)
+		}
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return usageError("--listen: %v", err)
+	}
+	srv := &http.Server{Handler: d.Handler(webhook), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error(err, "HTTP server stopped")
+		}
+	}()
+	log.Info("serving", "address", ln.Addr().String(), "source", o.describeSource(), "clusters", len(clusters))
+
+	runErr := o.runLeading(ctx, log, clusters, d.Run)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	log.Info("stopped")
+	return runErr
+}
+
+func (o *serveOptions) describeSource() string {
+	if o.path != "" {
+		return o.path
+	}
+	return o.repo + "#" + o.branch
+}
+
+func (o *serveOptions) source(log logr.Logger) (source.Source, error) {
+	if o.path != "" {
+		return source.NewDir(o.path, source.DirOptions{OnError: func(err error) { log.Error(err, "watching the catalog folder") }})
+	}
+	cache := o.cacheDir
+	if cache == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		cache = filepath.Join(base, "pave", "source")
+	}
+	return source.NewGit(source.GitOptions{URL: o.repo, Branch: o.branch, CacheDir: cache, Auth: o.gitAuth, Timeout: o.gitTimeout})
+}
+
+// runLeading runs fn, under a Lease when --leader-elect is set so only one
+// replica applies at a time.
+func (o *serveOptions) runLeading(ctx context.Context, log logr.Logger, clusters map[string]*apply.Cluster, fn func(context.Context) error) error {
+	if !o.leader.Enable {
+		return fn(ctx)
+	}
+	name := o.leaderCluster
+	if name == "" {
+		for _, s := range o.cluster.clusters {
+			ref, _ := apply.ParseClusterRef(s)
+			name = ref.Name
+			break
+		}
+	}
+	c, ok := clusters[name]
+	if !ok {
+		return usageError("--leader-election-cluster %s: no such --cluster", name)
+	}
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	id, _ := os.Hostname()
+	id = fmt.Sprintf("%s-%d", id, os.Getpid())
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: apply.SystemNamespace, Name: "pave-leader"},
+		Client:     cs.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	if err := ensureNamespace(ctx, cs); err != nil {
+		return err
+	}
+	var runErr error
+	leCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	le.RunOrDie(leCtx, le.LeaderElectionConfig{
+		Lock: lock, LeaseDuration: o.leader.LeaseDuration, RenewDeadline: o.leader.RenewDeadline, RetryPeriod: o.leader.RetryPeriod,
+		ReleaseOnCancel: o.leader.ReleaseOnCancel, Name: "pave",
+		Callbacks: le.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				log.Info("leading", "identity", id)
+				runErr = fn(ctx)
+				cancel()
+			},
+			OnStoppedLeading: func() { log.Info("no longer leading", "identity", id) },
+		},
+	})
+	return runErr
+}
+
+func ensureNamespace(ctx context.Context, cs kubernetes.Interface) error {
+	_, err := cs.CoreV1().Namespaces().Get(ctx, apply.SystemNamespace, metav1.GetOptions{})
+	if err == nil {
+		return nil
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: apply.SystemNamespace}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", apply.SystemNamespace, err)
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package source
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/pave-dev/pave/catalog"
+)
+
+// exampleCatalog loads the example catalog, edited: edits maps a path to
+// its new content ("" deletes it).
+func exampleCatalog(t *testing.T, edits map[string]string) *catalog.Catalog {
+	t.Helper()
+	root := filepath.Join("..", "..", "catalog-repo-example")
+	mfs := fstest.MapFS{}
+	err := fs.WalkDir(os.DirFS(root), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(filepath.Join(root, p))
+		mfs[p] = &fstest.MapFile{Data: data, Mode: 0o644}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, content := range edits {
+		if content == "" {
+			delete(mfs, p)
+			continue
+		}
+		mfs[p] = &fstest.MapFile{Data: []byte(content), Mode: 0o644}
+	}
+	cat, err := catalog.Load(mfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.Errors) > 0 {
+		t.Fatalf("example catalog has errors:\n%v", cat.Errors)
+	}
+	return cat
+}
+
+func TestAffected(t *testing.T) {
+	base := exampleCatalog(t, nil)
+	var all []string
+	for _, s := range base.Services {
+		all = append(all, s.ID())
+	}
+	if len(all) != 8 {
+		t.Fatalf("example catalog has %d services, want 8", len(all))
+	}
+	withoutEvents := exampleCatalog(t, map[string]string{"services/data/events-consumer/service.yaml": ""})
+	ledger := "services/payments/ledger-worker/service.yaml"
+	ledgerYAML, err := fs.ReadFile(base.FS, ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switched := exampleCatalog(t, map[string]string{ledger: strings.Replace(string(ledgerYAML), "template: worker", "template: web-service", 1)})
+	if s, _ := switched.Service("payments/ledger-worker"); s.TemplateName() != "web-service" {
+		t.Fatal("the template switch did not take")
+	}
+	broken := exampleCatalog(t, nil)
+	broken.Services = slices.DeleteFunc(slices.Clone(broken.Services), func(s *catalog.Service) bool { return s.ID() == "payments/checkout" })
+	broken.Invalid = []string{"services/payments/checkout/service.yaml"}
+
+	for _, tc := range []struct {
+		name     string
+		changed  []string
+		old, new *catalog.Catalog
+		want     Impact
+	}{
+		{"nothing", nil, base, base, Impact{}},
+		{"readme", []string{"README.md", "services/README.md", "services/payments/NOTES.md"}, base, base, Impact{}},
+		{"service", []string{"services/payments/checkout/service.yaml"}, base, base,
+			Impact{Services: []string{"payments/checkout"}}},
+		{"patch", []string{"services/data/report-builder/patches/writable-root.yaml"}, base, base,
+			Impact{Services: []string{"data/report-builder"}}},
+		{"template", []string{"templates/worker/templates/deployment.yaml"}, base, base,
+			Impact{Services: []string{"data/events-consumer", "payments/ledger-worker", "storefront/search-indexer"}}},
+		{"two templates", []string{"templates/cron-job/values.yaml", "templates/worker/Chart.yaml"}, base, base,
+			Impact{Services: []string{"data/events-consumer", "data/report-builder", "payments/ledger-worker", "payments/settlement", "storefront/search-indexer"}}},
+		{"policy", []string{"policies/no_privileged.rego"}, base, base, Impact{All: true, Services: all}},
+		{"pave.yaml", []string{"pave.yaml", "services/payments/checkout/service.yaml"}, base, base, Impact{All: true, Services: all}},
+		{"deleted service", []string{"services/data/events-consumer/service.yaml"}, base, withoutEvents,
+			Impact{Removed: []string{"data/events-consumer"}}},
+		{"deleted service and template change", []string{"services/data/events-consumer/service.yaml", "templates/worker/values.yaml"}, base, withoutEvents,
+			Impact{Services: []string{"payments/ledger-worker", "storefront/search-indexer"}, Removed: []string{"data/events-consumer"}}},
+		{"switched template", []string{ledger}, base, switched,
+			Impact{Services: []string{"payments/ledger-worker"}}},
+		{"old template of a switched service", []string{ledger, "templates/worker/values.yaml"}, base, switched,
+			Impact{Services: []string{"data/events-consumer", "payments/ledger-worker", "storefront/search-indexer"}}},
+		{"new template of a switched service", []string{"templates/web-service/values.yaml"}, base, switched,
+			Impact{Services: []string{"payments/checkout", "payments/ledger-worker", "storefront/catalog-api", "storefront/web"}}},
+		{"invalid service is re-rendered, not removed", []string{"services/payments/checkout/service.yaml"}, base, broken,
+			Impact{Services: []string{"payments/checkout"}}},
+		{"first revision", []string{"pave.yaml"}, nil, base, Impact{All: true, Services: all}},
+		{"new catalog failed to load: nothing removed", []string{"pave.yaml"}, base, nil, Impact{All: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Affected(tc.changed, tc.old, tc.new)
+			if got.All != tc.want.All || !slices.Equal(got.Services, tc.want.Services) || !slices.Equal(got.Removed, tc.want.Removed) {
+				t.Errorf("Affected =\n\t%+v\nwant\n\t%+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestJitter(t *testing.T) {
+	for range 1000 {
+		if d := Jitter(time.Minute, 0.1); d < 54*time.Second || d > 66*time.Second {
+			t.Fatalf("Jitter(1m, 0.1) = %s", d)
+		}
+	}
+	if d := Jitter(time.Minute, 0); d != time.Minute {
+		t.Errorf("Jitter(1m, 0) = %s", d)
+	}
+	if d := Jitter(time.Minute, 5); d < 0 || d > 2*time.Minute {
+		t.Errorf("Jitter(1m, 5) = %s: frac is clamped to 1", d)
+	}
+}
