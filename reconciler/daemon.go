@@ -517,7 +517,9 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey) bool {
 		return d.remove(ctx, log, a, k, team, name, setStatus)
 	}
 	if err := d.ping(ctx, a); err != nil {
-		setStatus(func(e *EnvironmentStatus) { e.Phase, e.Cluster, e.Errors = PhaseClusterUnreachable, env.Cluster, []string{err.Error()} })
+		setStatus(func(e *EnvironmentStatus) {
+			e.Phase, e.Cluster, e.Errors = PhaseClusterUnreachable, env.Cluster, []string{err.Error()}
+		})
 		log.Info("cluster unreachable; will retry", "cluster", env.Cluster, "error", err.Error())
 		return true
 	}
