@@ -85,10 +85,12 @@ type Daemon struct {
 	queue workqueue.TypedRateLimitingInterface[pairKey]
 	cache *render.Cache
 
-	mu      sync.RWMutex
-	snap    *snapshot
-	resync  map[pairKey]bool
-	budgets map[string]*apply.PruneBudget
+	mu   sync.RWMutex
+	snap *snapshot
+	// lastSeen is the last revision fetched, accepted or not.
+	lastSeen string
+	resync   map[pairKey]bool
+	budgets  map[string]*apply.PruneBudget
 	// reachable caches each cluster's last ping.
 	reachable map[string]pingResult
 	dora      map[pairKey]*doraState
@@ -233,14 +235,26 @@ func (d *Daemon) fetch(ctx context.Context) {
 	d.Status.updateSource(func(s *SourceStatus) { s.LastFetch, s.LastError, s.LastErrorAt = &now, "", nil })
 
 	d.mu.RLock()
-	prev := d.snap
+	prev, lastSeen := d.snap, d.lastSeen
 	d.mu.RUnlock()
-	if prev != nil && prev.rev.ID == rev.ID {
+	if rev.ID == lastSeen {
 		return
 	}
+	d.mu.Lock()
+	d.lastSeen = rev.ID
+	d.mu.Unlock()
 	log := d.log.WithValues("revision", rev.Short())
 	if rev.ForcePushed {
-		log.Info("the branch was rewritten (force-push): reconciling to the new head, which is the desired state", "previous", rev.Previous)
+		log.Info("warning: the branch was rewritten (force-push): reconciling to the new head, which is the desired state", "previous", rev.Previous)
+	}
+	if prev != nil && prev.rev.ID == rev.ID {
+		// Back at the accepted revision after one that could not be used
+		// (e.g. a force-push undoing a broken pave.yaml): refresh every
+		// status; unchanged services make no writes.
+		log.Info("back at the last accepted revision")
+		d.Status.updateSource(func(s *SourceStatus) { s.Revision, s.CatalogError = rev.ID, nil })
+		d.enqueueAll(false)
+		return
 	}
 	ct := rev.Time
 	d.Status.updateSource(func(s *SourceStatus) {

@@ -525,6 +525,35 @@ func TestDaemon(t *testing.T) {
 		}
 	})
 
+	t.Run("an invalid pave.yaml applies nothing; a force-push back reconciles to the older commit", func(t *testing.T) {
+		good := rev
+		r.edit("pave.yaml", "registries:", "registrys:")
+		rev = r.commitPush("pave.yaml: typo")
+		d.TriggerWebhook(t, rev)
+		waitFor(t, 20*time.Second, "CatalogInvalid", func() (bool, string) {
+			var src struct {
+				CatalogErrors []string `json:"catalogErrors"`
+			}
+			d.get("/api/v1/source", &src)
+			e := d.services()["payments/checkout"].Environments["prod"]
+			ok := len(src.CatalogErrors) > 0 && strings.Contains(src.CatalogErrors[0], `unknown field "registrys"`) && e != nil && e.Phase == "CatalogInvalid"
+			return ok, fmt.Sprintf("%v %+v", src.CatalogErrors, e)
+		})
+		if img := deploymentImage("payments-prod", "checkout"); img != "registry.example.com/payments/checkout:1.4.2" {
+			t.Errorf("the previous state must keep running: %s", img)
+		}
+		// Force-push the branch back to the good commit.
+		git(t, r.dir, "reset", "-q", "--hard", good)
+		git(t, r.dir, "push", "-q", "-f", r.bare, "HEAD:main")
+		rev = good
+		d.TriggerWebhook(t, rev)
+		waitFor(t, 30*time.Second, "back at the good commit", d.allAt(exampleServices, "Ready", ""))
+		data, _ := os.ReadFile(logFile)
+		if !bytes.Contains(data, []byte("force-push")) {
+			t.Error("a force-push is logged as a warning")
+		}
+	})
+
 	t.Run("SIGKILL mid-reconcile, restart: converges without orphans or duplicates", func(t *testing.T) {
 		for _, id := range exampleServices {
 			team, name, _ := strings.Cut(id, "/")
