@@ -29,9 +29,10 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: benchmarks, with the figures they measure
+## bench: benchmarks, with the figures they measure (the cluster ones run once)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./catalog ./render ./policy
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./reconciler/apply ./e2e/daemon
 
 ## fuzz: fuzz the service.yaml decoder for $(FUZZ_TIME)
 fuzz:

@@ -54,12 +54,12 @@ func TestMain(m *testing.M) {
 
 // repo is a work tree pushing to the git server's bare repository.
 type repo struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	bare string
 }
 
-func git(t *testing.T, dir string, args ...string) string {
+func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -107,14 +107,14 @@ func (r *repo) commitPush(msg string) string {
 
 // daemon is a running pave serve.
 type daemon struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	url  string
 	log  string
 	done chan struct{}
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startPave(t *testing.T, log string, args ...string) *daemon {
+func startPave(t testing.TB, log string, args ...string) *daemon {
 	t.Helper()
 	addr := freePort(t)
 	f, err := os.OpenFile(log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -207,7 +207,7 @@ func (d *daemon) services() map[string]serviceStatus {
 }
 
 // waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) time.Duration {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) time.Duration {
 	t.Helper()
 	start := time.Now()
 	last := ""
@@ -597,7 +597,7 @@ func TestDaemon(t *testing.T) {
 }
 
 // TriggerWebhook sends a signed push for the followed branch.
-func (d *daemon) TriggerWebhook(t *testing.T, rev string) {
+func (d *daemon) TriggerWebhook(t testing.TB, rev string) {
 	t.Helper()
 	body := []byte(`{"ref":"refs/heads/main","after":"` + rev + `"}`)
 	mac := hmac.New(sha256.New, []byte("hook-secret"))

@@ -1,0 +1,91 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkDaemon measures pave serve on 1000 synthetic web-services in the
+// staging and prod clusters: the first sync, a one-service commit applied
+// through a signed webhook, a web-service template change rolled out to
+// all of them, and the daemon's resident memory.
+// Run it alone: go test ./e2e/daemon -run '^$' -bench Daemon -benchtime 1x -timeout 30m
+func BenchmarkDaemon(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		benchDaemonOnce(b, i)
+	}
+}
+
+func benchDaemonOnce(b *testing.B, round int) {
+	work := b.TempDir()
+	bare := filepath.Join(work, "catalog.git")
+	tb := b
+	git(tb, work, "init", "-q", "--bare", "-b", "main", bare)
+	r := &repo{t: tb, dir: filepath.Join(work, "src"), bare: bare}
+	if err := os.CopyFS(r.dir, os.DirFS("../../catalog-repo-example")); err != nil {
+		b.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(r.dir, "services"))
+	teams := []string{"payments", "storefront", "data"}
+	var ids []string
+	for j := range 1000 {
+		team := teams[j%3]
+		name := fmt.Sprintf("b%d-svc-%04d", round, j)
+		ids = append(ids, team+"/"+name)
+		r.write(fmt.Sprintf("services/%s/%s/service.yaml", team, name), fmt.Sprintf("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: %s, team: %s}\nspec:\n  template: web-service\n  image: registry.example.com/%s/%s:1.0.0\n  port: 8080\n  replicas: 2\n", name, team, team, name))
+	}
+	git(tb, r.dir, "init", "-q", "-b", "main")
+	rev := r.commitPush("1000 services")
+
+	hook := filepath.Join(work, "hook")
+	os.WriteFile(hook, []byte("hook-secret"), 0o600)
+	d := startPave(tb, filepath.Join(work, "pave.log"), "--repo", "file://"+bare, "--branch", "main", "--cache-dir", filepath.Join(work, "cache"),
+		"--webhook-secret-file", hook, "--interval", "1h", "--resync-interval", "1h", "--concurrency", "16", "--qps", "500", "--burst", "1000", "--wait-timeout", "2m")
+	defer d.cmd.Process.Kill()
+
+	b.ResetTimer()
+	start := time.Now()
+	waitFor(tb, 20*time.Minute, "first sync", d.allAt(ids, "Ready", rev))
+	first := time.Since(start)
+
+	// One service, through the webhook.
+	r.edit("services/"+ids[0]+"/service.yaml", ":1.0.0", ":1.0.1")
+	rev = r.commitPush("one service")
+	start = time.Now()
+	d.TriggerWebhook(tb, rev)
+	waitFor(tb, 2*time.Minute, "one service", d.allAt(ids[:1], "Ready", rev))
+	one := time.Since(start)
+
+	// A template change affecting all 1000.
+	r.edit("templates/web-service/templates/deployment.yaml", "kind: Deployment\nmetadata:\n", "kind: Deployment\nmetadata:\n  annotations:\n    platform.example.com/bench: \"1\"\n")
+	rev = r.commitPush("template change")
+	start = time.Now()
+	d.TriggerWebhook(tb, rev)
+	waitFor(tb, 20*time.Minute, "template rollout", d.allAt(ids, "Ready", rev))
+	tmpl := time.Since(start)
+	b.StopTimer()
+
+	b.ReportMetric(first.Seconds(), "first-sync-s")
+	b.ReportMetric(one.Seconds(), "webhook-to-applied-s")
+	b.ReportMetric(tmpl.Seconds(), "template-1000-s")
+	b.ReportMetric(float64(rss(d.cmd.Process.Pid))/1024, "rss-MiB")
+}
+
+func rss(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			n, _ := strconv.Atoi(strings.Fields(line)[1])
+			return n
+		}
+	}
+	return 0
+}
