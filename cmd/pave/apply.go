@@ -215,31 +215,13 @@ func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	if o.driftMode != string(apply.DriftCorrect) && o.driftMode != string(apply.DriftWarn) {
 		return usageError("--drift-mode must be correct or warn")
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(ctx)
 	defer stop()
-	cat, err := loadCatalog(o.catalogDir)
+	cat, clusters, p, err := prepareClusterRun(ctx, o.catalogDir, o.revision, o.env, ids, &o.cluster, stderr)
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
-	clusters, err := o.cluster.build()
-	if err != nil {
-		return err
-	}
-	revision := o.revision
-	if revision == "" {
-		revision = gitRevision(o.catalogDir)
-	}
-	p, err := runPipeline(ctx, cat, o.catalogDir, revision, o.env, ids)
-	if err != nil {
-		return err
-	}
-	for _, line := range p.problems {
-		fmt.Fprintln(stderr, line)
-	}
 
 	opts := apply.DefaultOptions()
 	opts.Wait, opts.WaitTimeout, opts.Prune = o.wait, o.timeout, o.prune
@@ -268,6 +250,41 @@ func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 		return silentExit(exitFailure)
 	}
 	return nil
+}
+
+// signalContext is cancelled by Ctrl-C or SIGTERM.
+func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+}
+
+// prepareClusterRun is what apply and diff share: load the catalog, build
+// the cluster clients, then validate, render and evaluate the services,
+// printing every problem. The caller closes the catalog.
+func prepareClusterRun(ctx context.Context, catalogDir, revision, env string, ids []string, cf *clusterFlags, stderr io.Writer) (*catalog.Catalog, map[string]*apply.Cluster, *pipeline, error) {
+	cat, err := loadCatalog(catalogDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	clusters, err := cf.build()
+	if err != nil {
+		cat.Close()
+		return nil, nil, nil, err
+	}
+	if revision == "" {
+		revision = gitRevision(catalogDir)
+	}
+	p, err := runPipeline(ctx, cat, catalogDir, revision, env, ids)
+	if err != nil {
+		cat.Close()
+		return nil, nil, nil, err
+	}
+	for _, line := range p.problems {
+		fmt.Fprintln(stderr, line)
+	}
+	return cat, clusters, p, nil
 }
 
 // printApplyResults prints one line per service and environment, and the

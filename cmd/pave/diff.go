@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/spf13/cobra"
@@ -44,31 +41,13 @@ a service is invalid, fails to render or is denied).`,
 }
 
 func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []string) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(ctx)
 	defer stop()
-	cat, err := loadCatalog(o.catalogDir)
+	cat, clusters, p, err := prepareClusterRun(ctx, o.catalogDir, o.revision, o.env, ids, &o.cluster, stderr)
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
-	clusters, err := o.cluster.build()
-	if err != nil {
-		return err
-	}
-	revision := o.revision
-	if revision == "" {
-		revision = gitRevision(o.catalogDir)
-	}
-	p, err := runPipeline(ctx, cat, o.catalogDir, revision, o.env, ids)
-	if err != nil {
-		return err
-	}
-	for _, line := range p.problems {
-		fmt.Fprintln(stderr, line)
-	}
 	changed := false
 	for _, res := range p.rendered {
 		env, _ := cat.Config.Environment(res.Environment)

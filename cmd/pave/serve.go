@@ -8,9 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/leaderelection"
@@ -107,10 +105,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 		return usageError("--drift-mode must be correct or warn")
 	}
 	log := logger.NewLogger(o.log)
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(ctx)
 	defer stop()
 
 	clusters, err := o.cluster.build()

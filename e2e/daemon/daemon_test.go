@@ -439,19 +439,8 @@ func TestDaemon(t *testing.T) {
 
 		r.edit("services/storefront/web/service.yaml", "web:5.12.0", "web:5.13.0")
 		rev = r.commitPush("web 5.13.0")
-		body := []byte(`{"ref":"refs/heads/main","after":"` + rev + `"}`)
-		mac := hmac.New(sha256.New, []byte("hook-secret"))
-		mac.Write(body)
-		req, _ := http.NewRequest(http.MethodPost, d.url+"/hooks/git", bytes.NewReader(body))
-		req.Header.Set("X-GitHub-Event", "push")
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			t.Fatalf("signed webhook: %d", resp.StatusCode)
+		if code := d.TriggerWebhook(t, rev); code >= 300 {
+			t.Fatalf("signed webhook: %d", code)
 		}
 		waitFor(t, 5*time.Second, "web applied after the webhook", func() (bool, string) {
 			img := deploymentImage("storefront-prod", "web")
@@ -596,8 +585,9 @@ func TestDaemon(t *testing.T) {
 	})
 }
 
-// TriggerWebhook sends a signed push for the followed branch.
-func (d *daemon) TriggerWebhook(t testing.TB, rev string) {
+// TriggerWebhook sends a signed push for the followed branch and returns
+// the answer's status code.
+func (d *daemon) TriggerWebhook(t testing.TB, rev string) int {
 	t.Helper()
 	body := []byte(`{"ref":"refs/heads/main","after":"` + rev + `"}`)
 	mac := hmac.New(sha256.New, []byte("hook-secret"))
@@ -610,4 +600,48 @@ func (d *daemon) TriggerWebhook(t testing.TB, rev string) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestLeaderElectionAndLocalFolder runs two daemons on a local catalog
+// folder with leader election: one leads and applies, the other waits;
+// when the leader stops, the other takes over; a saved edit is applied.
+func TestLeaderElectionAndLocalFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "catalog")
+	if err := os.CopyFS(dir, os.DirFS("../../catalog-repo-example")); err != nil {
+		t.Fatal(err)
+	}
+	logDir := t.TempDir()
+	args := []string{"--path", dir, "--leader-elect", "--leader-election-lease-duration", "4s", "--leader-election-renew-deadline", "3s", "--leader-election-retry-period", "500ms", "--interval", "1h", "--wait-timeout", "20s"}
+	a := startPave(t, filepath.Join(logDir, "a.log"), args...)
+	waitFor(t, 2*time.Minute, "a leads and syncs", func() (bool, string) { return a.get("/readyz", nil) == http.StatusOK, "" })
+	b := startPave(t, filepath.Join(logDir, "b.log"), args...)
+	time.Sleep(3 * time.Second)
+	if b.get("/readyz", nil) == http.StatusOK {
+		t.Fatal("the second replica synced while the first one leads")
+	}
+	if b.get("/healthz", nil) != http.StatusOK {
+		t.Fatal("the waiting replica must be healthy")
+	}
+
+	// The leader steps down on SIGTERM; the other takes over.
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	<-a.done
+	waitFor(t, time.Minute, "b takes over", func() (bool, string) { return b.get("/readyz", nil) == http.StatusOK, "" })
+
+	// Saving a file in the folder is enough.
+	r := &repo{t: t, dir: dir}
+	r.edit("services/storefront/catalog-api/service.yaml", "catalog-api:3.1.0", "catalog-api:3.2.0")
+	prod, err := kubernetes.NewForConfig(testcluster.ConfigFor(t, "prod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "folder edit applied", func() (bool, string) {
+		d, err := prod.AppsV1().Deployments("storefront-prod").Get(context.Background(), "catalog-api", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		img := d.Spec.Template.Spec.Containers[0].Image
+		return img == "registry.example.com/storefront/catalog-api:3.2.0", img
+	})
 }
