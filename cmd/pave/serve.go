@@ -86,13 +86,14 @@ exits 0.`,
 	fs.DurationVar(&o.interval, "interval", time.Minute, "poll interval of the source (with jitter)")
 	fs.DurationVar(&o.resyncInterval, "resync-interval", 10*time.Minute, "interval of drift checks of every service")
 	fs.IntVar(&o.concurrency, "concurrency", 4, "services reconciled at once")
-	fs.DurationVar(&o.waitTimeout, "wait-timeout", 5*time.Minute, "how long to wait for a service to become healthy")
+	fs.DurationVar(&o.waitTimeout, "wait-timeout", 5*time.Minute, "how long to wait for a service to become healthy (0: do not wait)")
 	fs.StringVar(&o.driftMode, "drift-mode", "correct", "what to do with objects changed in a cluster: correct or warn")
 	fs.BoolVar(&o.allowMassPrune, "allow-mass-prune", false, "allow deleting more than half of a cluster's, or all of a team's, pave-managed objects")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight work may finish on SIGTERM")
 	fs.StringVar(&o.leaderCluster, "leader-election-cluster", "", "cluster holding the leader-election Lease (default: the first --cluster)")
 	o.cluster.bind(fs)
 	o.leader.BindFlags(fs)
+	fs.BoolVar(&o.leader.Enable, "leader-elect", false, "take a Lease so that only one replica applies at a time (same as --enable-leader-election)")
 	o.log.BindFlags(fs)
 	return cmd
 }
@@ -122,6 +123,8 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	opts.Interval, opts.ResyncInterval, opts.Concurrency = o.interval, o.resyncInterval, o.concurrency
 	opts.AllowMassPrune, opts.ShutdownTimeout = o.allowMassPrune, o.shutdownTimeout
 	opts.Apply.WaitTimeout, opts.Apply.DriftMode = o.waitTimeout, apply.DriftMode(o.driftMode)
+	// --wait-timeout=0 applies without waiting for health.
+	opts.Apply.Wait = o.waitTimeout > 0
 	appliers := map[string]*apply.Applier{}
 	for name, c := range clusters {
 		appliers[name] = apply.New(c, opts.Apply)

@@ -403,6 +403,21 @@ func TestDaemon(t *testing.T) {
 		if img := deploymentImage("payments-prod", "checkout"); img != "registry.example.com/payments/checkout:1.4.2" {
 			t.Errorf("the previous version must keep running, got %s", img)
 		}
+		// The denial is a Kubernetes Event on the service's inventory.
+		waitFor(t, 10*time.Second, "PolicyDenied event", func() (bool, string) {
+			evs, err := prodClient.CoreV1().Events("pave-system").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=payments.checkout.prod"})
+			if err != nil {
+				return false, err.Error()
+			}
+			var reasons []string
+			for _, e := range evs.Items {
+				if e.Reason == "PolicyDenied" && strings.Contains(e.Message, "image-tag-pinned") {
+					return true, ""
+				}
+				reasons = append(reasons, e.Reason)
+			}
+			return false, strings.Join(reasons, ",")
+		})
 		r.edit("services/payments/checkout/service.yaml", "checkout:latest", "checkout:1.4.2")
 		rev = r.commitPush("checkout: back to 1.4.2")
 		waitFor(t, 30*time.Second, "checkout fixed", d.allAt([]string{"payments/checkout"}, "Ready", ""))
