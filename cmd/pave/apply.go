@@ -26,7 +26,8 @@ import (
 
 // clusterFlags are the flags of every command that talks to clusters.
 type clusterFlags struct {
-	clusters  []string
+	clusters    []string
+	impersonate string
 	qps       float32
 	burst     int
 	allowExec bool
@@ -37,6 +38,7 @@ func (f *clusterFlags) bind(fs *pflag.FlagSet) {
 	fs.Float32Var(&f.qps, "qps", 50, "requests per second to each API server")
 	fs.IntVar(&f.burst, "burst", 100, "request burst to each API server")
 	fs.BoolVar(&f.allowExec, "allow-kubeconfig-exec", false, "allow kubeconfig exec credential plugins (they run programs)")
+	fs.StringVar(&f.impersonate, "impersonate", "", `write each team's objects as this user, "{team}" replaced (e.g. system:serviceaccount:pave-system:team-{team}), so RBAC limits what a mistake can touch`)
 }
 
 // clusters builds one cluster client per --cluster flag.
@@ -226,6 +228,7 @@ func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	opts := apply.DefaultOptions()
 	opts.Wait, opts.WaitTimeout, opts.Prune = o.wait, o.timeout, o.prune
 	opts.DriftMode = apply.DriftMode(o.driftMode)
+	opts.Impersonate = o.cluster.impersonate
 	fleet := &apply.Fleet{Appliers: map[string]*apply.Applier{}, Concurrency: 4}
 	for name, c := range clusters {
 		fleet.Appliers[name] = apply.New(c, opts)

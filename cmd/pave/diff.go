@@ -57,7 +57,9 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 			changed = true
 			continue
 		}
-		diffs, err := apply.New(c, apply.DefaultOptions()).Diff(ctx, res)
+		opts := apply.DefaultOptions()
+		opts.Impersonate = o.cluster.impersonate
+		diffs, err := apply.New(c, opts).Diff(ctx, res)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s (%s): %v\n", res.Service, res.Environment, err)
 			changed = true

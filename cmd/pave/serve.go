@@ -125,6 +125,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	opts.Apply.WaitTimeout, opts.Apply.DriftMode = o.waitTimeout, apply.DriftMode(o.driftMode)
 	// --wait-timeout=0 applies without waiting for health.
 	opts.Apply.Wait = o.waitTimeout > 0
+	opts.Apply.Impersonate = o.cluster.impersonate
 	appliers := map[string]*apply.Applier{}
 	for name, c := range clusters {
 		appliers[name] = apply.New(c, opts.Apply)

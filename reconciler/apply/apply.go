@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 
 	"github.com/pave-dev/pave/render"
 )
@@ -35,6 +38,12 @@ type Options struct {
 	// Prune deletes objects the render no longer has. Without it they
 	// stay, and stay in the inventory for a later pruning run.
 	Prune bool
+	// Impersonate, when set, makes every write of a team's objects run as
+	// this user, with "{team}" replaced by the team (e.g.
+	// "system:serviceaccount:pave-system:team-{team}"), so that RBAC limits
+	// what a mistake can touch. Namespaces and inventories are still written
+	// as pave itself.
+	Impersonate string
 	// Now is the clock (tests set it).
 	Now func() time.Time
 }
@@ -48,6 +57,33 @@ func DefaultOptions() Options {
 type Applier struct {
 	Cluster *Cluster
 	Options Options
+
+	mu    sync.Mutex
+	teams map[string]*ssa.ResourceManager
+}
+
+// manager is the resource manager that writes a team's objects: pave's
+// own, or one impersonating the team's user.
+func (a *Applier) manager(team string) (*ssa.ResourceManager, error) {
+	if a.Options.Impersonate == "" {
+		return a.Cluster.Manager, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if m, ok := a.teams[team]; ok {
+		return m, nil
+	}
+	cfg := rest.CopyConfig(a.Cluster.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: strings.ReplaceAll(a.Options.Impersonate, "{team}", team)}
+	c, err := NewCluster(a.Cluster.Name, cfg, ClusterOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if a.teams == nil {
+		a.teams = map[string]*ssa.ResourceManager{}
+	}
+	a.teams[team] = c.Manager
+	return c.Manager, nil
 }
 
 // New returns an Applier for a cluster.
@@ -153,7 +189,7 @@ func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, bu
 		out.Skipped = true
 		record(ssa.UnchangedAction)
 	case unchanged && resync:
-		drift, err := a.detectDrift(ctx, objects)
+		drift, err := a.detectDrift(ctx, res.Team, objects)
 		if err != nil {
 			return fail(err)
 		}
@@ -164,7 +200,7 @@ func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, bu
 		case a.Options.DriftMode == DriftWarn:
 			record(ssa.SkippedAction)
 		default:
-			if err := a.applyAll(ctx, objects, out); err != nil {
+			if err := a.applyAll(ctx, res.Team, objects, out); err != nil {
 				return fail(err)
 			}
 			for i := range out.Drift {
@@ -175,11 +211,11 @@ func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, bu
 	default:
 		if inv != nil {
 			// Only objects whose content changed take the new revision.
-			if err := a.keepRevisionOfUnchanged(ctx, objects); err != nil {
+			if err := a.keepRevisionOfUnchanged(ctx, res.Team, objects); err != nil {
 				return fail(err)
 			}
 		}
-		if err := a.applyAll(ctx, objects, out); err != nil {
+		if err := a.applyAll(ctx, res.Team, objects, out); err != nil {
 			return fail(err)
 		}
 	}
@@ -239,18 +275,39 @@ func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, bu
 	return out
 }
 
-func (a *Applier) applyAll(ctx context.Context, objects []*unstructured.Unstructured, out *Result) error {
-	cs, err := a.Cluster.Manager.ApplyAllStaged(ctx, objects, ssa.ApplyOptions{
-		WaitInterval: a.Options.PollInterval,
-		WaitTimeout:  a.Options.WaitTimeout,
-	})
-	if cs != nil {
-		for _, e := range cs.Entries {
-			out.Changes = append(out.Changes, Change{Object: refFromEntry(e), Action: e.Action})
+func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstructured.Unstructured, out *Result) error {
+	opts := ssa.ApplyOptions{WaitInterval: a.Options.PollInterval, WaitTimeout: a.Options.WaitTimeout}
+	stages := [][]*unstructured.Unstructured{objects}
+	managers := []*ssa.ResourceManager{a.Cluster.Manager}
+	if a.Options.Impersonate != "" {
+		// The team's Namespace is pave's to create; the rest is the team's.
+		var nss, rest []*unstructured.Unstructured
+		for _, o := range objects {
+			if o.GetKind() == "Namespace" {
+				nss = append(nss, o)
+			} else {
+				rest = append(rest, o)
+			}
 		}
+		m, err := a.manager(team)
+		if err != nil {
+			return err
+		}
+		stages, managers = [][]*unstructured.Unstructured{nss, rest}, []*ssa.ResourceManager{a.Cluster.Manager, m}
 	}
-	if err != nil {
-		return fmt.Errorf("apply: %w", err)
+	for i, objs := range stages {
+		if len(objs) == 0 {
+			continue
+		}
+		cs, err := managers[i].ApplyAllStaged(ctx, objs, opts)
+		if cs != nil {
+			for _, e := range cs.Entries {
+				out.Changes = append(out.Changes, Change{Object: refFromEntry(e), Action: e.Action})
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("apply: %w", err)
+		}
 	}
 	return nil
 }
@@ -258,7 +315,11 @@ func (a *Applier) applyAll(ctx context.Context, objects []*unstructured.Unstruct
 // keepRevisionOfUnchanged gives every object that would not otherwise
 // change the revision annotation it has in the cluster, so that a commit
 // changing one field of a service updates only the objects concerned.
-func (a *Applier) keepRevisionOfUnchanged(ctx context.Context, objects []*unstructured.Unstructured) error {
+func (a *Applier) keepRevisionOfUnchanged(ctx context.Context, team string, objects []*unstructured.Unstructured) error {
+	m, err := a.manager(team)
+	if err != nil {
+		return err
+	}
 	for _, o := range objects {
 		rev, ok := o.GetAnnotations()[render.AnnotationRevision]
 		if !ok {
@@ -269,7 +330,11 @@ func (a *Applier) keepRevisionOfUnchanged(ctx context.Context, objects []*unstru
 		if candidate.GetAnnotations()[render.AnnotationRevision] == rev {
 			continue // new object, or already at this revision
 		}
-		entry, _, _, err := a.Cluster.Manager.Diff(ctx, candidate.DeepCopy(), ssa.DefaultDiffOptions())
+		mgr := m
+		if o.GetKind() == "Namespace" {
+			mgr = a.Cluster.Manager
+		}
+		entry, _, _, err := mgr.Diff(ctx, candidate.DeepCopy(), ssa.DefaultDiffOptions())
 		if err != nil {
 			return fmt.Errorf("diff %s: %w", RefOf(o), err)
 		}

@@ -16,7 +16,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -576,3 +578,36 @@ func TestIsolationIsCheckedAgain(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestImpersonationLetsRBACLimitTheBlastRadius: with Impersonate, a team's
+// objects are written as the team's user, so they fail until RBAC allows
+// that user in the team's namespace; the Namespace itself is pave's.
+func TestImpersonationLetsRBACLimitTheBlastRadius(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions()
+	opts.Impersonate = "system:serviceaccount:pave-system:team-{team}"
+	f := newFleet(t, opts)
+	r := round(t, testCatalog(t, map[string]string{"imp/api": webService("registry.example.com/imp/api:1.0.0", "")}))
+	r.Environments = []string{"staging"}
+	res := find(reconcile(t, f, r), "imp/api", "staging")
+	if res.Err == nil || !strings.Contains(res.Err.Error(), `User "system:serviceaccount:pave-system:team-imp" cannot`) {
+		t.Fatalf("without RBAC the team's writes must be forbidden: %v", res.Err)
+	}
+	c := f.client(t, "staging")
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "imp-staging", Name: "team-imp"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
+		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: "system:serviceaccount:pave-system:team-imp"}},
+	}
+	if err := c.Create(ctx, binding); err != nil {
+		t.Fatal(err)
+	}
+	res = find(reconcile(t, f, r), "imp/api", "staging")
+	if res.Err != nil || res.Health.Status != HealthReady {
+		t.Fatalf("with RBAC: %v %+v", res.Err, res.Health)
+	}
+	var d appsv1.Deployment
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "imp-staging", Name: "api"}, &d); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -30,11 +30,19 @@ func (a *Applier) Diff(ctx context.Context, res *render.Result) ([]ObjectDiff, e
 	if err := checkIsolation(res); err != nil {
 		return nil, err
 	}
+	m, err := a.manager(res.Team)
+	if err != nil {
+		return nil, err
+	}
 	var out []ObjectDiff
 	for _, o := range res.Objects {
 		o = o.DeepCopy()
 		keepLiveRevision(ctx, a.Cluster.Client, o)
-		entry, live, merged, err := a.Cluster.Manager.Diff(ctx, o, ssa.DefaultDiffOptions())
+		mgr := m
+		if o.GetKind() == "Namespace" {
+			mgr = a.Cluster.Manager
+		}
+		entry, live, merged, err := mgr.Diff(ctx, o, ssa.DefaultDiffOptions())
 		if err != nil {
 			return nil, fmt.Errorf("diff %s: %w", RefOf(o), err)
 		}

@@ -39,10 +39,18 @@ func (d DriftEvent) String() string {
 
 // detectDrift compares every object with a server-side dry-run of what pave
 // would apply, and attributes each changed field to its field manager.
-func (a *Applier) detectDrift(ctx context.Context, objects []*unstructured.Unstructured) ([]DriftEvent, error) {
+func (a *Applier) detectDrift(ctx context.Context, team string, objects []*unstructured.Unstructured) ([]DriftEvent, error) {
 	var events []DriftEvent
+	m, err := a.manager(team)
+	if err != nil {
+		return nil, err
+	}
 	for _, o := range objects {
-		entry, live, merged, err := a.Cluster.Manager.Diff(ctx, o.DeepCopy(), ssa.DefaultDiffOptions())
+		mgr := m
+		if o.GetKind() == "Namespace" {
+			mgr = a.Cluster.Manager
+		}
+		entry, live, merged, err := mgr.Diff(ctx, o.DeepCopy(), ssa.DefaultDiffOptions())
 		if err != nil {
 			return nil, fmt.Errorf("drift check of %s: %w", RefOf(o), err)
 		}

@@ -99,10 +99,14 @@ func (a *Applier) prune(ctx context.Context, team, service, env string, stale []
 			render.LabelEnvironment: env,
 		},
 	}
+	m, err := a.manager(team)
+	if err != nil {
+		return nil, stale, err
+	}
 	var changes []Change
 	var failed []ObjectRef
 	for _, r := range stale {
-		entry, err := a.Cluster.Manager.Delete(ctx, r.Unstructured(), opts)
+		entry, err := m.Delete(ctx, r.Unstructured(), opts)
 		switch {
 		case err != nil:
 			changes = append(changes, Change{Object: r, Action: ssa.UnknownAction, Error: err.Error()})
