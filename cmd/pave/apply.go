@@ -28,9 +28,9 @@ import (
 type clusterFlags struct {
 	clusters    []string
 	impersonate string
-	qps       float32
-	burst     int
-	allowExec bool
+	qps         float32
+	burst       int
+	allowExec   bool
 }
 
 func (f *clusterFlags) bind(fs *pflag.FlagSet) {
