@@ -97,7 +97,18 @@ func rss(pid int) int {
 // environments.
 func (d *daemon) appliedAt(ids []string, revision string) func() (bool, string) {
 	return func() (bool, string) {
-		svcs := d.services()
+		svcs := map[string]serviceStatus{}
+		if len(ids) == 1 {
+			// One service: ask for it alone, not for the whole catalog.
+			var s serviceStatus
+			d.get("/api/v1/services/"+ids[0], &s)
+			svcs[ids[0]] = s
+		} else {
+			// Polling the whole status of 1000 services is work for the
+			// daemon too: not too often.
+			time.Sleep(time.Second)
+			svcs = d.services()
+		}
 		n := 0
 		for _, id := range ids {
 			s, ok := svcs[id]
