@@ -658,7 +658,9 @@ func (d *Daemon) remove(ctx context.Context, log logr.Logger, a *apply.Applier, 
 		setStatus(func(e *EnvironmentStatus) { e.Phase, e.Errors = PhaseFailed, []string{out.Err.Error()} })
 		log.Error(out.Err, "pruning a removed service failed")
 		d.events.emit(a.Cluster.Name, team, name, k.Environment, "Warning", "PruneFailed", out.Err.Error())
-		return !strings.Contains(out.Err.Error(), "mass-prune guard")
+		// A refusal of the guard waits for a human; anything else is retried.
+		var refused *apply.MassPruneError
+		return !errors.As(out.Err, &refused)
 	}
 	for _, p := range out.Pruned {
 		d.Metrics.ApplyObjects.WithLabelValues(string(p.Action)).Inc()

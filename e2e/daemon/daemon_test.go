@@ -35,20 +35,14 @@ import (
 var paveBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "pave-daemon-")
+	bin, cleanup, err := testcluster.BuildPave()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	paveBin = filepath.Join(dir, "pave")
-	build := exec.Command("go", "build", "-o", paveBin, "../../cmd/pave")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build pave:", err)
-		os.Exit(1)
-	}
+	paveBin = bin
 	code := testcluster.Run(m, "staging", "prod")
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
