@@ -24,6 +24,9 @@ func (GitHub) Format(w io.Writer, r *Report) error {
 		}
 		for _, v := range res.Violations {
 			title := fmt.Sprintf("%s: %s", v.Policy, res.label())
+			if v.State != "" {
+				title += " (" + v.State + ")"
+			}
 			msg := v.Message
 			level := "error"
 			switch {
@@ -31,7 +34,7 @@ func (GitHub) Format(w io.Writer, r *Report) error {
 				level = "notice"
 				title += " (excepted)"
 				msg += "\n" + exceptionNote(v.Exception)
-			case v.Severity == Warn:
+			case v.Severity == Warn, !r.Blocks(&v):
 				level = "warning"
 			}
 			if v.Hint != "" && !v.Excepted {
@@ -42,6 +45,10 @@ func (GitHub) Format(w io.Writer, r *Report) error {
 	}
 	s := r.Summary()
 	fmt.Fprintf(b, "%s: %s, %s, %d excepted, %s\n", plural(s.Services, "service"), plural(s.Denials, "denial"), plural(s.Warnings, "warning"), s.Excepted, plural(s.Errors, "error"))
+	if r.Review != nil {
+		rs := r.ReviewSummary()
+		fmt.Fprintf(b, "%s impacted: %d added, %d changed, %d removed, %d unchanged; denials: %d new, %d existing, %d fixed\n", plural(rs.Pairs, "pair"), rs.Added, rs.Changed, rs.Removed, rs.Unchanged, rs.NewDenials, rs.ExistingDenials, rs.FixedDenials)
+	}
 	return b.Flush()
 }
 

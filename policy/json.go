@@ -9,17 +9,30 @@ import (
 //
 //	{"results": [{"service", "environment", "file", "status", "violations", "errors"}],
 //	 "errors": [...], "summary": {"services", "denials", "warnings", "excepted", "errors"}}
+//
+// A review (pave check --base) adds to each result "change", "diff" (the
+// objects added, removed or changed, each with its changed fields and a
+// unified diff) and "fixed", to each violation "state", and to the report
+// "review" (revisions, templates and policies changed, blast-radius
+// groups) and "reviewSummary".
 type JSON struct{}
 
 type jsonReport struct {
 	Results []*Result `json:"results"`
 	Errors  []Error   `json:"errors"`
 	Summary Summary   `json:"summary"`
+	// Review and ReviewSummary are set by pave check --base.
+	Review        *Review        `json:"review,omitempty"`
+	ReviewSummary *ReviewSummary `json:"reviewSummary,omitempty"`
 }
 
 // Format implements Formatter.
 func (JSON) Format(w io.Writer, r *Report) error {
-	out := jsonReport{Results: r.Results, Errors: r.Errors, Summary: r.Summary()}
+	out := jsonReport{Results: r.Results, Errors: r.Errors, Summary: r.Summary(), Review: r.Review}
+	if r.Review != nil {
+		s := r.ReviewSummary()
+		out.ReviewSummary = &s
+	}
 	if out.Results == nil {
 		out.Results = []*Result{}
 	}

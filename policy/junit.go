@@ -95,7 +95,19 @@ func (JUnit) Format(w io.Writer, r *Report) error {
 			}
 		}
 		for _, id := range order {
-			s.Cases = append(s.Cases, junitPolicyCase(id, class, res.File, byPolicy[id]))
+			s.Cases = append(s.Cases, junitPolicyCase(r, id, class, res.File, byPolicy[id]))
+		}
+		if res.Change != "" {
+			// A review: the change and its diff, for the record.
+			var out strings.Builder
+			fmt.Fprintf(&out, "%s %s\n", res.Change, res.label())
+			for _, c := range res.Diff {
+				out.WriteString(c.Diff)
+			}
+			for _, v := range res.Fixed {
+				fmt.Fprintf(&out, "fixed %s: %s\n", v.Policy, v.Message)
+			}
+			s.Cases = append(s.Cases, junitCase{Name: "change", ClassName: class, File: res.File, SystemOut: out.String()})
 		}
 		out.Suites = append(out.Suites, s)
 	}
@@ -131,13 +143,16 @@ func (JUnit) Format(w io.Writer, r *Report) error {
 
 // junitPolicyCase is one policy's test case for one service and
 // environment.
-func junitPolicyCase(id, class, file string, vs []Violation) junitCase {
+func junitPolicyCase(r *Report, id, class, file string, vs []Violation) junitCase {
 	c := junitCase{Name: id, ClassName: class, File: file}
 	var failures, skips, output []string
 	for _, v := range vs {
 		text := fmt.Sprintf("%s: %s", fileLine(v.File, v.Line), v.Message)
+		if v.State != "" {
+			text += " (" + v.State + ")"
+		}
 		switch {
-		case v.Blocking():
+		case r.Blocks(&v):
 			if v.Hint != "" {
 				text += "\nhint: " + v.Hint
 			}
@@ -153,7 +168,7 @@ func junitPolicyCase(id, class, file string, vs []Violation) junitCase {
 				c.Line = v.Line
 			}
 		default:
-			output = append(output, "warn: "+text)
+			output = append(output, string(v.Severity)+": "+text)
 		}
 	}
 	if c.Failure != nil {

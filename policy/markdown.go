@@ -9,13 +9,20 @@ import (
 
 // Markdown prints a pull-request comment: a summary table of every service
 // and environment, one section per failing one with its fix hints, then
-// the warnings and the exceptions in use.
-type Markdown struct{}
+// the warnings and the exceptions in use. A review (pave check --base)
+// prints what the change does instead: see reviewMarkdown. Limit, when
+// set, bounds a review comment's length (CommentLimit for GitHub).
+type Markdown struct {
+	Limit int
+}
 
 var statusIcon = map[string]string{StatusPass: "✅", StatusFail: "❌", StatusError: "⚠️"}
 
 // Format implements Formatter.
-func (Markdown) Format(w io.Writer, r *Report) error {
+func (m Markdown) Format(w io.Writer, r *Report) error {
+	if r.Review != nil {
+		return reviewMarkdown(w, r, m.Limit)
+	}
 	b := bufio.NewWriter(w)
 	s := r.Summary()
 	verdict := "passed"

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/render"
 )
 
 // Severity is the rule a result came from.
@@ -34,6 +35,10 @@ type Report struct {
 	Errors []Error `json:"errors,omitempty"`
 	// Policies are the catalog's policies, sorted by id.
 	Policies []*Policy `json:"-"`
+	// Review is set by pave check --base: the results then cover the
+	// service × environment pairs a change impacts, each with its Change
+	// and Diff, and violations carry their State against the base.
+	Review *Review `json:"-"`
 }
 
 // Result is one service checked in one environment.
@@ -44,6 +49,14 @@ type Result struct {
 	Status      string      `json:"status"`
 	Violations  []Violation `json:"violations"`
 	Errors      []Error     `json:"errors"`
+	// Change is what a reviewed change does to this pair: added, changed,
+	// removed or unchanged (rendered output identical). Empty outside a
+	// review and for a service's own problems.
+	Change string `json:"change,omitempty"`
+	// Diff lists the objects added, removed or changed, base → head.
+	Diff []render.ObjectChange `json:"diff,omitempty"`
+	// Fixed are the base's violations the change removes (state "fixed").
+	Fixed []Violation `json:"fixed,omitempty"`
 }
 
 // Violation is one deny or warn result of a policy.
@@ -61,6 +74,9 @@ type Violation struct {
 	// Excepted means an unexpired exception of the service covers it.
 	Excepted  bool       `json:"excepted"`
 	Exception *Exception `json:"exception,omitempty"`
+	// State compares the violation with the base of a review: new (absent
+	// at base), existing, or fixed (gone at head).
+	State string `json:"state,omitempty"`
 }
 
 // ObjectRef names a rendered object.
@@ -139,10 +155,30 @@ func (r *Report) Summary() Summary {
 	return s
 }
 
-// Failed reports whether anything blocks: a denial or an error.
+// Failed reports whether anything blocks: an error, or a denial — in a
+// review with --fail-on new, only a denial the change introduces.
 func (r *Report) Failed() bool {
 	s := r.Summary()
-	return s.Denials > 0 || s.Errors > 0
+	if s.Errors > 0 {
+		return true
+	}
+	for _, res := range r.Results {
+		for i := range res.Violations {
+			if r.Blocks(&res.Violations[i]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Blocks reports whether a violation fails the report: a denial without
+// exception, and in a review with --fail-on new one marked new.
+func (r *Report) Blocks(v *Violation) bool {
+	if !v.Blocking() {
+		return false
+	}
+	return r.Review == nil || r.Review.FailOn != FailOnNew || v.State == StateNew
 }
 
 // RelocateFiles joins every file path with dir, so that a report names
@@ -161,6 +197,9 @@ func (r *Report) RelocateFiles(dir string) {
 		res.File = join(res.File)
 		for i := range res.Violations {
 			res.Violations[i].File = join(res.Violations[i].File)
+		}
+		for i := range res.Fixed {
+			res.Fixed[i].File = join(res.Fixed[i].File)
 		}
 		for i := range res.Errors {
 			res.Errors[i].File = join(res.Errors[i].File)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"slices"
 )
 
 // SARIF prints a SARIF 2.1.0 log for code-scanning tools: one rule per
@@ -65,8 +66,14 @@ type sarifResult struct {
 	Message      sarifMessage       `json:"message"`
 	Locations    []sarifLocation    `json:"locations,omitempty"`
 	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
-	Properties   map[string]string  `json:"properties,omitempty"`
+	// BaselineState compares with the base of a review: new, unchanged
+	// or absent (fixed).
+	BaselineState string            `json:"baselineState,omitempty"`
+	Properties    map[string]string `json:"properties,omitempty"`
 }
+
+// sarifBaseline maps a violation's state to SARIF's baselineState.
+var sarifBaseline = map[string]string{StateNew: "new", StateExisting: "unchanged", StateFixed: "absent"}
 
 type sarifLocation struct {
 	PhysicalLocation sarifPhysical `json:"physicalLocation"`
@@ -138,21 +145,29 @@ func (SARIF) Format(w io.Writer, r *Report) error {
 		for _, e := range res.Errors {
 			errorResult(e, props)
 		}
-		for _, v := range res.Violations {
+		if res.Change != "" {
+			props = map[string]string{"service": res.Service, "environment": res.Environment, "change": res.Change}
+		}
+		for _, v := range slices.Concat(res.Violations, res.Fixed) {
 			ruleIndex, ok := index[v.Policy]
 			if !ok {
 				continue // only policies the engine knows give results
 			}
 			sr := sarifResult{
 				RuleID: v.Policy, RuleIndex: ruleIndex, Level: "error",
-				Message:    sarifMessage{Text: res.label() + ": " + v.Message},
-				Locations:  sarifLocations(v.File, v.Line),
-				Properties: props,
+				Message:       sarifMessage{Text: res.label() + ": " + v.Message},
+				Locations:     sarifLocations(v.File, v.Line),
+				BaselineState: sarifBaseline[v.State],
+				Properties:    props,
 			}
-			if v.Severity == Warn {
+			switch {
+			case v.State == StateFixed:
+				sr.Level = "none"
+				sr.Message.Text = res.label() + ": fixed: " + v.Message
+			case v.Severity == Warn, !r.Blocks(&v) && !v.Excepted:
 				sr.Level = "warning"
 			}
-			if v.Hint != "" {
+			if v.Hint != "" && v.State != StateFixed {
 				sr.Message.Text += " Fix: " + v.Hint
 			}
 			if v.Excepted {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -16,6 +17,9 @@ type Text struct{}
 
 // Format implements Formatter.
 func (Text) Format(w io.Writer, r *Report) error {
+	if r.Review != nil {
+		return reviewText(w, r)
+	}
 	b := bufio.NewWriter(w)
 	if len(r.Errors) > 0 {
 		fmt.Fprintln(b, "ERROR catalog")
@@ -55,4 +59,75 @@ func plural(n int, word string) string {
 		return fmt.Sprintf("%d %s", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// reviewText prints a review for a terminal: the revisions, the blast
+// radius, then every impacted pair with its change, its object diffs and
+// its policy results marked new, existing or fixed.
+func reviewText(w io.Writer, r *Report) error {
+	b := bufio.NewWriter(w)
+	rv := r.Review
+	s := r.ReviewSummary()
+	fmt.Fprintf(b, "base %s → head %s\n", revisionText(rv.Base), revisionText(rv.Head))
+	for _, t := range rv.Templates {
+		fmt.Fprintf(b, "template %s %s: %s, %s\n", t.Name, versionChange(t.From, t.To), plural(len(t.Services), "service"), plural(t.Pairs, "impacted pair"))
+	}
+	if len(rv.Policies) > 0 {
+		fmt.Fprintf(b, "policies changed: %s\n", strings.Join(rv.Policies, ", "))
+	}
+	if rv.Config {
+		fmt.Fprintln(b, "pave.yaml changed: every service is rendered again")
+	}
+	if len(rv.Groups) > 0 {
+		fmt.Fprintln(b, "\nblast radius:")
+		for _, g := range rv.Groups {
+			fmt.Fprintf(b, "  %s: %s\n    %s\n", groupSize(g, rv.Environments), g.Shape, strings.Join(g.Pairs, ", "))
+		}
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintln(b, "\nERROR catalog")
+		for _, e := range r.Errors {
+			fmt.Fprintf(b, "  %s: %s\n", fileLine(e.File, e.Line), e.Message)
+		}
+	}
+	for _, res := range r.Results {
+		change := res.Change
+		if change == "" {
+			change = "service"
+		}
+		fmt.Fprintf(b, "\n%s %s: %s\n", strings.ToUpper(change), res.label(), res.Status)
+		for _, c := range res.Diff {
+			fmt.Fprintf(b, "  %s %s", c.Action, c.Label())
+			if len(c.Fields) > 0 {
+				fmt.Fprintf(b, ": %s", strings.Join(c.Fields, ", "))
+			}
+			fmt.Fprintln(b)
+			for _, line := range strings.Split(strings.TrimSuffix(c.Diff, "\n"), "\n") {
+				fmt.Fprintf(b, "    %s\n", line)
+			}
+		}
+		for _, e := range res.Errors {
+			fmt.Fprintf(b, "  %s: error: %s\n", fileLine(e.File, e.Line), indentLines(e.Message))
+		}
+		for _, v := range slices.Concat(res.Violations, res.Fixed) {
+			kind := string(v.Severity)
+			if v.Excepted {
+				kind = "excepted"
+			}
+			fmt.Fprintf(b, "  %s: %s %s (%s): %s\n", fileLine(v.File, v.Line), kind, v.Policy, v.State, indentLines(v.Message))
+			if v.Hint != "" && !v.Excepted && v.State != StateFixed {
+				fmt.Fprintf(b, "    hint: %s\n", v.Hint)
+			}
+		}
+	}
+	fmt.Fprintf(b, "\n%s impacted: %d added, %d changed, %d removed, %d unchanged; denials: %d new, %d existing, %d fixed; %s (fail on %s)\n",
+		plural(s.Pairs, "pair"), s.Added, s.Changed, s.Removed, s.Unchanged, s.NewDenials, s.ExistingDenials, s.FixedDenials, plural(s.Errors, "error"), rv.FailOn)
+	return b.Flush()
+}
+
+func revisionText(r RevisionInfo) string {
+	if r.Commit == "" || r.Commit == r.Ref {
+		return r.Ref
+	}
+	return fmt.Sprintf("%s (%s)", r.Ref, r.Short())
 }

@@ -21,6 +21,16 @@ type checkOptions struct {
 	env        string
 	format     string
 	output     string
+
+	// Review of a change (--base).
+	base              string
+	head              string
+	failOn            string
+	githubComment     bool
+	githubAnnotations bool
+	gitlabNote        bool
+	pr                int
+	getenv            func(string) string
 }
 
 func newCheckCmd() *cobra.Command {
@@ -38,10 +48,26 @@ Formats: text (grouped by service and environment), json, markdown (a pull
 request comment), sarif (SARIF 2.1.0), junit and github (workflow commands
 that annotate the pull request).
 
+With --base REF, check reviews a change instead (a pull request): it reads
+the base revision and the head (--head REF, or the catalog folder as it is
+on disk) straight from git, finds the service × environment pairs the
+change impacts (a service folder → that service; a template → its users;
+policies or pave.yaml → every service; deleted services), renders and
+evaluates both sides and reports for each pair whether it is added,
+changed, removed or unchanged, the objects that differ with a unified
+diff (Secret values never shown), and every policy result marked new,
+existing or fixed. The blast radius groups the impacted services by the
+shape of their change. --format markdown is the pull-request comment,
+cut to fit GitHub's 65,536 characters (-o writes it whole);
+--github-comment posts it as one sticky comment, --github-annotations as a
+check run with annotations on the service.yaml lines, --gitlab-note as a
+merge request note.
+
 Exit status: 0 when nothing is denied (warnings allowed), 1 when a policy
 denies a service or a service is invalid, fails to render or to evaluate
-(or the policies do not compile), 2 for usage errors or an invalid
-pave.yaml.`,
+(or the policies do not compile) — with --fail-on new, only denials the
+change introduces count —, 2 for usage errors or an invalid pave.yaml
+(at head, in a review, it is exit 1: the change broke it).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if ctx == nil {
@@ -54,6 +80,13 @@ pave.yaml.`,
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: "+strings.Join(policy.Formats(), ", "))
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the report to this file instead of standard output")
+	cmd.Flags().StringVar(&o.base, "base", "", "review the change from this git revision (e.g. origin/main, HEAD~1)")
+	cmd.Flags().StringVar(&o.head, "head", "", "head git revision of the review (default: the catalog folder as it is on disk)")
+	cmd.Flags().StringVar(&o.failOn, "fail-on", policy.FailOnAny, "with --base: fail on any denial in an impacted pair (any) or only on denials the change introduces (new)")
+	cmd.Flags().BoolVar(&o.githubComment, "github-comment", false, "with --base: create or update pave's comment on the pull request (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH)")
+	cmd.Flags().BoolVar(&o.githubAnnotations, "github-annotations", false, "with --base: create a check run with annotations on the service.yaml lines")
+	cmd.Flags().BoolVar(&o.gitlabNote, "gitlab-note", false, "with --base: create or update pave's note on the merge request (CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID, GITLAB_TOKEN)")
+	cmd.Flags().IntVar(&o.pr, "pr", 0, "pull or merge request number (default: from the CI environment)")
 	return cmd
 }
 
@@ -61,6 +94,17 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	formatter, err := policy.Get(o.format)
 	if err != nil {
 		return usageError("--format: %v", err)
+	}
+	if o.base != "" {
+		if len(ids) > 0 {
+			return usageError("--base reviews every service the change impacts: drop the TEAM/NAME arguments")
+		}
+		return o.review(ctx, stdout, stderr)
+	}
+	for flag, set := range map[string]bool{"--head": o.head != "", "--github-comment": o.githubComment, "--github-annotations": o.githubAnnotations, "--gitlab-note": o.gitlabNote, "--pr": o.pr != 0, "--fail-on": o.failOn != policy.FailOnAny} {
+		if set {
+			return usageError("%s needs --base REF: it concerns the review of a change", flag)
+		}
 	}
 	cat, err := loadCatalog(o.catalogDir)
 	if err != nil {
@@ -98,6 +142,17 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	}
 	report.RelocateFiles(o.catalogDir)
 
+	if err := o.write(stdout, stderr, formatter, report); err != nil {
+		return err
+	}
+	if report.Failed() {
+		return silentExit(exitFailure)
+	}
+	return nil
+}
+
+// write prints the report, or writes it to -o.
+func (o *checkOptions) write(stdout, stderr io.Writer, formatter policy.Formatter, report *policy.Report) error {
 	var buf bytes.Buffer
 	if err := formatter.Format(&buf, report); err != nil {
 		return &exitError{code: exitInternal, err: err}
@@ -111,10 +166,12 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 			return usageError("-o: %v", err)
 		}
 		s := report.Summary()
-		fmt.Fprintf(stderr, "wrote %s: %d services, %d denials, %d warnings, %d excepted, %d errors\n", o.output, s.Services, s.Denials, s.Warnings, s.Excepted, s.Errors)
-	}
-	if report.Failed() {
-		return silentExit(exitFailure)
+		if report.Review != nil {
+			rs := report.ReviewSummary()
+			fmt.Fprintf(stderr, "wrote %s: %d impacted pairs (%d added, %d changed, %d removed, %d unchanged), %d new denials, %d existing, %d fixed, %d errors\n", o.output, rs.Pairs, rs.Added, rs.Changed, rs.Removed, rs.Unchanged, rs.NewDenials, rs.ExistingDenials, rs.FixedDenials, rs.Errors)
+		} else {
+			fmt.Fprintf(stderr, "wrote %s: %d services, %d denials, %d warnings, %d excepted, %d errors\n", o.output, s.Services, s.Denials, s.Warnings, s.Excepted, s.Errors)
+		}
 	}
 	return nil
 }

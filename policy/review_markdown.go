@@ -1,0 +1,485 @@
+package policy
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/pave-dev/pave/render"
+)
+
+// Marker is the hidden line that identifies pave's pull-request comment,
+// so that a bot updates one sticky comment instead of adding new ones.
+const Marker = "<!-- pave-check -->"
+
+// CommentLimit is GitHub's limit on a comment's length, in characters.
+const CommentLimit = 65536
+
+// Bounds that keep a review comment readable at a thousand services.
+const (
+	mdGroups       = 20 // blast-radius groups listed
+	mdExamples     = 3  // services named in a group's line
+	mdFoldServices = 1000
+	mdListItems    = 100 // denials, errors, warnings per list
+)
+
+// reviewMarkdown prints the pull-request comment of a review: a first line
+// a reviewer can act on, the blast radius, the policy results marked new,
+// existing or fixed, a table of the impacted pairs and the diffs folded in
+// <details>. With a limit it stays under it, cutting what does not fit
+// and saying so.
+func reviewMarkdown(w io.Writer, r *Report, limit int) error {
+	rv := r.Review
+	d := &mdDoc{limit: limit, reserve: 600}
+	s := r.ReviewSummary()
+
+	d.must(Marker + "\n")
+	d.must("## " + reviewVerdict(r, s) + "\n\n")
+	d.must(reviewMeta(r, s) + "\n")
+
+	// Errors first: they block whatever --fail-on says.
+	var errs []string
+	for _, e := range r.Errors {
+		errs = append(errs, fmt.Sprintf("- `%s`: %s\n", fileLine(e.File, e.Line), mdText(e.Message)))
+	}
+	for _, res := range r.Results {
+		for _, e := range res.Errors {
+			errs = append(errs, fmt.Sprintf("- %s at `%s`: %s\n", res.mdLabel(), fileLine(e.File, e.Line), mdText(e.Message)))
+		}
+	}
+	d.list("\n### ⚠️ Errors\n\n", errs, "errors")
+
+	// Policy results.
+	denials := groupDenials(r)
+	for _, sec := range []struct {
+		state, title string
+	}{
+		{StateNew, "\n### ❌ New policy denials\n\n"},
+		{StateExisting, "\n### Existing policy denials\n\n"},
+		{StateFixed, "\n### ✅ Fixed policy denials\n\n"},
+	} {
+		var items []string
+		for _, dn := range denials {
+			if dn.state == sec.state {
+				items = append(items, dn.markdown(r))
+			}
+		}
+		title := sec.title
+		if sec.state == StateExisting && rv.FailOn == FailOnNew && len(items) > 0 {
+			title = "\n### Existing policy denials (not blocking with `--fail-on new`)\n\n"
+		}
+		d.list(title, items, sec.state+" denials")
+	}
+
+	// Blast radius.
+	if len(rv.Templates) > 0 || len(rv.Policies) > 0 || rv.Config || len(rv.Groups) > 1 {
+		var items []string
+		for _, t := range rv.Templates {
+			items = append(items, fmt.Sprintf("- **template `%s` %s**: %s, %s\n", t.Name, versionChange(t.From, t.To), plural(len(t.Services), "service"), plural(t.Pairs, "impacted pair")))
+		}
+		if len(rv.Policies) > 0 {
+			shown := rv.Policies
+			more := ""
+			if len(shown) > 10 {
+				shown, more = shown[:10], fmt.Sprintf(" and %d more", len(rv.Policies)-10)
+			}
+			items = append(items, fmt.Sprintf("- **policies changed**: `%s`%s — every service is checked again\n", strings.Join(shown, "`, `"), more))
+		}
+		if rv.Config {
+			items = append(items, "- **pave.yaml changed** — every service is rendered again\n")
+		}
+		if len(items) > 0 {
+			items = append(items, "\n")
+		}
+		for i, g := range rv.Groups {
+			if i == mdGroups {
+				items = append(items, fmt.Sprintf("- … and %d more groups (all of them are in the JSON report)\n", len(rv.Groups)-mdGroups))
+				break
+			}
+			items = append(items, groupMarkdown(g, rv.Environments))
+		}
+		d.list("\n### Blast radius\n\n", items, "blast-radius lines")
+	}
+
+	// Impacted pairs; those that render no change and keep passing are
+	// only counted.
+	var rows []string
+	quiet := 0
+	for _, res := range r.Results {
+		if res.Environment == "" {
+			continue
+		}
+		if res.Change == ChangeUnchanged && policyCell(r, res) == "✅ pass" {
+			quiet++
+			continue
+		}
+		rows = append(rows, fmt.Sprintf("| `%s` | %s | %s | %s | %s |\n", res.Service, res.Environment, res.Change, objectsCell(res.Diff), policyCell(r, res)))
+	}
+	d.list("\n### Impacted services\n\n| service | environment | change | objects | policies |\n|---|---|---|---|---|\n", rows, "table rows")
+	if quiet > 0 {
+		d.must(fmt.Sprintf("\n%s render no change and pass every policy.\n", plural(quiet, "more impacted pair")))
+	}
+
+	// Diffs.
+	var diffs []string
+	for _, res := range r.Results {
+		if len(res.Diff) == 0 {
+			continue
+		}
+		diffs = append(diffs, diffMarkdown(res))
+	}
+	d.list("\n### Diffs\n\n", diffs, "diffs")
+
+	// Warnings the change introduces.
+	var warns []string
+	for _, res := range r.Results {
+		for _, v := range res.Violations {
+			if v.Severity == Warn && !v.Excepted && v.State == StateNew {
+				warns = append(warns, fmt.Sprintf("- **%s** — %s at `%s`: %s\n", v.Policy, res.mdLabel(), fileLine(v.File, v.Line), mdText(v.Message)))
+			}
+		}
+	}
+	d.list("\n### New warnings\n\n", warns, "warnings")
+
+	if len(d.omitted) > 0 {
+		d.b.WriteString(fmt.Sprintf("\n---\n_This comment was cut to fit: %s not shown. `pave check --base %s -o report.md` writes the full report._\n", strings.Join(d.omitted, ", "), rv.Base.Ref))
+	}
+	_, err := io.WriteString(w, d.b.String())
+	return err
+}
+
+// mdDoc builds a document within a length limit, keeping reserve bytes
+// for the closing note. Bytes bound characters from above.
+type mdDoc struct {
+	b       strings.Builder
+	limit   int
+	reserve int
+	omitted []string
+}
+
+func (d *mdDoc) fits(n int) bool { return d.limit <= 0 || d.b.Len()+n+d.reserve <= d.limit }
+
+// must writes what every comment has.
+func (d *mdDoc) must(s string) { d.b.WriteString(s) }
+
+// list writes a section: its title with the first item, then every item
+// that fits, at most mdListItems of errors and denials; what is left out
+// is counted in the closing note.
+func (d *mdDoc) list(title string, items []string, what string) {
+	if len(items) == 0 {
+		return
+	}
+	if !d.fits(len(title) + len(items[0])) {
+		d.omitted = append(d.omitted, fmt.Sprintf("%d %s", len(items), what))
+		return
+	}
+	d.b.WriteString(title)
+	capped := len(items)
+	if what != "diffs" && what != "table rows" && what != "blast-radius lines" && capped > mdListItems {
+		capped = mdListItems
+	}
+	for i, it := range items[:capped] {
+		if !d.fits(len(it)) {
+			d.omitted = append(d.omitted, fmt.Sprintf("%d of %d %s", len(items)-i, len(items), what))
+			return
+		}
+		d.b.WriteString(it)
+	}
+	if capped < len(items) {
+		d.b.WriteString(fmt.Sprintf("- … and %d more\n", len(items)-capped))
+	}
+}
+
+// reviewVerdict is the comment's first visible line.
+func reviewVerdict(r *Report, s ReviewSummary) string {
+	if r.Failed() {
+		var parts []string
+		switch {
+		case s.NewDenials > 0:
+			parts = append(parts, plural(s.NewDenials, "new policy denial"))
+		case r.Review.FailOn == FailOnAny && s.ExistingDenials > 0:
+			parts = append(parts, plural(s.ExistingDenials, "policy denial")+" (none new)")
+		}
+		if s.Errors > 0 {
+			parts = append(parts, plural(s.Errors, "error"))
+		}
+		icon := "❌"
+		if s.NewDenials == 0 && s.ExistingDenials == 0 {
+			icon = "⚠️"
+		}
+		return icon + " " + strings.Join(parts, ", ")
+	}
+	policies := "all policies pass"
+	if s.ExistingDenials > 0 {
+		policies = fmt.Sprintf("no new policy denials (%s existing)", plural(s.ExistingDenials, "denial"))
+		policies = strings.Replace(policies, " denials existing", " existing", 1)
+		policies = strings.Replace(policies, " denial existing", " existing", 1)
+	}
+	if s.Services == 0 {
+		return "✅ No rendered change, " + policies
+	}
+	verb := "change"
+	if s.Services == 1 {
+		verb = "changes"
+	}
+	return fmt.Sprintf("✅ %s %s, %s", plural(s.Services, "service"), verb, policies)
+}
+
+// reviewMeta is the line under the verdict: the revisions and the counts.
+func reviewMeta(r *Report, s ReviewSummary) string {
+	rv := r.Review
+	head := "`" + rv.Head.Ref + "`"
+	if rv.Head.Commit != "" {
+		head += " (`" + rv.Head.Short() + "`)"
+	}
+	base := "`" + rv.Base.Ref + "`"
+	if rv.Base.Commit != "" && rv.Base.Ref != rv.Base.Commit {
+		base += " (`" + rv.Base.Short() + "`)"
+	}
+	line := fmt.Sprintf("Base %s → head %s: %s impacted (service × environment): %d added, %d changed, %d removed, %d unchanged",
+		base, head, plural(s.Pairs, "pair"), s.Added, s.Changed, s.Removed, s.Unchanged)
+	if rv.Unimpacted > 0 {
+		line += fmt.Sprintf("; %d not impacted", rv.Unimpacted)
+	}
+	line += fmt.Sprintf(". Policies: %d new, %d existing, %d fixed %s", s.NewDenials, s.ExistingDenials, s.FixedDenials, pluralWord(s.NewDenials+s.ExistingDenials+s.FixedDenials, "denial"))
+	if s.Errors > 0 {
+		line += ", " + plural(s.Errors, "error")
+	}
+	return line + "."
+}
+
+func pluralWord(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+func versionChange(from, to string) string {
+	switch {
+	case from == "":
+		return "(new) " + to
+	case to == "":
+		return from + " (removed)"
+	case from == to:
+		return from + " (version unchanged)"
+	}
+	return from + " → " + to
+}
+
+// groupMarkdown is one blast-radius line: how many pairs, their shape, a
+// few examples and every pair behind a fold.
+func groupMarkdown(g Group, envs []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "- **%s**", groupSize(g, envs))
+	if g.Template != "" {
+		fmt.Fprintf(&b, " (`%s`)", g.Template)
+	}
+	fmt.Fprintf(&b, ": %s", mdText(g.Shape))
+	examples := g.Services
+	if len(examples) > mdExamples {
+		examples = examples[:mdExamples]
+	}
+	fmt.Fprintf(&b, " — `%s`", strings.Join(examples, "`, `"))
+	if len(g.Services) > mdExamples {
+		fmt.Fprintf(&b, " and %d more", len(g.Services)-mdExamples)
+	}
+	b.WriteString("\n")
+	if len(g.Services) > mdExamples || len(g.Pairs) != len(g.Services)*len(g.Environments) {
+		pairs := g.Pairs
+		more := ""
+		if len(pairs) > mdFoldServices {
+			pairs, more = pairs[:mdFoldServices], fmt.Sprintf(", … %d more", len(g.Pairs)-mdFoldServices)
+		}
+		fmt.Fprintf(&b, "  <details><summary>all %s</summary>\n\n  %s%s\n\n  </details>\n", plural(len(g.Pairs), "pair"), strings.Join(pairs, ", "), more)
+	}
+	return b.String()
+}
+
+// groupSize counts a group: "12 services × 2 environments", "2 services in
+// prod" or "5 pairs across 4 services".
+func groupSize(g Group, envs []string) string {
+	if len(g.Pairs) == len(g.Services)*len(g.Environments) {
+		if len(g.Environments) == 1 {
+			return plural(len(g.Services), "service") + " in " + g.Environments[0]
+		}
+		return fmt.Sprintf("%s × %s (%s)", plural(len(g.Services), "service"), plural(len(g.Environments), "environment"), strings.Join(g.Environments, ", "))
+	}
+	return fmt.Sprintf("%s across %s", plural(len(g.Pairs), "pair"), plural(len(g.Services), "service"))
+}
+
+// objectsCell summarises a pair's diff: "~Deployment, +PodDisruptionBudget,
+// 5 restamped".
+func objectsCell(diff []render.ObjectChange) string {
+	if len(diff) == 0 {
+		return "—"
+	}
+	return strings.Join(objectLabels(diff, 3, func(c render.ObjectChange) string {
+		sign := map[string]string{render.ActionAdded: "+", render.ActionRemoved: "−", render.ActionChanged: "~"}
+		return sign[c.Action] + c.Kind
+	}), ", ")
+}
+
+// objectLabels names up to n objects of a diff, those that change more
+// than the template annotation first, and counts the rest.
+func objectLabels(diff []render.ObjectChange, n int, label func(render.ObjectChange) string) []string {
+	var out []string
+	stamped, more := 0, 0
+	for _, c := range diff {
+		switch {
+		case c.ProvenanceOnly():
+			stamped++
+		case len(out) < n:
+			out = append(out, label(c))
+		default:
+			more++
+		}
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("%d more", more))
+	}
+	if stamped > 0 {
+		out = append(out, fmt.Sprintf("%d restamped", stamped))
+	}
+	return out
+}
+
+// policyCell is a pair's policy column.
+func policyCell(r *Report, res *Result) string {
+	if len(res.Errors) > 0 {
+		return "⚠️ " + plural(len(res.Errors), "error")
+	}
+	var news, existing, fixed int
+	for _, v := range res.Violations {
+		if !v.Blocking() {
+			continue
+		}
+		if v.State == StateNew {
+			news++
+		} else {
+			existing++
+		}
+	}
+	for _, v := range res.Fixed {
+		if v.Blocking() {
+			fixed++
+		}
+	}
+	var parts []string
+	if news > 0 {
+		parts = append(parts, "❌ "+plural(news, "new denial"))
+	}
+	if existing > 0 {
+		icon := "❌ "
+		if r.Review.FailOn == FailOnNew {
+			icon = ""
+		}
+		parts = append(parts, icon+plural(existing, "existing denial"))
+	}
+	if fixed > 0 {
+		parts = append(parts, "✅ "+fmt.Sprintf("%d fixed", fixed))
+	}
+	if len(parts) == 0 {
+		if res.Change == ChangeRemoved {
+			return "—"
+		}
+		return "✅ pass"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// diffMarkdown folds a pair's diff.
+func diffMarkdown(res *Result) string {
+	var b strings.Builder
+	labels := objectLabels(res.Diff, 4, func(c render.ObjectChange) string { return c.Action + " " + c.Kind })
+	fmt.Fprintf(&b, "<details><summary><code>%s</code> (%s): %s — %s</summary>\n\n", res.Service, res.Environment, res.Change, strings.Join(labels, ", "))
+	// Objects that only change the template annotation (a template's
+	// version bump) are named, not diffed: the JSON report has them.
+	var text strings.Builder
+	var stamped []string
+	for _, c := range res.Diff {
+		if c.ProvenanceOnly() {
+			stamped = append(stamped, c.Kind)
+			continue
+		}
+		text.WriteString(c.Diff)
+		if !strings.HasSuffix(c.Diff, "\n") {
+			text.WriteString("\n")
+		}
+	}
+	if text.Len() > 0 {
+		fence := "```"
+		for strings.Contains(text.String(), fence) {
+			fence += "`"
+		}
+		fmt.Fprintf(&b, "%sdiff\n%s%s\n\n", fence, text.String(), fence)
+	}
+	if len(stamped) > 0 {
+		fmt.Fprintf(&b, "%s only change the `%s` annotation.\n\n", strings.Join(stamped, ", "), render.AnnotationTemplate)
+	}
+	b.WriteString("</details>\n")
+	return b.String()
+}
+
+// denial is one policy result across the environments it occurs in.
+type denial struct {
+	state, policy, service, file, message, hint string
+	line                                        int
+	envs                                        []string
+}
+
+func (dn *denial) markdown(r *Report) string {
+	icon := map[string]string{StateNew: "🆕 ", StateExisting: "", StateFixed: "✅ "}[dn.state]
+	var b strings.Builder
+	fmt.Fprintf(&b, "- %s**%s** — `%s` (%s) at `%s`: %s\n", icon, dn.policy, dn.service, strings.Join(dn.envs, ", "), fileLine(dn.file, dn.line), mdText(dn.message))
+	if dn.hint != "" && dn.state != StateFixed {
+		fmt.Fprintf(&b, "  - fix: %s\n", mdText(dn.hint))
+	}
+	return b.String()
+}
+
+// groupDenials merges the denials without exception that are the same in
+// several environments, new ones first.
+func groupDenials(r *Report) []*denial {
+	var out []*denial
+	index := map[string]*denial{}
+	add := func(res *Result, v Violation) {
+		if !v.Blocking() {
+			return
+		}
+		key := strings.Join([]string{v.State, v.Policy, res.Service, v.File, fmt.Sprint(v.Line), v.Message}, "\x00")
+		if dn, ok := index[key]; ok {
+			if res.Environment != "" {
+				dn.envs = append(dn.envs, res.Environment)
+			}
+			return
+		}
+		dn := &denial{state: v.State, policy: v.Policy, service: res.Service, file: v.File, line: v.Line, message: v.Message, hint: v.Hint}
+		if res.Environment != "" {
+			dn.envs = []string{res.Environment}
+		}
+		index[key] = dn
+		out = append(out, dn)
+	}
+	for _, res := range r.Results {
+		for _, v := range res.Violations {
+			add(res, v)
+		}
+		for _, v := range res.Fixed {
+			add(res, v)
+		}
+	}
+	rank := map[string]int{StateNew: 0, StateExisting: 1, StateFixed: 2, "": 1}
+	slices.SortStableFunc(out, func(a, b *denial) int { return cmp.Compare(rank[a.state], rank[b.state]) })
+	return out
+}
+
+// mdLabel is "`team/name` (env)".
+func (r *Result) mdLabel() string {
+	if r.Environment == "" {
+		return "`" + r.Service + "`"
+	}
+	return "`" + r.Service + "` (" + r.Environment + ")"
+}

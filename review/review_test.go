@@ -1,0 +1,444 @@
+package review_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/review"
+	"github.com/pave-dev/pave/review/reviewtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+const exampleCatalog = "../catalog-repo-example"
+
+// now is the clock exceptions expire by, fixed so goldens stay valid.
+func now() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
+
+const ingressTLSPolicy = `# METADATA
+# title: Ingress serves TLS
+# description: Every Ingress terminates TLS.
+# custom:
+#   id: ingress-tls-required
+#   remediation: Set platform.tlsIssuer in pave.yaml so the template adds a certificate.
+package pave.policies.ingress_tls_required
+
+deny contains v if {
+	some obj in input.objects
+	obj.kind == "Ingress"
+	count(object.get(obj.spec, "tls", [])) == 0
+	v := {
+		"msg": sprintf("Ingress/%s serves plain HTTP", [obj.metadata.name]),
+		"object": {"kind": obj.kind, "name": obj.metadata.name},
+		"field": "ingress.host",
+	}
+}
+`
+
+// scenarios are pull requests against the example catalog: the edits of
+// the head commit and what the review must say about them.
+var scenarios = []struct {
+	name   string
+	edit   func(r *reviewtest.Repo)
+	failOn string
+	check  func(t *testing.T, rep *policy.Report)
+}{
+	{
+		name: "add-service",
+		edit: func(r *reviewtest.Repo) {
+			r.Write("services/payments/refunds/service.yaml", "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata:\n  name: refunds\n  team: payments\nspec:\n  template: web-service\n  image: registry.example.com/payments/refunds:2.0.1\n  port: 8080\n  replicas: 2\n  healthCheck:\n    path: /healthz\n")
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			wantPairs(t, rep, map[string]string{"payments/refunds (staging)": policy.ChangeAdded, "payments/refunds (prod)": policy.ChangeAdded})
+			wantPass(t, rep)
+		},
+	},
+	{
+		name: "change-image",
+		edit: func(r *reviewtest.Repo) {
+			r.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:1.5.0")
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			wantPairs(t, rep, map[string]string{"payments/checkout (staging)": policy.ChangeChanged, "payments/checkout (prod)": policy.ChangeChanged})
+			res := result(t, rep, "payments/checkout", "prod")
+			if len(res.Diff) != 1 || res.Diff[0].Kind != "Deployment" || !strings.Contains(res.Diff[0].Diff, "+") || !strings.Contains(res.Diff[0].Diff, "checkout:1.5.0") {
+				t.Errorf("diff of payments/checkout (prod): %+v", res.Diff)
+			}
+			wantPass(t, rep)
+		},
+	},
+	{
+		name: "prod-replicas",
+		edit: func(r *reviewtest.Repo) {
+			r.Edit("services/storefront/web/service.yaml", func(s string) string { return s + "    prod:\n      replicas: 5\n" })
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			wantPairs(t, rep, map[string]string{"storefront/web (staging)": policy.ChangeUnchanged, "storefront/web (prod)": policy.ChangeChanged})
+			res := result(t, rep, "storefront/web", "prod")
+			if len(res.Diff) != 1 || !slices.Equal(res.Diff[0].Fields, []string{"spec.replicas"}) {
+				t.Errorf("storefront/web (prod) diff: %+v", res.Diff)
+			}
+		},
+	},
+	{
+		name: "template-change",
+		edit: func(r *reviewtest.Repo) {
+			r.Replace("templates/web-service/Chart.yaml", "version: 1.0.0", "version: 1.1.0")
+			r.Replace("templates/web-service/templates/deployment.yaml", "  revisionHistoryLimit: 5\n", "  revisionHistoryLimit: 5\n  progressDeadlineSeconds: 300\n")
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			rv := rep.Review
+			if len(rv.Templates) != 1 || rv.Templates[0].Name != "web-service" || rv.Templates[0].From != "1.0.0" || rv.Templates[0].To != "1.1.0" {
+				t.Fatalf("templates: %+v", rv.Templates)
+			}
+			users := rv.Templates[0].Services
+			if !slices.Equal(users, []string{"payments/checkout", "storefront/catalog-api", "storefront/web"}) {
+				t.Errorf("web-service users: %v", users)
+			}
+			for _, res := range rep.Results {
+				if res.Change != policy.ChangeChanged || !slices.Contains(users, res.Service) {
+					t.Errorf("%s (%s): %s, want only web-service users, changed", res.Service, res.Environment, res.Change)
+				}
+			}
+			if len(rep.Results) != 6 {
+				t.Errorf("%d impacted pairs, want 6", len(rep.Results))
+			}
+			wantPass(t, rep)
+		},
+	},
+	{
+		name: "new-policy",
+		edit: func(r *reviewtest.Repo) {
+			r.Write("policies/ingress_tls_required.rego", ingressTLSPolicy)
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			s := rep.ReviewSummary()
+			if s.NewDenials != 4 || s.Changed+s.Added+s.Removed != 0 || s.Unchanged != 16 {
+				t.Errorf("summary %+v: want 4 new denials (2 services × 2 environments) and 16 unchanged pairs", s)
+			}
+			res := result(t, rep, "storefront/web", "prod")
+			v := find(res.Violations, "ingress-tls-required")
+			if v == nil || v.State != policy.StateNew || v.Line == 0 || !strings.HasSuffix(v.File, "services/storefront/web/service.yaml") {
+				t.Errorf("storefront/web (prod) violation: %+v", v)
+			}
+			if !rep.Failed() {
+				t.Error("new denials must fail the review")
+			}
+		},
+	},
+	{
+		name: "new-policy-fail-on-new-existing-only",
+		edit: func(r *reviewtest.Repo) {
+			// The base already has the policy; the head only changes an
+			// image of a service that keeps failing it.
+			r.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:1.4.3")
+		},
+		failOn: policy.FailOnNew,
+		check: func(t *testing.T, rep *policy.Report) {
+			s := rep.ReviewSummary()
+			if s.NewDenials != 0 || s.ExistingDenials != 2 {
+				t.Errorf("summary %+v: want the 2 ingress denials of checkout, existing", s)
+			}
+			if rep.Failed() {
+				t.Error("--fail-on new must pass with existing denials only")
+			}
+		},
+	},
+	{
+		name: "exception-added",
+		edit: func(r *reviewtest.Repo) {
+			r.Replace("services/storefront/web/service.yaml", "spec:\n", "spec:\n  exceptions:\n    - policy: ingress-tls-required\n      reason: TLS terminates at the CDN until the certificate migration (PLAT-123)\n      approvedBy: platform-team\n      expires: \"2026-12-31\"\n")
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			res := result(t, rep, "storefront/web", "prod")
+			v := find(res.Violations, "ingress-tls-required")
+			if v == nil || !v.Excepted || v.State != policy.StateExisting {
+				t.Errorf("storefront/web (prod): %+v, want the existing denial excepted", v)
+			}
+			if res.Change != policy.ChangeUnchanged {
+				t.Errorf("an exception changes no object: %s", res.Change)
+			}
+			if rep.ReviewSummary().ExistingDenials != 0 {
+				t.Errorf("no denial is left for storefront/web: %+v", rep.ReviewSummary())
+			}
+		},
+	},
+	{
+		name: "service-deleted",
+		edit: func(r *reviewtest.Repo) {
+			r.Remove("services/data/events-consumer")
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			wantPairs(t, rep, map[string]string{"data/events-consumer (staging)": policy.ChangeRemoved, "data/events-consumer (prod)": policy.ChangeRemoved})
+			for _, res := range rep.Results {
+				for _, c := range res.Diff {
+					if c.Action != "removed" {
+						t.Errorf("%s: %s %s", res.Service, c.Action, c.Label())
+					}
+				}
+				if len(res.Diff) == 0 {
+					t.Errorf("%s (%s): removed with no objects", res.Service, res.Environment)
+				}
+			}
+		},
+	},
+	{
+		name: "invalid-service",
+		edit: func(r *reviewtest.Repo) {
+			r.Replace("services/payments/settlement/service.yaml", "spec:\n", "spec:\n  replicaz: 3\n")
+			r.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:1.5.0")
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			res := result(t, rep, "payments/settlement", "")
+			if len(res.Errors) == 0 || res.Errors[0].Line == 0 || !strings.Contains(res.Errors[0].Message, "replicaz") {
+				t.Errorf("payments/settlement: %+v, want an error at the replicaz line", res.Errors)
+			}
+			if r := result(t, rep, "payments/checkout", "prod"); r.Change != policy.ChangeChanged {
+				t.Errorf("payments/checkout (prod) is still diffed: %s", r.Change)
+			}
+			if !rep.Failed() {
+				t.Error("an invalid service fails the review")
+			}
+		},
+	},
+}
+
+func TestScenarios(t *testing.T) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			repo := reviewtest.New(t, exampleCatalog)
+			if strings.HasPrefix(sc.name, "new-policy-fail-on-new") || sc.name == "exception-added" {
+				repo.Write("policies/ingress_tls_required.rego", ingressTLSPolicy)
+				repo.Commit("ingress TLS policy")
+			}
+			sc.edit(repo)
+			repo.Commit(sc.name)
+			rep := run(t, repo, "HEAD~1", "HEAD", sc.failOn)
+			sc.check(t, rep)
+			golden(t, sc.name, rep)
+		})
+	}
+}
+
+// TestWorkTreeHead reviews uncommitted edits: the head is the catalog
+// folder on disk, here inside a repository subfolder.
+func TestWorkTreeHead(t *testing.T) {
+	repo := reviewtest.NewIn(t, exampleCatalog, "platform/catalog")
+	repo.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:1.5.0")
+	r, err := review.Open(repo.Catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Prefix != "platform/catalog" {
+		t.Errorf("prefix %q", r.Prefix)
+	}
+	base, err := r.Revision("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := r.WorkTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer head.Close()
+	changed, err := review.Changed(base, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(changed, []string{"services/payments/checkout/service.yaml"}) {
+		t.Errorf("changed %v", changed)
+	}
+	rep, err := review.Run(context.Background(), base, head, review.Options{Changed: changed, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPairs(t, rep, map[string]string{"payments/checkout (staging)": policy.ChangeChanged, "payments/checkout (prod)": policy.ChangeChanged})
+	if rep.Review.Head.Ref != review.WorkTree || rep.Review.Head.Commit != "" {
+		t.Errorf("head %+v", rep.Review.Head)
+	}
+}
+
+// TestCommitsInSubfolder diffs two commits whose catalog is a subfolder:
+// changes elsewhere in the repository impact nothing.
+func TestCommitsInSubfolder(t *testing.T) {
+	repo := reviewtest.NewIn(t, exampleCatalog, "platform/catalog")
+	if err := os.WriteFile(filepath.Join(repo.Dir, "README.md"), []byte("other things\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo.Replace("services/storefront/web/service.yaml", "replicas: 3", "replicas: 4")
+	repo.Commit("head")
+	r, err := review.Open(repo.Catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := r.Revision("HEAD~1")
+	head, _ := r.Revision("HEAD")
+	changed, err := review.Changed(base, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(changed, []string{"services/storefront/web/service.yaml"}) {
+		t.Errorf("changed %v", changed)
+	}
+}
+
+func TestUnknownRevision(t *testing.T) {
+	repo := reviewtest.New(t, exampleCatalog)
+	r, err := review.Open(repo.Catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Revision("origin/main")
+	if err == nil || !strings.Contains(err.Error(), "fetch-depth") {
+		t.Errorf("err = %v, want a hint to fetch the base", err)
+	}
+}
+
+// TestInvalidConfigAtHead: a broken pave.yaml is reported at its line and
+// nothing else is reviewed.
+func TestInvalidConfigAtHead(t *testing.T) {
+	repo := reviewtest.New(t, exampleCatalog)
+	repo.Replace("pave.yaml", "  small:\n", "  small:\n    bogus: 1\n")
+	repo.Commit("break pave.yaml")
+	rep := run(t, repo, "HEAD~1", "HEAD", "")
+	if len(rep.Errors) == 0 || rep.Errors[0].File != "pave.yaml" || rep.Errors[0].Line == 0 || !rep.Failed() {
+		t.Errorf("errors %+v", rep.Errors)
+	}
+}
+
+// TestPolicyCompileErrorAtHead fails closed and still shows the diff.
+func TestPolicyCompileErrorAtHead(t *testing.T) {
+	repo := reviewtest.New(t, exampleCatalog)
+	repo.Write("policies/broken.rego", "package pave.policies.broken\n\ndeny contains v if {\n")
+	repo.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:1.5.0")
+	repo.Commit("broken policy")
+	rep := run(t, repo, "HEAD~1", "HEAD", "")
+	if len(rep.Errors) == 0 || !strings.Contains(rep.Errors[0].Message, "does not compile") || !rep.Failed() {
+		t.Errorf("errors %+v", rep.Errors)
+	}
+	if res := result(t, rep, "payments/checkout", "prod"); res.Change != policy.ChangeChanged || len(res.Diff) == 0 {
+		t.Errorf("payments/checkout (prod): %s %v", res.Change, res.Diff)
+	}
+}
+
+func run(t *testing.T, repo *reviewtest.Repo, baseRef, headRef, failOn string) *policy.Report {
+	t.Helper()
+	r, err := review.Open(repo.Catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := r.Revision(baseRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := r.Revision(headRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := review.Changed(base, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := review.Run(context.Background(), base, head, review.Options{Changed: changed, FailOn: failOn, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func wantPairs(t *testing.T, rep *policy.Report, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	for _, res := range rep.Results {
+		if res.Environment != "" {
+			got[res.Service+" ("+res.Environment+")"] = res.Change
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %q, want %q", k, got[k], v)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s is impacted (%s): unexpected", k, got[k])
+		}
+	}
+}
+
+func wantPass(t *testing.T, rep *policy.Report) {
+	t.Helper()
+	if rep.Failed() {
+		var b bytes.Buffer
+		_ = policy.Text{}.Format(&b, rep)
+		t.Errorf("review fails:\n%s", b.String())
+	}
+}
+
+func result(t *testing.T, rep *policy.Report, service, env string) *policy.Result {
+	t.Helper()
+	for _, res := range rep.Results {
+		if res.Service == service && res.Environment == env {
+			return res
+		}
+	}
+	t.Fatalf("no result for %s (%s)", service, env)
+	return nil
+}
+
+func find(vs []policy.Violation, id string) *policy.Violation {
+	for i := range vs {
+		if vs[i].Policy == id {
+			return &vs[i]
+		}
+	}
+	return nil
+}
+
+// golden compares the markdown and JSON reports with
+// testdata/golden/<name>.{md,json}; commit hashes are replaced by BASE
+// and HEAD, which depend on the example catalog's content.
+func golden(t *testing.T, name string, rep *policy.Report) {
+	t.Helper()
+	for _, f := range []struct {
+		ext       string
+		formatter policy.Formatter
+	}{{"md", policy.Markdown{Limit: policy.CommentLimit}}, {"json", policy.JSON{}}} {
+		var b bytes.Buffer
+		if err := f.formatter.Format(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		got := b.String()
+		for label, commit := range map[string]string{"BASE": rep.Review.Base.Commit, "HEAD": rep.Review.Head.Commit} {
+			if commit != "" {
+				got = strings.ReplaceAll(got, commit, label)
+				got = strings.ReplaceAll(got, commit[:12], label)
+			}
+		}
+		file := filepath.Join("testdata", "golden", name+"."+f.ext)
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v (run go test ./review -update)", err)
+		}
+		if got != string(want) {
+			t.Errorf("%s differs from the golden file (go test ./review -update, then review the diff):\n%s", file, got)
+		}
+	}
+}
