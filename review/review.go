@@ -362,6 +362,8 @@ func (rec *recorder) keys() []pairKey {
 	for k := range rec.m {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b pairKey) int { return cmp.Or(strings.Compare(a.service, b.service), strings.Compare(a.env, b.env)) })
+	slices.SortFunc(keys, func(a, b pairKey) int {
+		return cmp.Or(strings.Compare(a.service, b.service), strings.Compare(a.env, b.env))
+	})
 	return keys
 }
