@@ -32,6 +32,7 @@ lint:
 ## bench: benchmarks, with the figures they measure (the cluster ones run once)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./catalog ./render ./policy
+	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./review
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./reconciler/apply ./e2e/daemon
 
 ## fuzz: fuzz the service.yaml decoder for $(FUZZ_TIME)

@@ -284,10 +284,14 @@ func fieldSummary(fields []string) string {
 }
 
 // cutPath keeps the first n segments of a field path; a segment is a name
-// or a bracketed key or index.
+// or a bracketed key, and list indexes ("[*]") do not count.
 func cutPath(p string, n int) string {
 	var segs []string
-	for i := 0; i < len(p) && len(segs) < n; {
+	counted := 0
+	for i := 0; i < len(p); {
+		if counted == n {
+			break
+		}
 		switch p[i] {
 		case '.':
 			i++
@@ -297,6 +301,9 @@ func cutPath(p string, n int) string {
 				j = len(p) - i - 1
 			}
 			segs = append(segs, p[i:i+j+1])
+			if p[i:i+j+1] != "[*]" {
+				counted++
+			}
 			i += j + 1
 		default:
 			j := strings.IndexAny(p[i:], ".[")
@@ -304,6 +311,7 @@ func cutPath(p string, n int) string {
 				j = len(p) - i
 			}
 			segs = append(segs, p[i:i+j])
+			counted++
 			i += j
 		}
 	}

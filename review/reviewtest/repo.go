@@ -3,6 +3,7 @@
 package reviewtest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,4 +115,34 @@ func (r *Repo) Commit(msg string) string {
 		r.t.Fatal(err)
 	}
 	return hash.String()
+}
+
+// AddServices writes n web-services spread over the example catalog's
+// teams (payments, storefront, data), named svc-0000…, each passing the
+// baseline policies, for tests and benchmarks at scale.
+func (r *Repo) AddServices(n int) {
+	r.t.Helper()
+	teams := []string{"payments", "storefront", "data"}
+	for i := range n {
+		team := teams[i%len(teams)]
+		name := fmt.Sprintf("svc-%04d", i)
+		r.Write("services/"+team+"/"+name+"/service.yaml", fmt.Sprintf(`apiVersion: pave.dev/v1alpha1
+kind: Service
+metadata:
+  name: %[2]s
+  team: %[1]s
+spec:
+  template: web-service
+  image: registry.example.com/%[1]s/%[2]s:1.%[3]d.0
+  port: 8080
+  replicas: 2
+  env:
+    LOG_LEVEL: info
+  healthCheck:
+    path: /healthz
+  environments:
+    staging:
+      replicas: 1
+`, team, name, i%7))
+	}
 }
