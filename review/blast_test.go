@@ -64,7 +64,7 @@ func TestMarkStates(t *testing.T) {
 	}
 	head := &policy.Result{Violations: []policy.Violation{
 		v("image-tag-pinned", "image", `image "api:latest" is not pinned`), // same policy, new message: existing
-		v("no-privileged", "patches[0]", "privileged"),                    // new
+		v("no-privileged", "patches[0]", "privileged"),                     // new
 	}}
 	base := &policy.Result{Violations: []policy.Violation{
 		v("image-tag-pinned", "image", `image "api:main" is not pinned`),
