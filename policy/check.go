@@ -38,14 +38,11 @@ func (e *Engine) Check(ctx context.Context, cat *catalog.Catalog, r Renderer, op
 		cp := *p
 		report.Policies = append(report.Policies, &cp)
 	}
-	selected := func(file string) bool {
-		if len(opts.Services) == 0 {
-			return true
-		}
-		return slices.ContainsFunc(opts.Services, func(id string) bool {
-			return file == catalog.ServicesDir+"/"+id+"/"+catalog.ServiceFile
-		})
+	wanted := make(map[string]bool, len(opts.Services))
+	for _, id := range opts.Services {
+		wanted[catalog.ServicesDir+"/"+id+"/"+catalog.ServiceFile] = true
 	}
+	selected := func(file string) bool { return len(opts.Services) == 0 || wanted[file] }
 
 	// Validation errors: one result per invalid service file; errors in
 	// other files concern the catalog.

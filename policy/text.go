@@ -97,6 +97,10 @@ func reviewText(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(b, "\n%s %s: %s\n", strings.ToUpper(change), res.label(), res.Status)
 		for _, c := range res.Diff {
+			if c.ProvenanceOnly() {
+				fmt.Fprintf(b, "  restamped %s: only %s changes\n", c.Label(), c.Fields[0])
+				continue
+			}
 			fmt.Fprintf(b, "  %s %s", c.Action, c.Label())
 			if len(c.Fields) > 0 {
 				fmt.Fprintf(b, ": %s", strings.Join(c.Fields, ", "))
