@@ -184,11 +184,17 @@ func (r *Report) Blocks(v *Violation) bool {
 // RelocateFiles joins every file path with dir, so that a report names
 // files as the user who ran pave from elsewhere can open them.
 func (r *Report) RelocateFiles(dir string) {
+	r.MapFiles(func(f string) string { return filepath.Join(dir, filepath.FromSlash(f)) })
+}
+
+// MapFiles rewrites every file path of the report (empty ones stay
+// empty).
+func (r *Report) MapFiles(m func(string) string) {
 	join := func(f string) string {
 		if f == "" {
 			return f
 		}
-		return filepath.Join(dir, filepath.FromSlash(f))
+		return m(f)
 	}
 	for i := range r.Errors {
 		r.Errors[i].File = join(r.Errors[i].File)

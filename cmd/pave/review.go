@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
+	"strings"
 
 	"github.com/pave-dev/pave/forge"
 	"github.com/pave-dev/pave/policy"
@@ -73,10 +75,24 @@ func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) err
 		return usageError("%v", err)
 	}
 
-	// Annotations sit on repository paths; the report names files as the
-	// user who ran pave can open them.
-	annotations := annotationsOf(report, repo.Prefix)
-	report.RelocateFiles(o.catalogDir)
+	// What is posted names repository paths (the catalog sits at
+	// repo.Prefix); the report printed here names files as the user who
+	// ran pave can open them.
+	report.MapFiles(func(f string) string { return path.Join(repo.Prefix, f) })
+	annotations := annotationsOf(report)
+	var comment bytes.Buffer
+	if gh != nil || gl != nil {
+		if err := (policy.Markdown{Limit: policy.CommentLimit}).Format(&comment, report); err != nil {
+			return &exitError{code: exitInternal, err: err}
+		}
+	}
+	report.MapFiles(func(f string) string {
+		rel := strings.TrimPrefix(f, repo.Prefix+"/")
+		if repo.Prefix == "" {
+			rel = f
+		}
+		return filepath.Join(o.catalogDir, filepath.FromSlash(rel))
+	})
 
 	formatter, _ := policy.Get(o.format)
 	if o.format == "markdown" && o.output == "" {
@@ -85,12 +101,6 @@ func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) err
 	// The report first: a forge that fails to take it must not hide it.
 	if err := o.write(stdout, stderr, formatter, report); err != nil {
 		return err
-	}
-	var comment bytes.Buffer
-	if gh != nil || gl != nil {
-		if err := (policy.Markdown{Limit: policy.CommentLimit}).Format(&comment, report); err != nil {
-			return &exitError{code: exitInternal, err: err}
-		}
 	}
 	if o.githubComment {
 		posted, err := gh.UpsertComment(ctx, policy.Marker, comment.String())
@@ -133,19 +143,13 @@ func verb(updated bool) string {
 }
 
 // annotationsOf turns the report's errors and policy results into
-// annotations on repository paths (the catalog sits at prefix): failures
+// annotations on their files (repository paths): failures
 // for what blocks, warnings for warnings and denials that do not block
 // (existing ones with --fail-on new).
-func annotationsOf(r *policy.Report, prefix string) []forge.Annotation {
-	repoPath := func(file string) string {
-		if prefix == "" {
-			return file
-		}
-		return path.Join(prefix, file)
-	}
+func annotationsOf(r *policy.Report) []forge.Annotation {
 	var out []forge.Annotation
 	for _, e := range r.Errors {
-		out = append(out, forge.Annotation{Path: repoPath(e.File), Line: e.Line, Level: "failure", Title: "pave: catalog", Message: e.Message})
+		out = append(out, forge.Annotation{Path: e.File, Line: e.Line, Level: "failure", Title: "pave: catalog", Message: e.Message})
 	}
 	for _, res := range r.Results {
 		label := res.Service
@@ -153,7 +157,7 @@ func annotationsOf(r *policy.Report, prefix string) []forge.Annotation {
 			label += " (" + res.Environment + ")"
 		}
 		for _, e := range res.Errors {
-			out = append(out, forge.Annotation{Path: repoPath(e.File), Line: e.Line, Level: "failure", Title: "pave: " + label, Message: e.Message})
+			out = append(out, forge.Annotation{Path: e.File, Line: e.Line, Level: "failure", Title: "pave: " + label, Message: e.Message})
 		}
 		for i := range res.Violations {
 			v := &res.Violations[i]
@@ -168,7 +172,7 @@ func annotationsOf(r *policy.Report, prefix string) []forge.Annotation {
 			if v.Hint != "" {
 				msg += "\nfix: " + v.Hint
 			}
-			out = append(out, forge.Annotation{Path: repoPath(v.File), Line: v.Line, Level: level, Title: fmt.Sprintf("%s: %s (%s)", v.Policy, label, v.State), Message: msg})
+			out = append(out, forge.Annotation{Path: v.File, Line: v.Line, Level: level, Title: fmt.Sprintf("%s: %s (%s)", v.Policy, label, v.State), Message: msg})
 		}
 	}
 	return out

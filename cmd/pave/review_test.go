@@ -220,9 +220,17 @@ func TestReviewAnnotationsOnServiceLines(t *testing.T) {
 	t.Setenv("GITHUB_EVENT_PATH", "")
 	t.Setenv("GITHUB_SHA", "89abcdef0123456789abcdef0123456789abcdef")
 
-	code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--pr", "3", "--github-annotations", "-o", filepath.Join(t.TempDir(), "r.txt"))
+	out := filepath.Join(t.TempDir(), "r.txt")
+	code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--pr", "3", "--github-annotations", "--github-comment", "-o", out)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	// The comment names repository paths, the local report paths to open.
+	if c := gh.Comments(3); len(c) != 1 || !strings.Contains(c[0].Body, "at `platform/services/payments/checkout/service.yaml:8`") || strings.Contains(c[0].Body, repo.Dir) {
+		t.Errorf("comment: %+v", c)
+	}
+	if local, _ := os.ReadFile(out); !strings.Contains(string(local), filepath.Join(repo.Catalog, "services/payments/checkout/service.yaml")+":8") {
+		t.Errorf("local report:\n%s", local)
 	}
 	runs := gh.CheckRuns()
 	if len(runs) != 1 || runs[0].Conclusion != "failure" {
