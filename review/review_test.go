@@ -3,6 +3,7 @@ package review_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/render"
 	"github.com/pave-dev/pave/review"
 	"github.com/pave-dev/pave/review/reviewtest"
 )
@@ -439,6 +441,46 @@ func golden(t *testing.T, name string, rep *policy.Report) {
 		}
 		if got != string(want) {
 			t.Errorf("%s differs from the golden file (go test ./review -update, then review the diff):\n%s", file, got)
+		}
+	}
+}
+
+// TestSecretValuesNeverShown: a template that renders a Secret, changed
+// by the pull request; neither value appears in any report, while the
+// review still says the Secret changed.
+func TestSecretValuesNeverShown(t *testing.T) {
+	const secret = `apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .Values.pave.service }}-webhook
+stringData:
+  token: %s
+`
+	repo := reviewtest.New(t, exampleCatalog)
+	repo.Write("templates/web-service/templates/secret.yaml", strings.Replace(secret, "%s", "base-s3cret-value", 1))
+	repo.Commit("web-service: webhook secret")
+	repo.Write("templates/web-service/templates/secret.yaml", strings.Replace(secret, "%s", "head-s3cret-value", 1))
+	repo.Commit("rotate the webhook secret")
+	rep := run(t, repo, "HEAD~1", "HEAD", "")
+	res := result(t, rep, "payments/checkout", "prod")
+	var secretChange *render.ObjectChange
+	for i, c := range res.Diff {
+		if c.Kind == "Secret" {
+			secretChange = &res.Diff[i]
+		}
+	}
+	if secretChange == nil || !slices.Contains(secretChange.Fields, "stringData.token") || !strings.Contains(secretChange.Diff, "<redacted: changed>") {
+		t.Fatalf("the Secret's change is not reported: %+v", res.Diff)
+	}
+	for _, f := range []policy.Formatter{policy.Text{}, policy.JSON{}, policy.Markdown{}, policy.SARIF{}, policy.JUnit{}, policy.GitHub{}} {
+		var b bytes.Buffer
+		if err := f.Format(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		for _, value := range []string{"s3cret-value", base64.StdEncoding.EncodeToString([]byte("base-s3cret-value")), base64.StdEncoding.EncodeToString([]byte("head-s3cret-value"))} {
+			if strings.Contains(b.String(), value) {
+				t.Errorf("%T shows a secret value (%s)", f, value)
+			}
 		}
 	}
 }
