@@ -1,14 +1,11 @@
 package render
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -17,7 +14,6 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 func objects(t testing.TB, y string) []*unstructured.Unstructured {
@@ -669,169 +665,6 @@ func checkUnifiedDiff(t *testing.T, diff string) {
 			t.Errorf("hunk %q does not hold its lines (off by %d, %d):\n%s", m[0], old, new, diff)
 		}
 	}
-}
-
-// TestYAMLEncoderMatchesSigsYAML holds the comparison's YAML encoder to the
-// bytes of sigs.k8s.io/yaml.Marshal: on every object of the golden renders,
-// and on random objects made of awkward keys and strings.
-func TestYAMLEncoderMatchesSigsYAML(t *testing.T) {
-	var e yamlEncoder
-	unordered := 0
-	check := func(name string, obj map[string]any) bool {
-		t.Helper()
-		want, err := sigsyaml.Marshal(obj)
-		if err != nil {
-			if _, err := e.encode(obj); err == nil {
-				t.Fatalf("%s: sigs.k8s.io/yaml fails, encode does not", name)
-			}
-			return false
-		}
-		got, err := e.fast(obj)
-		if err != nil {
-			if got, _ := e.encode(obj); !bytes.Equal(got, want) && keysOrdered(obj) {
-				t.Fatalf("%s: encode differs from sigs.k8s.io/yaml", name)
-			}
-			return false
-		}
-		if !bytes.Equal(got, want) {
-			if keysOrdered(obj) {
-				t.Fatalf("%s:\n%s\nsigs.k8s.io/yaml:\n%s", name, got, want)
-			}
-			unordered++
-		}
-		return true
-	}
-
-	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*", "*", "*.yaml"))
-	if len(files) == 0 {
-		t.Fatal("no golden files")
-	}
-	total, fast := 0, 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range objects(t, string(data)) {
-			total++
-			if check(f+": "+o.GetKind()+" "+o.GetName(), o.Object) {
-				fast++
-			}
-		}
-	}
-	t.Logf("golden objects: %d of %d encoded by the fast path", fast, total)
-	if fast < total*9/10 {
-		t.Errorf("only %d of %d golden objects take the fast path", fast, total)
-	}
-
-	keys := []string{
-		"a", "b", "A", "Z", "_x", "a10", "a2", "a02", "a002", "a1b", "1", "2", "10", "01", "0",
-		"app.kubernetes.io/name", "helm.sh/chart", "é", "ä1", "b-1", "b_1", "b.1", "x y", "",
-		"true", "yes", "null", "~", "8080", "1.5", "a: b", "-a", "- a", "#c", "k#c", "k #c",
-		"zz", "Zz", "zZ", "data", "stringData", "€", "日本", strings.Repeat("k", 128), strings.Repeat("k", 129),
-	}
-	strs := []string{
-		"", " ", "a", "plain", "Plain-Value_1.2/x", "/metrics", "http://otel:4317", "a:b", "a:", "a: b",
-		"a :b", "a b", "a  b", "a b ", " a", "a #b", "a#b", "#a", "-a", "- a", "-", "--port=8080", "---",
-		"---x", "...", "..x", "?a", "? a", ":a", ",a", "a,b", "[a]", "{a}", "a[0]", "&a", "*a", "!a",
-		"|a", ">a", "'a'", `"a"`, "a'b", `a"b`, "%a", "a%", "25%", "@a", "a@b", "`a", "~", "~a", "a~",
-		"y", "Y", "yes", "no", "n", "on", "off", "On", "OFF", "true", "True", "false", "null", "Null", "NULL",
-		"yes please", "nope", "onion", "null0", "truex", "0", "1", "8080", "08", "09", "0123", "1_000",
-		"1.5", "1.4.2", "v1.4.2", "1e5", "1E5", "1e5x", "1ex", "1x", "100m", "256Mi", "1.5Gi", "0x1F",
-		"0x1g", "0o17", "0b101", "0b102", "-0b1", "+1", "-1", "-1.5", "+.inf", ".inf", ".nan", ".5",
-		"1:20", "1:70", "190:20:30", "1:2:3x", "2001-12-14", "2001-12-14t21:59:43Z", "2001-12-14 21:59:43",
-		"2001-1-2", "20011-12-14", "1234-x", "12345", "76a86403de688e4da702d8d44e82a68b07d3b4da359d692847fbca6d4f77d10f",
-		"76086403", "1e1e", "a\tb", "a\nb", "a\n", "\nb", "é", "日本語", "a\u00a0b", "a\u2028b", "\x7f",
-		"<redacted>", "<redacted: changed>", "=", "a=b", "+", "a+b", "a\\b", "a/b", "a//b", "a b c d",
-		"service.namespace=payments,deployment.environment=prod,service.version=1.4.2",
-		"sh -c 'echo hello world && sleep 10 && echo the end of a rather long command line that folds'",
-		strings.Repeat("word ", 20) + "end", strings.Repeat("x", 100), strings.Repeat("ab ", 30),
-		"a very long plain string with spaces that is longer than eighty columns, surely",
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	randomString := func() string {
-		if rng.IntN(3) > 0 {
-			return strs[rng.IntN(len(strs))]
-		}
-		const alphabet = "abcXYZ019 -_.:/#,%@=+'\"!&*?[]{}|>~`eE\té"
-		r := []rune(alphabet)
-		n := rng.IntN(12)
-		var sb strings.Builder
-		for range n {
-			sb.WriteRune(r[rng.IntN(len(r))])
-		}
-		return sb.String()
-	}
-	var value func(depth int) any
-	value = func(depth int) any {
-		switch k := rng.IntN(10); {
-		case k < 3 && depth < 6:
-			m := map[string]any{}
-			for range rng.IntN(5) {
-				if rng.IntN(4) == 0 {
-					m[randomString()] = value(depth + 1)
-				} else {
-					m[keys[rng.IntN(len(keys))]] = value(depth + 1)
-				}
-			}
-			return m
-		case k < 5 && depth < 6:
-			l := make([]any, rng.IntN(4))
-			for i := range l {
-				l[i] = value(depth + 1)
-			}
-			return l
-		case k < 8:
-			return randomString()
-		case k == 8:
-			return rng.Int64N(1<<40) - 1<<39
-		default:
-			return []any{true, false, nil}[rng.IntN(3)]
-		}
-	}
-	total, fast = 0, 0
-	for i := range 10000 {
-		obj := map[string]any{}
-		for range 1 + rng.IntN(4) {
-			obj[keys[rng.IntN(len(keys))]] = value(0)
-		}
-		total++
-		if check(fmt.Sprintf("random object %d", i), obj) {
-			fast++
-		}
-	}
-	t.Logf("random objects: %d of %d encoded by the fast path (%d in another order of keys yaml/v2 cannot order)", fast, total, unordered)
-}
-
-// keysOrdered reports whether go.yaml.in/yaml/v2's order of keys is
-// transitive on the keys of every map in v: where it is not, the order
-// sigs.k8s.io/yaml writes depends on map iteration.
-func keysOrdered(v any) bool {
-	switch v := v.(type) {
-	case map[string]any:
-		keys := slices.Collect(maps.Keys(v))
-		for _, a := range keys {
-			for _, b := range keys {
-				for _, c := range keys {
-					if keyLess(a, b) && keyLess(b, c) && !keyLess(a, c) {
-						return false
-					}
-				}
-			}
-		}
-		for _, e := range v {
-			if !keysOrdered(e) {
-				return false
-			}
-		}
-	case []any:
-		for _, e := range v {
-			if !keysOrdered(e) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // TestUnifiedDiffApplies applies the diffs of random pairs of line lists

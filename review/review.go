@@ -152,7 +152,7 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 		bs.evaluate(ctx, baseIDs, opts, baseResults)
 	}
 
-	combine(report, bs, hs, baseResults, envs)
+	combine(report, bs, hs, baseResults, envs, opts.Workers)
 	blastRadius(report, bs, hs, impact)
 	return report, nil
 }
@@ -224,7 +224,7 @@ func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map
 
 // combine sets every head result's change, diff and violation states, and
 // adds the removed pairs.
-func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*policy.Result, envs []string) {
+func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*policy.Result, envs []string, workers int) {
 	invalidAtHead := map[string]bool{}
 	for _, f := range hs.cat.Invalid {
 		invalidAtHead[serviceOf(f)] = true
@@ -240,37 +240,49 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 		}
 		return slices.Sorted(maps.Keys(svc.ForEnvironment(k.env).SecretEnv))
 	}
-	for _, res := range report.Results {
-		k := keyOf(res)
-		seen[k] = true
-		base := baseResults[k]
-		markStates(res, base, bs != nil && bs.engine != nil)
-		if k.env == "" {
-			continue // a service's own problems: no rendered change
-		}
-		headRender := hs.renders.get(k)
-		var baseRender *render.Result
-		if bs != nil {
-			baseRender = bs.renders.get(k)
-		}
-		switch {
-		case headRender == nil && baseRender == nil:
-			res.Change = policy.ChangeAdded
-		case headRender == nil:
-			// It rendered at base and fails at head: the errors say why.
-			res.Change = policy.ChangeChanged
-		default:
-			res.Diff = render.Compare(objectsOf(baseRender), headRender.Objects, render.CompareOptions{SecretEnv: slices.Concat(secretEnv(bs, k), secretEnv(hs, k))})
-			switch {
-			case baseRender == nil:
-				res.Change = policy.ChangeAdded
-			case len(res.Diff) == 0:
-				res.Change = policy.ChangeUnchanged
-			default:
-				res.Change = policy.ChangeChanged
+	// Diffing marshals every changed object on both sides: spread it over
+	// the workers like rendering.
+	jobs := make(chan *policy.Result)
+	var wg sync.WaitGroup
+	for range cmp.Or(workers, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for res := range jobs {
+				k := keyOf(res)
+				markStates(res, baseResults[k], bs != nil && bs.engine != nil)
+				if k.env == "" {
+					continue // a service's own problems: no rendered change
+				}
+				headRender := hs.renders.get(k)
+				var baseRender *render.Result
+				if bs != nil {
+					baseRender = bs.renders.get(k)
+				}
+				switch {
+				case headRender == nil && baseRender == nil:
+					res.Change = policy.ChangeAdded
+				case headRender == nil:
+					// It rendered at base and fails at head: the errors say why.
+					res.Change = policy.ChangeChanged
+				default:
+					res.Diff = render.Compare(objectsOf(baseRender), headRender.Objects, render.CompareOptions{SecretEnv: slices.Concat(secretEnv(bs, k), secretEnv(hs, k))})
+					switch {
+					case baseRender == nil:
+						res.Change = policy.ChangeAdded
+					case len(res.Diff) == 0:
+						res.Change = policy.ChangeUnchanged
+					default:
+						res.Change = policy.ChangeChanged
+					}
+				}
 			}
-		}
+		})
 	}
+	for _, res := range report.Results {
+		seen[keyOf(res)] = true
+		jobs <- res
+	}
+	close(jobs)
+	wg.Wait()
 	if bs == nil {
 		return
 	}
