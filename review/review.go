@@ -264,7 +264,7 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 					// It rendered at base and fails at head: the errors say why.
 					res.Change = policy.ChangeChanged
 				default:
-					res.Diff = render.Compare(objectsOf(baseRender), headRender.Objects, render.CompareOptions{SecretEnv: slices.Concat(secretEnv(bs, k), secretEnv(hs, k))})
+					res.Diff = keptNamespaces(render.Compare(objectsOf(baseRender), headRender.Objects, render.CompareOptions{SecretEnv: slices.Concat(secretEnv(bs, k), secretEnv(hs, k))}))
 					switch {
 					case baseRender == nil:
 						res.Change = policy.ChangeAdded
@@ -300,7 +300,7 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 		res := &policy.Result{
 			Service: k.service, Environment: k.env, File: br.Source, Status: policy.StatusPass,
 			Violations: []policy.Violation{}, Errors: []policy.Error{}, Change: policy.ChangeRemoved,
-			Diff: render.Compare(br.Objects, nil, render.CompareOptions{SecretEnv: secretEnv(bs, k)}),
+			Diff: keptNamespaces(render.Compare(br.Objects, nil, render.CompareOptions{SecretEnv: secretEnv(bs, k)})),
 		}
 		report.Results = append(report.Results, res)
 	}
@@ -313,6 +313,15 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 	}
 	slices.SortStableFunc(report.Results, func(a, b *policy.Result) int {
 		return cmp.Or(strings.Compare(a.Service, b.Service), cmp.Compare(envRank(order, a.Environment), envRank(order, b.Environment)))
+	})
+}
+
+// keptNamespaces drops the Namespaces a diff removes: pave never deletes
+// a Namespace (the team's other services, and data, live in it), so the
+// review does not announce it.
+func keptNamespaces(diff []render.ObjectChange) []render.ObjectChange {
+	return slices.DeleteFunc(diff, func(c render.ObjectChange) bool {
+		return c.Action == render.ActionRemoved && c.Kind == "Namespace" && c.APIVersion == "v1"
 	})
 }
 
