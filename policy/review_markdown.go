@@ -23,6 +23,8 @@ const (
 	mdExamples     = 3  // services named in a group's line
 	mdFoldServices = 1000
 	mdListItems    = 100 // denials, errors, warnings per list
+	mdAllDiffs     = 20  // more diffs than this: examples first
+	mdTableRows    = 200 // more rows than this: only those not passing
 )
 
 // reviewMarkdown prints the pull-request comment of a review: a first line
@@ -103,34 +105,77 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 		d.list("\n### Blast radius\n\n", items, "blast-radius lines")
 	}
 
-	// Impacted pairs; those that render no change and keep passing are
-	// only counted.
-	var rows []string
+	// With many diffs, one example per blast-radius group comes first: it
+	// shows what each shape of change looks like before the budget runs out.
+	var withDiff []*Result
+	byLabel := map[string]*Result{}
+	for _, res := range r.Results {
+		if len(res.Diff) > 0 {
+			withDiff = append(withDiff, res)
+			byLabel[res.Service+" ("+res.Environment+")"] = res
+		}
+	}
+	shown := map[*Result]bool{}
+	if len(withDiff) > mdAllDiffs {
+		var examples []string
+		for i, g := range rv.Groups {
+			if i == mdGroups {
+				break
+			}
+			for _, p := range g.Pairs {
+				if res := byLabel[p]; res != nil {
+					examples = append(examples, diffMarkdown(res))
+					shown[res] = true
+					break
+				}
+			}
+		}
+		d.list("\n### Example diffs (one per blast-radius group)\n\n", examples, "example diffs")
+	}
+
+	// Impacted pairs. Those that render no change and keep passing are
+	// only counted; past mdTableRows, so are all that pass every policy.
+	var rows, notPassing []string
 	quiet := 0
 	for _, res := range r.Results {
 		if res.Environment == "" {
 			continue
 		}
-		if res.Change == ChangeUnchanged && policyCell(r, res) == "✅ pass" {
+		cell := policyCell(r, res)
+		if res.Change == ChangeUnchanged && cell == "✅ pass" {
 			quiet++
 			continue
 		}
-		rows = append(rows, fmt.Sprintf("| `%s` | %s | %s | %s | %s |\n", res.Service, res.Environment, res.Change, objectsCell(res.Diff), policyCell(r, res)))
+		row := fmt.Sprintf("| `%s` | %s | %s | %s | %s |\n", res.Service, res.Environment, res.Change, objectsCell(res.Diff), cell)
+		rows = append(rows, row)
+		if cell != "✅ pass" && cell != "—" {
+			notPassing = append(notPassing, row)
+		}
+	}
+	if len(rows) > mdTableRows {
+		quiet += len(rows) - len(notPassing)
+		rows = notPassing
 	}
 	d.list("\n### Impacted services\n\n| service | environment | change | objects | policies |\n|---|---|---|---|---|\n", rows, "table rows")
-	if quiet > 0 {
-		d.must(fmt.Sprintf("\n%s render no change and pass every policy.\n", plural(quiet, "more impacted pair")))
+	switch {
+	case quiet > 0 && len(rows) == 0:
+		d.must(fmt.Sprintf("\nAll %s pass every policy; the blast radius groups their changes.\n", plural(quiet, "impacted pair")))
+	case quiet > 0:
+		d.must(fmt.Sprintf("\n%s pass every policy; the blast radius groups their changes.\n", plural(quiet, "more impacted pair")))
 	}
 
 	// Diffs.
 	var diffs []string
-	for _, res := range r.Results {
-		if len(res.Diff) == 0 {
-			continue
+	for _, res := range withDiff {
+		if !shown[res] {
+			diffs = append(diffs, diffMarkdown(res))
 		}
-		diffs = append(diffs, diffMarkdown(res))
 	}
-	d.list("\n### Diffs\n\n", diffs, "diffs")
+	title := "\n### Diffs\n\n"
+	if len(shown) > 0 {
+		title = "\n### Other diffs\n\n"
+	}
+	d.list(title, diffs, "diffs")
 
 	// Warnings the change introduces.
 	var warns []string
