@@ -67,10 +67,12 @@ pave is reconciling the example catalog into two local clusters.
   kubeconfigs $root/.cache/clusters/staging/kubeconfig
               $root/.cache/clusters/prod/kubeconfig
 
-Try it: edit a service.yaml, commit, and watch it roll out (within 10 s):
+Try it: edit a service.yaml, review the change, commit, and watch it roll
+out (within 10 s):
 
   cd $repo
   sed -i 's/checkout:1.4.2/checkout:1.4.3/' services/payments/checkout/service.yaml
+  $root/bin/pave check --base HEAD        # what the pull request would show
   git commit -qam "checkout 1.4.3"
   curl -s http://127.0.0.1:$port/api/v1/services/payments/checkout
 
@@ -80,6 +82,9 @@ EOT
 if [[ -n "${PAVE_DEMO_SCRIPTED:-}" ]]; then
   # Non-interactive run (CI): make the change above and check it lands.
   sed -i 's/checkout:1.4.2/checkout:1.4.3/' "$repo/services/payments/checkout/service.yaml"
+  step "pave check --base HEAD: the review of the change, as a pull request shows it"
+  bin/pave check --catalog "$repo" --base HEAD --format markdown -o "$demo/review.md"
+  sed -n '1,12p' "$demo/review.md"
   git -C "$repo" -c user.name=pave-demo -c user.email=demo@example.com commit -qam "checkout 1.4.3"
   want=$(git -C "$repo" rev-parse HEAD)
   for _ in $(seq 1 60); do
