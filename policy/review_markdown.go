@@ -79,7 +79,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	if len(rv.Templates) > 0 || len(rv.Policies) > 0 || rv.Config || len(rv.Groups) > 1 {
 		var items []string
 		for _, t := range rv.Templates {
-			items = append(items, fmt.Sprintf("- **template `%s` %s**: %s, %s\n", t.Name, versionChange(t.From, t.To), plural(len(t.Services), "service"), plural(t.Pairs, "impacted pair")))
+			items = append(items, fmt.Sprintf("- **template `%s` %s**: %s\n", t.Name, versionChange(t.From, t.To), templateReach(t, len(rv.Environments))))
 		}
 		if len(rv.Policies) > 0 {
 			shown := rv.Policies
@@ -312,6 +312,16 @@ func versionChange(from, to string) string {
 		return from + " (version unchanged)"
 	}
 	return from + " → " + to
+}
+
+// templateReach counts a template change's impacted pairs: "14 services ×
+// 2 environments", or "14 services, 27 impacted pairs" when they are not
+// all in every environment.
+func templateReach(t TemplateChange, envs int) string {
+	if envs > 1 && t.Pairs == len(t.Services)*envs {
+		return fmt.Sprintf("%s × %d environments", plural(len(t.Services), "service"), envs)
+	}
+	return fmt.Sprintf("%s, %s", plural(len(t.Services), "service"), plural(t.Pairs, "impacted pair"))
 }
 
 // groupMarkdown is one blast-radius line: how many pairs, their shape, a

@@ -70,7 +70,7 @@ func reviewText(w io.Writer, r *Report) error {
 	s := r.ReviewSummary()
 	fmt.Fprintf(b, "base %s → head %s\n", revisionText(rv.Base), revisionText(rv.Head))
 	for _, t := range rv.Templates {
-		fmt.Fprintf(b, "template %s %s: %s, %s\n", t.Name, versionChange(t.From, t.To), plural(len(t.Services), "service"), plural(t.Pairs, "impacted pair"))
+		fmt.Fprintf(b, "template %s %s: %s\n", t.Name, versionChange(t.From, t.To), templateReach(t, len(rv.Environments)))
 	}
 	if len(rv.Policies) > 0 {
 		fmt.Fprintf(b, "policies changed: %s\n", strings.Join(rv.Policies, ", "))

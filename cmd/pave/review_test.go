@@ -54,7 +54,7 @@ func TestReviewTemplateChangeAcceptance(t *testing.T) {
 	}
 	for _, want := range []string{
 		"### Blast radius",
-		"**template `web-service` 1.0.0 → 1.1.0**: 3 services, 6 impacted pairs",
+		"**template `web-service` 1.0.0 → 1.1.0**: 3 services × 2 environments",
 		"3 services × 2 environments (staging, prod)",
 		"securityContext",
 		"`payments/checkout`, `storefront/catalog-api`, `storefront/web`",
