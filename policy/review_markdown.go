@@ -51,7 +51,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 			errs = append(errs, fmt.Sprintf("- %s at `%s`: %s\n", res.mdLabel(), fileLine(e.File, e.Line), mdText(e.Message)))
 		}
 	}
-	d.list("\n### ⚠️ Errors\n\n", errs, "errors")
+	d.list("\n### ⚠️ Errors\n\n", errs, "errors", mdListItems)
 
 	// Policy results.
 	denials := groupDenials(r)
@@ -72,7 +72,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 		if sec.state == StateExisting && rv.FailOn == FailOnNew && len(items) > 0 {
 			title = "\n### Existing policy denials (not blocking with `--fail-on new`)\n\n"
 		}
-		d.list(title, items, sec.state+" denials")
+		d.list(title, items, sec.state+" denials", mdListItems)
 	}
 
 	// Blast radius.
@@ -102,7 +102,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 			}
 			items = append(items, groupMarkdown(g, rv.Environments))
 		}
-		d.list("\n### Blast radius\n\n", items, "blast-radius lines")
+		d.list("\n### Blast radius\n\n", items, "blast-radius lines", 0)
 	}
 
 	// With many diffs, one example per blast-radius group comes first: it
@@ -130,7 +130,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 				}
 			}
 		}
-		d.list("\n### Example diffs (one per blast-radius group)\n\n", examples, "example diffs")
+		d.list("\n### Example diffs (one per blast-radius group)\n\n", examples, "example diffs", 0)
 	}
 
 	// Impacted pairs. Those that render no change and keep passing are
@@ -156,7 +156,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 		quiet += len(rows) - len(notPassing)
 		rows = notPassing
 	}
-	d.list("\n### Impacted services\n\n| service | environment | change | objects | policies |\n|---|---|---|---|---|\n", rows, "table rows")
+	d.list("\n### Impacted services\n\n| service | environment | change | objects | policies |\n|---|---|---|---|---|\n", rows, "table rows", 0)
 	switch {
 	case quiet > 0 && len(rows) == 0:
 		d.must(fmt.Sprintf("\nAll %s pass every policy; the blast radius groups their changes.\n", plural(quiet, "impacted pair")))
@@ -175,7 +175,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	if len(shown) > 0 {
 		title = "\n### Other diffs\n\n"
 	}
-	d.list(title, diffs, "diffs")
+	d.list(title, diffs, "diffs", 0)
 
 	// Warnings the change introduces.
 	var warns []string
@@ -186,7 +186,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 			}
 		}
 	}
-	d.list("\n### New warnings\n\n", warns, "warnings")
+	d.list("\n### New warnings\n\n", warns, "warnings", mdListItems)
 
 	if len(d.omitted) > 0 {
 		d.b.WriteString(fmt.Sprintf("\n---\n_This comment was cut to fit: %s not shown. `pave check --base %s -o report.md` writes the full report._\n", strings.Join(d.omitted, ", "), rv.Base.Ref))
@@ -210,9 +210,9 @@ func (d *mdDoc) fits(n int) bool { return d.limit <= 0 || d.b.Len()+n+d.reserve 
 func (d *mdDoc) must(s string) { d.b.WriteString(s) }
 
 // list writes a section: its title with the first item, then every item
-// that fits, at most mdListItems of errors and denials; what is left out
-// is counted in the closing note.
-func (d *mdDoc) list(title string, items []string, what string) {
+// that fits, at most most of them (0: no bound); what is left out is
+// counted in the closing note.
+func (d *mdDoc) list(title string, items []string, what string, most int) {
 	if len(items) == 0 {
 		return
 	}
@@ -222,8 +222,8 @@ func (d *mdDoc) list(title string, items []string, what string) {
 	}
 	d.b.WriteString(title)
 	capped := len(items)
-	if what != "diffs" && what != "table rows" && what != "blast-radius lines" && capped > mdListItems {
-		capped = mdListItems
+	if most > 0 {
+		capped = min(capped, most)
 	}
 	for i, it := range items[:capped] {
 		if !d.fits(len(it)) {
@@ -258,9 +258,7 @@ func reviewVerdict(r *Report, s ReviewSummary) string {
 	}
 	policies := "all policies pass"
 	if s.ExistingDenials > 0 {
-		policies = fmt.Sprintf("no new policy denials (%s existing)", plural(s.ExistingDenials, "denial"))
-		policies = strings.Replace(policies, " denials existing", " existing", 1)
-		policies = strings.Replace(policies, " denial existing", " existing", 1)
+		policies = fmt.Sprintf("no new policy denials (%d existing)", s.ExistingDenials)
 	}
 	if s.Services == 0 {
 		return "✅ No rendered change, " + policies

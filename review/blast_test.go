@@ -70,16 +70,16 @@ func TestMarkStates(t *testing.T) {
 		v("image-tag-pinned", "image", `image "api:main" is not pinned`),
 		v("probes-required", "healthCheck", "no readiness probe"), // gone: fixed
 	}}
-	markStates(head, base, true)
+	markStates(head, base)
 	if head.Violations[0].State != policy.StateExisting || head.Violations[1].State != policy.StateNew {
 		t.Errorf("states %q, %q", head.Violations[0].State, head.Violations[1].State)
 	}
 	if len(head.Fixed) != 1 || head.Fixed[0].Policy != "probes-required" || head.Fixed[0].State != policy.StateFixed {
 		t.Errorf("fixed %+v", head.Fixed)
 	}
-	// Base policies unknown: everything is new, nothing fixed.
+	// A new pair: everything is new, nothing fixed.
 	head2 := &policy.Result{Violations: []policy.Violation{v("image-tag-pinned", "image", "x")}}
-	markStates(head2, base, false)
+	markStates(head2, nil)
 	if head2.Violations[0].State != policy.StateNew || len(head2.Fixed) != 0 {
 		t.Errorf("unknown base: %+v", head2)
 	}

@@ -60,7 +60,7 @@ type Options struct {
 type side struct {
 	cat     *catalog.Catalog
 	byID    map[string]*catalog.Service
-	engine  *policy.Engine // nil when its policies do not compile
+	engine  *policy.Engine // without policies when they do not compile
 	renders *recorder
 }
 
@@ -120,8 +120,7 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 		for _, e := range compileErr.Errors {
 			report.Errors = append(report.Errors, policy.Error{File: e.File, Line: e.Line, Message: "policy does not compile: " + e.Message})
 		}
-		hs.engine, err = policy.Load(fstest.MapFS{}, catalog.PoliciesDir, policy.Options{Config: headCat.Config, Now: now})
-		if err != nil {
+		if hs.engine, err = noPolicies(headCat, now); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -145,8 +144,12 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	baseResults := map[pairKey]*policy.Result{}
 	if baseCat != nil {
 		bs = newSide(baseCat)
-		if e, err := policy.Load(base.FS, catalog.PoliciesDir, policy.Options{Config: baseCat.Config, Now: now}); err == nil {
-			bs.engine = e
+		if bs.engine, err = policy.Load(base.FS, catalog.PoliciesDir, policy.Options{Config: baseCat.Config, Now: now}); err != nil {
+			// The base's policies do not load: its services are still
+			// rendered for the diff, and every head violation is new.
+			if bs.engine, err = noPolicies(baseCat, now); err != nil {
+				return nil, err
+			}
 		}
 		baseIDs := slices.Concat(impact.Services, impact.Removed)
 		bs.evaluate(ctx, baseIDs, opts, baseResults)
@@ -155,6 +158,12 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	combine(report, bs, hs, baseResults, envs, opts.Workers)
 	blastRadius(report, bs, hs, impact)
 	return report, nil
+}
+
+// noPolicies is an engine without policies, for a side whose policies do
+// not compile: its services are rendered and nothing is evaluated.
+func noPolicies(cat *catalog.Catalog, now func() time.Time) (*policy.Engine, error) {
+	return policy.Load(fstest.MapFS{}, catalog.PoliciesDir, policy.Options{Config: cat.Config, Now: now})
 }
 
 func newSide(cat *catalog.Catalog) *side {
@@ -171,8 +180,7 @@ type pairKey struct{ service, env string }
 
 func keyOf(r *policy.Result) pairKey { return pairKey{r.Service, r.Environment} }
 
-// evaluate renders the base's services (those it has) in its
-// environments and, when its policies compile, evaluates them.
+// evaluate renders and evaluates the services of ids the side has.
 func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map[pairKey]*policy.Result) {
 	var services []*catalog.Service
 	for _, id := range ids {
@@ -183,43 +191,14 @@ func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map
 	if len(services) == 0 {
 		return
 	}
-	if s.engine != nil {
-		ids := make([]string, len(services))
-		for i, svc := range services {
-			ids[i] = svc.ID()
-		}
-		rep := s.engine.Check(ctx, s.cat, s.renders, policy.CheckOptions{Services: ids, Environment: opts.Environment, Workers: opts.Workers})
-		for _, r := range rep.Results {
-			out[keyOf(r)] = r
-		}
-		return
+	ids = make([]string, len(services))
+	for i, svc := range services {
+		ids[i] = svc.ID()
 	}
-	// The base's policies do not compile: render only, so the diff is
-	// still shown; every head violation counts as new.
-	envs := s.cat.Config.EnvironmentNames()
-	if opts.Environment != "" {
-		envs = []string{opts.Environment}
+	rep := s.engine.Check(ctx, s.cat, s.renders, policy.CheckOptions{Services: ids, Environment: opts.Environment, Workers: opts.Workers})
+	for _, r := range rep.Results {
+		out[keyOf(r)] = r
 	}
-	type job struct {
-		svc *catalog.Service
-		env string
-	}
-	jobs := make(chan job)
-	var wg sync.WaitGroup
-	for range cmp.Or(opts.Workers, runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for j := range jobs {
-				_, _ = s.renders.Render(j.svc, j.env)
-			}
-		})
-	}
-	for _, svc := range services {
-		for _, env := range envs {
-			jobs <- job{svc, env}
-		}
-	}
-	close(jobs)
-	wg.Wait()
 }
 
 // combine sets every head result's change, diff and violation states, and
@@ -248,7 +227,7 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 		wg.Go(func() {
 			for res := range jobs {
 				k := keyOf(res)
-				markStates(res, baseResults[k], bs != nil && bs.engine != nil)
+				markStates(res, baseResults[k])
 				if k.env == "" {
 					continue // a service's own problems: no rendered change
 				}

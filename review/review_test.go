@@ -331,6 +331,28 @@ func TestPolicyCompileErrorAtHead(t *testing.T) {
 	}
 }
 
+// TestPolicyCompileErrorAtBase: the head mends the base's broken policy;
+// the base is still rendered for the diff and every head denial is new.
+func TestPolicyCompileErrorAtBase(t *testing.T) {
+	repo := reviewtest.New(t, exampleCatalog)
+	repo.Write("policies/broken.rego", "package pave.policies.broken\n\ndeny contains v if {\n")
+	repo.Commit("broken policy")
+	repo.Remove("policies/broken.rego")
+	repo.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:latest")
+	repo.Commit("mend the policy; checkout: latest")
+	rep := run(t, repo, "HEAD~1", "HEAD", policy.FailOnNew)
+	res := result(t, rep, "payments/checkout", "prod")
+	if res.Change != policy.ChangeChanged || len(res.Diff) == 0 {
+		t.Errorf("payments/checkout (prod): %s %v", res.Change, res.Diff)
+	}
+	if v := find(res.Violations, "image-tag-pinned"); v == nil || v.State != policy.StateNew {
+		t.Errorf("image-tag-pinned: %+v, want new", v)
+	}
+	if s := rep.ReviewSummary(); s.ExistingDenials != 0 || s.FixedDenials != 0 || !rep.Failed() {
+		t.Errorf("summary %+v, failed %v", s, rep.Failed())
+	}
+}
+
 func run(t *testing.T, repo *reviewtest.Repo, baseRef, headRef, failOn string) *policy.Report {
 	t.Helper()
 	r, err := review.Open(repo.Catalog)

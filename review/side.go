@@ -75,9 +75,6 @@ func Open(dir string) (*Repo, error) {
 	return r, nil
 }
 
-// Root is the top of the repository's work tree.
-func (r *Repo) Root() string { return r.repo.Root }
-
 // Revision reads the catalog at a git revision ("origin/main", "HEAD~1",
 // a commit hash), straight from git objects.
 func (r *Repo) Revision(ref string) (*Side, error) {

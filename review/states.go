@@ -6,17 +6,18 @@ import (
 
 // markStates compares a head result's violations with the base's: each
 // is new or existing, and the base's violations the head no longer has
-// are kept as fixed. Without a base result (a new pair, or base policies
-// that do not compile) every violation is new.
+// are kept as fixed. Without a base result (a new pair) every violation is
+// new; so is it when the base's policies did not compile (its results
+// hold no violations).
 //
 // A violation is matched on its policy, severity, object, field and
 // message first, then — for messages that quote a changed value, such as
 // an image tag — on everything but the message.
-func markStates(head, base *policy.Result, baseKnown bool) {
+func markStates(head, base *policy.Result) {
 	for i := range head.Violations {
 		head.Violations[i].State = policy.StateNew
 	}
-	if base == nil || !baseKnown {
+	if base == nil {
 		return
 	}
 	remaining := make([]bool, len(base.Violations))

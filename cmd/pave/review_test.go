@@ -67,6 +67,13 @@ func TestReviewTemplateChangeAcceptance(t *testing.T) {
 		}
 	}
 
+	// The terminal report names objects that only take the new template
+	// version instead of diffing them.
+	code, stdout, stderr = pave(t, "check", "--base", "HEAD~1")
+	if code != 0 || !strings.Contains(stdout, "restamped ServiceAccount payments-prod/checkout: only metadata.annotations[pave.dev/template] changes") || !strings.Contains(stdout, "+          runAsUser: 10001") {
+		t.Errorf("text report, exit %d:\n%s%s", code, stdout, stderr)
+	}
+
 	code, stdout, stderr = pave(t, "check", "--base", "HEAD~1", "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
