@@ -2,12 +2,17 @@ package catalog
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
+	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Config is pave.yaml (kind Catalog): the platform team's settings for the
@@ -27,6 +32,18 @@ type Config struct {
 	// Templates holds what the platform allows a template beyond the
 	// service's own namespace.
 	Templates map[string]TemplatePolicy `yaml:"templates" json:"templates,omitempty"`
+	// Owners is the platform team: who owns pave.yaml, templates/,
+	// policies/ and exceptions/ (CODEOWNERS entries: @user, @org/team or
+	// an e-mail address).
+	Owners []string `yaml:"owners" json:"owners,omitempty"`
+	// Exceptions says who may approve a step off the paved road, and for
+	// how long at most.
+	Exceptions ExceptionPolicy `yaml:"exceptions" json:"exceptions"`
+	// CustomResources declares the scope of kinds that are not built into
+	// Kubernetes, so that pave can place them without asking a cluster
+	// (pave check, the review). A kind whose scope pave cannot tell is
+	// refused.
+	CustomResources []CustomResource `yaml:"customResources" json:"customResources,omitempty"`
 
 	positions map[string]Position
 }
@@ -38,6 +55,66 @@ type TemplatePolicy struct {
 	AllowClusterScoped []string `yaml:"allowClusterScoped" json:"allowClusterScoped,omitempty"`
 	// AllowNamespaces lists other namespaces the template may render into.
 	AllowNamespaces []string `yaml:"allowNamespaces" json:"allowNamespaces,omitempty"`
+	// ClusterScopedNames lists names the template's cluster-scoped objects
+	// may have besides those pave derives per service ("{team}-{service}"
+	// and "{team}-{service}-…").
+	ClusterScopedNames []string `yaml:"clusterScopedNames" json:"clusterScopedNames,omitempty"`
+}
+
+// ExceptionPolicy is pave.yaml's `exceptions:` block.
+type ExceptionPolicy struct {
+	// Approvers may approve exceptions (an exception's approvedBy must be
+	// one of them); default: owners.
+	Approvers []string `yaml:"approvers" json:"approvers,omitempty"`
+	// MaxLifetime bounds how far in the future an exception may expire,
+	// counted from the day it is checked: "90d", "12w" (default 90d).
+	MaxLifetime Lifetime `yaml:"maxLifetime" json:"maxLifetime,omitempty"`
+}
+
+// DefaultExceptionLifetime is the longest an exception may run when
+// pave.yaml does not say.
+const DefaultExceptionLifetime Lifetime = 90
+
+// Lifetime is a whole number of days, written "90d" or "12w".
+type Lifetime int
+
+// String writes the lifetime in days ("90d").
+func (l Lifetime) String() string { return strconv.Itoa(int(l)) + "d" }
+
+// ParseLifetime reads "90d" or "12w".
+func ParseLifetime(s string) (Lifetime, error) {
+	m := lifetimeRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a lifetime: write days or weeks, e.g. 90d or 12w", s)
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n < 1 || n > 3660 {
+		return 0, fmt.Errorf("%q is not a lifetime between 1d and 3660d", s)
+	}
+	if m[2] == "w" {
+		n *= 7
+	}
+	if n > 3660 {
+		return 0, fmt.Errorf("%q is not a lifetime between 1d and 3660d", s)
+	}
+	return Lifetime(n), nil
+}
+
+var lifetimeRE = regexp.MustCompile(`^([0-9]{1,5})([dw])$`)
+
+// Scopes of a kind.
+const (
+	ScopeNamespaced = "Namespaced"
+	ScopeCluster    = "Cluster"
+)
+
+// CustomResource is a kind outside Kubernetes' built-in APIs, with its
+// scope.
+type CustomResource struct {
+	Group string `yaml:"group" json:"group"`
+	Kind  string `yaml:"kind" json:"kind"`
+	// Scope is Namespaced or Cluster, as in the CRD.
+	Scope string `yaml:"scope" json:"scope"`
 }
 
 // Environment maps a stage of delivery to a cluster and a namespace pattern.
@@ -65,6 +142,9 @@ type Team struct {
 	Name        string   `yaml:"name" json:"name"`
 	Owners      []string `yaml:"owners" json:"owners"`
 	Description string   `yaml:"description" json:"description,omitempty"`
+	// Domains are the DNS names under which the team's ingress hosts may
+	// be (the name itself or any name below it).
+	Domains []string `yaml:"domains" json:"domains,omitempty"`
 }
 
 // Defaults apply where a service leaves a field out.
@@ -250,9 +330,29 @@ func (v *validator) config(c *Config) {
 		}
 	}
 
+	v.domains(c)
+
 	for i, r := range c.Registries {
 		v.registry(fmt.Sprintf("registries[%d]", i), r)
 	}
+
+	for i, o := range c.Owners {
+		if strings.TrimSpace(o) == "" || strings.ContainsAny(o, " \t\n") {
+			v.errorf(fmt.Sprintf("owners[%d]", i), "owners[%d]: %q is not an owner (write @user, @org/team or an e-mail address)", i, o)
+		}
+	}
+	if len(c.Exceptions.Approvers) == 0 {
+		c.Exceptions.Approvers = slices.Clone(c.Owners)
+	}
+	for i, a := range c.Exceptions.Approvers {
+		if strings.TrimSpace(a) == "" {
+			v.errorf(fmt.Sprintf("exceptions.approvers[%d]", i), "exceptions.approvers[%d]: approver must not be empty", i)
+		}
+	}
+	if c.Exceptions.MaxLifetime == 0 {
+		c.Exceptions.MaxLifetime = DefaultExceptionLifetime
+	}
+	v.customResources(c.CustomResources)
 
 	if c.Defaults.Size == "" {
 		if _, ok := c.Sizes["small"]; ok {
@@ -277,6 +377,75 @@ func (v *validator) config(c *Config) {
 		for i, ns := range tp.AllowNamespaces {
 			v.dnsLabel(fmt.Sprintf("%s.allowNamespaces[%d]", p, i), ns, true)
 		}
+		for i, n := range tp.ClusterScopedNames {
+			if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
+				v.errorf(fmt.Sprintf("%s.clusterScopedNames[%d]", p, i), "%s.clusterScopedNames[%d]: %q is not a valid object name (%s)", p, i, n, errs[0])
+			}
+		}
+	}
+}
+
+// domains checks teams[].domains: DNS names, none of them inside another
+// team's domain (a team could then claim the other's hosts).
+func (v *validator) domains(c *Config) {
+	type owned struct{ team, path string }
+	var all []struct {
+		domain string
+		owned
+	}
+	for i, t := range c.Teams {
+		for j, d := range t.Domains {
+			p := fmt.Sprintf("teams[%d].domains[%d]", i, j)
+			if errs := validation.IsDNS1123Subdomain(d); len(errs) > 0 || !strings.Contains(d, ".") {
+				v.errorf(p, "%s: %q is not a DNS name (e.g. payments.example.com)", p, d)
+				continue
+			}
+			for _, o := range all {
+				if o.team != t.Name && (DomainCovers(o.domain, d) || DomainCovers(d, o.domain)) {
+					v.errorf(p, "%s: %q overlaps %q of team %q; each team's domains must be its own", p, d, o.domain, o.team)
+				}
+			}
+			all = append(all, struct {
+				domain string
+				owned
+			}{d, owned{t.Name, p}})
+		}
+	}
+}
+
+// DomainCovers reports whether host is domain itself or a name below it.
+func DomainCovers(domain, host string) bool {
+	return host == domain || strings.HasSuffix(host, "."+domain)
+}
+
+var kindRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+
+func (v *validator) customResources(crs []CustomResource) {
+	seen := map[string]int{}
+	for i, cr := range crs {
+		p := fmt.Sprintf("customResources[%d]", i)
+		if cr.Group == "" {
+			v.missing(p+".group", "%s: group is required (the API group of the CRD, e.g. monitoring.coreos.com)", p)
+		} else if errs := validation.IsDNS1123Subdomain(cr.Group); len(errs) > 0 || !strings.Contains(cr.Group, ".") {
+			v.errorf(p+".group", "%s.group: %q is not an API group of a custom resource (e.g. monitoring.coreos.com)", p, cr.Group)
+		}
+		if cr.Kind == "" {
+			v.missing(p+".kind", "%s: kind is required", p)
+		} else if !kindRE.MatchString(cr.Kind) {
+			v.errorf(p+".kind", "%s.kind: %q is not a kind (e.g. ServiceMonitor)", p, cr.Kind)
+		}
+		switch cr.Scope {
+		case "":
+			v.missing(p+".scope", "%s: scope is required (Namespaced or Cluster)", p)
+		case ScopeNamespaced, ScopeCluster:
+		default:
+			v.errorf(p+".scope", "%s.scope: %q must be Namespaced or Cluster", p, cr.Scope)
+		}
+		key := cr.Group + "/" + cr.Kind
+		if j, dup := seen[key]; dup {
+			v.errorf(p+".kind", "%s: %s is declared twice (also customResources[%d])", p, key, j)
+		}
+		seen[key] = i
 	}
 }
 
@@ -333,3 +502,19 @@ func (v *validator) registry(p, r string) {
 		v.errorf(p, "%s: %q is not a registry (write a host, optionally with a path: registry.example.com/team)", p, r)
 	}
 }
+
+func (l *Lifetime) decodeNode(d *decoder, n *yaml.Node, p string) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		d.fail(n, p, "expected a lifetime such as 90d or 12w, got %s", describe(n))
+		return
+	}
+	parsed, err := ParseLifetime(n.Value)
+	if err != nil {
+		d.fail(n, p, "%v", err)
+		return
+	}
+	*l = parsed
+}
+
+// MarshalJSON writes the lifetime as "90d".
+func (l Lifetime) MarshalJSON() ([]byte, error) { return json.Marshal(l.String()) }
