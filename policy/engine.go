@@ -141,6 +141,18 @@ func Load(fsys fs.FS, dir string, opts Options) (*Engine, error) {
 	return e, nil
 }
 
+// Severities lists the kinds of rules (deny, warn) a policy has; nil for
+// an unknown policy.
+func (e *Engine) Severities(id string) []Severity {
+	var out []Severity
+	for _, r := range e.rules {
+		if r.pkg.policy.ID == id && !slices.Contains(out, r.severity) {
+			out = append(out, r.severity)
+		}
+	}
+	return out
+}
+
 // Policies returns the catalog's policies, sorted by id.
 func (e *Engine) Policies() []*Policy { return e.policies }
 

@@ -43,11 +43,23 @@ func (GitHub) Format(w io.Writer, r *Report) error {
 			githubCommand(b, level, v.File, v.Line, title, msg)
 		}
 	}
+	if r.Review != nil && r.Review.Rules != nil {
+		for _, p := range r.Review.Rules.Deleted {
+			githubCommand(b, "warning", p.File, p.Line, "pave: policy "+p.ID+" deleted", "this pull request deletes policy "+p.ID)
+		}
+		for _, p := range r.Review.Rules.Weakened {
+			githubCommand(b, "warning", p.File, p.Line, "pave: policy "+p.ID+" weakened", p.Why)
+		}
+	}
 	s := r.Summary()
 	fmt.Fprintf(b, "%s: %s, %s, %d excepted, %s\n", plural(s.Services, "service"), plural(s.Denials, "denial"), plural(s.Warnings, "warning"), s.Excepted, plural(s.Errors, "error"))
 	if r.Review != nil {
 		rs := r.ReviewSummary()
-		fmt.Fprintf(b, "%s impacted: %d added, %d changed, %d removed, %d unchanged; denials: %d new, %d existing, %d fixed\n", plural(rs.Pairs, "pair"), rs.Added, rs.Changed, rs.Removed, rs.Unchanged, rs.NewDenials, rs.ExistingDenials, rs.FixedDenials)
+		letThrough := ""
+		if rs.LetThroughDenials > 0 {
+			letThrough = fmt.Sprintf(", %d let through by platform edits", rs.LetThroughDenials)
+		}
+		fmt.Fprintf(b, "%s impacted: %d added, %d changed, %d removed, %d unchanged; denials: %d new, %d existing, %d fixed%s\n", plural(rs.Pairs, "pair"), rs.Added, rs.Changed, rs.Removed, rs.Unchanged, rs.NewDenials, rs.ExistingDenials, rs.FixedDenials, letThrough)
 	}
 	return b.Flush()
 }

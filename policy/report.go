@@ -178,7 +178,7 @@ func (r *Report) Blocks(v *Violation) bool {
 	if !v.Blocking() {
 		return false
 	}
-	return r.Review == nil || r.Review.FailOn != FailOnNew || v.State == StateNew
+	return r.Review == nil || r.Review.FailOn != FailOnNew || v.State == StateNew || v.State == StateLetThrough
 }
 
 // RelocateFiles joins every file path with dir, so that a report names

@@ -14,6 +14,11 @@ const (
 	StateNew      = "new"
 	StateExisting = "existing"
 	StateFixed    = "fixed"
+	// StateLetThrough marks a denial the base's rules (its policies and
+	// pave.yaml) give a service the pull request changes, and the head's
+	// rules do not: the platform edits of the same pull request let it
+	// through. It blocks like a new denial.
+	StateLetThrough = "let-through"
 )
 
 // What fails a review (pave check --fail-on).
@@ -41,12 +46,48 @@ type Review struct {
 	Policies []string `json:"policies,omitempty"`
 	// Config is set when pave.yaml changed: every service is impacted.
 	Config bool `json:"config,omitempty"`
+	// ConfigDiff is the unified diff of pave.yaml, base → head.
+	ConfigDiff string `json:"configDiff,omitempty"`
+	// Rules tells how the change alters the platform's rules.
+	Rules *RulesChange `json:"rules,omitempty"`
 	// Groups gather the impacted pairs by the shape of their change, the
 	// largest first: the blast radius.
 	Groups []Group `json:"groups"`
 	// Unimpacted counts the head's service × environment pairs the change
 	// does not touch.
 	Unimpacted int `json:"unimpacted"`
+}
+
+// RulesChange is what a pull request does to the rules it is judged by:
+// set when it changes pave.yaml, policies/ or templates/.
+type RulesChange struct {
+	// Deleted are the policies the base has and the head does not.
+	Deleted []PolicyChange `json:"deleted,omitempty"`
+	// Weakened are policies the change keeps but makes less strict.
+	Weakened []PolicyChange `json:"weakened,omitempty"`
+	// JudgedByBase lists the services the change edits that were also
+	// checked against the base's policies and pave.yaml, because the same
+	// change edits them; their denials only the base's rules give are
+	// marked "let-through".
+	JudgedByBase []string `json:"judgedByBase,omitempty"`
+	// NotJudged says why the services could not be checked against the
+	// base's rules (its policies do not compile, say).
+	NotJudged string `json:"notJudged,omitempty"`
+}
+
+// PolicyChange is a deleted or weakened policy.
+type PolicyChange struct {
+	ID   string `json:"id"`
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
+	// Why says how it was weakened.
+	Why string `json:"why,omitempty"`
+}
+
+// Weakens reports whether the change deletes or weakens a policy, or
+// lets a denial through.
+func (c *RulesChange) Weakens() bool {
+	return c != nil && (len(c.Deleted) > 0 || len(c.Weakened) > 0)
 }
 
 // RevisionInfo names one side of a review.
@@ -116,6 +157,9 @@ type ReviewSummary struct {
 	NewDenials      int `json:"newDenials"`
 	ExistingDenials int `json:"existingDenials"`
 	FixedDenials    int `json:"fixedDenials"`
+	// LetThroughDenials count the denials only the base's rules give (see
+	// StateLetThrough).
+	LetThroughDenials int `json:"letThroughDenials"`
 	Errors          int `json:"errors"`
 }
 
@@ -143,9 +187,12 @@ func (r *Report) ReviewSummary() ReviewSummary {
 			if !v.Blocking() {
 				continue
 			}
-			if v.State == StateNew {
+			switch v.State {
+			case StateNew:
 				s.NewDenials++
-			} else {
+			case StateLetThrough:
+				s.LetThroughDenials++
+			default:
 				s.ExistingDenials++
 			}
 		}

@@ -53,11 +53,37 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	}
 	d.list("\n### ⚠️ Errors\n\n", errs, "errors", mdListItems)
 
+	// What the change does to the rules it is judged by.
+	if rc := rv.Rules; rc != nil {
+		var items []string
+		for _, p := range rc.Deleted {
+			items = append(items, fmt.Sprintf("- 🗑️ **policy `%s` deleted** (was `%s`)\n", p.ID, fileLine(p.File, p.Line)))
+		}
+		for _, p := range rc.Weakened {
+			items = append(items, fmt.Sprintf("- ⚠️ **policy `%s` weakened** at `%s`: %s\n", p.ID, fileLine(p.File, p.Line), mdText(p.Why)))
+		}
+		if len(rc.JudgedByBase) > 0 {
+			items = append(items, fmt.Sprintf("- this change edits the platform's rules and %s at once: %s also checked against the base's policies and pave.yaml\n", plural(len(rc.JudgedByBase), "service"), verbFor(len(rc.JudgedByBase))))
+		}
+		if rc.NotJudged != "" {
+			items = append(items, fmt.Sprintf("- the services this change edits could not be checked against the base's rules: %s\n", mdText(rc.NotJudged)))
+		}
+		if rv.ConfigDiff != "" {
+			fence := "```"
+			for strings.Contains(rv.ConfigDiff, fence) {
+				fence += "`"
+			}
+			items = append(items, fmt.Sprintf("\n<details open><summary><b>pave.yaml</b> changes</summary>\n\n%sdiff\n%s%s\n\n</details>\n", fence, strings.TrimSuffix(rv.ConfigDiff, "\n")+"\n", fence))
+		}
+		d.list("\n### ⚠️ Platform rules changed by this pull request\n\n", items, "rule changes", 0)
+	}
+
 	// Policy results.
 	denials := groupDenials(r)
 	for _, sec := range []struct {
 		state, title string
 	}{
+		{StateLetThrough, "\n### 🛑 Denied by the base's rules, let through by this change's platform edits\n\n"},
 		{StateNew, "\n### ❌ New policy denials\n\n"},
 		{StateExisting, "\n### Existing policy denials\n\n"},
 		{StateFixed, "\n### ✅ Fixed policy denials\n\n"},
@@ -241,6 +267,9 @@ func (d *mdDoc) list(title string, items []string, what string, most int) {
 func reviewVerdict(r *Report, s ReviewSummary) string {
 	if r.Failed() {
 		var parts []string
+		if s.LetThroughDenials > 0 {
+			parts = append(parts, plural(s.LetThroughDenials, "denial")+" by the base's rules that this change's platform edits let through")
+		}
 		switch {
 		case s.NewDenials > 0:
 			parts = append(parts, plural(s.NewDenials, "new policy denial"))
@@ -251,7 +280,7 @@ func reviewVerdict(r *Report, s ReviewSummary) string {
 			parts = append(parts, plural(s.Errors, "error"))
 		}
 		icon := "❌"
-		if s.NewDenials == 0 && s.ExistingDenials == 0 {
+		if s.NewDenials == 0 && s.ExistingDenials == 0 && s.LetThroughDenials == 0 {
 			icon = "⚠️"
 		}
 		return icon + " " + strings.Join(parts, ", ")
@@ -259,6 +288,10 @@ func reviewVerdict(r *Report, s ReviewSummary) string {
 	policies := "all policies pass"
 	if s.ExistingDenials > 0 {
 		policies = fmt.Sprintf("no new policy denials (%d existing)", s.ExistingDenials)
+	}
+	if rc := r.Review.Rules; rc.Weakens() {
+		n := len(rc.Deleted) + len(rc.Weakened)
+		return fmt.Sprintf("⚠️ %s the platform's rules — %s", plural(n, "policy change weakens"), policies)
 	}
 	if s.Services == 0 {
 		return "✅ No rendered change, " + policies
@@ -287,6 +320,9 @@ func reviewMeta(r *Report, s ReviewSummary) string {
 		line += fmt.Sprintf("; %d not impacted", rv.Unimpacted)
 	}
 	line += fmt.Sprintf(". Policies: %d new, %d existing, %d fixed %s", s.NewDenials, s.ExistingDenials, s.FixedDenials, pluralWord(s.NewDenials+s.ExistingDenials+s.FixedDenials, "denial"))
+	if s.LetThroughDenials > 0 {
+		line += fmt.Sprintf(", %d let through by platform edits", s.LetThroughDenials)
+	}
 	if s.Errors > 0 {
 		line += ", " + plural(s.Errors, "error")
 	}
@@ -409,9 +445,10 @@ func policyCell(r *Report, res *Result) string {
 		if !v.Blocking() {
 			continue
 		}
-		if v.State == StateNew {
+		switch v.State {
+		case StateNew, StateLetThrough:
 			news++
-		} else {
+		default:
 			existing++
 		}
 	}
@@ -484,7 +521,7 @@ type denial struct {
 }
 
 func (dn *denial) markdown(r *Report) string {
-	icon := map[string]string{StateNew: "🆕 ", StateExisting: "", StateFixed: "✅ "}[dn.state]
+	icon := map[string]string{StateLetThrough: "🛑 ", StateNew: "🆕 ", StateExisting: "", StateFixed: "✅ "}[dn.state]
 	var b strings.Builder
 	fmt.Fprintf(&b, "- %s**%s** — `%s` (%s) at `%s`: %s\n", icon, dn.policy, dn.service, strings.Join(dn.envs, ", "), fileLine(dn.file, dn.line), mdText(dn.message))
 	if dn.hint != "" && dn.state != StateFixed {
@@ -524,7 +561,7 @@ func groupDenials(r *Report) []*denial {
 			add(res, v)
 		}
 	}
-	rank := map[string]int{StateNew: 0, StateExisting: 1, StateFixed: 2, "": 1}
+	rank := map[string]int{StateLetThrough: -1, StateNew: 0, StateExisting: 1, StateFixed: 2, "": 1}
 	slices.SortStableFunc(out, func(a, b *denial) int { return cmp.Compare(rank[a.state], rank[b.state]) })
 	return out
 }
@@ -535,4 +572,12 @@ func (r *Result) mdLabel() string {
 		return "`" + r.Service + "`"
 	}
 	return "`" + r.Service + "` (" + r.Environment + ")"
+}
+
+// verbFor is "it was" or "they were".
+func verbFor(n int) string {
+	if n == 1 {
+		return "it was"
+	}
+	return "they were"
 }

@@ -73,7 +73,7 @@ type sarifResult struct {
 }
 
 // sarifBaseline maps a violation's state to SARIF's baselineState.
-var sarifBaseline = map[string]string{StateNew: "new", StateExisting: "unchanged", StateFixed: "absent"}
+var sarifBaseline = map[string]string{StateNew: "new", StateLetThrough: "new", StateExisting: "unchanged", StateFixed: "absent"}
 
 type sarifLocation struct {
 	PhysicalLocation sarifPhysical `json:"physicalLocation"`

@@ -78,6 +78,23 @@ func reviewText(w io.Writer, r *Report) error {
 	if rv.Config {
 		fmt.Fprintln(b, "pave.yaml changed: every service is rendered again")
 	}
+	if rc := rv.Rules; rc != nil {
+		for _, p := range rc.Deleted {
+			fmt.Fprintf(b, "POLICY DELETED %s (was %s)\n", p.ID, fileLine(p.File, p.Line))
+		}
+		for _, p := range rc.Weakened {
+			fmt.Fprintf(b, "POLICY WEAKENED %s at %s: %s\n", p.ID, fileLine(p.File, p.Line), p.Why)
+		}
+		if len(rc.JudgedByBase) > 0 {
+			fmt.Fprintf(b, "also checked against the base's policies and pave.yaml: %s\n", strings.Join(rc.JudgedByBase, ", "))
+		}
+		if rc.NotJudged != "" {
+			fmt.Fprintf(b, "not checked against the base's rules: %s\n", rc.NotJudged)
+		}
+	}
+	if rv.ConfigDiff != "" {
+		fmt.Fprintf(b, "\npave.yaml:\n%s", indentBlock(rv.ConfigDiff))
+	}
 	if len(rv.Groups) > 0 {
 		fmt.Fprintln(b, "\nblast radius:")
 		for _, g := range rv.Groups {
@@ -124,8 +141,12 @@ func reviewText(w io.Writer, r *Report) error {
 			}
 		}
 	}
-	fmt.Fprintf(b, "\n%s impacted: %d added, %d changed, %d removed, %d unchanged; denials: %d new, %d existing, %d fixed; %s (fail on %s)\n",
-		plural(s.Pairs, "pair"), s.Added, s.Changed, s.Removed, s.Unchanged, s.NewDenials, s.ExistingDenials, s.FixedDenials, plural(s.Errors, "error"), rv.FailOn)
+	letThrough := ""
+	if s.LetThroughDenials > 0 {
+		letThrough = fmt.Sprintf(", %d let through by platform edits", s.LetThroughDenials)
+	}
+	fmt.Fprintf(b, "\n%s impacted: %d added, %d changed, %d removed, %d unchanged; denials: %d new, %d existing, %d fixed%s; %s (fail on %s)\n",
+		plural(s.Pairs, "pair"), s.Added, s.Changed, s.Removed, s.Unchanged, s.NewDenials, s.ExistingDenials, s.FixedDenials, letThrough, plural(s.Errors, "error"), rv.FailOn)
 	return b.Flush()
 }
 
@@ -134,4 +155,18 @@ func revisionText(r RevisionInfo) string {
 		return r.Ref
 	}
 	return fmt.Sprintf("%s (%s)", r.Ref, r.Short())
+}
+
+// indentBlock indents every line of s by two spaces.
+func indentBlock(s string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if line != "" {
+			b.WriteString("  " + line)
+		}
+	}
+	if !strings.HasSuffix(b.String(), "\n") {
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -142,9 +142,12 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	// violation states.
 	var bs *side
 	baseResults := map[pairKey]*policy.Result{}
+	baseRulesOK := false
 	if baseCat != nil {
 		bs = newSide(baseCat)
-		if bs.engine, err = policy.Load(base.FS, catalog.PoliciesDir, policy.Options{Config: baseCat.Config, Now: now}); err != nil {
+		bs.engine, err = policy.Load(base.FS, catalog.PoliciesDir, policy.Options{Config: baseCat.Config, Now: now})
+		baseRulesOK = err == nil
+		if err != nil {
 			// The base's policies do not load: its services are still
 			// rendered for the diff, and every head violation is new.
 			if bs.engine, err = noPolicies(baseCat, now); err != nil {
@@ -156,6 +159,9 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	}
 
 	combine(report, bs, hs, baseResults, envs, opts.Workers)
+	if err := judgeRules(ctx, report, base, head, bs, hs, baseRulesOK, opts.Changed); err != nil {
+		return nil, err
+	}
 	blastRadius(report, bs, hs, impact)
 	return report, nil
 }

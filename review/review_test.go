@@ -174,6 +174,105 @@ var scenarios = []struct {
 		},
 	},
 	{
+		// One pull request adds a registry to pave.yaml, deletes a policy
+		// and adds a service change that needs both: it is judged by the
+		// base's rules too, and fails.
+		name: "platform-weakened",
+		edit: func(r *reviewtest.Repo) {
+			r.Replace("pave.yaml", "registries:\n  - registry.example.com\n", "registries:\n  - registry.example.com\n  - quay.example.net\n")
+			r.Remove("policies/no_privileged.rego")
+			r.Remove("policies/no_privileged_test.rego")
+			r.Replace("services/payments/checkout/service.yaml", "registry.example.com/payments/checkout:1.4.2", "quay.example.net/payments/checkout:1.4.2")
+			r.Replace("services/payments/checkout/service.yaml", "  environments:\n", "  patches:\n    - target: {kind: Deployment}\n      patch: |-\n        - {op: add, path: /spec/template/spec/containers/0/securityContext/privileged, value: true}\n  environments:\n")
+		},
+		failOn: policy.FailOnNew,
+		check: func(t *testing.T, rep *policy.Report) {
+			if !rep.Failed() {
+				t.Fatal("a change that weakens the rules it needs must fail, even with --fail-on new")
+			}
+			for _, env := range []string{"staging", "prod"} {
+				res := result(t, rep, "payments/checkout", env)
+				for _, id := range []string{"allowed-registries", "no-privileged"} {
+					v := find(res.Violations, id)
+					if v == nil || v.State != policy.StateLetThrough || !v.Blocking() {
+						t.Errorf("payments/checkout (%s): %s = %+v, want a let-through denial", env, id, v)
+					}
+				}
+				if res.Status != policy.StatusFail {
+					t.Errorf("payments/checkout (%s): status %s", env, res.Status)
+				}
+			}
+			// Services the change does not edit are not judged by the base.
+			for _, res := range rep.Results {
+				if res.Service == "payments/checkout" {
+					continue
+				}
+				for _, v := range res.Violations {
+					if v.State == policy.StateLetThrough {
+						t.Errorf("%s (%s): %s let through, but the change does not edit it", res.Service, res.Environment, v.Policy)
+					}
+				}
+			}
+			rc := rep.Review.Rules
+			if rc == nil || len(rc.Deleted) != 1 || rc.Deleted[0].ID != "no-privileged" || !strings.HasSuffix(rc.Deleted[0].File, "policies/no_privileged.rego") {
+				t.Fatalf("rules change %+v: want no-privileged deleted", rc)
+			}
+			if !slices.Equal(rc.JudgedByBase, []string{"payments/checkout"}) {
+				t.Errorf("judged by base: %v", rc.JudgedByBase)
+			}
+			if !strings.Contains(rep.Review.ConfigDiff, "+  - quay.example.net") {
+				t.Errorf("pave.yaml diff:\n%s", rep.Review.ConfigDiff)
+			}
+			if s := rep.ReviewSummary(); s.LetThroughDenials < 4 {
+				t.Errorf("summary %+v: want at least 4 let-through denials", s)
+			}
+		},
+	},
+	{
+		// Deleting a policy alone: nothing fails, and the comment says
+		// so first.
+		name: "policy-deleted",
+		edit: func(r *reviewtest.Repo) {
+			r.Remove("policies/no_privileged.rego")
+			r.Remove("policies/no_privileged_test.rego")
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			rc := rep.Review.Rules
+			if rc == nil || len(rc.Deleted) != 1 || rc.Deleted[0].ID != "no-privileged" {
+				t.Fatalf("rules change %+v: want no-privileged deleted", rc)
+			}
+			var md bytes.Buffer
+			if err := (policy.Markdown{}).Format(&md, rep); err != nil {
+				t.Fatal(err)
+			}
+			if first := strings.SplitN(md.String(), "\n", 3)[1]; !strings.Contains(first, "weakens the platform's rules") {
+				t.Errorf("verdict line %q must say the rules are weakened", first)
+			}
+		},
+	},
+	{
+		// A policy that only warns from now on, and a service change that
+		// relies on it in the same pull request.
+		name: "policy-weakened",
+		edit: func(r *reviewtest.Repo) {
+			r.Replace("policies/no_privileged.rego", "deny contains", "warn contains")
+			r.Replace("services/payments/checkout/service.yaml", "  environments:\n", "  patches:\n    - target: {kind: Deployment}\n      patch: |-\n        - {op: add, path: /spec/template/spec/containers/0/securityContext/privileged, value: true}\n  environments:\n")
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			rc := rep.Review.Rules
+			if rc == nil || len(rc.Weakened) != 1 || rc.Weakened[0].ID != "no-privileged" || !strings.Contains(rc.Weakened[0].Why, "only warns") {
+				t.Fatalf("rules change %+v: want no-privileged weakened to a warning", rc)
+			}
+			v := find(result(t, rep, "payments/checkout", "prod").Violations, "no-privileged")
+			if v == nil {
+				t.Fatal("payments/checkout (prod): no no-privileged result")
+			}
+			if !rep.Failed() {
+				t.Error("the base's rules deny the privileged container: the review must fail")
+			}
+		},
+	},
+	{
 		name: "service-deleted",
 		edit: func(r *reviewtest.Repo) {
 			r.Remove("services/data/events-consumer")
