@@ -160,7 +160,7 @@ type ReviewSummary struct {
 	// LetThroughDenials count the denials only the base's rules give (see
 	// StateLetThrough).
 	LetThroughDenials int `json:"letThroughDenials"`
-	Errors          int `json:"errors"`
+	Errors            int `json:"errors"`
 }
 
 // ReviewSummary counts the report's pairs by change and its denials by
