@@ -33,6 +33,7 @@ powerful_roles := {
 deny contains v if {
 	some obj in input.objects
 	obj.kind in binding_kinds
+
 	# A Role is the team's own, in its namespace: its rules are checked below.
 	object.get(obj, ["roleRef", "kind"], "") != "Role"
 	role := object.get(obj, ["roleRef", "name"], "")
