@@ -11,7 +11,7 @@ import (
 	"github.com/pave-dev/pave/render"
 )
 
-// BenchmarkLoad compiles the example catalog's policy bundle (16 policies,
+// BenchmarkLoad compiles the example catalog's policy bundle (20 policies,
 // their unit tests and helpers).
 func BenchmarkLoad(b *testing.B) {
 	cat := exampleWith(b, nil)
@@ -58,6 +58,11 @@ func BenchmarkCheck1000(b *testing.B) {
 	for i := range 1000 {
 		team := teams[i%len(teams)]
 		name := fmt.Sprintf("svc-%04d", i)
+		// A host in the team's domains (pave.yaml); data has none.
+		ingress := map[string]string{
+			"payments":   fmt.Sprintf("  ingress: {host: %s.checkout.example.com}\n", name),
+			"storefront": fmt.Sprintf("  ingress: {host: %s.shop.example.com}\n", name),
+		}[team]
 		files[fmt.Sprintf("services/%s/%s/service.yaml", team, name)] = fmt.Sprintf(`apiVersion: pave.dev/v1alpha1
 kind: Service
 metadata: {name: %[1]s, team: %[2]s}
@@ -69,11 +74,10 @@ spec:
   env: {LOG_LEVEL: info}
   secretEnv:
     DB_PASSWORD: {secret: %[1]s-db, key: password}
-  ingress: {host: %[1]s.example.com}
-  environments:
+%[4]s  environments:
     staging: {replicas: 1}
     prod: {replicas: 3, size: medium}
-`, name, team, i)
+`, name, team, i, ingress)
 	}
 	cat := exampleWith(b, files)
 	if len(cat.Errors) > 0 {

@@ -96,9 +96,10 @@ func TestLoadExampleBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"allowed-registries", "drop-all-capabilities", "image-tag-pinned", "network-policy-required",
-		"no-host-access", "no-plaintext-secrets", "no-privilege-escalation", "no-privileged",
-		"pdb-required", "probes-required", "prod-min-replicas", "readonly-root-filesystem",
+		"allowed-registries", "drop-all-capabilities", "image-tag-pinned", "ingress-host-in-team-domain",
+		"network-policy-required", "no-external-ips", "no-host-access", "no-ingress-snippets",
+		"no-plaintext-secrets", "no-privilege-escalation", "no-privileged", "pdb-required",
+		"probes-required", "prod-min-replicas", "rbac-restricted", "readonly-root-filesystem",
 		"required-labels", "resources-required", "run-as-non-root", "service-type-restricted",
 	}
 	var got []string

@@ -17,9 +17,10 @@ func TestPolicyTestExampleCatalog(t *testing.T) {
 	code, stdout, _ = pave(t, "policy", "test", "--catalog", exampleCatalog, "-v")
 	// Every policy has passing and failing cases.
 	for _, id := range []string{
-		"allowed_registries", "drop_all_capabilities", "image_tag_pinned", "network_policy_required",
-		"no_host_access", "no_plaintext_secrets", "no_privilege_escalation", "no_privileged",
-		"pdb_required", "probes_required", "prod_min_replicas", "readonly_root_filesystem",
+		"allowed_registries", "drop_all_capabilities", "image_tag_pinned", "ingress_host_in_team_domain",
+		"network_policy_required", "no_external_ips", "no_host_access", "no_ingress_snippets",
+		"no_plaintext_secrets", "no_privilege_escalation", "no_privileged", "pdb_required",
+		"probes_required", "prod_min_replicas", "rbac_restricted", "readonly_root_filesystem",
 		"required_labels", "resources_required", "run_as_non_root", "service_type_restricted",
 	} {
 		pkg := "--- PASS: data.pave.policies." + id + "_test."

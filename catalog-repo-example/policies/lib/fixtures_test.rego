@@ -8,7 +8,11 @@ package pave.lib.fixtures
 data_pave := {
 	"registries": ["registry.example.com"],
 	"environments": [{"name": "staging"}, {"name": "prod"}],
-	"teams": [{"name": "payments"}],
+	"teams": [
+		{"name": "payments", "domains": ["checkout.example.com", "pay.example.org"]},
+		{"name": "storefront", "domains": ["shop.example.com"]},
+		{"name": "data"},
+	],
 	"sizes": {"small": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}},
 }
 
@@ -133,6 +137,134 @@ job := {
 	"namespace": "payments-prod",
 	"objects": [namespace, cronjob, network_policy],
 }
+
+ingress := {
+	"apiVersion": "networking.k8s.io/v1",
+	"kind": "Ingress",
+	"metadata": {"name": "checkout", "namespace": "payments-prod", "labels": labels},
+	"spec": {
+		"ingressClassName": "nginx",
+		"tls": [{"hosts": ["checkout.example.com"], "secretName": "checkout-tls"}],
+		"rules": [{"host": "checkout.example.com", "http": {"paths": [{
+			"path": "/",
+			"pathType": "Prefix",
+			"backend": {"service": {"name": "checkout", "port": {"number": 8080}}},
+		}]}}],
+	},
+}
+
+# exposed is the compliant web service with an ingress host.
+exposed := object.union(web, {
+	"service": object.union(service, {"ingress": {"host": "checkout.example.com"}}),
+	"objects": [namespace, deployment, service_object, network_policy, pdb, ingress],
+})
+
+# ingress_with(ops) is the exposed input with its Ingress patched.
+ingress_with(ops) := with_objects(exposed, [namespace, deployment, service_object, network_policy, pdb, patched(ingress, ops)])
+
+# service_with(ops) is the web input with its Service patched.
+service_with(ops) := with_objects(web, [namespace, deployment, patched(service_object, ops), network_policy, pdb])
+
+role := {
+	"apiVersion": "rbac.authorization.k8s.io/v1",
+	"kind": "Role",
+	"metadata": {"name": "checkout", "namespace": "payments-prod", "labels": labels},
+	"rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}],
+}
+
+role_binding := {
+	"apiVersion": "rbac.authorization.k8s.io/v1",
+	"kind": "RoleBinding",
+	"metadata": {"name": "checkout", "namespace": "payments-prod", "labels": labels},
+	"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "checkout"},
+	"subjects": [{"kind": "ServiceAccount", "name": "checkout", "namespace": "payments-prod"}],
+}
+
+# rbac is the web service with a Role for its ServiceAccount.
+rbac := with_objects(web, [namespace, deployment, service_object, network_policy, pdb, role, role_binding])
+
+# workload(kind) is an object of a kind that makes pods, holding the
+# compliant pod template where that kind keeps it.
+workload("Pod") := {
+	"apiVersion": "v1",
+	"kind": "Pod",
+	"metadata": {"name": "checkout", "namespace": "payments-prod", "labels": object.union(labels, pod_labels)},
+	"spec": pod_spec,
+}
+
+workload("PodTemplate") := {
+	"apiVersion": "v1",
+	"kind": "PodTemplate",
+	"metadata": {"name": "checkout", "namespace": "payments-prod", "labels": labels},
+	"template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+}
+
+workload(kind) := {
+	"apiVersion": api_versions[kind],
+	"kind": kind,
+	"metadata": {"name": "checkout", "namespace": "payments-prod", "labels": labels},
+	"spec": {
+		"replicas": 2,
+		"selector": {"matchLabels": {"app.kubernetes.io/name": "checkout"}},
+		"template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+	},
+} if kind in {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Rollout"}
+
+workload("Job") := {
+	"apiVersion": "batch/v1",
+	"kind": "Job",
+	"metadata": {"name": "checkout", "namespace": "payments-prod", "labels": labels},
+	"spec": {"template": {"metadata": {"labels": pod_labels}, "spec": object.union(pod_spec, {"restartPolicy": "Never"})}},
+}
+
+workload("CronJob") := json.patch(cronjob, [{"op": "replace", "path": "/spec/jobTemplate/spec/template/spec/containers", "value": [container]}])
+
+workload("ScaledJob") := {
+	"apiVersion": "keda.sh/v1alpha1",
+	"kind": "ScaledJob",
+	"metadata": {"name": "checkout", "namespace": "payments-prod", "labels": labels},
+	"spec": {
+		"jobTargetRef": {"template": {"metadata": {"labels": pod_labels}, "spec": object.union(pod_spec, {"restartPolicy": "Never"})}},
+		"triggers": [{"type": "cron", "metadata": {"timezone": "UTC", "start": "0 3 * * *", "end": "0 4 * * *", "desiredReplicas": "1"}}],
+	},
+}
+
+api_versions := {
+	"Deployment": "apps/v1",
+	"StatefulSet": "apps/v1",
+	"DaemonSet": "apps/v1",
+	"ReplicaSet": "apps/v1",
+	"ReplicationController": "v1",
+	"Rollout": "argoproj.io/v1alpha1",
+}
+
+# Where each kind keeps its pod spec, as a JSON pointer.
+pod_spec_paths := {
+	"Pod": "/spec",
+	"PodTemplate": "/template/spec",
+	"Deployment": "/spec/template/spec",
+	"StatefulSet": "/spec/template/spec",
+	"DaemonSet": "/spec/template/spec",
+	"ReplicaSet": "/spec/template/spec",
+	"ReplicationController": "/spec/template/spec",
+	"Job": "/spec/template/spec",
+	"Rollout": "/spec/template/spec",
+	"CronJob": "/spec/jobTemplate/spec/template/spec",
+	"ScaledJob": "/spec/jobTargetRef/template/spec",
+}
+
+# pod_ids are the names the policies give each kind's pods.
+pod_ids := {kind: id |
+	some kind, _ in pod_spec_paths
+	id := pod_id(kind)
+}
+
+pod_id("ScaledJob") := "ScaledJob/checkout (spec.jobTargetRef.template)"
+
+pod_id(kind) := sprintf("%s/checkout", [kind]) if kind != "ScaledJob"
+
+# pod_kinds are the kinds workload(kind) builds.
+pod_kinds := {kind | some kind, _ in pod_spec_paths}
 
 # with_objects(base, objects) is base with its objects replaced.
 with_objects(base, objects) := object.union(base, {"objects": objects})
