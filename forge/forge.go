@@ -5,7 +5,8 @@
 // A sticky comment carries a marker (an HTML comment such as
 // "<!-- pave:review -->"): posting again finds the comment holding the
 // marker and edits it, so a pull request has one review that follows its
-// pushes instead of one comment per push.
+// pushes instead of one comment per push. The marker is only text anyone
+// can post, so only a comment pave's own login posted is ever edited.
 //
 // Bodies are the caller's to size: one over the forge's limit
 // (GitHubCommentMax, GitLabNoteMax) is refused with ErrTooLarge before

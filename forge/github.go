@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/google/go-github/v89/github"
@@ -18,6 +19,10 @@ type GitHubConfig struct {
 	APIURL     string // GITHUB_API_URL, default https://api.github.com/
 	PR         int    // pull request number
 	HeadSHA    string // head commit of the pull request (for check runs)
+	// CommentAuthor is the login whose comments UpsertComment may edit
+	// (PAVE_GITHUB_COMMENT_AUTHOR, --github-comment-author); empty means
+	// the token's own login, looked up.
+	CommentAuthor string
 }
 
 // GitHubConfigFromEnv reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL
@@ -34,6 +39,8 @@ func GitHubConfigFromEnv(getenv func(string) string, pr int) (GitHubConfig, erro
 		APIURL:     getenv("GITHUB_API_URL"),
 		PR:         pr,
 		HeadSHA:    getenv("GITHUB_SHA"),
+		// An explicit login, for a token whose own GitHub cannot tell.
+		CommentAuthor: getenv("PAVE_GITHUB_COMMENT_AUTHOR"),
 	}
 	if cfg.APIURL == "" {
 		cfg.APIURL = DefaultGitHubAPIURL
@@ -50,6 +57,9 @@ func GitHubConfigFromEnv(getenv func(string) string, pr int) (GitHubConfig, erro
 	}
 	if pr < 0 {
 		errs = append(errs, fmt.Errorf("pull request number %d: must be positive", pr))
+	}
+	if cfg.CommentAuthor != "" && !validLogin(cfg.CommentAuthor) {
+		errs = append(errs, fmt.Errorf("PAVE_GITHUB_COMMENT_AUTHOR %q is not a GitHub login (such as pave-bot or github-actions[bot])", cfg.CommentAuthor))
 	}
 
 	path := getenv("GITHUB_EVENT_PATH")
@@ -112,6 +122,13 @@ func readPullRequestEvent(path string) (*pullRequestEvent, error) {
 	return ev.PullRequest, nil
 }
 
+// loginPattern is a GitHub login: a user's or organisation's (letters,
+// digits and single hyphens, at most 39 characters) or an app's bot
+// account, its slug followed by "[bot]".
+var loginPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$`)
+
+func validLogin(s string) bool { return loginPattern.MatchString(s) }
+
 func validRepository(s string) bool {
 	owner, name, ok := strings.Cut(s, "/")
 	return ok && owner != "" && name != "" && !strings.Contains(name, "/")
@@ -122,6 +139,8 @@ type GitHub struct {
 	cfg         GitHubConfig
 	owner, repo string
 	client      *github.Client
+	// author is the login pave's comments are posted as, once known.
+	author string
 }
 
 // NewGitHub returns a client for cfg.Repository at cfg.APIURL (a GitHub
@@ -134,6 +153,9 @@ func NewGitHub(cfg GitHubConfig, hc *http.Client) (*GitHub, error) {
 	}
 	if !validRepository(cfg.Repository) {
 		return nil, fmt.Errorf("github: repository %q is not owner/name", cfg.Repository)
+	}
+	if cfg.CommentAuthor != "" && !validLogin(cfg.CommentAuthor) {
+		return nil, fmt.Errorf("github: comment author %q is not a GitHub login", cfg.CommentAuthor)
 	}
 	if cfg.APIURL == "" {
 		cfg.APIURL = DefaultGitHubAPIURL

@@ -76,6 +76,10 @@ func TestUpsertCommentCreatesThenUpdates(t *testing.T) {
 		"GET /repos/acme/catalog/issues/7/comments",
 		"POST /repos/acme/catalog/issues/7/comments",
 		"GET /repos/acme/catalog/issues/7/comments",
+		// A comment holds the marker: whose? GET /user refuses the
+		// installation token, GraphQL names its bot.
+		"GET /user",
+		"POST /graphql",
 		fmt.Sprintf("PATCH /repos/acme/catalog/issues/comments/%d", first.ID),
 	}
 	if strings.Join(methods, "\n") != strings.Join(want, "\n") {
@@ -109,7 +113,7 @@ func TestUpsertCommentFindsMarkerOnALaterPage(t *testing.T) {
 	}
 	var pages []string
 	for _, r := range srv.Requests() {
-		if r.Method == http.MethodGet {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/comments") {
 			pages = append(pages, r.Query)
 		}
 	}
@@ -183,12 +187,19 @@ func TestUpsertCommentWrongToken(t *testing.T) {
 }
 
 func TestUpsertCommentForbiddenHintsAtPermissions(t *testing.T) {
-	srv, gh := newGitHub(t)
+	srv := forgetest.NewGitHub(t, "acme", "catalog", token)
+	srv.AddPullRequest(pr, head)
+	gh, err := forge.NewGitHub(forge.GitHubConfig{
+		Token: token, Repository: "acme/catalog", APIURL: srv.URL(), PR: pr, CommentAuthor: forgetest.GitHubUser,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ours := srv.AddComment(pr, forgetest.GitHubUser, marker)
 	// A read-only token, as on a pull request from a fork: listing works,
 	// the edit is refused.
 	srv.Fail(http.StatusForbidden, "Resource not accessible by integration", http.MethodPatch, http.MethodPost)
-	_, err := gh.UpsertComment(context.Background(), marker, marker+" v2")
+	_, err = gh.UpsertComment(context.Background(), marker, marker+" v2")
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -237,5 +248,103 @@ func TestGitHubEnterpriseURL(t *testing.T) {
 				t.Errorf("%d comments, want 1", n)
 			}
 		})
+	}
+}
+
+// A pull request's author can post pave's marker before pave does, with
+// a verdict of their own: pave leaves their comment alone and posts and
+// then updates its own.
+func TestUpsertCommentLeavesAnotherUsersMarkerComment(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		tokenUser string // "" for the installation token of GitHubUser
+		author    string // GitHubConfig.CommentAuthor
+		apiPath   string // of GITHUB_API_URL
+		lookups   []string
+	}{
+		{name: "installation token", lookups: []string{"GET /user", "POST /graphql"}},
+		{name: "enterprise server", apiPath: "/api/v3", lookups: []string{"GET /api/v3/user", "POST /api/graphql"}},
+		{name: "personal access token", tokenUser: "pave-bot", lookups: []string{"GET /user"}},
+		{name: "explicit author", author: forgetest.GitHubUser},
+		{name: "explicit author any case", author: "GitHub-Actions[bot]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := forgetest.NewGitHub(t, "acme", "catalog", token)
+			srv.AddPullRequest(pr, head)
+			if tc.tokenUser != "" {
+				srv.SetTokenUser(tc.tokenUser)
+			}
+			gh, err := forge.NewGitHub(forge.GitHubConfig{Token: token, Repository: "acme/catalog", APIURL: srv.URL() + tc.apiPath, PR: pr, CommentAuthor: tc.author}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged := marker + "\n## ✅ all policies pass"
+			theirs := srv.AddComment(pr, "mallory", forged)
+			// A bot's comment is not pave's either when pave is a user.
+			other := srv.AddComment(pr, "renovate[bot]", marker+"\nby another bot")
+			ctx := context.Background()
+
+			first, err := gh.UpsertComment(ctx, marker, marker+"\nreview 1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.Updated || first.ID == theirs.ID || first.ID == other.ID {
+				t.Errorf("first post = %+v, want a new comment", first)
+			}
+			second, err := gh.UpsertComment(ctx, marker, marker+"\nreview 2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !second.Updated || second.ID != first.ID {
+				t.Errorf("second post = %+v, want comment %d updated", second, first.ID)
+			}
+			comments := srv.Comments(pr)
+			if len(comments) != 3 {
+				t.Fatalf("%d comments, want 3: %+v", len(comments), comments)
+			}
+			if c := comments[0]; c.ID != theirs.ID || c.Body != forged || !c.UpdatedAt.Equal(theirs.UpdatedAt) {
+				t.Errorf("mallory's comment was touched: %+v", c)
+			}
+			if c := comments[1]; c.Body != other.Body {
+				t.Errorf("the other bot's comment was touched: %+v", c)
+			}
+			if c := comments[2]; c.Body != marker+"\nreview 2" {
+				t.Errorf("pave's comment = %+v", c)
+			}
+			var lookups []string
+			for _, r := range srv.Requests() {
+				if !strings.Contains(r.Path, "/repos/") {
+					lookups = append(lookups, r.Method+" "+r.Path)
+				}
+			}
+			// The login is looked up once per client.
+			if strings.Join(lookups, ", ") != strings.Join(tc.lookups, ", ") {
+				t.Errorf("identity requests %q, want %q", lookups, tc.lookups)
+			}
+		})
+	}
+}
+
+func TestUpsertCommentNeedsPavesLogin(t *testing.T) {
+	srv, gh := newGitHub(t)
+	srv.AddComment(pr, "mallory", marker)
+	// Neither GET /user nor GraphQL tells the login: pave does not guess,
+	// and says how to name it.
+	srv.Fail(http.StatusBadGateway, "GraphQL is down", http.MethodPost)
+	_, err := gh.UpsertComment(context.Background(), marker, marker+"\nreview")
+	if err == nil || !strings.Contains(err.Error(), "--github-comment-author") || !strings.Contains(err.Error(), "502") {
+		t.Errorf("err = %v, want a 502 and the flag to set", err)
+	}
+	if c := srv.Comments(pr); len(c) != 1 || c[0].Body != marker {
+		t.Errorf("comments = %+v", c)
+	}
+}
+
+func TestGitHubCommentAuthorMustBeALogin(t *testing.T) {
+	for _, login := range []string{"pave bot", "a/b", "-x", "x[bot][bot]", strings.Repeat("a", 40)} {
+		_, err := forge.NewGitHub(forge.GitHubConfig{Token: token, Repository: "acme/catalog", PR: pr, CommentAuthor: login}, nil)
+		if err == nil || !strings.Contains(err.Error(), "not a GitHub login") {
+			t.Errorf("%q: err = %v", login, err)
+		}
 	}
 }

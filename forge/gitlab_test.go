@@ -125,6 +125,32 @@ func TestUpsertNoteLeavesOtherUsersNotes(t *testing.T) {
 	}
 }
 
+// A merge request's author can post pave's marker first; with a
+// Maintainer's token pave could edit their note, and does not: it posts
+// and then updates its own.
+func TestUpsertNoteLeavesTheMarkerNoteOfTheAuthor(t *testing.T) {
+	srv, gl := newGitLab(t)
+	srv.SetMaintainer()
+	forged := marker + "\n## ✅ all policies pass"
+	theirs := srv.AddNote(mr, "mallory", forged)
+	ctx := context.Background()
+	first, err := gl.UpsertNote(ctx, marker, marker+"\nreview 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := gl.UpsertNote(ctx, marker, marker+"\nreview 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Updated || first.ID == int64(theirs.ID) || !second.Updated || second.ID != first.ID {
+		t.Errorf("posts %+v then %+v, want a note of pave's created then updated", first, second)
+	}
+	notes := srv.Notes(mr)
+	if len(notes) != 2 || notes[0].Body != forged || !notes[0].UpdatedAt.Equal(theirs.UpdatedAt) || notes[1].Body != marker+"\nreview 2" {
+		t.Errorf("notes = %+v", notes)
+	}
+}
+
 func TestUpsertNoteNumericAndEncodedProjectIDs(t *testing.T) {
 	for _, tc := range []struct{ server, config, path string }{
 		{"4711", "4711", "/api/v4/projects/4711/"},

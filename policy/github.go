@@ -75,13 +75,3 @@ func githubCommand(w io.Writer, level, file string, line int, title, msg string)
 	props = append(props, "title="+githubProperty(title))
 	fmt.Fprintf(w, "::%s %s::%s\n", level, strings.Join(props, ","), githubData(msg))
 }
-
-// githubData escapes a workflow command's message.
-func githubData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-// githubProperty escapes a workflow command's property value.
-func githubProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
-}

@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 )
 
@@ -39,7 +41,20 @@ func (JSON) Format(w io.Writer, r *Report) error {
 	if out.Errors == nil {
 		out.Errors = []Error{}
 	}
-	enc := json.NewEncoder(w)
+	return encodeJSON(w, out)
+}
+
+// encodeJSON writes v as indented JSON. The encoder escapes control
+// characters and HTML; quietEncoded escapes what it leaves (C1 and
+// bidirectional controls) and keeps a CI log from running what a string
+// holds.
+func encodeJSON(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(quietEncoded(buf.Bytes(), func(r rune) string { return fmt.Sprintf(`\u%04x`, r) }, `\u005b`))
+	return err
 }

@@ -41,3 +41,27 @@ func TestJSONFormat(t *testing.T) {
 		}
 	})
 }
+
+func TestJSONKeepsServiceStringsExactly(t *testing.T) {
+	// The encoder escapes what a terminal or a CI log would act on, and
+	// the document still decodes to the strings as written (bytes that
+	// are not UTF-8 become U+FFFD).
+	for _, s := range hostileInputs {
+		out := checkFormat(t, "json", exceptedReport(s))
+		var doc struct {
+			Results []struct {
+				Violations []struct {
+					Message   string
+					Exception *struct{ Reason string }
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		v := doc.Results[1].Violations[0]
+		if want := string([]rune(s)); v.Exception == nil || v.Exception.Reason != want || v.Message != "denied: "+want {
+			t.Errorf("reason %q decodes to %+v", s, v)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -129,15 +130,19 @@ func (JUnit) Format(w io.Writer, r *Report) error {
 		out.Errors += s.Errors
 		out.Skipped += s.Skipped
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
+	// The encoder escapes markup and newlines and writes U+FFFD for the
+	// characters XML cannot hold; quietEncoded escapes what it leaves
+	// (C1 and bidirectional controls) and keeps a CI log from running
+	// what a string holds.
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	enc := xml.NewEncoder(&buf)
 	enc.Indent("", "  ")
 	if err := enc.Encode(out); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, "\n")
+	buf.WriteString("\n")
+	_, err := w.Write(quietEncoded(buf.Bytes(), func(r rune) string { return fmt.Sprintf("&#x%X;", r) }, "&#91;"))
 	return err
 }
 

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/xml"
+	"strings"
 	"testing"
 )
 
@@ -12,4 +13,27 @@ func TestJUnitFormat(t *testing.T) {
 			t.Fatalf("not XML: %v", err)
 		}
 	})
+}
+
+func TestJUnitKeepsServiceStringsValid(t *testing.T) {
+	// Whatever a reason holds, the report is XML, a terminal or a CI log
+	// only shows it, and it decodes to the reason as written — but for
+	// the characters XML cannot hold, which become U+FFFD.
+	for _, s := range hostileInputs {
+		out := checkFormat(t, "junit", exceptedReport(s))
+		var doc junitSuites
+		if err := xml.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("reason %q: not XML: %v", s, err)
+		}
+		want := strings.Map(func(r rune) rune {
+			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+				return '\uFFFD'
+			}
+			return r
+		}, string([]rune(s)))
+		skipped := doc.Suites[2].Cases[2].Skipped
+		if skipped == nil || skipped.Message != "excepted: "+want {
+			t.Errorf("reason %q: skipped %+v, want message %q", s, skipped, "excepted: "+want)
+		}
+	}
 }

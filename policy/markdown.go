@@ -35,7 +35,7 @@ func (m Markdown) Format(w io.Writer, r *Report) error {
 	if len(r.Errors) > 0 {
 		fmt.Fprintf(b, "\n### ⚠️ catalog\n\n")
 		for _, e := range r.Errors {
-			fmt.Fprintf(b, "- `%s`: %s\n", fileLine(e.File, e.Line), mdText(e.Message))
+			fmt.Fprintf(b, "- %s: %s\n", mdCode(fileLine(e.File, e.Line)), mdText(e.Message))
 		}
 	}
 
@@ -53,7 +53,7 @@ func (m Markdown) Format(w io.Writer, r *Report) error {
 					warn++
 				}
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %d |\n", res.Service, orDash(res.Environment), statusIcon[res.Status]+" "+res.Status, deny, warn, exc)
+			fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %d |\n", mdText(res.Service), mdText(orDash(res.Environment)), statusIcon[res.Status]+" "+res.Status, deny, warn, exc)
 		}
 	}
 
@@ -61,15 +61,15 @@ func (m Markdown) Format(w io.Writer, r *Report) error {
 		if res.Status == StatusPass {
 			continue
 		}
-		fmt.Fprintf(b, "\n### %s %s\n\n", statusIcon[res.Status], res.label())
+		fmt.Fprintf(b, "\n### %s %s\n\n", statusIcon[res.Status], mdText(res.label()))
 		for _, e := range res.Errors {
-			fmt.Fprintf(b, "- **error** at `%s`: %s\n", fileLine(e.File, e.Line), mdText(e.Message))
+			fmt.Fprintf(b, "- **error** at %s: %s\n", mdCode(fileLine(e.File, e.Line)), mdText(e.Message))
 		}
 		for _, v := range res.Violations {
 			if !v.Blocking() {
 				continue
 			}
-			fmt.Fprintf(b, "- **%s** at `%s`: %s\n", v.Policy, fileLine(v.File, v.Line), mdText(v.Message))
+			fmt.Fprintf(b, "- **%s** at %s: %s\n", mdText(v.Policy), mdCode(fileLine(v.File, v.Line)), mdText(v.Message))
 			if v.Hint != "" {
 				fmt.Fprintf(b, "  - fix: %s\n", mdText(v.Hint))
 			}
@@ -82,9 +82,9 @@ func (m Markdown) Format(w io.Writer, r *Report) error {
 			switch {
 			case v.Excepted:
 				x := v.Exception
-				excepted = append(excepted, fmt.Sprintf("| %s | %s | `%s` | `%s` | %s | %s | %s |", res.Service, orDash(res.Environment), v.Policy, fileLine(v.File, v.Line), mdText(x.Reason), mdText(x.ApprovedBy), x.Expires))
+				excepted = append(excepted, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s |", mdText(res.Service), mdText(orDash(res.Environment)), mdCellCode(v.Policy), mdCellCode(fileLine(v.File, v.Line)), mdText(x.Reason), mdText(x.ApprovedBy), mdText(x.Expires)))
 			case v.Severity == Warn:
-				line := fmt.Sprintf("- %s: **%s** at `%s`: %s", res.label(), v.Policy, fileLine(v.File, v.Line), mdText(v.Message))
+				line := fmt.Sprintf("- %s: **%s** at %s: %s", mdText(res.label()), mdText(v.Policy), mdCode(fileLine(v.File, v.Line)), mdText(v.Message))
 				if v.Hint != "" {
 					line += "\n  - fix: " + mdText(v.Hint)
 				}
@@ -106,9 +106,4 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
-}
-
-// mdText keeps text on one line and out of table syntax.
-func mdText(s string) string {
-	return strings.NewReplacer("\r", "", "\n", " ", "|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
 }

@@ -44,11 +44,11 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	// Errors first: they block whatever --fail-on says.
 	var errs []string
 	for _, e := range r.Errors {
-		errs = append(errs, fmt.Sprintf("- `%s`: %s\n", fileLine(e.File, e.Line), mdText(e.Message)))
+		errs = append(errs, fmt.Sprintf("- %s: %s\n", mdCode(fileLine(e.File, e.Line)), mdText(e.Message)))
 	}
 	for _, res := range r.Results {
 		for _, e := range res.Errors {
-			errs = append(errs, fmt.Sprintf("- %s at `%s`: %s\n", res.mdLabel(), fileLine(e.File, e.Line), mdText(e.Message)))
+			errs = append(errs, fmt.Sprintf("- %s at %s: %s\n", res.mdLabel(), mdCode(fileLine(e.File, e.Line)), mdText(e.Message)))
 		}
 	}
 	d.list("\n### ⚠️ Errors\n\n", errs, "errors", mdListItems)
@@ -105,7 +105,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	if len(rv.Templates) > 0 || len(rv.Policies) > 0 || rv.Config || len(rv.Groups) > 1 {
 		var items []string
 		for _, t := range rv.Templates {
-			items = append(items, fmt.Sprintf("- **template `%s` %s**: %s\n", t.Name, versionChange(t.From, t.To), templateReach(t, len(rv.Environments))))
+			items = append(items, fmt.Sprintf("- **template %s %s**: %s\n", mdCode(t.Name), mdText(versionChange(t.From, t.To)), templateReach(t, len(rv.Environments))))
 		}
 		if len(rv.Policies) > 0 {
 			shown := rv.Policies
@@ -113,7 +113,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 			if len(shown) > 10 {
 				shown, more = shown[:10], fmt.Sprintf(" and %d more", len(rv.Policies)-10)
 			}
-			items = append(items, fmt.Sprintf("- **policies changed**: `%s`%s — every service is checked again\n", strings.Join(shown, "`, `"), more))
+			items = append(items, fmt.Sprintf("- **policies changed**: %s%s — every service is checked again\n", mdCodeList(shown), more))
 		}
 		if rv.Config {
 			items = append(items, "- **pave.yaml changed** — every service is rendered again\n")
@@ -172,7 +172,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 			quiet++
 			continue
 		}
-		row := fmt.Sprintf("| `%s` | %s | %s | %s | %s |\n", res.Service, res.Environment, res.Change, objectsCell(res.Diff), cell)
+		row := fmt.Sprintf("| %s | %s | %s | %s | %s |\n", mdCellCode(res.Service), mdText(res.Environment), res.Change, objectsCell(res.Diff), cell)
 		rows = append(rows, row)
 		if cell != "✅ pass" && cell != "—" {
 			notPassing = append(notPassing, row)
@@ -208,14 +208,14 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	for _, res := range r.Results {
 		for _, v := range res.Violations {
 			if v.Severity == Warn && !v.Excepted && v.State == StateNew {
-				warns = append(warns, fmt.Sprintf("- **%s** — %s at `%s`: %s\n", v.Policy, res.mdLabel(), fileLine(v.File, v.Line), mdText(v.Message)))
+				warns = append(warns, fmt.Sprintf("- **%s** — %s at %s: %s\n", mdText(v.Policy), res.mdLabel(), mdCode(fileLine(v.File, v.Line)), mdText(v.Message)))
 			}
 		}
 	}
 	d.list("\n### New warnings\n\n", warns, "warnings", mdListItems)
 
 	if len(d.omitted) > 0 {
-		d.b.WriteString(fmt.Sprintf("\n---\n_This comment was cut to fit: %s not shown. `pave check --base %s -o report.md` writes the full report._\n", strings.Join(d.omitted, ", "), rv.Base.Ref))
+		d.b.WriteString(fmt.Sprintf("\n---\n_This comment was cut to fit: %s not shown. %s writes the full report._\n", strings.Join(d.omitted, ", "), mdCode("pave check --base "+rv.Base.Ref+" -o report.md")))
 	}
 	_, err := io.WriteString(w, d.b.String())
 	return err
@@ -306,13 +306,13 @@ func reviewVerdict(r *Report, s ReviewSummary) string {
 // reviewMeta is the line under the verdict: the revisions and the counts.
 func reviewMeta(r *Report, s ReviewSummary) string {
 	rv := r.Review
-	head := "`" + rv.Head.Ref + "`"
+	head := mdCode(rv.Head.Ref)
 	if rv.Head.Commit != "" {
-		head += " (`" + rv.Head.Short() + "`)"
+		head += " (" + mdCode(rv.Head.Short()) + ")"
 	}
-	base := "`" + rv.Base.Ref + "`"
+	base := mdCode(rv.Base.Ref)
 	if rv.Base.Commit != "" && rv.Base.Ref != rv.Base.Commit {
-		base += " (`" + rv.Base.Short() + "`)"
+		base += " (" + mdCode(rv.Base.Short()) + ")"
 	}
 	line := fmt.Sprintf("Base %s → head %s: %s impacted (service × environment): %d added, %d changed, %d removed, %d unchanged",
 		base, head, plural(s.Pairs, "pair"), s.Added, s.Changed, s.Removed, s.Unchanged)
@@ -362,16 +362,16 @@ func templateReach(t TemplateChange, envs int) string {
 // few examples and every pair behind a fold.
 func groupMarkdown(g Group, envs []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "- **%s**", groupSize(g, envs))
+	fmt.Fprintf(&b, "- **%s**", mdText(groupSize(g, envs)))
 	if g.Template != "" {
-		fmt.Fprintf(&b, " (`%s`)", g.Template)
+		fmt.Fprintf(&b, " (%s)", mdCode(g.Template))
 	}
 	fmt.Fprintf(&b, ": %s", mdText(g.Shape))
 	examples := g.Services
 	if len(examples) > mdExamples {
 		examples = examples[:mdExamples]
 	}
-	fmt.Fprintf(&b, " — `%s`", strings.Join(examples, "`, `"))
+	fmt.Fprintf(&b, " — %s", mdCodeList(examples))
 	if len(g.Services) > mdExamples {
 		fmt.Fprintf(&b, " and %d more", len(g.Services)-mdExamples)
 	}
@@ -382,7 +382,7 @@ func groupMarkdown(g Group, envs []string) string {
 		if len(pairs) > mdFoldServices {
 			pairs, more = pairs[:mdFoldServices], fmt.Sprintf(", … %d more", len(g.Pairs)-mdFoldServices)
 		}
-		fmt.Fprintf(&b, "  <details><summary>all %s</summary>\n\n  %s%s\n\n  </details>\n", plural(len(g.Pairs), "pair"), strings.Join(pairs, ", "), more)
+		fmt.Fprintf(&b, "  <details><summary>all %s</summary>\n\n  %s%s\n\n  </details>\n", plural(len(g.Pairs), "pair"), mdText(strings.Join(pairs, ", ")), more)
 	}
 	return b.String()
 }
@@ -407,7 +407,7 @@ func objectsCell(diff []render.ObjectChange) string {
 	}
 	return strings.Join(objectLabels(diff, 3, func(c render.ObjectChange) string {
 		sign := map[string]string{render.ActionAdded: "+", render.ActionRemoved: "−", render.ActionChanged: "~"}
-		return sign[c.Action] + c.Kind
+		return sign[c.Action] + mdText(c.Kind)
 	}), ", ")
 }
 
@@ -483,8 +483,8 @@ func policyCell(r *Report, res *Result) string {
 // diffMarkdown folds a pair's diff.
 func diffMarkdown(res *Result) string {
 	var b strings.Builder
-	labels := objectLabels(res.Diff, 4, func(c render.ObjectChange) string { return c.Action + " " + c.Kind })
-	fmt.Fprintf(&b, "<details><summary><code>%s</code> (%s): %s — %s</summary>\n\n", res.Service, res.Environment, res.Change, strings.Join(labels, ", "))
+	labels := objectLabels(res.Diff, 4, func(c render.ObjectChange) string { return c.Action + " " + mdHTML(c.Kind) })
+	fmt.Fprintf(&b, "<details><summary><code>%s</code> (%s): %s — %s</summary>\n\n", mdHTML(res.Service), mdHTML(res.Environment), res.Change, strings.Join(labels, ", "))
 	// Objects that only change the template annotation (a template's
 	// version bump) are named, not diffed: the JSON report has them.
 	var text strings.Builder
@@ -500,14 +500,10 @@ func diffMarkdown(res *Result) string {
 		}
 	}
 	if text.Len() > 0 {
-		fence := "```"
-		for strings.Contains(text.String(), fence) {
-			fence += "`"
-		}
-		fmt.Fprintf(&b, "%sdiff\n%s%s\n\n", fence, text.String(), fence)
+		fmt.Fprintf(&b, "%s\n", mdFence("diff", text.String()))
 	}
 	if len(stamped) > 0 {
-		fmt.Fprintf(&b, "%s only change the `%s` annotation.\n\n", strings.Join(stamped, ", "), render.AnnotationTemplate)
+		fmt.Fprintf(&b, "%s only change the `%s` annotation.\n\n", mdText(strings.Join(stamped, ", ")), render.AnnotationTemplate)
 	}
 	b.WriteString("</details>\n")
 	return b.String()
@@ -523,7 +519,7 @@ type denial struct {
 func (dn *denial) markdown(r *Report) string {
 	icon := map[string]string{StateLetThrough: "🛑 ", StateNew: "🆕 ", StateExisting: "", StateFixed: "✅ "}[dn.state]
 	var b strings.Builder
-	fmt.Fprintf(&b, "- %s**%s** — `%s` (%s) at `%s`: %s\n", icon, dn.policy, dn.service, strings.Join(dn.envs, ", "), fileLine(dn.file, dn.line), mdText(dn.message))
+	fmt.Fprintf(&b, "- %s**%s** — %s (%s) at %s: %s\n", icon, mdText(dn.policy), mdCode(dn.service), mdText(strings.Join(dn.envs, ", ")), mdCode(fileLine(dn.file, dn.line)), mdText(dn.message))
 	if dn.hint != "" && dn.state != StateFixed {
 		fmt.Fprintf(&b, "  - fix: %s\n", mdText(dn.hint))
 	}
@@ -569,9 +565,18 @@ func groupDenials(r *Report) []*denial {
 // mdLabel is "`team/name` (env)".
 func (r *Result) mdLabel() string {
 	if r.Environment == "" {
-		return "`" + r.Service + "`"
+		return mdCode(r.Service)
 	}
-	return "`" + r.Service + "` (" + r.Environment + ")"
+	return mdCode(r.Service) + " (" + mdText(r.Environment) + ")"
+}
+
+// mdCodeList prints values as code spans separated by commas.
+func mdCodeList(values []string) string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = mdCode(v)
+	}
+	return strings.Join(out, ", ")
 }
 
 // verbFor is "it was" or "they were".

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"io"
 	"net/url"
 	"path/filepath"
@@ -129,7 +128,7 @@ func (SARIF) Format(w io.Writer, r *Report) error {
 	errorResult := func(e Error, props map[string]string) {
 		results = append(results, sarifResult{
 			RuleID: errorRuleID, RuleIndex: index[errorRuleID], Level: "error",
-			Message:    sarifMessage{Text: e.Message},
+			Message:    sarifMessage{Text: sarifText(e.Message)},
 			Locations:  sarifLocations(e.File, e.Line),
 			Properties: props,
 		})
@@ -155,7 +154,7 @@ func (SARIF) Format(w io.Writer, r *Report) error {
 			}
 			sr := sarifResult{
 				RuleID: v.Policy, RuleIndex: ruleIndex, Level: "error",
-				Message:       sarifMessage{Text: res.label() + ": " + v.Message},
+				Message:       sarifMessage{Text: sarifText(res.label() + ": " + v.Message)},
 				Locations:     sarifLocations(v.File, v.Line),
 				BaselineState: sarifBaseline[v.State],
 				Properties:    props,
@@ -163,12 +162,12 @@ func (SARIF) Format(w io.Writer, r *Report) error {
 			switch {
 			case v.State == StateFixed:
 				sr.Level = "none"
-				sr.Message.Text = res.label() + ": fixed: " + v.Message
+				sr.Message.Text = sarifText(res.label() + ": fixed: " + v.Message)
 			case v.Severity == Warn, !r.Blocks(&v) && !v.Excepted:
 				sr.Level = "warning"
 			}
 			if v.Hint != "" && v.State != StateFixed {
-				sr.Message.Text += " Fix: " + v.Hint
+				sr.Message.Text += " Fix: " + sarifText(v.Hint)
 			}
 			if v.Excepted {
 				sr.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: exceptionNote(v.Exception)}}
@@ -177,9 +176,7 @@ func (SARIF) Format(w io.Writer, r *Report) error {
 		}
 	}
 	log := sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{{Tool: sarifTool{Driver: driver}, Results: results}}}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(log)
+	return encodeJSON(w, log)
 }
 
 func sarifLocations(file string, line int) []sarifLocation {

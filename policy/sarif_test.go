@@ -88,3 +88,16 @@ func TestSARIFOfExampleCatalogValidates(t *testing.T) {
 		})
 	}
 }
+
+func TestSARIFOfHostileStringsValidates(t *testing.T) {
+	sch := compileSARIFSchema(t)
+	for _, s := range hostileInputs {
+		for _, r := range []*Report{hostileReport(s), hostileReview(s)} {
+			validateSARIF(t, sch, []byte(checkFormat(t, "sarif", r)))
+		}
+	}
+	// A message cannot hold a SARIF embedded link.
+	if got := sarifText("see [click](https://evil) at spec.patches[0]"); got != `see [click\](https://evil) at spec.patches[0]` {
+		t.Errorf("sarifText = %q", got)
+	}
+}

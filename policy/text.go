@@ -24,25 +24,25 @@ func (Text) Format(w io.Writer, r *Report) error {
 	if len(r.Errors) > 0 {
 		fmt.Fprintln(b, "ERROR catalog")
 		for _, e := range r.Errors {
-			fmt.Fprintf(b, "  %s: %s\n", fileLine(e.File, e.Line), e.Message)
+			fmt.Fprintf(b, "  %s: %s\n", txt(fileLine(e.File, e.Line)), indentLines(e.Message))
 		}
 	}
 	for _, res := range r.Results {
-		fmt.Fprintf(b, "%s %s\n", strings.ToUpper(res.Status), res.label())
+		fmt.Fprintf(b, "%s %s\n", strings.ToUpper(res.Status), txt(res.label()))
 		for _, e := range res.Errors {
-			fmt.Fprintf(b, "  %s: error: %s\n", fileLine(e.File, e.Line), indentLines(e.Message))
+			fmt.Fprintf(b, "  %s: error: %s\n", txt(fileLine(e.File, e.Line)), indentLines(e.Message))
 		}
 		for _, v := range res.Violations {
 			kind := string(v.Severity)
 			if v.Excepted {
 				kind = "excepted"
 			}
-			fmt.Fprintf(b, "  %s: %s %s: %s\n", fileLine(v.File, v.Line), kind, v.Policy, indentLines(v.Message))
+			fmt.Fprintf(b, "  %s: %s %s: %s\n", txt(fileLine(v.File, v.Line)), kind, txt(v.Policy), indentLines(v.Message))
 			switch {
 			case v.Excepted:
-				fmt.Fprintf(b, "    %s\n", exceptionNote(v.Exception))
+				fmt.Fprintf(b, "    %s\n", txt(exceptionNote(v.Exception)))
 			case v.Hint != "":
-				fmt.Fprintf(b, "    hint: %s\n", v.Hint)
+				fmt.Fprintf(b, "    hint: %s\n", txt(v.Hint))
 			}
 		}
 	}
@@ -51,8 +51,9 @@ func (Text) Format(w io.Writer, r *Report) error {
 	return b.Flush()
 }
 
-// indentLines keeps the continuation lines of a message under it.
-func indentLines(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
+// indentLines escapes a message and keeps its continuation lines under
+// it.
+func indentLines(s string) string { return txtLines(s, "    ") }
 
 func plural(n int, word string) string {
 	if n == 1 {
@@ -68,12 +69,12 @@ func reviewText(w io.Writer, r *Report) error {
 	b := bufio.NewWriter(w)
 	rv := r.Review
 	s := r.ReviewSummary()
-	fmt.Fprintf(b, "base %s → head %s\n", revisionText(rv.Base), revisionText(rv.Head))
+	fmt.Fprintf(b, "base %s → head %s\n", txt(revisionText(rv.Base)), txt(revisionText(rv.Head)))
 	for _, t := range rv.Templates {
-		fmt.Fprintf(b, "template %s %s: %s\n", t.Name, versionChange(t.From, t.To), templateReach(t, len(rv.Environments)))
+		fmt.Fprintf(b, "template %s %s: %s\n", txt(t.Name), txt(versionChange(t.From, t.To)), templateReach(t, len(rv.Environments)))
 	}
 	if len(rv.Policies) > 0 {
-		fmt.Fprintf(b, "policies changed: %s\n", strings.Join(rv.Policies, ", "))
+		fmt.Fprintf(b, "policies changed: %s\n", txt(strings.Join(rv.Policies, ", ")))
 	}
 	if rv.Config {
 		fmt.Fprintln(b, "pave.yaml changed: every service is rendered again")
@@ -98,13 +99,13 @@ func reviewText(w io.Writer, r *Report) error {
 	if len(rv.Groups) > 0 {
 		fmt.Fprintln(b, "\nblast radius:")
 		for _, g := range rv.Groups {
-			fmt.Fprintf(b, "  %s: %s\n    %s\n", groupSize(g, rv.Environments), g.Shape, strings.Join(g.Pairs, ", "))
+			fmt.Fprintf(b, "  %s: %s\n    %s\n", txt(groupSize(g, rv.Environments)), txt(g.Shape), txt(strings.Join(g.Pairs, ", ")))
 		}
 	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintln(b, "\nERROR catalog")
 		for _, e := range r.Errors {
-			fmt.Fprintf(b, "  %s: %s\n", fileLine(e.File, e.Line), e.Message)
+			fmt.Fprintf(b, "  %s: %s\n", txt(fileLine(e.File, e.Line)), indentLines(e.Message))
 		}
 	}
 	for _, res := range r.Results {
@@ -112,32 +113,30 @@ func reviewText(w io.Writer, r *Report) error {
 		if change == "" {
 			change = "service"
 		}
-		fmt.Fprintf(b, "\n%s %s: %s\n", strings.ToUpper(change), res.label(), res.Status)
+		fmt.Fprintf(b, "\n%s %s: %s\n", txt(strings.ToUpper(change)), txt(res.label()), res.Status)
 		for _, c := range res.Diff {
 			if c.ProvenanceOnly() {
-				fmt.Fprintf(b, "  restamped %s: only %s changes\n", c.Label(), c.Fields[0])
+				fmt.Fprintf(b, "  restamped %s: only %s changes\n", txt(c.Label()), txt(c.Fields[0]))
 				continue
 			}
-			fmt.Fprintf(b, "  %s %s", c.Action, c.Label())
+			fmt.Fprintf(b, "  %s %s", c.Action, txt(c.Label()))
 			if len(c.Fields) > 0 {
-				fmt.Fprintf(b, ": %s", strings.Join(c.Fields, ", "))
+				fmt.Fprintf(b, ": %s", txt(strings.Join(c.Fields, ", ")))
 			}
 			fmt.Fprintln(b)
-			for _, line := range strings.Split(strings.TrimSuffix(c.Diff, "\n"), "\n") {
-				fmt.Fprintf(b, "    %s\n", line)
-			}
+			fmt.Fprintf(b, "    %s\n", txtLines(strings.TrimSuffix(c.Diff, "\n"), "    "))
 		}
 		for _, e := range res.Errors {
-			fmt.Fprintf(b, "  %s: error: %s\n", fileLine(e.File, e.Line), indentLines(e.Message))
+			fmt.Fprintf(b, "  %s: error: %s\n", txt(fileLine(e.File, e.Line)), indentLines(e.Message))
 		}
 		for _, v := range slices.Concat(res.Violations, res.Fixed) {
 			kind := string(v.Severity)
 			if v.Excepted {
 				kind = "excepted"
 			}
-			fmt.Fprintf(b, "  %s: %s %s (%s): %s\n", fileLine(v.File, v.Line), kind, v.Policy, v.State, indentLines(v.Message))
+			fmt.Fprintf(b, "  %s: %s %s (%s): %s\n", txt(fileLine(v.File, v.Line)), kind, txt(v.Policy), v.State, indentLines(v.Message))
 			if v.Hint != "" && !v.Excepted && v.State != StateFixed {
-				fmt.Fprintf(b, "    hint: %s\n", v.Hint)
+				fmt.Fprintf(b, "    hint: %s\n", txt(v.Hint))
 			}
 		}
 	}

@@ -27,6 +27,7 @@ type checkOptions struct {
 	head              string
 	failOn            string
 	githubComment     bool
+	githubAuthor      string
 	githubAnnotations bool
 	gitlabNote        bool
 	pr                int
@@ -84,6 +85,7 @@ change introduces count —, 2 for usage errors or an invalid pave.yaml
 	cmd.Flags().StringVar(&o.head, "head", "", "head git revision of the review (default: the catalog folder as it is on disk)")
 	cmd.Flags().StringVar(&o.failOn, "fail-on", policy.FailOnAny, "with --base: fail on any denial in an impacted pair (any) or only on denials the change introduces (new)")
 	cmd.Flags().BoolVar(&o.githubComment, "github-comment", false, "with --base: create or update pave's comment on the pull request (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH)")
+	cmd.Flags().StringVar(&o.githubAuthor, "github-comment-author", "", "with --github-comment: the login pave's comment is posted as, when the token cannot tell (default: the token's login; PAVE_GITHUB_COMMENT_AUTHOR)")
 	cmd.Flags().BoolVar(&o.githubAnnotations, "github-annotations", false, "with --base: create a check run with annotations on the service.yaml lines")
 	cmd.Flags().BoolVar(&o.gitlabNote, "gitlab-note", false, "with --base: create or update pave's note on the merge request (CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID, GITLAB_TOKEN)")
 	cmd.Flags().IntVar(&o.pr, "pr", 0, "pull or merge request number (default: from the CI environment)")
@@ -101,7 +103,7 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 		}
 		return o.review(ctx, stdout, stderr)
 	}
-	for flag, set := range map[string]bool{"--head": o.head != "", "--github-comment": o.githubComment, "--github-annotations": o.githubAnnotations, "--gitlab-note": o.gitlabNote, "--pr": o.pr != 0, "--fail-on": o.failOn != policy.FailOnAny} {
+	for flag, set := range map[string]bool{"--head": o.head != "", "--github-comment": o.githubComment, "--github-comment-author": o.githubAuthor != "", "--github-annotations": o.githubAnnotations, "--gitlab-note": o.gitlabNote, "--pr": o.pr != 0, "--fail-on": o.failOn != policy.FailOnAny} {
 		if set {
 			return usageError("%s needs --base REF: it concerns the review of a change", flag)
 		}

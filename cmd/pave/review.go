@@ -32,6 +32,10 @@ func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) err
 		if err != nil {
 			return usageError("--github-comment/--github-annotations: %v", err)
 		}
+		if o.githubAuthor != "" {
+			// pave edits only comments this login posted.
+			cfg.CommentAuthor = o.githubAuthor
+		}
 		if gh, err = forge.NewGitHub(cfg, nil); err != nil {
 			return usageError("github: %v", err)
 		}

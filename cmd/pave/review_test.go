@@ -215,6 +215,55 @@ func TestReviewPostsOneGitHubComment(t *testing.T) {
 	}
 }
 
+// The author of a pull request can post pave's marker first, with a
+// verdict of their own: pave posts and updates its own comment and leaves
+// theirs alone, whether it finds its login from the token or is told it.
+func TestReviewLeavesAForgedMarkerComment(t *testing.T) {
+	repo := templateChange(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		// lookups are the requests that find pave's login, in both runs.
+		lookups int
+	}{
+		{"token login", nil, 4},
+		{"--github-comment-author", []string{"--github-comment-author", "github-actions[bot]"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gh := forgetest.NewGitHub(t, "acme", "catalog", "gh-token")
+			gh.AddPullRequest(7, "0123456789abcdef0123456789abcdef01234567")
+			forged := policy.Marker + "\n## ✅ all policies pass"
+			theirs := gh.AddComment(7, "mallory", forged)
+			t.Setenv("GITHUB_TOKEN", "gh-token")
+			t.Setenv("GITHUB_REPOSITORY", "acme/catalog")
+			t.Setenv("GITHUB_API_URL", gh.URL())
+			t.Setenv("GITHUB_EVENT_PATH", "")
+			for run := range 2 {
+				args := append([]string{"check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--pr", "7", "--github-comment", "-o", filepath.Join(t.TempDir(), "r.md")}, tc.args...)
+				if code, stdout, stderr := pave(t, args...); code != 0 {
+					t.Fatalf("run %d: exit %d\n%s%s", run, code, stdout, stderr)
+				}
+			}
+			comments := gh.Comments(7)
+			if len(comments) != 2 || comments[0].ID != theirs.ID || comments[0].Body != forged || !comments[0].UpdatedAt.Equal(theirs.UpdatedAt) {
+				t.Fatalf("mallory's comment was not left as it was: %+v", comments)
+			}
+			if c := comments[1]; c.User != forgetest.GitHubUser || !strings.Contains(c.Body, "### Blast radius") || !c.UpdatedAt.After(c.CreatedAt) {
+				t.Errorf("pave's comment = %+v, want it created then updated", c)
+			}
+			lookups := 0
+			for _, r := range gh.Requests() {
+				if !strings.Contains(r.Path, "/repos/") {
+					lookups++
+				}
+			}
+			if lookups != tc.lookups {
+				t.Errorf("%d requests for pave's login, want %d", lookups, tc.lookups)
+			}
+		})
+	}
+}
+
 func TestReviewAnnotationsOnServiceLines(t *testing.T) {
 	repo := reviewtest.NewIn(t, exampleCatalog, "platform")
 	repo.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:latest")
@@ -281,6 +330,7 @@ func TestReviewUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--github-comment"}, "--github-comment needs --base"},
+		{[]string{"--github-comment-author", "pave-bot"}, "--github-comment-author needs --base"},
 		{[]string{"--base", "HEAD", "--fail-on", "some"}, "--fail-on"},
 		{[]string{"--base", "origin/main"}, "fetch-depth"},
 		{[]string{"--base", "HEAD", "payments/checkout"}, "drop the TEAM/NAME"},

@@ -23,8 +23,9 @@ const (
 	githubAnnotationBytesMax = 64 << 10
 )
 
-// GitHubUser is the login comments are posted as: the Actions GITHUB_TOKEN
-// acts as this bot.
+// GitHubUser is the login comments are posted as by default: the server's
+// token is then an installation token, as the Actions GITHUB_TOKEN is,
+// acting as this bot.
 const GitHubUser = "github-actions[bot]"
 
 // Comment is an issue comment stored on a pull request.
@@ -72,12 +73,20 @@ type CheckRun struct {
 // check run on an unknown commit, or a missing required field are 422.
 // Lists are paginated with per_page (default 30, at most 100), page and
 // Link headers, comments in ascending id order. The same API is served
-// under /api/v3 too, as GitHub Enterprise Server serves it.
+// under /api/v3 too, as GitHub Enterprise Server serves it, with GraphQL
+// at /graphql (/api/graphql).
+//
+// The token acts as GitHubUser, an installation token: GET /user is 403
+// "Resource not accessible by integration", and the GraphQL viewer is the
+// bot. After SetTokenUser it is a user's token instead. Comments carry
+// their author; any comment may be edited, as a token that may write to
+// the repository may edit anyone's.
 type GitHub struct {
 	recorder
 	srv         *httptest.Server
 	owner, repo string
 	token       string
+	tokenUser   string // "" for the installation token of GitHubUser
 	nextID      int64
 	prs         map[int]string // number → head SHA
 	comments    []*Comment
@@ -103,6 +112,23 @@ func (s *GitHub) AddPullRequest(number int, headSHA string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.prs[number] = headSHA
+}
+
+// SetTokenUser makes the server's token a personal access token of
+// login: GET /user and the GraphQL viewer answer login, and comments are
+// posted as login.
+func (s *GitHub) SetTokenUser(login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenUser = login
+}
+
+// poster is the login the token posts as; callers hold mu.
+func (s *GitHub) poster() string {
+	if s.tokenUser != "" {
+		return s.tokenUser
+	}
+	return GitHubUser
 }
 
 // AddComment stores a comment by user on pull request pr, as if posted
@@ -187,6 +213,21 @@ func (s *GitHub) serve(w http.ResponseWriter, r *http.Request) {
 	auth := r.Header.Get("Authorization")
 	if auth != "Bearer "+s.token && auth != "token "+s.token {
 		githubFail(w, http.StatusUnauthorized, "Bad credentials")
+		return
+	}
+	switch p := r.URL.EscapedPath(); {
+	case (p == "/graphql" || p == "/api/graphql") && r.Method == http.MethodPost:
+		s.graphql(w, body)
+		return
+	case (p == "/user" || p == "/api/v3/user") && r.Method == http.MethodGet:
+		s.mu.Lock()
+		login := s.tokenUser
+		s.mu.Unlock()
+		if login == "" {
+			githubFail(w, http.StatusForbidden, "Resource not accessible by integration")
+			return
+		}
+		writeJSON(w, http.StatusOK, githubUserJSON{Login: login, ID: userID(login), Type: "User"})
 		return
 	}
 	p := strings.TrimPrefix(r.URL.EscapedPath(), "/api/v3")
@@ -378,7 +419,7 @@ func (s *GitHub) createComment(w http.ResponseWriter, pr int, body []byte) {
 	if !ok {
 		return
 	}
-	c := s.addComment(pr, GitHubUser, text)
+	c := s.addComment(pr, s.poster(), text)
 	w.Header().Set("Location", s.commentJSON(c).URL)
 	writeJSON(w, http.StatusCreated, s.commentJSON(c))
 }
@@ -391,6 +432,26 @@ func (s *GitHub) editComment(w http.ResponseWriter, c *Comment, body []byte) {
 	c.Body = text
 	c.UpdatedAt = s.now()
 	writeJSON(w, http.StatusOK, s.commentJSON(c))
+}
+
+// graphql answers the one GraphQL query pave sends, the token's viewer,
+// and a GraphQL error to anything else.
+func (s *GitHub) graphql(w http.ResponseWriter, body []byte) {
+	var req struct {
+		Query string `json:"query"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		githubFail(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	if strings.Join(strings.Fields(req.Query), " ") != "query { viewer { login } }" {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]string{{"message": "this server answers only query { viewer { login } }"}}})
+		return
+	}
+	s.mu.Lock()
+	login := s.poster()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"viewer": map[string]string{"login": login}}})
 }
 
 // Check runs.
