@@ -57,10 +57,10 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	if rc := rv.Rules; rc != nil {
 		var items []string
 		for _, p := range rc.Deleted {
-			items = append(items, fmt.Sprintf("- 🗑️ **policy `%s` deleted** (was `%s`)\n", p.ID, fileLine(p.File, p.Line)))
+			items = append(items, fmt.Sprintf("- 🗑️ **policy %s deleted** (was %s)\n", mdCode(p.ID), mdCode(fileLine(p.File, p.Line))))
 		}
 		for _, p := range rc.Weakened {
-			items = append(items, fmt.Sprintf("- ⚠️ **policy `%s` weakened** at `%s`: %s\n", p.ID, fileLine(p.File, p.Line), mdText(p.Why)))
+			items = append(items, fmt.Sprintf("- ⚠️ **policy %s weakened** at %s: %s\n", mdCode(p.ID), mdCode(fileLine(p.File, p.Line)), mdText(p.Why)))
 		}
 		if len(rc.JudgedByBase) > 0 {
 			items = append(items, fmt.Sprintf("- this change edits the platform's rules and %s at once: %s also checked against the base's policies and pave.yaml\n", plural(len(rc.JudgedByBase), "service"), verbFor(len(rc.JudgedByBase))))
@@ -69,11 +69,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 			items = append(items, fmt.Sprintf("- the services this change edits could not be checked against the base's rules: %s\n", mdText(rc.NotJudged)))
 		}
 		if rv.ConfigDiff != "" {
-			fence := "```"
-			for strings.Contains(rv.ConfigDiff, fence) {
-				fence += "`"
-			}
-			items = append(items, fmt.Sprintf("\n<details open><summary><b>pave.yaml</b> changes</summary>\n\n%sdiff\n%s%s\n\n</details>\n", fence, strings.TrimSuffix(rv.ConfigDiff, "\n")+"\n", fence))
+			items = append(items, fmt.Sprintf("\n<details open><summary><b>pave.yaml</b> changes</summary>\n\n%s\n</details>\n", mdFence("diff", rv.ConfigDiff)))
 		}
 		d.list("\n### ⚠️ Platform rules changed by this pull request\n\n", items, "rule changes", 0)
 	}

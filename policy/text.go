@@ -81,20 +81,20 @@ func reviewText(w io.Writer, r *Report) error {
 	}
 	if rc := rv.Rules; rc != nil {
 		for _, p := range rc.Deleted {
-			fmt.Fprintf(b, "POLICY DELETED %s (was %s)\n", p.ID, fileLine(p.File, p.Line))
+			fmt.Fprintf(b, "POLICY DELETED %s (was %s)\n", txt(p.ID), txt(fileLine(p.File, p.Line)))
 		}
 		for _, p := range rc.Weakened {
-			fmt.Fprintf(b, "POLICY WEAKENED %s at %s: %s\n", p.ID, fileLine(p.File, p.Line), p.Why)
+			fmt.Fprintf(b, "POLICY WEAKENED %s at %s: %s\n", txt(p.ID), txt(fileLine(p.File, p.Line)), txt(p.Why))
 		}
 		if len(rc.JudgedByBase) > 0 {
-			fmt.Fprintf(b, "also checked against the base's policies and pave.yaml: %s\n", strings.Join(rc.JudgedByBase, ", "))
+			fmt.Fprintf(b, "also checked against the base's policies and pave.yaml: %s\n", txt(strings.Join(rc.JudgedByBase, ", ")))
 		}
 		if rc.NotJudged != "" {
 			fmt.Fprintf(b, "not checked against the base's rules: %s\n", rc.NotJudged)
 		}
 	}
 	if rv.ConfigDiff != "" {
-		fmt.Fprintf(b, "\npave.yaml:\n%s", indentBlock(rv.ConfigDiff))
+		fmt.Fprintf(b, "\npave.yaml:\n  %s\n", txtLines(strings.TrimSuffix(rv.ConfigDiff, "\n"), "  "))
 	}
 	if len(rv.Groups) > 0 {
 		fmt.Fprintln(b, "\nblast radius:")
@@ -154,18 +154,4 @@ func revisionText(r RevisionInfo) string {
 		return r.Ref
 	}
 	return fmt.Sprintf("%s (%s)", r.Ref, r.Short())
-}
-
-// indentBlock indents every line of s by two spaces.
-func indentBlock(s string) string {
-	var b strings.Builder
-	for _, line := range strings.SplitAfter(s, "\n") {
-		if line != "" {
-			b.WriteString("  " + line)
-		}
-	}
-	if !strings.HasSuffix(b.String(), "\n") {
-		b.WriteString("\n")
-	}
-	return b.String()
 }
