@@ -2,7 +2,9 @@ package apply
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fluxcd/pkg/ssa"
@@ -254,5 +256,49 @@ func TestTeamNamespaceOwnership(t *testing.T) {
 	got = a.Apply(ctx, cat.Config, other, false, nil)
 	if !IsRefusal(got.Err) || !strings.Contains(got.Err.Error(), "Namespace nsown-staging belongs to team nsown, not intruder") {
 		t.Errorf("err = %v", got.Err)
+	}
+}
+
+// TestConcurrentClaimsOfOneObject: two services of a team that render the
+// same new object in the same round (the daemon and a fleet apply several
+// services at once) cannot both pass the ownership check before either
+// writes: exactly one gets the object, the other is refused.
+func TestConcurrentClaimsOfOneObject(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions()
+	opts.Wait = false
+	f := newFleet(t, opts)
+	a, c := f.Appliers["staging"], f.client(t, "staging")
+	cat := testCatalog(t, map[string]string{
+		"race/a": webService("registry.example.com/race/a:1.0.0", ""),
+		"race/b": webService("registry.example.com/race/b:1.0.0", ""),
+	})
+	for i := range 5 {
+		name := fmt.Sprintf("shared-%d", i)
+		results := make([]*Result, 2)
+		var wg sync.WaitGroup
+		for j, id := range []string{"race/a", "race/b"} {
+			res := renderedCopy(t, cat, id, "staging")
+			res.Objects = append(res.Objects, handBuilt(res, "v1", "ConfigMap", res.Namespace, name, map[string]any{"data": map[string]any{"by": id}}))
+			res.Hash = name
+			wg.Go(func() { results[j] = a.Apply(ctx, cat.Config, res, false, nil) })
+		}
+		wg.Wait()
+		var winners []string
+		for j, r := range results {
+			switch {
+			case r.Err == nil:
+				winners = append(winners, r.Service)
+			case !IsRefusal(r.Err) || !strings.Contains(r.Err.Error(), "ConfigMap race-staging/"+name+" belongs to race/"):
+				t.Fatalf("round %d, service %d: %v", i, j, r.Err)
+			}
+		}
+		var cm corev1.ConfigMap
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "race-staging", Name: name}, &cm); err != nil {
+			t.Fatal(err)
+		}
+		if len(winners) != 1 || cm.Data["by"] != winners[0] || "race/"+cm.Labels[render.LabelService] != winners[0] {
+			t.Fatalf("round %d: applied by %v; the ConfigMap says %v, labelled %v", i, winners, cm.Data, cm.Labels)
+		}
 	}
 }
