@@ -582,7 +582,7 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey) bool {
 		return true
 	}
 	start = d.opts.Now()
-	out := a.Apply(ctx, res, d.takeResync(k), budget)
+	out := a.Apply(ctx, snap.cat.Config, res, d.takeResync(k), budget)
 	d.Metrics.ReconcileDuration.WithLabelValues("apply").Observe(time.Since(start).Seconds())
 	counts := map[string]int{}
 	for action, n := range out.Counts() {
@@ -636,6 +636,13 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey) bool {
 		}
 	}
 	log.Info("reconciled", "phase", phase, "changes", summarize(counts), "health", out.Health.Message)
+	if apply.IsRefusal(out.Err) {
+		// Nothing was written; a retry cannot help until the catalog or
+		// the live object changes (the next revision or resync checks again).
+		log.Info("refused; nothing applied", "reason", out.Err.Error())
+		d.events.emit(a.Cluster.Name, team, name, k.Environment, "Warning", "Refused", out.Err.Error())
+		return false
+	}
 	if out.Err != nil {
 		log.Error(out.Err, "apply failed; will retry")
 		return true

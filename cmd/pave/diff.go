@@ -59,7 +59,7 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 		}
 		opts := apply.DefaultOptions()
 		opts.Impersonate = o.cluster.impersonate
-		diffs, err := apply.New(c, opts).Diff(ctx, res)
+		diffs, err := apply.New(c, opts).Diff(ctx, cat.Config, res)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s (%s): %v\n", res.Service, res.Environment, err)
 			changed = true

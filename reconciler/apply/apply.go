@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 
+	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -60,6 +61,8 @@ type Applier struct {
 
 	mu    sync.Mutex
 	teams map[string]*ssa.ResourceManager
+	// claims serialise reconciles that would write the same object.
+	claims claims
 }
 
 // manager is the resource manager that writes a team's objects: pave's
@@ -151,23 +154,31 @@ func (r *Result) Wrote() bool {
 	return false
 }
 
-// Apply reconciles one rendered service: apply what changed, prune what the
-// render no longer has, record the inventory, and (when asked) wait for
-// health. With resync set, objects are checked for drift even when the
-// rendered hash is unchanged. budget guards against mass deletion across one
-// round of reconciles of this cluster.
-func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, budget *PruneBudget) *Result {
+// Apply reconciles one rendered service: check where its objects land and
+// that it owns those that exist, apply what changed, prune what the render
+// no longer has, record the inventory, and (when asked) wait for health.
+// cfg is the catalog's pave.yaml, whose templates section says what each
+// template may place beyond the team's namespace. With resync set, objects
+// are checked for drift even when the rendered hash is unchanged. budget
+// guards against mass deletion across one round of reconciles of this
+// cluster.
+func (a *Applier) Apply(ctx context.Context, cfg *catalog.Config, res *render.Result, resync bool, budget *PruneBudget) *Result {
 	out := &Result{Service: res.Service, Environment: res.Environment, Cluster: a.Cluster.Name, Revision: res.Revision, Hash: res.Hash}
 	fail := func(err error) *Result {
 		out.Err = err
 		out.Health = Health{Status: HealthFailed, Message: err.Error()}
 		return out
 	}
-	if err := checkIsolation(res); err != nil {
-		return fail(err)
-	}
 	if len(res.Objects) == 0 {
 		return fail(errors.New("render produced no objects; refusing to apply (and to prune)"))
+	}
+	// Where every object lands, from the cluster's discovery (cached), and
+	// whose it says it is: checked on every reconcile, before any write.
+	if err := a.checkScope(cfg, res); err != nil {
+		return fail(err)
+	}
+	if err := checkLabels(res); err != nil {
+		return fail(err)
 	}
 	c := a.Cluster.Client
 	inv, err := readInventory(ctx, c, res.Team, res.Name, res.Environment)
@@ -178,6 +189,15 @@ func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, bu
 
 	unchanged := inv != nil && inv.Hash == res.Hash
 	corrected := false
+	// Whatever is written is first checked for ownership, under a claim of
+	// its objects; the claim ends with the writes.
+	release := func() {}
+	defer func() { release() }()
+	claim := func() error {
+		var err error
+		release, err = a.claims.acquire(ctx, objects)
+		return err
+	}
 	record := func(action ssa.Action) {
 		for _, o := range objects {
 			out.Changes = append(out.Changes, Change{Object: RefOf(o), Action: action})
@@ -189,7 +209,10 @@ func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, bu
 		out.Skipped = true
 		record(ssa.UnchangedAction)
 	case unchanged && resync:
-		drift, err := a.detectDrift(ctx, res.Team, objects)
+		if err := claim(); err != nil {
+			return fail(err)
+		}
+		drift, err := a.detectDrift(ctx, res, inv, objects)
 		if err != nil {
 			return fail(err)
 		}
@@ -209,9 +232,21 @@ func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, bu
 			corrected = true
 		}
 	default:
+		if err := claim(); err != nil {
+			return fail(err)
+		}
+		// One metadata read per object, before anything is written: the
+		// service is applied whole or not at all.
+		live, err := a.readLive(ctx, objects)
+		if err != nil {
+			return fail(err)
+		}
+		if err := checkOwnership(res, inv, objects, live); err != nil {
+			return fail(err)
+		}
 		if inv != nil {
 			// Only objects whose content changed take the new revision.
-			if err := a.keepRevisionOfUnchanged(ctx, res.Team, objects); err != nil {
+			if err := a.keepRevisionOfUnchanged(ctx, res.Team, objects, live); err != nil {
 				return fail(err)
 			}
 		}
@@ -219,6 +254,7 @@ func (a *Applier) Apply(ctx context.Context, res *render.Result, resync bool, bu
 			return fail(err)
 		}
 	}
+	release()
 
 	// Prune what the previous inventory had and the render no longer has.
 	keep := map[string]bool{}
@@ -283,7 +319,7 @@ func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstruct
 		// The team's Namespace is pave's to create; the rest is the team's.
 		var nss, rest []*unstructured.Unstructured
 		for _, o := range objects {
-			if o.GetKind() == "Namespace" {
+			if isNamespace(o) {
 				nss = append(nss, o)
 			} else {
 				rest = append(rest, o)
@@ -315,7 +351,7 @@ func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstruct
 // keepRevisionOfUnchanged gives every object that would not otherwise
 // change the revision annotation it has in the cluster, so that a commit
 // changing one field of a service updates only the objects concerned.
-func (a *Applier) keepRevisionOfUnchanged(ctx context.Context, team string, objects []*unstructured.Unstructured) error {
+func (a *Applier) keepRevisionOfUnchanged(ctx context.Context, team string, objects []*unstructured.Unstructured, live liveObjects) error {
 	m, err := a.manager(team)
 	if err != nil {
 		return err
@@ -326,12 +362,12 @@ func (a *Applier) keepRevisionOfUnchanged(ctx context.Context, team string, obje
 			continue
 		}
 		candidate := o.DeepCopy()
-		keepLiveRevision(ctx, a.Cluster.Client, candidate)
+		keepLiveRevision(candidate, live)
 		if candidate.GetAnnotations()[render.AnnotationRevision] == rev {
 			continue // new object, or already at this revision
 		}
 		mgr := m
-		if o.GetKind() == "Namespace" {
+		if isNamespace(o) {
 			mgr = a.Cluster.Manager
 		}
 		entry, _, _, err := mgr.Diff(ctx, candidate.DeepCopy(), ssa.DefaultDiffOptions())
@@ -353,26 +389,6 @@ func applyOrder(objs []*unstructured.Unstructured) []*unstructured.Unstructured 
 		out[i] = o.DeepCopy()
 	}
 	return out
-}
-
-// checkIsolation verifies again what render enforces: a service's
-// namespaced objects only ever land in its team's namespace (or one that
-// pave.yaml allows its template).
-func checkIsolation(res *render.Result) error {
-	for _, o := range res.Objects {
-		if o.GetKind() == "Namespace" {
-			if o.GetName() != res.Namespace {
-				return fmt.Errorf("isolation: %s renders Namespace %q, not its own %q", res.Service, o.GetName(), res.Namespace)
-			}
-			continue
-		}
-		ns := o.GetNamespace()
-		if ns == "" || ns == res.Namespace || slices.Contains(res.AllowedNamespaces, ns) {
-			continue
-		}
-		return fmt.Errorf("isolation: %s %s of %s is in namespace %q; its team's namespace is %q", o.GetKind(), o.GetName(), res.Service, ns, res.Namespace)
-	}
-	return nil
 }
 
 func refFromEntry(e ssa.ChangeSetEntry) ObjectRef {

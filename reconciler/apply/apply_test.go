@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -27,14 +28,25 @@ import (
 	"github.com/pave-dev/pave/render"
 )
 
-func TestMain(m *testing.M) { testcluster.MainN(m, "staging", "prod") }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	// Fuzzing (make fuzz runs a target with -run '^$') needs no cluster.
+	for _, name := range []string{"test.fuzz", "test.fuzzworker"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
+			os.Exit(m.Run())
+		}
+	}
+	testcluster.MainN(m, "staging", "prod")
+}
 
 const exampleCatalog = "../../catalog-repo-example"
 
 // writeCounter counts the write requests (anything but GET, and dry runs)
-// a client sends.
+// a client sends, and its reads of objects (not discovery, not /readyz,
+// not pave's own inventories).
 type writeCounter struct {
-	writes atomic.Int64
+	writes      atomic.Int64
+	objectReads atomic.Int64
 }
 
 type countingTransport struct {
@@ -45,6 +57,11 @@ type countingTransport struct {
 func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead && !strings.Contains(req.URL.RawQuery, "dryRun=All") {
 		c.counter.writes.Add(1)
+	}
+	segs := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	discovery := (segs[0] == "api" && len(segs) <= 2) || (segs[0] == "apis" && len(segs) <= 3) || segs[0] == "readyz"
+	if req.Method == http.MethodGet && !discovery && !strings.HasPrefix(req.URL.Path, "/api/v1/namespaces/"+SystemNamespace+"/") {
+		c.counter.objectReads.Add(1)
 	}
 	return c.next.RoundTrip(req)
 }
@@ -58,6 +75,14 @@ func (f *testFleet) writes() int64 {
 	var n int64
 	for _, c := range f.counters {
 		n += c.writes.Load()
+	}
+	return n
+}
+
+func (f *testFleet) objectReads() int64 {
+	var n int64
+	for _, c := range f.counters {
+		n += c.objectReads.Load()
 	}
 	return n
 }
@@ -94,6 +119,13 @@ func testOptions() Options {
 // given services; teams are added to pave.yaml for each team used.
 func testCatalog(t testing.TB, services map[string]string) *catalog.Catalog {
 	t.Helper()
+	return testCatalogWith(t, services, "")
+}
+
+// testCatalogWith is testCatalog with more of pave.yaml (a templates:
+// block, say).
+func testCatalogWith(t testing.TB, services map[string]string, paveYAML string) *catalog.Catalog {
+	t.Helper()
 	fsys := fstest.MapFS{}
 	src := os.DirFS(exampleCatalog)
 	err := fs.WalkDir(src, "templates", func(p string, d fs.DirEntry, err error) error {
@@ -117,7 +149,7 @@ func testCatalog(t testing.TB, services map[string]string) *catalog.Catalog {
 	for team := range teams {
 		cfg += fmt.Sprintf("  - {name: %s, owners: [%s@example.com]}\n", team, team)
 	}
-	fsys["pave.yaml"] = &fstest.MapFile{Data: []byte(cfg)}
+	fsys["pave.yaml"] = &fstest.MapFile{Data: []byte(cfg + paveYAML)}
 	cat, err := catalog.Load(fsys)
 	if err != nil {
 		t.Fatal(err)
@@ -223,6 +255,17 @@ func TestExampleCatalog(t *testing.T) {
 	}
 	if w := f.writes() - before; w != 0 {
 		t.Errorf("a no-op run sent %d write requests", w)
+	}
+	// Scope and ownership checks cost nothing when nothing is written:
+	// discovery is cached, and the inventory alone says the render is
+	// unchanged (health, when waited for, reads the objects).
+	for _, a := range f.Appliers {
+		a.Options.Wait = false
+	}
+	beforeReads := f.objectReads()
+	mustSucceed(t, reconcile(t, f, r), HealthUnknown)
+	if n := f.objectReads() - beforeReads; n != 0 {
+		t.Errorf("a no-op run without --wait read %d objects", n)
 	}
 	// Inventories survive in the clusters.
 	invs, err := f.Appliers["prod"].Inventories(context.Background())
@@ -398,7 +441,7 @@ func TestRenderErrorDeletesNothing(t *testing.T) {
 	// And an empty render is refused outright.
 	empty := *r.Rendered[0]
 	empty.Objects = nil
-	res := f.Appliers["staging"].Apply(ctx, &empty, false, nil)
+	res := f.Appliers["staging"].Apply(ctx, r.Config, &empty, false, nil)
 	if res.Err == nil || !strings.Contains(res.Err.Error(), "render produced no objects") {
 		t.Errorf("empty render: %v", res.Err)
 	}
@@ -567,7 +610,7 @@ func TestIsolationIsCheckedAgain(t *testing.T) {
 	o.SetNamespace("kube-system")
 	bad.Objects = append(bad.Objects, o)
 	f := newFleet(t, testOptions())
-	got := f.Appliers["staging"].Apply(context.Background(), &bad, false, nil)
+	got := f.Appliers["staging"].Apply(context.Background(), cat.Config, &bad, false, nil)
 	if got.Err == nil || !strings.Contains(got.Err.Error(), `isolation: `) {
 		t.Errorf("err = %v", got.Err)
 	}

@@ -10,12 +10,16 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/rest"
@@ -51,14 +55,40 @@ type ClusterRef struct {
 	Context    string
 }
 
-// ParseClusterRef parses NAME=KUBECONFIG_PATH[#CONTEXT].
+// ParseClusterRef parses NAME=KUBECONFIG_PATH[#CONTEXT]. NAME is a
+// cluster name as in pave.yaml (a DNS-1123 label); the path holds no "#"
+// (what follows the first one is the context), and neither the path nor the
+// context may be empty or hold control characters (they end up in messages).
 func ParseClusterRef(s string) (ClusterRef, error) {
-	name, rest, ok := strings.Cut(s, "=")
-	if !ok || name == "" || rest == "" {
-		return ClusterRef{}, fmt.Errorf("--cluster %q: want NAME=KUBECONFIG_PATH[#CONTEXT]", s)
+	bad := func(why string) (ClusterRef, error) {
+		return ClusterRef{}, fmt.Errorf("--cluster %s: %s; want NAME=KUBECONFIG_PATH[#CONTEXT]", strconv.Quote(s), why)
 	}
-	path, context, _ := strings.Cut(rest, "#")
+	name, rest, ok := strings.Cut(s, "=")
+	if !ok {
+		return bad("no \"=\"")
+	}
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+		return bad(fmt.Sprintf("cluster name %s: %s", strconv.Quote(name), errs[0]))
+	}
+	path, context, hasContext := strings.Cut(rest, "#")
+	switch {
+	case path == "":
+		return bad("no kubeconfig path")
+	case hasContext && context == "":
+		return bad("no context after \"#\"")
+	case strings.ContainsFunc(rest, unicode.IsControl):
+		return bad("control characters in the kubeconfig path or context")
+	}
 	return ClusterRef{Name: name, Kubeconfig: path, Context: context}, nil
+}
+
+// String is the flag the reference was parsed from.
+func (r ClusterRef) String() string {
+	s := r.Name + "=" + r.Kubeconfig
+	if r.Context != "" {
+		s += "#" + r.Context
+	}
+	return s
 }
 
 // Cluster is one environment's cluster: a client, a REST mapper and the
@@ -160,3 +190,25 @@ func (c *Cluster) ResetMapper() {
 		r.Reset()
 	}
 }
+
+// namespaced resolves a kind's scope through the cluster's discovery (cached
+// per cluster). A kind the cache does not know is looked up once more after
+// a refresh, as a CRD may have been added since; a kind the cluster does
+// not serve is ErrUnknownKind.
+func (c *Cluster) namespaced(gvk schema.GroupVersionKind) (bool, error) {
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		c.ResetMapper()
+		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	switch {
+	case meta.IsNoMatchError(err):
+		return false, ErrUnknownKind
+	case err != nil:
+		return false, fmt.Errorf("cluster %s: discovery of %s: %w", c.Name, gvk, err)
+	}
+	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
+}
+
+// ErrUnknownKind marks a kind the cluster does not serve.
+var ErrUnknownKind = errors.New("the cluster does not serve this kind")

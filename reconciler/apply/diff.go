@@ -8,9 +8,9 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/pmezard/go-difflib/difflib"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -26,8 +26,24 @@ type ObjectDiff struct {
 
 // Diff shows, without writing, what applying a rendered service would
 // change: a server-side dry-run of every object compared with the live one.
-func (a *Applier) Diff(ctx context.Context, res *render.Result) ([]ObjectDiff, error) {
-	if err := checkIsolation(res); err != nil {
+// What apply would refuse (an object outside what cfg allows the template,
+// one the service does not own) is refused here too.
+func (a *Applier) Diff(ctx context.Context, cfg *catalog.Config, res *render.Result) ([]ObjectDiff, error) {
+	if err := a.checkScope(cfg, res); err != nil {
+		return nil, err
+	}
+	if err := checkLabels(res); err != nil {
+		return nil, err
+	}
+	inv, err := readInventory(ctx, a.Cluster.Client, res.Team, res.Name, res.Environment)
+	if err != nil {
+		return nil, err
+	}
+	live, err := a.readLive(ctx, res.Objects)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOwnership(res, inv, res.Objects, live); err != nil {
 		return nil, err
 	}
 	m, err := a.manager(res.Team)
@@ -37,9 +53,9 @@ func (a *Applier) Diff(ctx context.Context, res *render.Result) ([]ObjectDiff, e
 	var out []ObjectDiff
 	for _, o := range res.Objects {
 		o = o.DeepCopy()
-		keepLiveRevision(ctx, a.Cluster.Client, o)
+		keepLiveRevision(o, live)
 		mgr := m
-		if o.GetKind() == "Namespace" {
+		if isNamespace(o) {
 			mgr = a.Cluster.Manager
 		}
 		entry, live, merged, err := mgr.Diff(ctx, o, ssa.DefaultDiffOptions())
@@ -79,13 +95,12 @@ func unified(name string, from, to *unstructured.Unstructured) string {
 // keepLiveRevision gives the desired object the live object's revision
 // annotation: a new catalog commit alone changes nothing worth showing
 // (apply skips unchanged renders and leaves the annotation as it was).
-func keepLiveRevision(ctx context.Context, c client.Client, o *unstructured.Unstructured) {
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(o.GroupVersionKind())
-	if err := c.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
+func keepLiveRevision(o *unstructured.Unstructured, live liveObjects) {
+	m, ok := live[RefOf(o).key()]
+	if !ok {
 		return
 	}
-	rev, ok := live.GetAnnotations()[render.AnnotationRevision]
+	rev, ok := m.GetAnnotations()[render.AnnotationRevision]
 	if !ok {
 		return
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pave-dev/pave/render"
 )
 
 // DriftEvent is one field of a live object that differs from what pave
@@ -38,16 +40,21 @@ func (d DriftEvent) String() string {
 }
 
 // detectDrift compares every object with a server-side dry-run of what pave
-// would apply, and attributes each changed field to its field manager.
-func (a *Applier) detectDrift(ctx context.Context, team string, objects []*unstructured.Unstructured) ([]DriftEvent, error) {
+// would apply, and attributes each changed field to its field manager. An
+// object that drifted to another owner (relabelled, replaced) refuses the
+// service: its ownership is checked on the live object the dry-run read,
+// without another request. An unchanged object carries this service's
+// labels, so it is its own.
+func (a *Applier) detectDrift(ctx context.Context, res *render.Result, inv *Inventory, objects []*unstructured.Unstructured) ([]DriftEvent, error) {
 	var events []DriftEvent
-	m, err := a.manager(team)
+	var refused []string
+	m, err := a.manager(res.Team)
 	if err != nil {
 		return nil, err
 	}
 	for _, o := range objects {
 		mgr := m
-		if o.GetKind() == "Namespace" {
+		if isNamespace(o) {
 			mgr = a.Cluster.Manager
 		}
 		entry, live, merged, err := mgr.Diff(ctx, o.DeepCopy(), ssa.DefaultDiffOptions())
@@ -55,6 +62,10 @@ func (a *Applier) detectDrift(ctx context.Context, team string, objects []*unstr
 			return nil, fmt.Errorf("drift check of %s: %w", RefOf(o), err)
 		}
 		if entry == nil || entry.Action != ssa.ConfiguredAction || live == nil || merged == nil {
+			continue
+		}
+		if p := ownershipProblem(res, inv, o, live); p != "" {
+			refused = append(refused, p)
 			continue
 		}
 		ref := RefOf(o)
@@ -77,6 +88,9 @@ func (a *Applier) detectDrift(ctx context.Context, team string, objects []*unstr
 			}
 			events = append(events, ev)
 		}
+	}
+	if len(refused) > 0 {
+		return events, &RefusalError{Problems: refused}
 	}
 	return events, nil
 }

@@ -129,7 +129,7 @@ func (f *Fleet) reconcileCluster(ctx context.Context, cluster string, envs []cat
 	for range max(1, f.Concurrency) {
 		wg.Go(func() {
 			for i := range jobs {
-				out[i] = a.Apply(ctx, work[i], r.Resync, budget)
+				out[i] = a.Apply(ctx, r.Config, work[i], r.Resync, budget)
 			}
 		})
 	}
