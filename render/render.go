@@ -13,6 +13,7 @@ package render
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,8 +22,10 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
@@ -41,6 +44,12 @@ type Options struct {
 	// Cache keeps renders across Renderers (one per catalog revision). Nil
 	// gives the Renderer a cache of its own.
 	Cache *Cache
+	// RenderTimeout bounds the time Helm takes to render one service for
+	// one environment (default DefaultRenderTimeout).
+	RenderTimeout time.Duration
+	// MaxRenderedBytes bounds the manifests Helm renders for one service
+	// and environment (default DefaultMaxRenderedBytes).
+	MaxRenderedBytes int
 }
 
 // Renderer renders the services of one loaded catalog. It is safe for
@@ -103,6 +112,12 @@ func (r *Result) YAML() []byte {
 
 // New returns a Renderer for a loaded catalog.
 func New(cat *catalog.Catalog, opts Options) *Renderer {
+	if opts.RenderTimeout <= 0 {
+		opts.RenderTimeout = DefaultRenderTimeout
+	}
+	if opts.MaxRenderedBytes <= 0 {
+		opts.MaxRenderedBytes = DefaultMaxRenderedBytes
+	}
 	r := &Renderer{cat: cat, opts: opts, cache: opts.Cache, charts: map[string]*chartSlot{}}
 	if r.cache == nil {
 		r.cache = NewCache()
@@ -301,7 +316,7 @@ var lookupCall = regexp.MustCompile(`\{\{-?[^}]*\blookup\b`)
 // renderChart runs the Helm engine and parses its output into objects.
 func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *goldenPath, vals map[string]any) ([]*unstructured.Unstructured, error) {
 	templateErr := func(err error) error {
-		loc, msg := templateLocation(err)
+		loc, msg := templateLocation(err, gp.instr)
 		return &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: loc, Message: msg}
 	}
 	coalesced, err := chartutil.CoalesceValues(gp.chart, vals)
@@ -318,9 +333,11 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		}
 	}
 	if gp.hasDependencies {
+		// Processing dependencies changes the chart: one render of it at a
+		// time, until the engine is done with it (see runEngine).
 		gp.mu.Lock()
-		defer gp.mu.Unlock()
 		if err := chartutil.ProcessDependenciesWithMerge(gp.chart, coalesced); err != nil {
+			gp.mu.Unlock()
 			return nil, templateErr(err)
 		}
 	}
@@ -330,9 +347,19 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		Name: svc.Metadata.Name, Namespace: namespace, Revision: 1, IsInstall: true,
 	}, &caps, true)
 	if err != nil {
+		if gp.hasDependencies {
+			gp.mu.Unlock()
+		}
 		return nil, templateErr(err)
 	}
-	files, err := engine.RenderWithClientProvider(gp.chart, renderVals, noLookup{})
+	files, berr, err := r.runEngine(gp, renderVals)
+	if berr != nil {
+		loc := ""
+		if berr.file != "" {
+			loc = templateFile(berr.file) + ":" + strconv.Itoa(berr.line)
+		}
+		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: loc, Message: berr.message}
+	}
 	if err != nil {
 		return nil, templateErr(err)
 	}
@@ -341,12 +368,25 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	var objs []*unstructured.Unstructured
+	var manifests []string
+	total, largest := 0, ""
 	for _, name := range names {
 		base := name[strings.LastIndexByte(name, '/')+1:]
 		if strings.HasPrefix(base, "_") || strings.HasSuffix(base, "NOTES.txt") || !strings.Contains(name, "/templates/") {
 			continue
 		}
+		manifests = append(manifests, name)
+		total += len(files[name])
+		if largest == "" || len(files[name]) > len(files[largest]) {
+			largest = name
+		}
+	}
+	if total > r.opts.MaxRenderedBytes {
+		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: templateFile(largest),
+			Message: fmt.Sprintf("the service renders %s (%s of it here), more than the %s pave renders for one service (render option MaxRenderedBytes)", formatBytes(total), formatBytes(len(files[largest])), formatBytes(r.opts.MaxRenderedBytes))}
+	}
+	var objs []*unstructured.Unstructured
+	for _, name := range manifests {
 		parsed, err := parseManifests(files[name])
 		if err != nil {
 			return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: templateFile(name), Message: fmt.Sprintf("renders invalid YAML: %v", err)}
@@ -357,6 +397,40 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Message: fmt.Sprintf("template %s renders no objects", gp.ID())}
 	}
 	return objs, nil
+}
+
+// runEngine runs Helm's engine under the render's bounds. When the time is
+// up it returns without waiting: the engine stops at its next checkpoint.
+// A bound that stopped the render is returned as a *boundError.
+func (r *Renderer) runEngine(gp *goldenPath, vals chartutil.Values) (map[string]string, *boundError, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.RenderTimeout)
+	defer cancel()
+	budget := &renderBudget{ctx: ctx, checkpoints: gp.instr.checkpoints, maxBytes: r.opts.MaxRenderedBytes, timeout: r.opts.RenderTimeout}
+	type result struct {
+		files map[string]string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		if gp.hasDependencies {
+			defer gp.mu.Unlock()
+		}
+		files, err := engine.RenderWithClientProvider(gp.chart, vals, budget)
+		done <- result{files, err}
+	}()
+	select {
+	case res := <-done:
+		if budget.stopped != nil {
+			return nil, budget.stopped, nil
+		}
+		if res.err != nil {
+			return nil, nil, res.err
+		}
+		return res.files, nil, nil
+	case <-ctx.Done():
+		file, line := budget.position()
+		return nil, &boundError{file: file, line: line, message: timeoutMessage(r.opts.RenderTimeout)}, nil
+	}
 }
 
 // parseManifests splits a rendered template into objects, skipping empty
