@@ -59,9 +59,14 @@ type Renderer struct {
 	opts  Options
 	cache *Cache
 
+	// scopes tells the scope of each rendered kind.
+	scopes *Scopes
+
 	mu     sync.Mutex
 	charts map[string]*chartSlot
-	// platformHash is the hash of pave.yaml's platform values and sizes.
+	// platformHash is the hash of what of pave.yaml shapes a render
+	// (platform values, sizes, template allowances, custom resources) and
+	// of the size bound.
 	platformHash string
 }
 
@@ -118,12 +123,12 @@ func New(cat *catalog.Catalog, opts Options) *Renderer {
 	if opts.MaxRenderedBytes <= 0 {
 		opts.MaxRenderedBytes = DefaultMaxRenderedBytes
 	}
-	r := &Renderer{cat: cat, opts: opts, cache: opts.Cache, charts: map[string]*chartSlot{}}
+	r := &Renderer{cat: cat, opts: opts, cache: opts.Cache, charts: map[string]*chartSlot{}, scopes: NewScopes(cat.Config.CustomResources)}
 	if r.cache == nil {
 		r.cache = NewCache()
 	}
 	h := sha256.New()
-	_ = json.NewEncoder(h).Encode([]any{cat.Config.Platform, cat.Config.Sizes, cat.Config.Templates, cat.Config.Environments})
+	_ = json.NewEncoder(h).Encode([]any{cat.Config.Platform, cat.Config.Sizes, cat.Config.Templates, cat.Config.Environments, cat.Config.CustomResources, opts.MaxRenderedBytes})
 	r.platformHash = hex.EncodeToString(h.Sum(nil))
 	return r
 }
@@ -215,8 +220,14 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 	if rerr != nil {
 		return nil, rerr
 	}
-	policy := r.cat.Config.Templates[gp.name]
-	if err := place(objs, namespace, policy, gp.name); err != nil {
+	pl := placement{
+		namespace: namespace,
+		template:  gp.name,
+		policy:    r.cat.Config.Templates[gp.name],
+		scopes:    r.scopes,
+		owner:     svc.Metadata.Team + "-" + svc.Metadata.Name,
+	}
+	if err := pl.place(objs); err != nil {
 		e := fail("", "%v", err)
 		e.(*Error).Position = svc.Position("spec.template")
 		return nil, e
@@ -226,8 +237,9 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 		if objs, perrs = applyPatches(r.cat.FS, svc, envName, namespace, st.Patches, objs); perrs != nil {
 			return nil, perrs[0]
 		}
-		// A patch may not move objects where the template may not.
-		if err := place(objs, namespace, policy, gp.name); err != nil {
+		// Patches keep every object's identity; placing the objects again
+		// puts back the namespace patches do not see.
+		if err := pl.place(objs); err != nil {
 			return nil, fail("patches", "after patches: %v", err)
 		}
 	}

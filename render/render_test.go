@@ -391,7 +391,7 @@ func TestTemplatePolicyAllowsClusterScopedAndNamespaces(t *testing.T) {
 	cat := testCatalog(t, map[string]string{
 		"pave.yaml":                           cfg,
 		checkoutFile:                          checkoutYAML,
-		"templates/basic/templates/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: checkout-reader\n  namespace: payments-prod\n",
+		"templates/basic/templates/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: payments-checkout-reader\n  namespace: payments-prod\n",
 		"templates/basic/templates/mon.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: checkout-dashboard\n  namespace: monitoring\n",
 	})
 	res := mustRender(t, cat, Options{}, "payments/checkout", "prod")
@@ -399,7 +399,7 @@ func TestTemplatePolicyAllowsClusterScopedAndNamespaces(t *testing.T) {
 	for _, o := range res.Objects {
 		ids = append(ids, objectID(o))
 	}
-	want := "Namespace payments-prod,ConfigMap monitoring/checkout-dashboard,ConfigMap payments-prod/checkout-env,ClusterRole checkout-reader,Deployment payments-prod/checkout"
+	want := "Namespace payments-prod,ConfigMap monitoring/checkout-dashboard,ConfigMap payments-prod/checkout-env,ClusterRole payments-checkout-reader,Deployment payments-prod/checkout"
 	if got := strings.Join(ids, ","); got != want {
 		t.Errorf("objects:\n%s\nwant:\n%s", got, want)
 	}
