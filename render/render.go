@@ -7,7 +7,8 @@
 // environment). The catalog's file system is injected, so tests render
 // in-memory catalogs. Rendering never reaches the network or a cluster,
 // never reads outside the catalog, and gives byte-identical output for the
-// same inputs.
+// same inputs. Each render is bounded in time and output size (Options),
+// and each object's scope comes from its API group and kind (Scopes).
 package render
 
 import (
@@ -383,15 +384,16 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 	var manifests []string
 	total, largest := 0, ""
 	for _, name := range names {
+		// Every file counts toward the bound, NOTES.txt included.
+		total += len(files[name])
+		if largest == "" || len(files[name]) > len(files[largest]) {
+			largest = name
+		}
 		base := name[strings.LastIndexByte(name, '/')+1:]
 		if strings.HasPrefix(base, "_") || strings.HasSuffix(base, "NOTES.txt") || !strings.Contains(name, "/templates/") {
 			continue
 		}
 		manifests = append(manifests, name)
-		total += len(files[name])
-		if largest == "" || len(files[name]) > len(files[largest]) {
-			largest = name
-		}
 	}
 	if total > r.opts.MaxRenderedBytes {
 		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: templateFile(largest),
