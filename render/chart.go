@@ -33,6 +33,9 @@ type goldenPath struct {
 	schema  *jsonschema.Schema
 	version string
 
+	// instr holds the checkpoints added to the chart's templates, which
+	// bound the time and output of a render.
+	instr *instrumentedChart
 	// dependencies are processed per render, which mutates the chart.
 	hasDependencies bool
 	mu              sync.Mutex
@@ -124,6 +127,7 @@ func loadGoldenPath(fsys fs.FS, name string) (*goldenPath, error) {
 		hash:            hex.EncodeToString(h.Sum(nil)),
 		version:         ch.Metadata.Version,
 		hasDependencies: len(ch.Metadata.Dependencies) > 0,
+		instr:           instrumentChart(ch),
 	}
 	if len(ch.Schema) > 0 {
 		if g.schema, err = compileSchema(dir+"/values.schema.json", ch.Schema); err != nil {

@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/pave-dev/pave/catalog"
@@ -51,16 +52,22 @@ var (
 )
 
 // templateLocation splits a Helm error into the template file (relative to
-// the catalog root) with its line, and the message.
-func templateLocation(err error) (location, message string) {
+// the catalog root) with its line, and the message. Columns are those of
+// the template as written, before pave added its checkpoints (ic).
+func templateLocation(err error, ic *instrumentedChart) (location, message string) {
 	msg := err.Error()
+	col := func(name, line, column string) string {
+		l, _ := strconv.Atoi(line)
+		c, _ := strconv.Atoi(column)
+		return strconv.Itoa(ic.column(name, l, c))
+	}
 	if m := helmExecutionError.FindStringSubmatch(msg); m != nil {
-		return catalog.TemplatesDir + "/" + m[1] + ":" + m[2] + ":" + m[3], m[4]
+		return catalog.TemplatesDir + "/" + m[1] + ":" + m[2] + ":" + col(m[1], m[2], m[3]), m[4]
 	}
 	if m := helmExecError.FindStringSubmatch(msg); m != nil {
 		loc := catalog.TemplatesDir + "/" + m[1] + ":" + m[2]
 		if m[3] != "" {
-			loc += ":" + m[3]
+			loc += ":" + col(m[1], m[2], m[3])
 		}
 		return loc, simplifyHelmMessage(m[4])
 	}

@@ -54,14 +54,91 @@ func applyPatches(fsys fs.FS, svc *catalog.Service, env, namespace string, patch
 		if err != nil {
 			return nil, fail("patch %s: %v", name, err)
 		}
+		if err := sameObjects(objs, out, namespace); err != nil {
+			return nil, fail("patch %s: %v", name, err)
+		}
 		objs = out
 	}
 	return objs, nil
 }
 
+// identity is what a patch may not change about an object.
+type identity struct{ apiVersion, kind, name, namespace string }
+
+func identityOf(o *unstructured.Unstructured, namespace string) identity {
+	ns := o.GetNamespace()
+	if ns == namespace {
+		ns = "" // patches see the service's namespace as none
+	}
+	return identity{o.GetAPIVersion(), o.GetKind(), o.GetName(), ns}
+}
+
+func (id identity) String() string {
+	return fmt.Sprintf("%s %q", id.kind, id.name)
+}
+
+// sameObjects checks that a patch kept every object it was given, in
+// order, with its apiVersion, kind, name and namespace: a patch tunes what
+// the template renders, it cannot make a ConfigMap a ClusterRole, take
+// another object's name, or add or delete objects.
+func sameObjects(before, after []*unstructured.Unstructured, namespace string) error {
+	const changeRule = "patches may modify objects but not change their apiVersion, kind, name or namespace"
+	if len(before) == len(after) {
+		for i := range before {
+			a, b := identityOf(before[i], namespace), identityOf(after[i], namespace)
+			if a == b {
+				continue
+			}
+			var changes []string
+			if a.kind != b.kind {
+				changes = append(changes, fmt.Sprintf("changes the kind of %s to %s", a, b.kind))
+			}
+			if a.apiVersion != b.apiVersion {
+				changes = append(changes, fmt.Sprintf("changes the apiVersion of %s from %s to %s", a, a.apiVersion, b.apiVersion))
+			}
+			if a.name != b.name {
+				changes = append(changes, fmt.Sprintf("renames %s to %q", a, b.name))
+			}
+			if a.namespace != b.namespace {
+				to := fmt.Sprintf("namespace %q", b.namespace)
+				if b.namespace == "" {
+					to = fmt.Sprintf("the service's namespace %q", namespace)
+				}
+				changes = append(changes, fmt.Sprintf("moves %s to %s", a, to))
+			}
+			return fmt.Errorf("%s; %s", strings.Join(changes, ", "), changeRule)
+		}
+		return nil
+	}
+	count := map[identity]int{}
+	for _, o := range after {
+		count[identityOf(o, namespace)]++
+	}
+	for _, o := range before {
+		id := identityOf(o, namespace)
+		if count[id] == 0 {
+			return fmt.Errorf("deletes %s; patches may modify objects but not add or delete them", id)
+		}
+		count[id]--
+	}
+	for _, o := range after {
+		if id := identityOf(o, namespace); count[id] > 0 {
+			return fmt.Errorf("adds %s; patches may modify objects but not add or delete them", id)
+		}
+	}
+	return fmt.Errorf("changes the objects it was given; %s", changeRule)
+}
+
 var jsonPatchStart = regexp.MustCompile(`^\s*(-|\[)`)
 
-func kustomizePatch(objs []*unstructured.Unstructured, patch []byte, target *catalog.PatchTarget) ([]*unstructured.Unstructured, error) {
+func kustomizePatch(objs []*unstructured.Unstructured, patch []byte, target *catalog.PatchTarget) (_ []*unstructured.Unstructured, err error) {
+	// kustomize panics on some patches (one that renames an object onto
+	// another's name); a patch is the developer's input, never a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot be applied: %v", r)
+		}
+	}()
 	if len(bytes.TrimSpace(patch)) == 0 {
 		return nil, fmt.Errorf("is empty")
 	}

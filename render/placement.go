@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -59,42 +60,45 @@ func sortObjects(objs []*unstructured.Unstructured) {
 	})
 }
 
-// clusterScoped lists the cluster-scoped kinds of Kubernetes' built-in
-// APIs. Render cannot ask a cluster; any other kind is taken as namespaced.
-var clusterScoped = map[string]bool{
-	"Namespace": true, "Node": true, "PersistentVolume": true,
-	"ClusterRole": true, "ClusterRoleBinding": true,
-	"CustomResourceDefinition": true, "APIService": true,
-	"StorageClass": true, "CSIDriver": true, "CSINode": true, "VolumeAttachment": true,
-	"PriorityClass": true, "RuntimeClass": true, "IngressClass": true,
-	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true,
-	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
-	"MutatingAdmissionPolicy": true, "MutatingAdmissionPolicyBinding": true,
-	"CertificateSigningRequest": true, "FlowSchema": true, "PriorityLevelConfiguration": true,
-	"ComponentStatus": true, "DeviceClass": true, "ResourceSlice": true,
+// placement is where a service's objects may go: its team's namespace,
+// the namespaces and cluster-scoped kinds pave.yaml allows its template,
+// and for cluster-scoped objects, names of its own.
+type placement struct {
+	namespace string
+	template  string
+	policy    catalog.TemplatePolicy
+	scopes    *Scopes
+	// owner is "{team}-{service}": the name, or the prefix with "-", of
+	// the cluster-scoped objects pave derives per service.
+	owner string
 }
-
-// IsClusterScoped reports whether pave treats a kind as cluster-scoped.
-func IsClusterScoped(kind string) bool { return clusterScoped[kind] }
 
 // place puts namespaced objects without a namespace into the service's
 // namespace and refuses anything else the platform has not allowed for
-// the template: a Namespace, another cluster-scoped kind, another namespace.
-func place(objs []*unstructured.Unstructured, namespace string, policy catalog.TemplatePolicy, template string) error {
+// the template: a Namespace, a kind whose scope pave cannot tell, another
+// cluster-scoped kind or one not named for the service, another namespace.
+func (p placement) place(objs []*unstructured.Unstructured) error {
 	for _, o := range objs {
-		kind := o.GetKind()
+		gvk := o.GroupVersionKind()
+		kind := gvk.Kind
+		namespaced, known := p.scopes.Namespaced(gvk.GroupKind())
 		switch {
-		case kind == "Namespace":
-			return fmt.Errorf("template %s renders Namespace %q; pave renders each team's namespace itself", template, o.GetName())
-		case clusterScoped[kind]:
-			if !slices.Contains(policy.AllowClusterScoped, kind) {
-				return fmt.Errorf("template %s renders cluster-scoped %s %q, which pave.yaml does not allow for this template (templates.%s.allowClusterScoped)", template, kind, o.GetName(), template)
+		case !known:
+			return fmt.Errorf("template %s renders %s %q: %w", p.template, kind, o.GetName(), &UnknownScopeError{GroupVersionKind: gvk})
+		case gvk.Group == "" && kind == "Namespace":
+			return fmt.Errorf("template %s renders Namespace %q; pave renders each team's namespace itself", p.template, o.GetName())
+		case !namespaced:
+			if !slices.Contains(p.policy.AllowClusterScoped, kind) {
+				return fmt.Errorf("template %s renders cluster-scoped %s %q, which pave.yaml does not allow for this template (templates.%s.allowClusterScoped)", p.template, kind, o.GetName(), p.template)
+			}
+			if name := o.GetName(); name != p.owner && !strings.HasPrefix(name, p.owner+"-") && !slices.Contains(p.policy.ClusterScopedNames, name) {
+				return fmt.Errorf("template %s renders cluster-scoped %s %q; its name must be %q or start with %q, as pave derives per service, or be listed in pave.yaml (templates.%s.clusterScopedNames)", p.template, kind, name, p.owner, p.owner+"-", p.template)
 			}
 			o.SetNamespace("")
 		case o.GetNamespace() == "":
-			o.SetNamespace(namespace)
-		case o.GetNamespace() != namespace && !slices.Contains(policy.AllowNamespaces, o.GetNamespace()):
-			return fmt.Errorf("template %s puts %s %q in namespace %q; services may only use their team's namespace %q (pave.yaml templates.%s.allowNamespaces)", template, kind, o.GetName(), o.GetNamespace(), namespace, template)
+			o.SetNamespace(p.namespace)
+		case o.GetNamespace() != p.namespace && !slices.Contains(p.policy.AllowNamespaces, o.GetNamespace()):
+			return fmt.Errorf("template %s puts %s %q in namespace %q; services may only use their team's namespace %q (pave.yaml templates.%s.allowNamespaces)", p.template, kind, o.GetName(), o.GetNamespace(), p.namespace, p.template)
 		}
 	}
 	return nil

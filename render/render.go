@@ -7,12 +7,14 @@
 // environment). The catalog's file system is injected, so tests render
 // in-memory catalogs. Rendering never reaches the network or a cluster,
 // never reads outside the catalog, and gives byte-identical output for the
-// same inputs.
+// same inputs. Each render is bounded in time and output size (Options),
+// and each object's scope comes from its API group and kind (Scopes).
 package render
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,8 +23,10 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
@@ -41,6 +45,12 @@ type Options struct {
 	// Cache keeps renders across Renderers (one per catalog revision). Nil
 	// gives the Renderer a cache of its own.
 	Cache *Cache
+	// RenderTimeout bounds the time Helm takes to render one service for
+	// one environment (default DefaultRenderTimeout).
+	RenderTimeout time.Duration
+	// MaxRenderedBytes bounds the manifests Helm renders for one service
+	// and environment (default DefaultMaxRenderedBytes).
+	MaxRenderedBytes int
 }
 
 // Renderer renders the services of one loaded catalog. It is safe for
@@ -50,9 +60,14 @@ type Renderer struct {
 	opts  Options
 	cache *Cache
 
+	// scopes tells the scope of each rendered kind.
+	scopes *Scopes
+
 	mu     sync.Mutex
 	charts map[string]*chartSlot
-	// platformHash is the hash of pave.yaml's platform values and sizes.
+	// platformHash is the hash of what of pave.yaml shapes a render
+	// (platform values, sizes, template allowances, custom resources) and
+	// of the size bound.
 	platformHash string
 }
 
@@ -103,12 +118,18 @@ func (r *Result) YAML() []byte {
 
 // New returns a Renderer for a loaded catalog.
 func New(cat *catalog.Catalog, opts Options) *Renderer {
-	r := &Renderer{cat: cat, opts: opts, cache: opts.Cache, charts: map[string]*chartSlot{}}
+	if opts.RenderTimeout <= 0 {
+		opts.RenderTimeout = DefaultRenderTimeout
+	}
+	if opts.MaxRenderedBytes <= 0 {
+		opts.MaxRenderedBytes = DefaultMaxRenderedBytes
+	}
+	r := &Renderer{cat: cat, opts: opts, cache: opts.Cache, charts: map[string]*chartSlot{}, scopes: NewScopes(cat.Config.CustomResources)}
 	if r.cache == nil {
 		r.cache = NewCache()
 	}
 	h := sha256.New()
-	_ = json.NewEncoder(h).Encode([]any{cat.Config.Platform, cat.Config.Sizes, cat.Config.Templates, cat.Config.Environments})
+	_ = json.NewEncoder(h).Encode([]any{cat.Config.Platform, cat.Config.Sizes, cat.Config.Templates, cat.Config.Environments, cat.Config.CustomResources, opts.MaxRenderedBytes})
 	r.platformHash = hex.EncodeToString(h.Sum(nil))
 	return r
 }
@@ -200,8 +221,14 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 	if rerr != nil {
 		return nil, rerr
 	}
-	policy := r.cat.Config.Templates[gp.name]
-	if err := place(objs, namespace, policy, gp.name); err != nil {
+	pl := placement{
+		namespace: namespace,
+		template:  gp.name,
+		policy:    r.cat.Config.Templates[gp.name],
+		scopes:    r.scopes,
+		owner:     svc.Metadata.Team + "-" + svc.Metadata.Name,
+	}
+	if err := pl.place(objs); err != nil {
 		e := fail("", "%v", err)
 		e.(*Error).Position = svc.Position("spec.template")
 		return nil, e
@@ -211,8 +238,9 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 		if objs, perrs = applyPatches(r.cat.FS, svc, envName, namespace, st.Patches, objs); perrs != nil {
 			return nil, perrs[0]
 		}
-		// A patch may not move objects where the template may not.
-		if err := place(objs, namespace, policy, gp.name); err != nil {
+		// Patches keep every object's identity; placing the objects again
+		// puts back the namespace patches do not see.
+		if err := pl.place(objs); err != nil {
 			return nil, fail("patches", "after patches: %v", err)
 		}
 	}
@@ -301,7 +329,7 @@ var lookupCall = regexp.MustCompile(`\{\{-?[^}]*\blookup\b`)
 // renderChart runs the Helm engine and parses its output into objects.
 func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *goldenPath, vals map[string]any) ([]*unstructured.Unstructured, error) {
 	templateErr := func(err error) error {
-		loc, msg := templateLocation(err)
+		loc, msg := templateLocation(err, gp.instr)
 		return &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: loc, Message: msg}
 	}
 	coalesced, err := chartutil.CoalesceValues(gp.chart, vals)
@@ -318,9 +346,11 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		}
 	}
 	if gp.hasDependencies {
+		// Processing dependencies changes the chart: one render of it at a
+		// time, until the engine is done with it (see runEngine).
 		gp.mu.Lock()
-		defer gp.mu.Unlock()
 		if err := chartutil.ProcessDependenciesWithMerge(gp.chart, coalesced); err != nil {
+			gp.mu.Unlock()
 			return nil, templateErr(err)
 		}
 	}
@@ -330,9 +360,19 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		Name: svc.Metadata.Name, Namespace: namespace, Revision: 1, IsInstall: true,
 	}, &caps, true)
 	if err != nil {
+		if gp.hasDependencies {
+			gp.mu.Unlock()
+		}
 		return nil, templateErr(err)
 	}
-	files, err := engine.RenderWithClientProvider(gp.chart, renderVals, noLookup{})
+	files, berr, err := r.runEngine(gp, renderVals)
+	if berr != nil {
+		loc := ""
+		if berr.file != "" {
+			loc = templateFile(berr.file) + ":" + strconv.Itoa(berr.line)
+		}
+		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: loc, Message: berr.message}
+	}
 	if err != nil {
 		return nil, templateErr(err)
 	}
@@ -341,12 +381,26 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	var objs []*unstructured.Unstructured
+	var manifests []string
+	total, largest := 0, ""
 	for _, name := range names {
+		// Every file counts toward the bound, NOTES.txt included.
+		total += len(files[name])
+		if largest == "" || len(files[name]) > len(files[largest]) {
+			largest = name
+		}
 		base := name[strings.LastIndexByte(name, '/')+1:]
 		if strings.HasPrefix(base, "_") || strings.HasSuffix(base, "NOTES.txt") || !strings.Contains(name, "/templates/") {
 			continue
 		}
+		manifests = append(manifests, name)
+	}
+	if total > r.opts.MaxRenderedBytes {
+		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: templateFile(largest),
+			Message: fmt.Sprintf("the service renders %s (%s of it here), more than the %s pave renders for one service (render option MaxRenderedBytes)", formatBytes(total), formatBytes(len(files[largest])), formatBytes(r.opts.MaxRenderedBytes))}
+	}
+	var objs []*unstructured.Unstructured
+	for _, name := range manifests {
 		parsed, err := parseManifests(files[name])
 		if err != nil {
 			return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: templateFile(name), Message: fmt.Sprintf("renders invalid YAML: %v", err)}
@@ -357,6 +411,40 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Message: fmt.Sprintf("template %s renders no objects", gp.ID())}
 	}
 	return objs, nil
+}
+
+// runEngine runs Helm's engine under the render's bounds. When the time is
+// up it returns without waiting: the engine stops at its next checkpoint.
+// A bound that stopped the render is returned as a *boundError.
+func (r *Renderer) runEngine(gp *goldenPath, vals chartutil.Values) (map[string]string, *boundError, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.RenderTimeout)
+	defer cancel()
+	budget := &renderBudget{ctx: ctx, checkpoints: gp.instr.checkpoints, maxBytes: r.opts.MaxRenderedBytes, timeout: r.opts.RenderTimeout}
+	type result struct {
+		files map[string]string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		if gp.hasDependencies {
+			defer gp.mu.Unlock()
+		}
+		files, err := engine.RenderWithClientProvider(gp.chart, vals, budget)
+		done <- result{files, err}
+	}()
+	select {
+	case res := <-done:
+		if budget.stopped != nil {
+			return nil, budget.stopped, nil
+		}
+		if res.err != nil {
+			return nil, nil, res.err
+		}
+		return res.files, nil, nil
+	case <-ctx.Done():
+		file, line := budget.position()
+		return nil, &boundError{file: file, line: line, message: timeoutMessage(r.opts.RenderTimeout)}, nil
+	}
 }
 
 // parseManifests splits a rendered template into objects, skipping empty

@@ -148,3 +148,21 @@ func copyFS(dst fstest.MapFS, src fs.FS) error {
 		return nil
 	})
 }
+
+// BenchmarkRenderSizeBound renders a template whose loop would render
+// 140 MB: the size bound stops it once 4 MiB are rendered. B/op is what
+// the stopped render allocated (most of it garbage of the checkpoints, not
+// held at once).
+func BenchmarkRenderSizeBound(b *testing.B) {
+	cat := testCatalog(b, map[string]string{
+		checkoutFile:                         checkoutYAML,
+		"templates/basic/templates/big.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  {{- range 10000000 }}\n  k: xxxxxxxx\n  {{- end }}\n",
+	})
+	svc, _ := cat.Service("payments/checkout")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(cat, Options{}).Render(svc, "prod"); err == nil {
+			b.Fatal("render succeeded")
+		}
+	}
+}

@@ -391,7 +391,7 @@ func TestTemplatePolicyAllowsClusterScopedAndNamespaces(t *testing.T) {
 	cat := testCatalog(t, map[string]string{
 		"pave.yaml":                           cfg,
 		checkoutFile:                          checkoutYAML,
-		"templates/basic/templates/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: checkout-reader\n  namespace: payments-prod\n",
+		"templates/basic/templates/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: payments-checkout-reader\n  namespace: payments-prod\n",
 		"templates/basic/templates/mon.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: checkout-dashboard\n  namespace: monitoring\n",
 	})
 	res := mustRender(t, cat, Options{}, "payments/checkout", "prod")
@@ -399,7 +399,7 @@ func TestTemplatePolicyAllowsClusterScopedAndNamespaces(t *testing.T) {
 	for _, o := range res.Objects {
 		ids = append(ids, objectID(o))
 	}
-	want := "Namespace payments-prod,ConfigMap monitoring/checkout-dashboard,ConfigMap payments-prod/checkout-env,ClusterRole checkout-reader,Deployment payments-prod/checkout"
+	want := "Namespace payments-prod,ConfigMap monitoring/checkout-dashboard,ConfigMap payments-prod/checkout-env,ClusterRole payments-checkout-reader,Deployment payments-prod/checkout"
 	if got := strings.Join(ids, ","); got != want {
 		t.Errorf("objects:\n%s\nwant:\n%s", got, want)
 	}
@@ -471,7 +471,50 @@ func TestPatches(t *testing.T) {
 			files: map[string]string{
 				checkoutFile: svc("  patches:\n    - target: {kind: Deployment}\n      patch: |-\n        - {op: replace, path: /metadata/namespace, value: kube-system}\n"),
 			},
-			wantErr: `after patches: template basic puts Deployment "checkout" in namespace "kube-system"`,
+			wantErr: `services/payments/checkout/service.yaml:14:7: render payments/checkout (prod): patch spec.patches[0]: moves Deployment "checkout" to namespace "kube-system"; patches may modify objects but not change their apiVersion, kind, name or namespace`,
+		},
+		{
+			name: "a patch turning a ConfigMap into a ClusterRole",
+			files: map[string]string{
+				checkoutFile: svc("  patches:\n    - target: {kind: ConfigMap, name: checkout-env}\n      patch: |-\n        - {op: replace, path: /kind, value: ClusterRole}\n        - {op: replace, path: /apiVersion, value: rbac.authorization.k8s.io/v1}\n"),
+			},
+			wantErr: `services/payments/checkout/service.yaml:14:7: render payments/checkout (prod): patch spec.patches[0]: changes the kind of ConfigMap "checkout-env" to ClusterRole, changes the apiVersion of ConfigMap "checkout-env" from v1 to rbac.authorization.k8s.io/v1; patches may modify objects but not change their apiVersion, kind, name or namespace`,
+		},
+		{
+			name: "a patch file changing an apiVersion, at its service.yaml line",
+			files: map[string]string{
+				checkoutFile: svc("  patches:\n    - target: {kind: Deployment}\n      patch: |-\n        - {op: add, path: /metadata/annotations, value: {a: b}}\n    - path: patches/kind.yaml\n      target: {kind: ConfigMap}\n"),
+				"services/payments/checkout/patches/kind.yaml": "- op: replace\n  path: /apiVersion\n  value: networking.k8s.io/v1\n",
+			},
+			wantErr: `services/payments/checkout/service.yaml:17:7: render payments/checkout (prod): patch services/payments/checkout/patches/kind.yaml: changes the apiVersion of ConfigMap "checkout-env" from v1 to networking.k8s.io/v1; patches may modify objects but not change their apiVersion, kind, name or namespace`,
+		},
+		{
+			name: "a patch renaming an object",
+			files: map[string]string{
+				checkoutFile: svc("  patches:\n    - target: {kind: ConfigMap}\n      patch: |-\n        - {op: replace, path: /metadata/name, value: storefront-web}\n"),
+			},
+			wantErr: `patch spec.patches[0]: renames ConfigMap "checkout-env" to "storefront-web"; patches may modify objects but not change their apiVersion, kind, name or namespace`,
+		},
+		{
+			name: "a patch renaming an object onto another (kustomize panics)",
+			files: map[string]string{
+				checkoutFile: svc("  patches:\n    - target: {kind: ConfigMap}\n      patch: |-\n        - {op: replace, path: /metadata/name, value: checkout}\n        - {op: replace, path: /kind, value: Deployment}\n        - {op: replace, path: /apiVersion, value: apps/v1}\n"),
+			},
+			wantErr: `services/payments/checkout/service.yaml:14:7: render payments/checkout (prod): patch spec.patches[0]: cannot be applied: may not add resource with an already registered id`,
+		},
+		{
+			name: "a patch deleting an object",
+			files: map[string]string{
+				checkoutFile: svc("  patches:\n    - patch: |-\n        apiVersion: v1\n        kind: ConfigMap\n        metadata:\n          name: checkout-env\n        $patch: delete\n"),
+			},
+			wantErr: `patch spec.patches[0]: deletes ConfigMap "checkout-env"; patches may modify objects but not add or delete them`,
+		},
+		{
+			name: "a patch naming the service's own namespace moves nothing",
+			files: map[string]string{
+				checkoutFile: svc("  patches:\n    - target: {kind: Deployment}\n      patch: |-\n        - {op: add, path: /metadata/namespace, value: payments-prod}\n"),
+			},
+			want: []string{"  name: checkout\n  namespace: payments-prod\n"},
 		},
 	}
 	for _, tt := range tests {
