@@ -321,7 +321,12 @@ func (e *Engine) applyExceptions(res *Result, svc *catalog.Service, env string) 
 // exceptionsOf lists the service's exceptions that hold in env, in the
 // order of its exceptions file; every one of them when env is "".
 func exceptionsOf(svc *catalog.Service, env string, now time.Time) []Exception {
-	xf := svc.ExceptionFile
+	return fileExceptions(svc.ExceptionFile, env, now)
+}
+
+// fileExceptions lists the exceptions of an exceptions file (nil: none)
+// that hold in env; every one of them when env is "".
+func fileExceptions(xf *catalog.Exceptions, env string, now time.Time) []Exception {
 	if xf == nil {
 		return nil
 	}

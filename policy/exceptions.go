@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/pave-dev/pave/catalog"
@@ -32,6 +33,17 @@ func (e *Engine) ExceptionEntries(svc *catalog.Service) []ExceptionEntry {
 	var out []ExceptionEntry
 	for _, x := range exceptionsOf(svc, "", e.opts.Now()) {
 		out = append(out, ExceptionEntry{Service: svc.ID(), Exception: x})
+	}
+	return out
+}
+
+// FileExceptions lists every exception of an exceptions file, valid or
+// not, with its expiry judged on now: what a review compares.
+func FileExceptions(xf *catalog.Exceptions, now time.Time) []ExceptionEntry {
+	service := strings.TrimSuffix(strings.TrimPrefix(xf.File, catalog.ExceptionsDir+"/"), ".yaml")
+	var out []ExceptionEntry
+	for _, x := range fileExceptions(xf, "", now) {
+		out = append(out, ExceptionEntry{Service: service, Exception: x})
 	}
 	return out
 }

@@ -268,7 +268,8 @@ func reviewVerdict(r *Report, s ReviewSummary) string {
 	policies := "all policies pass"
 	if h := r.exceptionHeadline(); h != "" {
 		icon, lead = "⚠️ ", h+"; "
-		policies = "all policies pass with the exceptions"
+		added, changed := r.exceptionsToApprove()
+		policies = "all policies pass with " + pluralWord(added+changed, "the exception")
 	}
 	if s.ExistingDenials > 0 {
 		policies = fmt.Sprintf("no new policy denials (%d existing)", s.ExistingDenials)
