@@ -389,8 +389,8 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 			if path != "" {
 				msg += " in " + path
 			}
-			if h, ok := v.Interface().(interface{ unknownFieldHint(string) string }); ok && h.unknownFieldHint(key) != "" {
-				msg += ": " + h.unknownFieldHint(key)
+			if h, ok := v.Interface().(interface{ unknownFieldHint(file, key string) string }); ok && h.unknownFieldHint(d.file, key) != "" {
+				msg += ": " + h.unknownFieldHint(d.file, key)
 			} else if s := suggest(key, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 				// The field was most likely meant, so do not also report

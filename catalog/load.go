@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -26,8 +27,12 @@ type Catalog struct {
 	// Errors lists every problem found, sorted by file and line. A service
 	// with errors is left out of Services; the others are unaffected.
 	Errors ErrorList
-	// Invalid lists the service files that had errors, sorted.
+	// Invalid lists the service files that had errors, in themselves or
+	// in their exceptions file, sorted.
 	Invalid []string
+	// Exceptions are the exceptions files that decode, valid or not,
+	// sorted by file; a valid one is also its service's ExceptionFile.
+	Exceptions []*Exceptions
 
 	closer io.Closer
 }
@@ -95,11 +100,24 @@ func (c *Catalog) Close() error {
 	return c.closer.Close()
 }
 
-// Load reads pave.yaml, the templates and every service. It returns an
-// error only when the catalog as a whole cannot be used (pave.yaml missing
-// or invalid); problems with single services are collected in
-// Catalog.Errors and leave the other services loaded.
-func Load(fsys fs.FS) (*Catalog, error) {
+// Options tune how a catalog is loaded.
+type Options struct {
+	// Now is the clock that bounds exception expiries (today +
+	// pave.yaml exceptions.maxLifetime); time.Now when nil.
+	Now func() time.Time
+}
+
+// Load reads pave.yaml, the templates, every service and every exceptions
+// file. It returns an error only when the catalog as a whole cannot be used
+// (pave.yaml missing or invalid); problems with single services are
+// collected in Catalog.Errors and leave the other services loaded.
+func Load(fsys fs.FS) (*Catalog, error) { return LoadWith(fsys, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(fsys fs.FS, opts Options) (*Catalog, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	cfg, err := LoadConfig(fsys)
 	if err != nil {
 		return nil, err
@@ -122,20 +140,37 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		c.Services = append(c.Services, s)
 	}
 	c.checkIngressHosts()
+	exceptions := c.loadExceptions(fsys, files, today(opts.Now()))
 	c.Errors.Sort()
 	for _, f := range c.Errors.Files() {
-		if strings.HasPrefix(f, ServicesDir+"/") {
+		switch {
+		case strings.HasPrefix(f, ServicesDir+"/"):
 			c.Invalid = append(c.Invalid, f)
+		case strings.HasPrefix(f, ExceptionsDir+"/") && slices.Contains(files, ServiceFileOf(f)):
+			// Bad exceptions make their service invalid: it is neither
+			// applied nor pruned until they are mended.
+			c.Invalid = append(c.Invalid, ServiceFileOf(f))
 		}
 	}
+	slices.Sort(c.Invalid)
+	c.Invalid = slices.Compact(c.Invalid)
 	c.Services = slices.DeleteFunc(c.Services, func(s *Service) bool {
 		_, bad := slices.BinarySearch(c.Invalid, s.File)
 		return bad
 	})
+	for _, s := range c.Services {
+		s.ExceptionFile = exceptions[s.ID()]
+	}
 	slices.SortFunc(c.Services, func(a, b *Service) int {
 		return cmp.Or(cmp.Compare(a.Metadata.Team, b.Metadata.Team), cmp.Compare(a.Metadata.Name, b.Metadata.Name))
 	})
 	return c, nil
+}
+
+// today is the UTC day of t.
+func today(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // LoadConfig reads and validates pave.yaml.

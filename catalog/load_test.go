@@ -134,7 +134,7 @@ func TestExampleCatalogIsValid(t *testing.T) {
 		if s.Spec.Ingress != nil {
 			ingress++
 		}
-		if len(s.Spec.Exceptions) > 0 {
+		if s.ExceptionFile != nil {
 			exceptions++
 		}
 	}

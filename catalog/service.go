@@ -40,6 +40,9 @@ type Service struct {
 
 	// File is the service.yaml path relative to the catalog root.
 	File string `yaml:"-" json:"-"`
+	// ExceptionFile holds the service's exceptions
+	// (exceptions/<team>/<name>.yaml); nil when it has none.
+	ExceptionFile *Exceptions `yaml:"-" json:"-"`
 	// positions maps field paths to where they are written in File.
 	positions map[string]Position
 }
@@ -74,16 +77,35 @@ type Settings struct {
 	Ingress     *Ingress             `yaml:"ingress" json:"ingress,omitempty"`
 	HealthCheck *HealthCheck         `yaml:"healthCheck" json:"healthCheck,omitempty"`
 	// Schedule is the cron schedule of a cron-job ("0 3 * * *", "@hourly").
-	Schedule   string      `yaml:"schedule" json:"schedule,omitempty"`
-	Patches    []Patch     `yaml:"patches" json:"patches,omitempty"`
-	Exceptions []Exception `yaml:"exceptions" json:"exceptions,omitempty"`
+	Schedule string  `yaml:"schedule" json:"schedule,omitempty"`
+	Patches  []Patch `yaml:"patches" json:"patches,omitempty"`
 }
 
-func (Settings) unknownFieldHint(key string) string {
-	if key == "template" {
+func (Settings) unknownFieldHint(file, key string) string {
+	switch key {
+	case "template":
 		return "the template cannot be overridden per environment"
+	case "exceptions":
+		return exceptionsMovedHint(file)
 	}
 	return ""
+}
+
+func (Service) unknownFieldHint(file, key string) string {
+	if key == "exceptions" {
+		return exceptionsMovedHint(file)
+	}
+	return ""
+}
+
+// exceptionsMovedHint answers an exceptions block in service.yaml: the
+// developer who needs an exception cannot grant it in their own file.
+func exceptionsMovedHint(file string) string {
+	where := "exceptions/<team>/<service>.yaml"
+	if parts := strings.Split(file, "/"); len(parts) == 4 && parts[0] == ServicesDir {
+		where = ExceptionsFile(parts[1], parts[2])
+	}
+	return "exceptions are not written in service.yaml; request this one in " + where + ", where one of pave.yaml's exceptions.approvers approves it"
 }
 
 // Autoscaling turns on a HorizontalPodAutoscaler.
@@ -124,15 +146,6 @@ type PatchTarget struct {
 	Version string `yaml:"version" json:"version,omitempty"`
 	Kind    string `yaml:"kind" json:"kind,omitempty"`
 	Name    string `yaml:"name" json:"name,omitempty"`
-}
-
-// Exception is an audited step off the paved road: one policy that does
-// not apply to this service, with who approved it and until when.
-type Exception struct {
-	Policy     string `yaml:"policy" json:"policy"`
-	Reason     string `yaml:"reason" json:"reason"`
-	ApprovedBy string `yaml:"approvedBy" json:"approvedBy"`
-	Expires    Date   `yaml:"expires" json:"expires"`
 }
 
 // EnvValue is a plain environment variable value. Any YAML scalar is
@@ -239,7 +252,7 @@ func (s *Service) EnvironmentNames() []string {
 
 // ForEnvironment returns the service's settings with the overrides of env
 // merged in: scalars and blocks replace, env and secretEnv merge by name
-// (the environment wins), patches and exceptions add up.
+// (the environment wins), patches add up.
 func (s *Service) ForEnvironment(env string) Settings {
 	base := s.Spec.Settings.clone()
 	o, ok := s.Spec.Environments[env]
@@ -296,7 +309,6 @@ func (s *Service) ForEnvironment(env string) Settings {
 		base.Schedule = o.Schedule
 	}
 	base.Patches = append(base.Patches, o.Patches...)
-	base.Exceptions = append(base.Exceptions, o.Exceptions...)
 	return base
 }
 
@@ -344,7 +356,6 @@ func (st Settings) clone() Settings {
 		c.HealthCheck = &h
 	}
 	c.Patches = slices.Clone(st.Patches)
-	c.Exceptions = slices.Clone(st.Exceptions)
 	return c
 }
 

@@ -25,8 +25,8 @@ spec:
     DB_PASSWORD: {secret: checkout-db, key: password}
   ingress:
     host: checkout.example.com
-  exceptions:
-    - {policy: image-tag-pinned, reason: r, approvedBy: a, expires: 2030-01-01}
+  patches:
+    - {target: {kind: Deployment}, patch: "[]"}
   environments:
     staging:
       replicas: 1
@@ -40,8 +40,8 @@ spec:
       autoscaling: {max: 10}
       secretEnv:
         API_TOKEN: {secret: checkout-api, key: token}
-      exceptions:
-        - {policy: prod-min-replicas, reason: r, approvedBy: a, expires: 2030-01-01}
+      patches:
+        - {target: {kind: Service}, patch: "[]"}
 `
 
 func loadOne(t *testing.T, data string) *Service {
@@ -68,9 +68,9 @@ func TestForEnvironment(t *testing.T) {
 		env  string
 		want string
 	}{
-		{"", `{"image":"registry.example.com/payments/checkout:1.4.2","port":8080,"size":"small","replicas":2,"autoscaling":{"min":2,"max":6,"targetCPU":70},"env":{"LOG_LEVEL":"info","REGION":"eu"},"secretEnv":{"DB_PASSWORD":{"secret":"checkout-db","key":"password"}},"ingress":{"host":"checkout.example.com"},"exceptions":[{"policy":"image-tag-pinned","reason":"r","approvedBy":"a","expires":"2030-01-01"}]}`},
-		{"staging", `{"image":"registry.example.com/payments/checkout:1.4.2","port":8080,"size":"small","replicas":1,"autoscaling":{"min":2,"max":6,"targetCPU":70},"env":{"LOG_LEVEL":"debug","REGION":"eu"},"secretEnv":{"DB_PASSWORD":{"secret":"checkout-db","key":"password"}},"ingress":{"host":"checkout.staging.example.com"},"exceptions":[{"policy":"image-tag-pinned","reason":"r","approvedBy":"a","expires":"2030-01-01"}]}`},
-		{"prod", `{"image":"registry.example.com/payments/checkout:1.4.1","port":8080,"size":"medium","replicas":2,"autoscaling":{"min":2,"max":10,"targetCPU":70},"env":{"LOG_LEVEL":"info","REGION":"eu"},"secretEnv":{"API_TOKEN":{"secret":"checkout-api","key":"token"},"DB_PASSWORD":{"secret":"checkout-db","key":"password"}},"ingress":{"host":"checkout.example.com"},"exceptions":[{"policy":"image-tag-pinned","reason":"r","approvedBy":"a","expires":"2030-01-01"},{"policy":"prod-min-replicas","reason":"r","approvedBy":"a","expires":"2030-01-01"}]}`},
+		{"", `{"image":"registry.example.com/payments/checkout:1.4.2","port":8080,"size":"small","replicas":2,"autoscaling":{"min":2,"max":6,"targetCPU":70},"env":{"LOG_LEVEL":"info","REGION":"eu"},"secretEnv":{"DB_PASSWORD":{"secret":"checkout-db","key":"password"}},"ingress":{"host":"checkout.example.com"},"patches":[{"patch":"[]","target":{"kind":"Deployment"}}]}`},
+		{"staging", `{"image":"registry.example.com/payments/checkout:1.4.2","port":8080,"size":"small","replicas":1,"autoscaling":{"min":2,"max":6,"targetCPU":70},"env":{"LOG_LEVEL":"debug","REGION":"eu"},"secretEnv":{"DB_PASSWORD":{"secret":"checkout-db","key":"password"}},"ingress":{"host":"checkout.staging.example.com"},"patches":[{"patch":"[]","target":{"kind":"Deployment"}}]}`},
+		{"prod", `{"image":"registry.example.com/payments/checkout:1.4.1","port":8080,"size":"medium","replicas":2,"autoscaling":{"min":2,"max":10,"targetCPU":70},"env":{"LOG_LEVEL":"info","REGION":"eu"},"secretEnv":{"API_TOKEN":{"secret":"checkout-api","key":"token"},"DB_PASSWORD":{"secret":"checkout-db","key":"password"}},"ingress":{"host":"checkout.example.com"},"patches":[{"patch":"[]","target":{"kind":"Deployment"}},{"patch":"[]","target":{"kind":"Service"}}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
@@ -84,7 +84,7 @@ func TestForEnvironment(t *testing.T) {
 		})
 	}
 	// Merging never changes the service itself.
-	if *s.Spec.Replicas != 2 || s.Spec.Env["LOG_LEVEL"] != "info" || len(s.Spec.Exceptions) != 1 {
+	if *s.Spec.Replicas != 2 || s.Spec.Env["LOG_LEVEL"] != "info" || len(s.Spec.Patches) != 1 {
 		t.Error("ForEnvironment modified the base spec")
 	}
 }
@@ -116,8 +116,8 @@ func TestPositionsAndFieldPaths(t *testing.T) {
 	if got := s.Position("spec.healthCheck.path"); got.Line != 6 {
 		t.Errorf("fallback position = %v, want the spec line", got)
 	}
-	if got := s.Position("spec.exceptions[0].reason"); got.Line != 21 {
-		t.Errorf("exception position = %v", got)
+	if got := s.Position("spec.patches[0].patch"); got.Line != 21 {
+		t.Errorf("patch position = %v", got)
 	}
 }
 

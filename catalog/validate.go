@@ -291,9 +291,6 @@ func (v *validator) settings(p string, st Settings, ctx serviceContext) {
 	for i, pt := range st.Patches {
 		v.patch(fmt.Sprintf("%s.patches[%d]", p, i), pt, ctx)
 	}
-	for i, e := range st.Exceptions {
-		v.exception(fmt.Sprintf("%s.exceptions[%d]", p, i), e)
-	}
 }
 
 func (v *validator) patch(p string, pt Patch, ctx serviceContext) {
@@ -333,23 +330,6 @@ func cleanRelative(p string) string {
 		}
 	}
 	return strings.Join(out, "/")
-}
-
-func (v *validator) exception(p string, e Exception) {
-	if e.Policy == "" {
-		v.missing(p+".policy", "%s: policy is required (the id of the policy this exception is for)", p)
-	} else if !policyIDRE.MatchString(e.Policy) {
-		v.errorf(p+".policy", "%s.policy: %q is not a policy id", p, e.Policy)
-	}
-	if strings.TrimSpace(e.Reason) == "" {
-		v.missing(p+".reason", "%s: reason is required (why this service needs the exception)", p)
-	}
-	if strings.TrimSpace(e.ApprovedBy) == "" {
-		v.missing(p+".approvedBy", "%s: approvedBy is required (who approved the exception)", p)
-	}
-	if e.Expires.IsZero() {
-		v.missing(p+".expires", "%s: expires is required (YYYY-MM-DD; exceptions are temporary)", p)
-	}
 }
 
 func dedupe(l ErrorList) ErrorList {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
@@ -44,21 +45,23 @@ func (e *Engine) Check(ctx context.Context, cat *catalog.Catalog, r Renderer, op
 	}
 	selected := func(file string) bool { return len(opts.Services) == 0 || wanted[file] }
 
-	// Validation errors: one result per invalid service file; errors in
-	// other files concern the catalog.
+	// Validation errors: one result per invalid service, with the errors
+	// of its service.yaml and its exceptions file; errors in other files
+	// concern the catalog.
 	invalid := map[string]*Result{}
 	for _, ce := range cat.Errors {
-		if !selected(ce.File) {
+		file := cmp.Or(catalog.ServiceFileOf(ce.File), ce.File)
+		if !selected(file) {
 			continue
 		}
-		if !slices.Contains(cat.Invalid, ce.File) {
+		if !slices.Contains(cat.Invalid, file) {
 			report.Errors = append(report.Errors, errorFrom(ce))
 			continue
 		}
-		res, ok := invalid[ce.File]
+		res, ok := invalid[file]
 		if !ok {
-			res = &Result{Service: serviceID(ce.File), File: ce.File, Violations: []Violation{}}
-			invalid[ce.File] = res
+			res = &Result{Service: serviceID(file), File: file, Violations: []Violation{}}
+			invalid[file] = res
 			report.Results = append(report.Results, res)
 		}
 		res.Errors = append(res.Errors, errorFrom(ce))
@@ -111,6 +114,11 @@ func (e *Engine) Check(ctx context.Context, cat *catalog.Catalog, r Renderer, op
 			report.Results = append(report.Results, own)
 		}
 		report.Results = append(report.Results, perService[i]...)
+		for _, x := range e.ExceptionEntries(s) {
+			if opts.Environment == "" || len(x.Environments) == 0 || slices.Contains(x.Environments, opts.Environment) {
+				report.Exceptions = append(report.Exceptions, x)
+			}
+		}
 	}
 	slices.SortStableFunc(report.Results, func(a, b *Result) int { return strings.Compare(a.Service, b.Service) })
 	for _, res := range report.Results {
@@ -141,9 +149,8 @@ func (e *Engine) checkOne(ctx context.Context, cat *catalog.Catalog, r Renderer,
 
 // serviceProblems reports what concerns a service rather than one of its
 // environments: exceptions naming unknown policies (errors), and
-// exceptions that matched nothing (stale warnings). An exception of the
-// base spec is only stale when every environment was checked and none
-// used it.
+// exceptions that matched nothing (stale warnings). An exception is only
+// stale when every environment it holds in was checked and none used it.
 func (e *Engine) serviceProblems(svc *catalog.Service, results []*Result, allEnvs bool) *Result {
 	res := &Result{Service: svc.ID(), File: svc.File, Violations: []Violation{}}
 	used := map[string]bool{}
@@ -158,35 +165,34 @@ func (e *Engine) serviceProblems(svc *catalog.Service, results []*Result, allEnv
 			}
 		}
 	}
-	check := func(field string, x catalog.Exception, envChecked bool) {
-		line := svc.Position(field).Line
-		if _, known := e.byID[x.Policy]; !known {
-			res.Errors = append(res.Errors, Error{File: svc.File, Line: svc.Position(field + ".policy").Line, Message: fmt.Sprintf("%s.policy: unknown policy %q (policies: %s)", field, x.Policy, strings.Join(e.policyIDs(), ", "))})
-			return
-		}
-		if envChecked && !used[field] {
-			res.Violations = append(res.Violations, Violation{
-				Policy:    x.Policy,
-				Severity:  Warn,
-				Message:   fmt.Sprintf("stale exception: %s denies nothing in this service; remove the exception", x.Policy),
-				Hint:      "delete this exception from service.yaml",
-				Field:     field,
-				File:      svc.File,
-				Line:      line,
-				Exception: &Exception{Policy: x.Policy, Reason: x.Reason, ApprovedBy: x.ApprovedBy, Expires: x.Expires.String(), Field: field, Line: line},
-			})
-		}
-	}
 	allEvaluated := allEnvs
 	for _, r := range results {
 		allEvaluated = allEvaluated && evaluated[r.Environment]
 	}
-	for i, x := range svc.Spec.Exceptions {
-		check(fmt.Sprintf("spec.exceptions[%d]", i), x, allEvaluated)
-	}
-	for _, env := range svc.EnvironmentNames() {
-		for i, x := range svc.Spec.Environments[env].Exceptions {
-			check(fmt.Sprintf("spec.environments.%s.exceptions[%d]", env, i), x, evaluated[env])
+	res.Errors = append(res.Errors, e.unknownPolicies(svc)...)
+	for _, x := range exceptionsOf(svc, "", e.opts.Now()) {
+		if _, known := e.byID[x.Policy]; !known {
+			continue
+		}
+		checked := allEvaluated
+		if len(x.Environments) > 0 {
+			checked = true
+			for _, env := range x.Environments {
+				checked = checked && evaluated[env]
+			}
+		}
+		if checked && !used[x.Field] {
+			xc := x
+			res.Violations = append(res.Violations, Violation{
+				Policy:    x.Policy,
+				Severity:  Warn,
+				Message:   fmt.Sprintf("stale exception: %s denies nothing in this service; remove the exception", x.Policy),
+				Hint:      "delete this exception from " + x.File,
+				Field:     x.Field,
+				File:      x.File,
+				Line:      x.Line,
+				Exception: &xc,
+			})
 		}
 	}
 	if len(res.Errors) == 0 && len(res.Violations) == 0 {
@@ -199,21 +205,30 @@ func (e *Engine) serviceProblems(svc *catalog.Service, results []*Result, allEnv
 	return res
 }
 
+// unknownPolicies reports the service's exceptions that name a policy the
+// catalog does not have, at the exception's policy line.
+func (e *Engine) unknownPolicies(svc *catalog.Service) []Error {
+	var errs []Error
+	for _, err := range e.UnknownExceptions(svc) {
+		errs = append(errs, errorFrom(err))
+	}
+	return errs
+}
+
 // UnknownExceptions reports the exceptions of a service that name a policy
-// the catalog does not have: a validation error at the exception's line.
+// the catalog does not have: a validation error at the exception's line in
+// its exceptions file.
 func (e *Engine) UnknownExceptions(svc *catalog.Service) catalog.ErrorList {
+	xf := svc.ExceptionFile
+	if xf == nil {
+		return nil
+	}
 	var errs catalog.ErrorList
-	check := func(field string, x catalog.Exception) {
+	for i, x := range xf.Exceptions {
 		if _, known := e.byID[x.Policy]; !known {
-			errs = append(errs, &catalog.Error{File: svc.File, Position: svc.Position(field + ".policy"), Message: fmt.Sprintf("%s.policy: unknown policy %q (policies: %s)", field, x.Policy, strings.Join(e.policyIDs(), ", "))})
-		}
-	}
-	for i, x := range svc.Spec.Exceptions {
-		check(fmt.Sprintf("spec.exceptions[%d]", i), x)
-	}
-	for _, env := range svc.EnvironmentNames() {
-		for i, x := range svc.Spec.Environments[env].Exceptions {
-			check(fmt.Sprintf("spec.environments.%s.exceptions[%d]", env, i), x)
+			field := fmt.Sprintf("exceptions[%d].policy", i)
+			msg := fmt.Sprintf("%s: unknown policy %q (policies: %s)", field, x.Policy, strings.Join(e.policyIDs(), ", "))
+			errs = append(errs, &catalog.Error{File: xf.File, Position: xf.Position(field), Message: msg})
 		}
 	}
 	return errs

@@ -24,6 +24,7 @@ environments:
 teams:
   - {name: payments, owners: [a@example.com]}
 registries: [registry.example.com]
+owners: [platform@example.com]
 `
 
 // checkoutYAML's lines matter: the tests expect results on them.

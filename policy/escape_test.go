@@ -358,6 +358,11 @@ func exceptedReport(reason string) *Report {
 	v := &r.Results[1].Violations[0]
 	v.Exception.Reason = reason
 	v.Message = "denied: " + reason
+	// The report's list of exceptions, shown first, quotes it too.
+	for i := range r.Exceptions {
+		r.Exceptions[i].Reason = reason
+		r.Exceptions[i].ApprovedBy = reason
+	}
 	return r
 }
 

@@ -73,7 +73,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) *Result {
 			res.Violations = append(res.Violations, v)
 		}
 	}
-	e.applyExceptions(res, svc, in.Environment, settings)
+	e.applyExceptions(res, svc, in.Environment)
 	sortViolations(res.Violations)
 	return res
 }
@@ -273,14 +273,14 @@ func matchName(pattern, value string) bool {
 	return re.MatchString(value)
 }
 
-// applyExceptions marks the denials an unexpired exception covers as
-// excepted, and warns about expired exceptions that would have matched.
-func (e *Engine) applyExceptions(res *Result, svc *catalog.Service, env string, st catalog.Settings) {
-	if len(st.Exceptions) == 0 {
+// applyExceptions marks the denials an unexpired exception of the
+// service's exceptions file covers in env as excepted, and warns about
+// expired exceptions that would have matched.
+func (e *Engine) applyExceptions(res *Result, svc *catalog.Service, env string) {
+	exceptions := exceptionsOf(svc, env, e.opts.Now())
+	if len(exceptions) == 0 {
 		return
 	}
-	now := e.opts.Now()
-	exceptions := exceptionsOf(svc, env, st, now)
 	expiredWarned := map[string]bool{}
 	for i := range res.Violations {
 		v := &res.Violations[i]
@@ -297,15 +297,16 @@ func (e *Engine) applyExceptions(res *Result, svc *catalog.Service, env string, 
 			if x.Expired {
 				if !expiredWarned[x.Field] {
 					expiredWarned[x.Field] = true
+					wc := *x
 					res.Violations = append(res.Violations, Violation{
 						Policy:    x.Policy,
 						Severity:  Warn,
 						Message:   fmt.Sprintf("exception for %s expired on %s; the denial applies again", x.Policy, x.Expires),
 						Hint:      "fix the cause, or have the exception renewed with a new expiry date",
 						Field:     x.Field,
-						File:      svc.File,
+						File:      x.File,
 						Line:      x.Line,
-						Exception: &xc,
+						Exception: &wc,
 					})
 					v = &res.Violations[i] // the append may have moved it
 				}
@@ -317,25 +318,35 @@ func (e *Engine) applyExceptions(res *Result, svc *catalog.Service, env string, 
 	}
 }
 
-// exceptionsOf lists the exceptions in effect for env: the base ones,
-// then the environment's.
-func exceptionsOf(svc *catalog.Service, env string, st catalog.Settings, now time.Time) []Exception {
-	base := len(svc.Spec.Exceptions)
-	out := make([]Exception, len(st.Exceptions))
-	for i, x := range st.Exceptions {
-		field := fmt.Sprintf("spec.exceptions[%d]", i)
-		if i >= base {
-			field = fmt.Sprintf("spec.environments.%s.exceptions[%d]", env, i-base)
+// exceptionsOf lists the service's exceptions that hold in env, in the
+// order of its exceptions file; every one of them when env is "".
+func exceptionsOf(svc *catalog.Service, env string, now time.Time) []Exception {
+	return fileExceptions(svc.ExceptionFile, env, now)
+}
+
+// fileExceptions lists the exceptions of an exceptions file (nil: none)
+// that hold in env; every one of them when env is "".
+func fileExceptions(xf *catalog.Exceptions, env string, now time.Time) []Exception {
+	if xf == nil {
+		return nil
+	}
+	var out []Exception
+	for i, x := range xf.Exceptions {
+		if env != "" && !x.AppliesTo(env) {
+			continue
 		}
-		out[i] = Exception{
-			Policy:     x.Policy,
-			Reason:     x.Reason,
-			ApprovedBy: x.ApprovedBy,
-			Expires:    x.Expires.String(),
-			Expired:    expired(x.Expires, now),
-			Field:      field,
-			Line:       svc.Position(field).Line,
-		}
+		field := fmt.Sprintf("exceptions[%d]", i)
+		out = append(out, Exception{
+			Policy:       x.Policy,
+			Environments: slices.Clone(x.Environments),
+			Reason:       x.Reason,
+			ApprovedBy:   x.ApprovedBy,
+			Expires:      x.Expires.String(),
+			Expired:      expired(x.Expires, now),
+			File:         xf.File,
+			Field:        field,
+			Line:         xf.Position(field).Line,
+		})
 	}
 	return out
 }

@@ -40,8 +40,8 @@ func (f fakeRenderer) Render(svc *catalog.Service, env string) (*render.Result, 
 }
 
 // exceptionCatalog is a catalog of payments/checkout with the given
-// exceptions block appended to its spec.
-func exceptionCatalog(t *testing.T, exceptions string) *catalog.Catalog {
+// exceptions file (none when empty), loaded on the day of now.
+func exceptionCatalog(t *testing.T, exceptions, now string) *catalog.Catalog {
 	t.Helper()
 	files := map[string]string{
 		"pave.yaml":                        testConfig,
@@ -55,12 +55,19 @@ spec:
   template: web-service
   image: registry.example.com/payments/checkout:1.4.2
   port: 8080
-` + exceptions,
+`,
+	}
+	if exceptions != "" {
+		files["exceptions/payments/checkout.yaml"] = `apiVersion: pave.dev/v1alpha1
+kind: Exceptions
+metadata: {team: payments, service: checkout}
+exceptions:
+` + exceptions
 	}
 	for k, v := range exceptionPolicies {
 		files[k] = v
 	}
-	cat, err := catalog.Load(mapFS(files))
+	cat, err := catalog.LoadWith(mapFS(files), catalog.Options{Now: func() time.Time { return day(now) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,62 +85,72 @@ func day(s string) time.Time {
 	return d
 }
 
+const exceptionsFile = "exceptions/payments/checkout.yaml"
+
 func TestExceptions(t *testing.T) {
-	const demoException = `  exceptions:
-    - policy: demo
-      reason: legacy image
-      approvedBy: platform-team
-      expires: 2030-01-01
+	const demoException = `  - policy: demo
+    reason: legacy image
+    approvedBy: platform@example.com
+    expires: 2030-01-01
 `
 	type want struct {
 		excepted, blocking int
-		warnings           []string // "line: message"
-		errors             []string // "line: message"
+		warnings           []string // "file:line: message"
+		errors             []string // "file:line: message"
 		status             string
 	}
 	tests := []struct {
 		name       string
 		exceptions string
+		loaded     string // the day the catalog was loaded (bounds expiries)
 		now        string
 		env        string
 		want       want
 	}{
-		{"unexpired", demoException, "2029-12-31T12:00:00Z", "staging", want{excepted: 1, status: StatusPass}},
-		{"valid through its expiry day", demoException, "2030-01-01T23:59:00Z", "staging", want{excepted: 1, status: StatusPass}},
-		{"expired", demoException, "2030-01-02T00:00:00Z", "staging", want{blocking: 1, status: StatusFail,
-			warnings: []string{"11: exception for demo expired on 2030-01-01; the denial applies again"}}},
-		{"unknown policy", `  exceptions:
-    - policy: no-such-policy
-      reason: typo
-      approvedBy: platform-team
-      expires: 2030-01-01
-`, "2029-01-01T00:00:00Z", "", want{blocking: 3, status: StatusError,
-			errors: []string{`11: spec.exceptions[0].policy: unknown policy "no-such-policy" (policies: demo, prod-only, quiet)`}}},
-		{"stale", `  exceptions:
-    - policy: quiet
-      reason: nothing to except
-      approvedBy: platform-team
-      expires: 2030-01-01
-`, "2029-01-01T00:00:00Z", "", want{blocking: 3, status: StatusFail,
-			warnings: []string{"11: stale exception: quiet denies nothing in this service; remove the exception"}}},
-		{"base exception used in prod only is not stale", `  exceptions:
-    - policy: prod-only
-      reason: single replica until the migration
-      approvedBy: platform-team
-      expires: 2030-01-01
-`, "2029-01-01T00:00:00Z", "", want{blocking: 2, excepted: 1, status: StatusFail}},
-		{"environment exception", `  environments:
-    prod:
-      exceptions:
-        - policy: demo
-          reason: prod only
-          approvedBy: platform-team
-          expires: 2030-01-01
-`, "2029-01-01T00:00:00Z", "", want{blocking: 2, excepted: 1, status: StatusFail}},
+		{"unexpired", demoException, "2029-12-01T00:00:00Z", "2029-12-31T12:00:00Z", "staging", want{excepted: 1, status: StatusPass}},
+		{"valid through its expiry day", demoException, "2029-12-01T00:00:00Z", "2030-01-01T23:59:00Z", "staging", want{excepted: 1, status: StatusPass}},
+		{"expired", demoException, "2029-12-01T00:00:00Z", "2030-01-02T00:00:00Z", "staging", want{blocking: 1, status: StatusFail,
+			warnings: []string{exceptionsFile + ":5: exception for demo expired on 2030-01-01; the denial applies again"}}},
+		{"unknown policy", `  - policy: no-such-policy
+    reason: typo
+    approvedBy: platform@example.com
+    expires: 2030-01-01
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 3, status: StatusError,
+			errors: []string{exceptionsFile + `:5: exceptions[0].policy: unknown policy "no-such-policy" (policies: demo, prod-only, quiet)`}}},
+		{"stale", `  - policy: quiet
+    reason: nothing to except
+    approvedBy: platform@example.com
+    expires: 2030-01-01
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 3, status: StatusFail,
+			warnings: []string{exceptionsFile + ":5: stale exception: quiet denies nothing in this service; remove the exception"}}},
+		{"exception used in prod only is not stale", `  - policy: prod-only
+    reason: single replica until the migration
+    approvedBy: platform@example.com
+    expires: 2030-01-01
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 2, excepted: 1, status: StatusFail}},
+		{"environment exception", `  - policy: demo
+    environments: [prod]
+    reason: prod only
+    approvedBy: platform@example.com
+    expires: 2030-01-01
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 2, excepted: 1, status: StatusFail}},
+		{"environment exception, only staging checked", `  - policy: demo
+    environments: [prod]
+    reason: prod only
+    approvedBy: platform@example.com
+    expires: 2030-01-01
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "staging", want{blocking: 1, status: StatusFail}},
+		{"environment exception unused in its environment is stale", `  - policy: prod-only
+    environments: [staging]
+    reason: wrong environment
+    approvedBy: platform@example.com
+    expires: 2030-01-01
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 3, status: StatusFail,
+			warnings: []string{exceptionsFile + ":5: stale exception: prod-only denies nothing in this service; remove the exception"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cat := exceptionCatalog(t, tt.exceptions)
+			cat := exceptionCatalog(t, tt.exceptions, tt.loaded)
 			e, err := Load(cat.FS, "policies", Options{Config: cat.Config, Now: func() time.Time { return day(tt.now) }})
 			if err != nil {
 				t.Fatal(err)
@@ -145,24 +162,47 @@ func TestExceptions(t *testing.T) {
 					switch {
 					case v.Excepted:
 						got.excepted++
-						if v.Exception == nil || v.Exception.Reason == "" || v.Exception.ApprovedBy != "platform-team" || v.Exception.Expires != "2030-01-01" {
+						if x := v.Exception; x == nil || x.Reason == "" || x.ApprovedBy != "platform@example.com" || x.Expires != "2030-01-01" || x.File != exceptionsFile || x.Line != 5 {
 							t.Errorf("excepted without its exception: %+v", v.Exception)
 						}
 					case v.Blocking():
 						got.blocking++
 					default:
-						got.warnings = append(got.warnings, fmt.Sprintf("%d: %s", v.Line, v.Message))
+						got.warnings = append(got.warnings, fmt.Sprintf("%s:%d: %s", v.File, v.Line, v.Message))
 					}
 				}
 				for _, e := range res.Errors {
-					got.errors = append(got.errors, fmt.Sprintf("%d: %s", e.Line, e.Message))
+					got.errors = append(got.errors, fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message))
 				}
 			}
 			got.status = overall(report)
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
+			// pave check lists the service's exceptions, whatever they do.
+			if len(report.Exceptions) != 1 && tt.env == "" {
+				t.Errorf("report exceptions: %+v", report.Exceptions)
+			}
+			for _, x := range report.Exceptions {
+				if x.Service != "payments/checkout" || x.File != exceptionsFile || x.Line != 5 || x.Change != "" {
+					t.Errorf("report exception %+v", x)
+				}
+			}
 		})
+	}
+}
+
+// TestNoExceptionsWithoutTheFile: the same denial with no exceptions file
+// blocks, and the report lists no exception.
+func TestNoExceptionsWithoutTheFile(t *testing.T) {
+	cat := exceptionCatalog(t, "", "2029-12-01T00:00:00Z")
+	e, err := Load(cat.FS, "policies", Options{Config: cat.Config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := e.Check(context.Background(), cat, fakeRenderer{}, CheckOptions{})
+	if s := report.Summary(); s.Denials != 3 || s.Excepted != 0 || len(report.Exceptions) != 0 {
+		t.Errorf("summary %+v, exceptions %v", s, report.Exceptions)
 	}
 }
 

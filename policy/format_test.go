@@ -21,11 +21,13 @@ func sampleReport() *Report {
 		},
 		Errors: []Error{{File: "templates/broken/Chart.yaml", Line: 1, Message: "chart version is required"}},
 	}
-	exception := &Exception{Policy: "readonly-root-filesystem", Reason: "PDF engine writes to /var/cache", ApprovedBy: "platform-team", Expires: "2027-06-30", Field: "spec.exceptions[0]", Line: 18}
+	exception := &Exception{Policy: "readonly-root-filesystem", Reason: "PDF engine writes to /var/cache", ApprovedBy: "security@example.com", Expires: "2027-06-30", File: "exceptions/data/report-builder.yaml", Field: "exceptions[0]", Line: 10}
+	stale := &Exception{Policy: "prod-min-replicas", Environments: []string{"prod"}, Reason: "old", ApprovedBy: "security@example.com", Expires: "2027-01-31", File: "exceptions/data/report-builder.yaml", Field: "exceptions[1]", Line: 14}
+	r.Exceptions = []ExceptionEntry{{Service: "data/report-builder", Exception: *exception}, {Service: "data/report-builder", Exception: *stale}}
 	r.Results = []*Result{
 		{Service: "data/report-builder", File: "services/data/report-builder/service.yaml", Violations: []Violation{
-			{Policy: "prod-min-replicas", Severity: Warn, Message: "stale exception: prod-min-replicas denies nothing in this service; remove the exception", Hint: "delete this exception from service.yaml", Field: "spec.exceptions[1]", File: "services/data/report-builder/service.yaml", Line: 22,
-				Exception: &Exception{Policy: "prod-min-replicas", Reason: "old", ApprovedBy: "platform-team", Expires: "2027-01-31", Field: "spec.exceptions[1]", Line: 22}},
+			{Policy: "prod-min-replicas", Severity: Warn, Message: "stale exception: prod-min-replicas denies nothing in this service; remove the exception", Hint: "delete this exception from exceptions/data/report-builder.yaml", Field: "exceptions[1]", File: "exceptions/data/report-builder.yaml", Line: 14,
+				Exception: stale},
 		}, Errors: []Error{}},
 		{Service: "data/report-builder", Environment: "prod", File: "services/data/report-builder/service.yaml", Violations: []Violation{
 			{Policy: "readonly-root-filesystem", Severity: Deny, Message: `CronJob/report-builder: container "report-builder" has a writable root filesystem`, Hint: "Keep readOnlyRootFilesystem true.", Object: &ObjectRef{Kind: "CronJob", Name: "report-builder"}, Field: "spec.patches[0]", File: "services/data/report-builder/service.yaml", Line: 16, Excepted: true, Exception: exception},
@@ -60,6 +62,7 @@ var formatCases = []struct {
 }{
 	{"sample", sampleReport},
 	{"passing", passingReport},
+	{"review-exceptions", exceptionsReviewReport},
 }
 
 // testFormat compares a format's output for each report with its golden

@@ -15,6 +15,7 @@ type GitHub struct{}
 // Format implements Formatter.
 func (GitHub) Format(w io.Writer, r *Report) error {
 	b := bufio.NewWriter(w)
+	githubExceptions(b, r)
 	for _, e := range r.Errors {
 		githubCommand(b, "error", e.File, e.Line, "pave: catalog", e.Message)
 	}

@@ -20,7 +20,7 @@ func TestGitHubEscaping(t *testing.T) {
 }
 
 func TestGitHubEscapesServiceStrings(t *testing.T) {
-	note := "%0Aexcepted until 2027-06-30, approved by platform-team: "
+	note := "%0Aexcepted until 2027-06-30, approved by security@example.com: "
 	formatWants(t, "github", []struct{ in, want string }{
 		{"\n::add-mask::x", note + "%0A::add-mask::x\n"},
 		{"\r::stop-commands::token", note + "%0D::stop-commands::token\n"},

@@ -12,7 +12,9 @@ import (
 //	{"results": [{"service", "environment", "file", "status", "violations", "errors"}],
 //	 "errors": [...], "summary": {"services", "denials", "warnings", "excepted", "errors"}}
 //
-// A review (pave check --base) adds to each result "change", "diff" (the
+// "exceptions" lists the exceptions of the services checked. A review
+// (pave check --base) lists there those the change adds, changes or
+// removes (each with "change" and, when changed, "before"), and adds to each result "change", "diff" (the
 // objects added, removed or changed, each with its changed fields and a
 // unified diff) and "fixed", to each violation "state", and to the report
 // "review" (revisions, templates and policies changed, blast-radius
@@ -20,9 +22,12 @@ import (
 type JSON struct{}
 
 type jsonReport struct {
-	Results []*Result `json:"results"`
-	Errors  []Error   `json:"errors"`
-	Summary Summary   `json:"summary"`
+	// Exceptions come first: in a review, those the change adds, changes
+	// or removes; otherwise those of the services checked.
+	Exceptions []ExceptionEntry `json:"exceptions,omitempty"`
+	Results    []*Result        `json:"results"`
+	Errors     []Error          `json:"errors"`
+	Summary    Summary          `json:"summary"`
 	// Review and ReviewSummary are set by pave check --base.
 	Review        *Review        `json:"review,omitempty"`
 	ReviewSummary *ReviewSummary `json:"reviewSummary,omitempty"`
@@ -30,7 +35,7 @@ type jsonReport struct {
 
 // Format implements Formatter.
 func (JSON) Format(w io.Writer, r *Report) error {
-	out := jsonReport{Results: r.Results, Errors: r.Errors, Summary: r.Summary(), Review: r.Review}
+	out := jsonReport{Exceptions: r.Exceptions, Results: r.Results, Errors: r.Errors, Summary: r.Summary(), Review: r.Review}
 	if r.Review != nil {
 		s := r.ReviewSummary()
 		out.ReviewSummary = &s

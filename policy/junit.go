@@ -57,7 +57,7 @@ type junitSkipped struct {
 
 // Format implements Formatter.
 func (JUnit) Format(w io.Writer, r *Report) error {
-	out := junitSuites{Name: "pave check"}
+	out := junitSuites{Name: "pave check", Suites: junitExceptions(r)}
 	if len(r.Errors) > 0 {
 		s := junitSuite{Name: "catalog"}
 		for _, e := range r.Errors {

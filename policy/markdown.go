@@ -31,6 +31,10 @@ func (m Markdown) Format(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintf(b, "## pave check %s\n\n", verdict)
 	fmt.Fprintf(b, "%s, %s, %s, %d excepted, %s.\n", plural(s.Services, "service"), plural(s.Denials, "denial"), plural(s.Warnings, "warning"), s.Excepted, plural(s.Errors, "error"))
+	title, rows := exceptionsMarkdown(r)
+	if len(rows) > 0 {
+		b.WriteString(title + strings.Join(rows, ""))
+	}
 
 	if len(r.Errors) > 0 {
 		fmt.Fprintf(b, "\n### ⚠️ catalog\n\n")

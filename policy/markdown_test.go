@@ -12,7 +12,7 @@ func TestMarkdownFormat(t *testing.T) { testFormat(t, "markdown", nil) }
 func TestMarkdownEscapesServiceStrings(t *testing.T) {
 	// The reason is a cell of the exceptions table, between the location
 	// and the approver.
-	cell := func(s string) string { return ":16` | " + s + " | platform-team | 2027-06-30 |" }
+	cell := func(s string) string { return ":16` | " + s + " | security@&#8203;example.com | 2027-06-30 |" }
 	formatWants(t, "markdown", []struct{ in, want string }{
 		{"@org/team please approve", cell("@&#8203;org/team please approve")},
 		{"cc @alice, fixes #123 and !45", cell("cc @&#8203;alice, fixes #&#8203;123 and !&#8203;45")},

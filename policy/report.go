@@ -39,6 +39,9 @@ type Report struct {
 	// service × environment pairs a change impacts, each with its Change
 	// and Diff, and violations carry their State against the base.
 	Review *Review `json:"-"`
+	// Exceptions are, in a review, the exceptions the change adds, changes
+	// or removes; otherwise every exception of the services checked.
+	Exceptions []ExceptionEntry `json:"exceptions,omitempty"`
 }
 
 // Result is one service checked in one environment.
@@ -87,12 +90,16 @@ type ObjectRef struct {
 
 // Exception is a service's exception, as it applied to a result.
 type Exception struct {
-	Policy     string `json:"policy"`
-	Reason     string `json:"reason"`
-	ApprovedBy string `json:"approvedBy"`
-	Expires    string `json:"expires"`
-	Expired    bool   `json:"expired"`
-	// Field is where it is written, e.g. "spec.exceptions[0]".
+	Policy string `json:"policy"`
+	// Environments it holds in; all when empty.
+	Environments []string `json:"environments,omitempty"`
+	Reason       string   `json:"reason"`
+	ApprovedBy   string   `json:"approvedBy"`
+	Expires      string   `json:"expires"`
+	Expired      bool     `json:"expired"`
+	// File is the exceptions file (exceptions/<team>/<service>.yaml),
+	// Field where in it the exception is written, e.g. "exceptions[0]".
+	File  string `json:"file"`
 	Field string `json:"field"`
 	Line  int    `json:"line"`
 }
@@ -203,9 +210,15 @@ func (r *Report) MapFiles(m func(string) string) {
 		res.File = join(res.File)
 		for i := range res.Violations {
 			res.Violations[i].File = join(res.Violations[i].File)
+			if x := res.Violations[i].Exception; x != nil {
+				x.File = join(x.File)
+			}
 		}
 		for i := range res.Fixed {
 			res.Fixed[i].File = join(res.Fixed[i].File)
+			if x := res.Fixed[i].Exception; x != nil {
+				x.File = join(x.File)
+			}
 		}
 		for i := range res.Errors {
 			res.Errors[i].File = join(res.Errors[i].File)
@@ -213,6 +226,13 @@ func (r *Report) MapFiles(m func(string) string) {
 	}
 	for _, p := range r.Policies {
 		p.File = join(p.File)
+	}
+	for i := range r.Exceptions {
+		x := &r.Exceptions[i]
+		x.File = join(x.File)
+		if x.Before != nil {
+			x.Before.File = join(x.Before.File)
+		}
 	}
 }
 

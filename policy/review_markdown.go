@@ -38,8 +38,11 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	s := r.ReviewSummary()
 
 	d.must(Marker + "\n")
-	d.must("## " + reviewVerdict(r, s) + "\n\n")
-	d.must(reviewMeta(r, s) + "\n")
+	d.must("## " + reviewVerdict(r, s) + "\n")
+	// Exceptions first: each needs a platform approver.
+	xTitle, xRows := exceptionsMarkdown(r)
+	d.list(xTitle, xRows, "exceptions", 0)
+	d.must("\n" + reviewMeta(r, s) + "\n")
 
 	// Errors first: they block whatever --fail-on says.
 	var errs []string
@@ -275,13 +278,24 @@ func reviewVerdict(r *Report, s ReviewSummary) string {
 		if s.Errors > 0 {
 			parts = append(parts, plural(s.Errors, "error"))
 		}
+		if h := r.exceptionHeadline(); h != "" {
+			parts = append(parts, h)
+		}
 		icon := "❌"
 		if s.NewDenials == 0 && s.ExistingDenials == 0 && s.LetThroughDenials == 0 {
 			icon = "⚠️"
 		}
 		return icon + " " + strings.Join(parts, ", ")
 	}
+	// New or changed exceptions come before everything: no plain "all
+	// policies pass" when a policy passes only because of one.
+	icon, lead := "✅ ", ""
 	policies := "all policies pass"
+	if h := r.exceptionHeadline(); h != "" {
+		icon, lead = "⚠️ ", h+"; "
+		added, changed := r.exceptionsToApprove()
+		policies = "all policies pass with " + pluralWord(added+changed, "the exception")
+	}
 	if s.ExistingDenials > 0 {
 		policies = fmt.Sprintf("no new policy denials (%d existing)", s.ExistingDenials)
 	}
@@ -290,13 +304,16 @@ func reviewVerdict(r *Report, s ReviewSummary) string {
 		return fmt.Sprintf("⚠️ %s the platform's rules — %s", plural(n, "policy change weakens"), policies)
 	}
 	if s.Services == 0 {
-		return "✅ No rendered change, " + policies
+		if lead != "" {
+			return icon + lead + "no rendered change, " + policies
+		}
+		return icon + "No rendered change, " + policies
 	}
 	verb := "change"
 	if s.Services == 1 {
 		verb = "changes"
 	}
-	return fmt.Sprintf("✅ %s %s, %s", plural(s.Services, "service"), verb, policies)
+	return fmt.Sprintf("%s%s%s %s, %s", icon, lead, plural(s.Services, "service"), verb, policies)
 }
 
 // reviewMeta is the line under the verdict: the revisions and the counts.

@@ -124,7 +124,7 @@ func (SARIF) Format(w io.Writer, r *Report) error {
 		DefaultConfiguration: sarifRuleLevel{Level: "error"},
 	})
 
-	results := []sarifResult{}
+	results := append([]sarifResult{}, sarifExceptions(r, &driver)...)
 	errorResult := func(e Error, props map[string]string) {
 		results = append(results, sarifResult{
 			RuleID: errorRuleID, RuleIndex: index[errorRuleID], Level: "error",

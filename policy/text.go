@@ -21,6 +21,7 @@ func (Text) Format(w io.Writer, r *Report) error {
 		return reviewText(w, r)
 	}
 	b := bufio.NewWriter(w)
+	exceptionsText(b, r)
 	if len(r.Errors) > 0 {
 		fmt.Fprintln(b, "ERROR catalog")
 		for _, e := range r.Errors {
@@ -69,6 +70,7 @@ func reviewText(w io.Writer, r *Report) error {
 	b := bufio.NewWriter(w)
 	rv := r.Review
 	s := r.ReviewSummary()
+	exceptionsText(b, r)
 	fmt.Fprintf(b, "base %s → head %s\n", txt(revisionText(rv.Base)), txt(revisionText(rv.Head)))
 	for _, t := range rv.Templates {
 		fmt.Fprintf(b, "template %s %s: %s\n", txt(t.Name), txt(versionChange(t.From, t.To)), templateReach(t, len(rv.Environments)))
@@ -146,6 +148,9 @@ func reviewText(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintf(b, "\n%s impacted: %d added, %d changed, %d removed, %d unchanged; denials: %d new, %d existing, %d fixed%s; %s (fail on %s)\n",
 		plural(s.Pairs, "pair"), s.Added, s.Changed, s.Removed, s.Unchanged, s.NewDenials, s.ExistingDenials, s.FixedDenials, letThrough, plural(s.Errors, "error"), rv.FailOn)
+	if h := r.exceptionHeadline(); h != "" {
+		fmt.Fprintf(b, "⚠ %s\n", h)
+	}
 	return b.Flush()
 }
 

@@ -5,7 +5,7 @@ import "testing"
 func TestTextFormat(t *testing.T) { testFormat(t, "text", nil) }
 
 func TestTextEscapesServiceStrings(t *testing.T) {
-	note := "    excepted until 2027-06-30, approved by platform-team: "
+	note := "    excepted until 2027-06-30, approved by security@example.com: "
 	formatWants(t, "text", []struct{ in, want string }{
 		{"\n::add-mask::x", note + `\n::add-mask::x` + "\n"},
 		{"\r::stop-commands::token", note + `\r::stop-commands::token` + "\n"},

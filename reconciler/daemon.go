@@ -520,7 +520,7 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey) bool {
 		if slices.Contains(snap.cat.Invalid, file) {
 			var errs []string
 			for _, e := range snap.cat.Errors {
-				if e.File == file {
+				if catalog.ServiceFileOf(e.File) == file {
 					errs = append(errs, e.Error())
 				}
 			}

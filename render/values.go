@@ -19,9 +19,9 @@ import (
 // values builds what a template receives: the service's settings for the
 // environment (the keys a service.yaml writes under spec, absent when not
 // set), pave's context under "pave" and pave.yaml's platform values under
-// "platform". Patches and exceptions are pave's business and stay out.
+// "platform". Patches are pave's business and stay out.
 func values(svc *catalog.Service, st catalog.Settings, env catalog.Environment, namespace string, size catalog.Size, gp *goldenPath, platform map[string]any, revision string) (map[string]any, error) {
-	st.Patches, st.Exceptions = nil, nil
+	st.Patches = nil
 	vals, err := toPlain(st)
 	if err != nil {
 		return nil, err

@@ -80,7 +80,12 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	}
 	report := &policy.Report{Results: []*policy.Result{}, Review: review}
 
-	headCat, err := catalog.Load(head.FS)
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	loadOpts := catalog.Options{Now: now}
+	headCat, err := catalog.LoadWith(head.FS, loadOpts)
 	var cfgErr *catalog.ConfigError
 	if errors.As(err, &cfgErr) {
 		// Nothing at head can be trusted: report pave.yaml, review nothing.
@@ -92,7 +97,7 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	if err != nil {
 		return nil, fmt.Errorf("load catalog at %s: %w", head.Info.Ref, err)
 	}
-	baseCat, err := catalog.Load(base.FS)
+	baseCat, err := catalog.LoadWith(base.FS, loadOpts)
 	if err != nil && !errors.As(err, &cfgErr) {
 		return nil, fmt.Errorf("load catalog at %s: %w", base.Info.Ref, err)
 	}
@@ -110,7 +115,8 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	review.Environments = envs
 
 	impact := source.Affected(opts.Changed, baseCat, headCat)
-	now := opts.Now
+	// New, changed and removed exceptions: the first thing a reviewer sees.
+	report.Exceptions = exceptionChanges(baseCat, headCat, now())
 	hs := newSide(headCat)
 	hs.engine, err = policy.Load(head.FS, catalog.PoliciesDir, policy.Options{Config: headCat.Config, Now: now})
 	var compileErr *policy.CompileError

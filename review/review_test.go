@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -157,7 +158,7 @@ var scenarios = []struct {
 	{
 		name: "exception-added",
 		edit: func(r *reviewtest.Repo) {
-			r.Replace("services/storefront/web/service.yaml", "spec:\n", "spec:\n  exceptions:\n    - policy: ingress-tls-required\n      reason: TLS terminates at the CDN until the certificate migration (PLAT-123)\n      approvedBy: platform-team\n      expires: \"2026-12-31\"\n")
+			r.Write("exceptions/storefront/web.yaml", webException("security@example.com", "2026-12-31"))
 		},
 		check: func(t *testing.T, rep *policy.Report) {
 			res := result(t, rep, "storefront/web", "prod")
@@ -171,6 +172,44 @@ var scenarios = []struct {
 			if rep.ReviewSummary().ExistingDenials != 0 {
 				t.Errorf("no denial is left for storefront/web: %+v", rep.ReviewSummary())
 			}
+			if len(rep.Exceptions) != 1 || rep.Exceptions[0].Change != policy.ChangeAdded || rep.Exceptions[0].Service != "storefront/web" ||
+				rep.Exceptions[0].File != "exceptions/storefront/web.yaml" || rep.Exceptions[0].Line != 5 {
+				t.Errorf("exceptions %+v, want the added one", rep.Exceptions)
+			}
+			wantExceptionFirst(t, rep, "exceptions/storefront/web.yaml")
+		},
+	},
+	{
+		// The developer approves their own exception: refused at the line,
+		// and still the first thing the review shows.
+		name: "exception-self-approved",
+		edit: func(r *reviewtest.Repo) {
+			r.Write("exceptions/storefront/web.yaml", webException("storefront-team@example.com", "2099-01-01"))
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			res := result(t, rep, "storefront/web", "")
+			var got []string
+			for _, e := range res.Errors {
+				got = append(got, fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message))
+			}
+			want := []string{
+				`exceptions/storefront/web.yaml:8: exceptions[0].approvedBy: "storefront-team@example.com" owns team storefront; an exception is approved by someone outside the team that needs it (pave.yaml exceptions.approvers: @example/platform-team, security@example.com)`,
+				"exceptions/storefront/web.yaml:9: exceptions[0].expires: 2099-01-01 is more than 365d away (pave.yaml exceptions.maxLifetime); the latest expiry allowed today is 2027-06-01",
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if !rep.Failed() {
+				t.Error("a self-approved exception fails the review")
+			}
+			for _, env := range []string{"staging", "prod"} {
+				for _, r := range rep.Results {
+					if r.Service == "storefront/web" && r.Environment == env {
+						t.Errorf("storefront/web (%s) is evaluated with an invalid exception: %+v", env, r)
+					}
+				}
+			}
+			wantExceptionFirst(t, rep, "exceptions/storefront/web.yaml")
 		},
 	},
 	{
@@ -316,7 +355,7 @@ func TestScenarios(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			repo := reviewtest.New(t, exampleCatalog)
-			if strings.HasPrefix(sc.name, "new-policy-fail-on-new") || sc.name == "exception-added" {
+			if strings.HasPrefix(sc.name, "new-policy-fail-on-new") || strings.HasPrefix(sc.name, "exception-") {
 				repo.Write("policies/ingress_tls_required.rego", ingressTLSPolicy)
 				repo.Commit("ingress TLS policy")
 			}
@@ -449,6 +488,65 @@ func TestPolicyCompileErrorAtBase(t *testing.T) {
 	}
 	if s := rep.ReviewSummary(); s.ExistingDenials != 0 || s.FixedDenials != 0 || !rep.Failed() {
 		t.Errorf("summary %+v, failed %v", s, rep.Failed())
+	}
+}
+
+// webException is exceptions/storefront/web.yaml: an exception to the
+// ingress TLS policy, approved by approver until expires.
+func webException(approver, expires string) string {
+	return fmt.Sprintf(`apiVersion: pave.dev/v1alpha1
+kind: Exceptions
+metadata: {team: storefront, service: web}
+exceptions:
+  - policy: ingress-tls-required
+    reason: TLS terminates at the CDN until the certificate migration (PLAT-123)
+    environments: [staging, prod]
+    approvedBy: %s
+    expires: %s
+`, approver, expires)
+}
+
+// wantExceptionFirst: every format of the review starts with the
+// exception the pull request adds, before the verdict's details.
+func wantExceptionFirst(t *testing.T, rep *policy.Report, file string) {
+	t.Helper()
+	for _, format := range policy.Formats() {
+		f, _ := policy.Get(format)
+		var b bytes.Buffer
+		if err := f.Format(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		var first string
+		switch format {
+		case "text":
+			first, _, _ = strings.Cut(out, "\n")
+			if !strings.HasPrefix(first, "⚠ EXCEPTIONS: 1 new exception — needs platform approval") {
+				t.Errorf("text starts with %q", first)
+			}
+		case "markdown":
+			lines := strings.SplitN(out, "\n", 5)
+			if !strings.HasPrefix(lines[1], "## ⚠️ ") || !strings.Contains(lines[1], "1 new exception — needs platform approval") || lines[3] != "### ⚠️ Exceptions" || strings.Contains(lines[1], "✅") {
+				t.Errorf("markdown starts with:\n%s", strings.Join(lines[:4], "\n"))
+			}
+		case "json":
+			if !strings.HasPrefix(out, "{\n  \"exceptions\": [") {
+				t.Errorf("json starts with %.40q", out)
+			}
+		case "sarif":
+			if i, j := strings.Index(out, `"ruleId"`), strings.Index(out, `"ruleId": "pave-exception"`); i < 0 || i != j {
+				t.Errorf("the first SARIF result is not the exception")
+			}
+		case "junit":
+			if i := strings.Index(out, "<testsuite "); i < 0 || !strings.HasPrefix(out[i:], `<testsuite name="exceptions"`) {
+				t.Errorf("the first JUnit suite is not the exceptions")
+			}
+		case "github":
+			first, _, _ = strings.Cut(out, "\n")
+			if !strings.HasPrefix(first, "::warning file="+file+",") {
+				t.Errorf("github starts with %q", first)
+			}
+		}
 	}
 }
 

@@ -43,7 +43,8 @@ func newCheckCmd() *cobra.Command {
 every environment (or --env), and evaluates the rendered objects against
 the Rego policies in the catalog's policies/ folder. Every result points at
 the service.yaml line responsible, with a hint how to fix it; denials that
-an unexpired exception in service.yaml covers are reported as excepted.
+an unexpired exception (exceptions/<team>/<name>.yaml) covers are reported
+as excepted, and every exception of the services checked is listed first.
 
 Formats: text (grouped by service and environment), json, markdown (a pull
 request comment), sarif (SARIF 2.1.0), junit and github (workflow commands
@@ -52,12 +53,14 @@ that annotate the pull request).
 With --base REF, check reviews a change instead (a pull request): it reads
 the base revision and the head (--head REF, or the catalog folder as it is
 on disk) straight from git, finds the service × environment pairs the
-change impacts (a service folder → that service; a template → its users;
-policies or pave.yaml → every service; deleted services), renders and
-evaluates both sides and reports for each pair whether it is added,
-changed, removed or unchanged, the objects that differ with a unified
-diff (Secret values never shown), and every policy result marked new,
-existing or fixed. The blast radius groups the impacted services by the
+change impacts (a service folder or its exceptions file → that service;
+a template → its users; policies or pave.yaml → every service; deleted
+services), renders and evaluates both sides and reports for each pair
+whether it is added, changed, removed or unchanged, the objects that
+differ with a unified diff (Secret values never shown), and every policy
+result marked new, existing or fixed. The exceptions the change adds,
+changes or removes come first in every format: each needs one of
+pave.yaml's exceptions.approvers. The blast radius groups the impacted services by the
 shape of their change. --format markdown is the pull-request comment,
 cut to fit GitHub's 65,536 characters (-o writes it whole);
 --github-comment posts it as one sticky comment, --github-annotations as a

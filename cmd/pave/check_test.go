@@ -177,7 +177,12 @@ func TestCheckExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	unknownException := copyCatalog(t)
-	appendFile(t, filepath.Join(unknownException, "services/payments/checkout/service.yaml"), "  exceptions:\n    - policy: no-such-policy\n      reason: typo\n      approvedBy: platform-team\n      expires: 2030-01-01\n")
+	if err := os.MkdirAll(filepath.Join(unknownException, "exceptions/payments"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(unknownException, "exceptions/payments/checkout.yaml"), []byte("apiVersion: pave.dev/v1alpha1\nkind: Exceptions\nmetadata: {team: payments, service: checkout}\nexceptions:\n  - policy: no-such-policy\n    reason: typo\n    approvedBy: security@example.com\n    expires: "+time.Now().AddDate(0, 1, 0).Format("2006-01-02")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		args   []string
@@ -192,7 +197,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{"invalid service", []string{"check", "--catalog", invalid}, 1, filepath.Join(invalid, "services/storefront/web/service.yaml") + ":7: error: spec.port: 99999 is outside 1-65535"},
 		{"invalid service in json", []string{"check", "--catalog", invalid, "--format", "json", "storefront/web"}, 1, `"status": "error"`},
 		{"policy does not compile", []string{"check", "--catalog", brokenPolicy}, 1, filepath.Join(brokenPolicy, "policies/oops.rego") + ":4: policy does not compile: http.send is not allowed in pave policies"},
-		{"exception for an unknown policy", []string{"check", "--catalog", unknownException, "payments/checkout"}, 1, `service.yaml:33: error: spec.exceptions[0].policy: unknown policy "no-such-policy"`},
+		{"exception for an unknown policy", []string{"check", "--catalog", unknownException, "payments/checkout"}, 1, filepath.Join(unknownException, "exceptions/payments/checkout.yaml") + `:5: error: exceptions[0].policy: unknown policy "no-such-policy"`},
 		{"one passing service", []string{"check", "--catalog", exampleCatalog, "--env", "prod", "storefront/web"}, 0, "PASS storefront/web (prod)\n\n1 service: 0 denials"},
 	}
 	for _, tt := range tests {

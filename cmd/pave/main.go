@@ -100,6 +100,7 @@ policies, and applies what passes to the clusters of each environment.`,
 		newDiffCmd(),
 		newServeCmd(),
 		newCheckCmd(), newPolicyCmd(),
+		newCodeownersCmd(),
 		newVersionCmd(info),
 	)
 	return root

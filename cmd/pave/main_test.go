@@ -194,7 +194,7 @@ func TestVersion(t *testing.T) {
 
 func TestValidateRejectsExceptionsForUnknownPolicies(t *testing.T) {
 	dir := copyCatalog(t)
-	file := filepath.Join(dir, "services/data/report-builder/service.yaml")
+	file := filepath.Join(dir, "exceptions/data/report-builder.yaml")
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +203,7 @@ func TestValidateRejectsExceptionsForUnknownPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := pave(t, "validate", "--catalog", dir)
-	want := file + `:18:15: spec.exceptions[0].policy: unknown policy "readonly-rootfs"`
+	want := file + `:10:13: exceptions[0].policy: unknown policy "readonly-rootfs"`
 	if code != 1 || !strings.HasPrefix(stdout, want) || !strings.Contains(stderr, "7 services valid, 1 invalid") {
 		t.Errorf("exit %d\nstdout: %s\nwant prefix: %s\nstderr: %s", code, stdout, want, stderr)
 	}

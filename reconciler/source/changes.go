@@ -120,6 +120,7 @@ type Impact struct {
 // Affected maps changed paths to the services they affect:
 //
 //   - services/<team>/<name>/… → that service;
+//   - exceptions/<team>/<name>.yaml → that service;
 //   - templates/<t>/… → every service using template t in the old or the
 //     new catalog (a service may have switched templates);
 //   - pave.yaml or policies/… → everything;
@@ -157,6 +158,8 @@ func Affected(changed []string, oldCat, newCat *catalog.Catalog) Impact {
 			imp.All = true
 		case parts[0] == catalog.ServicesDir && len(parts) >= 4:
 			affected[parts[1]+"/"+parts[2]] = true
+		case parts[0] == catalog.ExceptionsDir && catalog.ServiceFileOf(p) != "":
+			affected[parts[1]+"/"+strings.TrimSuffix(parts[2], ".yaml")] = true
 		case parts[0] == catalog.TemplatesDir && len(parts) >= 3:
 			for _, c := range []*catalog.Catalog{oldCat, newCat} {
 				if c == nil {

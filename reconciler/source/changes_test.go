@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,19 @@ import (
 // exampleCatalog loads the example catalog, edited: edits maps a path to
 // its new content ("" deletes it).
 func exampleCatalog(t *testing.T, edits map[string]string) *catalog.Catalog {
+	t.Helper()
+	cat, err := catalog.Load(exampleFS(t, edits))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.Errors) > 0 {
+		t.Fatalf("example catalog has errors:\n%v", cat.Errors)
+	}
+	return cat
+}
+
+// exampleFS is the example catalog's files, edited.
+func exampleFS(t *testing.T, edits map[string]string) fstest.MapFS {
 	t.Helper()
 	root := filepath.Join("..", "..", "catalog-repo-example")
 	mfs := fstest.MapFS{}
@@ -37,14 +51,7 @@ func exampleCatalog(t *testing.T, edits map[string]string) *catalog.Catalog {
 		}
 		mfs[p] = &fstest.MapFile{Data: []byte(content), Mode: 0o644}
 	}
-	cat, err := catalog.Load(mfs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cat.Errors) > 0 {
-		t.Fatalf("example catalog has errors:\n%v", cat.Errors)
-	}
-	return cat
+	return mfs
 }
 
 func TestAffected(t *testing.T) {
@@ -69,6 +76,18 @@ func TestAffected(t *testing.T) {
 	broken := exampleCatalog(t, nil)
 	broken.Services = slices.DeleteFunc(slices.Clone(broken.Services), func(s *catalog.Service) bool { return s.ID() == "payments/checkout" })
 	broken.Invalid = []string{"services/payments/checkout/service.yaml"}
+	// An exception past pave.yaml's maxLifetime makes its service invalid:
+	// re-rendered (to report it), never removed.
+	const reportExceptions = "exceptions/data/report-builder.yaml"
+	xYAML, err := fs.ReadFile(base.FS, reportExceptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreverFS := exampleFS(t, map[string]string{reportExceptions: regexp.MustCompile(`expires: .*`).ReplaceAllString(string(xYAML), "expires: 2099-01-01")})
+	forever, err := catalog.Load(foreverFS)
+	if err != nil || !slices.Equal(forever.Invalid, []string{"services/data/report-builder/service.yaml"}) {
+		t.Fatalf("an exception expiring in 2099: %v, invalid %v", err, forever.Invalid)
+	}
 
 	for _, tc := range []struct {
 		name     string
@@ -98,6 +117,13 @@ func TestAffected(t *testing.T) {
 			Impact{Services: []string{"data/events-consumer", "payments/ledger-worker", "storefront/search-indexer"}}},
 		{"new template of a switched service", []string{"templates/web-service/values.yaml"}, base, switched,
 			Impact{Services: []string{"payments/checkout", "payments/ledger-worker", "storefront/catalog-api", "storefront/web"}}},
+		{"exceptions file", []string{"exceptions/data/report-builder.yaml"}, base, base,
+			Impact{Services: []string{"data/report-builder"}}},
+		{"exceptions readme", []string{"exceptions/README.md", "exceptions/data/NOTES.md"}, base, base, Impact{}},
+		{"exceptions file of a deleted service", []string{"exceptions/data/events-consumer.yaml", "services/data/events-consumer/service.yaml"}, base, withoutEvents,
+			Impact{Removed: []string{"data/events-consumer"}}},
+		{"invalid exceptions: re-rendered, not removed", []string{reportExceptions}, base, forever,
+			Impact{Services: []string{"data/report-builder"}}},
 		{"invalid service is re-rendered, not removed", []string{"services/payments/checkout/service.yaml"}, base, broken,
 			Impact{Services: []string{"payments/checkout"}}},
 		{"first revision", []string{"pave.yaml"}, nil, base, Impact{All: true, Services: all}},
