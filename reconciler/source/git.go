@@ -106,7 +106,8 @@ func NewGit(opts GitOptions) (*Git, error) {
 	}
 	ep, err := transport.NewEndpoint(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("git source: invalid repository URL: %w", err)
+		// The parser's message quotes the URL: keep it, credentials removed.
+		return nil, fmt.Errorf("git source: invalid repository URL: %s", RedactURLs(err.Error()))
 	}
 	if err := checkURLCredentials(ep); err != nil {
 		return nil, fmt.Errorf("git source: %w: put them in a token file, or a username and password file", err)

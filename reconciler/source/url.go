@@ -85,3 +85,15 @@ func isSSHScheme(scheme string) bool {
 	}
 	return false
 }
+
+// CheckURL refuses a repository URL that does not parse or carries
+// credentials (ErrURLCredentials). NewGit runs the same check; CheckURL
+// lets a command refuse the URL before doing anything else.
+func CheckURL(raw string) error {
+	ep, err := transport.NewEndpoint(raw)
+	if err != nil {
+		// The parser's message quotes the URL: keep it, credentials removed.
+		return fmt.Errorf("invalid repository URL: %s", RedactURLs(err.Error()))
+	}
+	return checkURLCredentials(ep)
+}

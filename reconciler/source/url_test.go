@@ -31,6 +31,16 @@ func TestNewGitRefusesCredentialsInURL(t *testing.T) {
 			}
 		})
 	}
+	// A URL that does not parse is refused without quoting its credentials.
+	for _, u := range []string{"https://robot:unparsable-secret@git.example.com:badport/x.git", "https://robot:unparsable-secret@git example.com/x.git"} {
+		_, err := NewGit(GitOptions{URL: u, CacheDir: dir})
+		if err == nil || strings.Contains(err.Error(), "unparsable-secret") {
+			t.Errorf("NewGit(%q) = %v, want an error without the secret", u, err)
+		}
+		if err := CheckURL(u); err == nil || strings.Contains(err.Error(), "unparsable-secret") {
+			t.Errorf("CheckURL(%q) = %v, want an error without the secret", u, err)
+		}
+	}
 	// A login name in an ssh URL is not a secret.
 	for _, u := range []string{"git@github.com:platform/catalog.git", "ssh://git@github.com/platform/catalog.git", "https://github.com/platform/catalog.git", "file:///srv/catalog.git"} {
 		if _, err := NewGit(GitOptions{URL: u, CacheDir: dir}); err != nil && errors.Is(err, ErrURLCredentials) {
