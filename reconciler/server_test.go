@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -171,6 +172,43 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusAccepted || l.triggers.Load() != 1 {
 		t.Fatalf("signed push at normal speed: %v %v, %d triggers", resp, err, l.triggers.Load())
 	}
+}
+
+// A client that asks for a large answer and does not read it holds the
+// connection only until the write timeout: the answer is cut short.
+func TestSlowReaderIsCutOff(t *testing.T) {
+	o := DefaultServerOptions()
+	o.WriteTimeout = time.Second
+	l := serve(t, o, nil)
+	// About 40 MB of status: more than the kernel buffers of both ends.
+	for i := range 40000 {
+		l.d.Status.update("team", fmt.Sprintf("service-%05d", i), "prod", func(_ *ServiceStatus, e *EnvironmentStatus) {
+			e.Errors = []string{strings.Repeat("a long error message ", 45)}
+		})
+	}
+	conn, err := net.Dial("tcp", l.apiAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /api/v1/services HTTP/1.1\r\nHost: pave\r\n\r\n")
+	time.Sleep(o.WriteTimeout + 2*time.Second) // read nothing meanwhile
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Logf("cut off before the headers: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil {
+		t.Fatalf("read the whole answer (%d bytes) after the write timeout", n)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the server kept the connection open: %v after %d bytes", err, n)
+	}
+	t.Logf("cut off after %d bytes: %v", n, err)
 }
 
 func openFDs(t *testing.T) int {
