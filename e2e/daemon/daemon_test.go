@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -134,9 +135,12 @@ func startPaveWith(t testing.TB, log string, wrap func(bin string, args []string
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append([]string{"serve", "--listen", addr, "--probe-listen", probe,
-		"--cluster", "staging=" + testcluster.Cluster(t, "staging").Kubeconfig(),
-		"--cluster", "prod=" + testcluster.Cluster(t, "prod").Kubeconfig()}, args...)
+	all := []string{"serve", "--listen", addr, "--probe-listen", probe}
+	if !slices.Contains(args, "--cluster") { // default: both clusters as admin
+		all = append(all, "--cluster", "staging="+testcluster.Cluster(t, "staging").Kubeconfig(),
+			"--cluster", "prod="+testcluster.Cluster(t, "prod").Kubeconfig())
+	}
+	all = append(all, args...)
 	cmd := exec.Command(paveBin, all...)
 	if wrap != nil {
 		cmd = wrap(paveBin, all)
