@@ -100,10 +100,17 @@ func TestHostileTraffic(t *testing.T) {
 		stop := flood(t, strings.TrimPrefix(d.url, "http://"), attackers)
 		defer stop()
 		time.Sleep(time.Second)
+		// A new connection per probe, as the kubelet makes them.
+		kubelet := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		for i := range 20 {
 			for _, p := range []string{"/healthz", "/readyz"} {
-				if code := d.get(p, nil); code != http.StatusOK {
-					t.Fatalf("%s #%d under a flood of %d connections: %d", p, i, attackers, code)
+				resp, err := kubelet.Get(d.probe + p)
+				if err != nil {
+					t.Fatalf("%s #%d under a flood of %d connections: %v", p, i, attackers, err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("%s #%d under a flood of %d connections: %s", p, i, attackers, resp.Status)
 				}
 			}
 			time.Sleep(100 * time.Millisecond)
