@@ -9,6 +9,7 @@ root=$(pwd)
 demo=$root/.cache/demo
 repo=$demo/catalog.git-work
 port=${PAVE_DEMO_PORT:-8080}
+probe_port=${PAVE_DEMO_PROBE_PORT:-8081}
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -35,18 +36,18 @@ git -C "$repo" -c user.name=pave-demo -c user.email=demo@example.com commit -qm 
 
 step "pave serve"
 bin/pave serve --repo "file://$repo" --branch main --cache-dir "$demo/cache" \
-  --listen "127.0.0.1:$port" --interval 10s --resync-interval 2m \
+  --listen "127.0.0.1:$port" --probe-listen "127.0.0.1:$probe_port" --interval 10s --resync-interval 2m \
   --cluster staging="$root/.cache/clusters/staging/kubeconfig" \
   --cluster prod="$root/.cache/clusters/prod/kubeconfig" \
   >"$demo/pave.log" 2>&1 &
 serve_pid=$!
 
 for _ in $(seq 1 120); do
-  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  curl -fsS "http://127.0.0.1:$probe_port/readyz" >/dev/null 2>&1 && break
   kill -0 "$serve_pid" 2>/dev/null || { cat "$demo/pave.log"; echo "pave serve exited" >&2; exit 1; }
   sleep 1
 done
-curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
+curl -fsS "http://127.0.0.1:$probe_port/readyz" >/dev/null
 
 step "every service, per environment"
 curl -fsS "http://127.0.0.1:$port/api/v1/services" |
@@ -62,7 +63,7 @@ pave is reconciling the example catalog into two local clusters.
   status      http://127.0.0.1:$port/api/v1/services
   one         http://127.0.0.1:$port/api/v1/services/payments/checkout
   source      http://127.0.0.1:$port/api/v1/source
-  metrics     http://127.0.0.1:$port/metrics
+  metrics     http://127.0.0.1:$probe_port/metrics
   log         $demo/pave.log
   kubeconfigs $root/.cache/clusters/staging/kubeconfig
               $root/.cache/clusters/prod/kubeconfig

@@ -1,26 +1,58 @@
 package reconciler
 
 import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"strings"
+	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/pflag"
+	"golang.org/x/net/netutil"
+
+	"github.com/pave-dev/pave/reconciler/source"
 )
 
-// Handler serves the status API, the webhook, metrics and probes:
+// MinAPITokenLength is the shortest API token ReadAPIToken accepts.
+const MinAPITokenLength = 16
+
+// APIOptions configure the API listener's handler.
+type APIOptions struct {
+	// Webhook handles POST /hooks/git; nil leaves it unrouted.
+	Webhook http.Handler
+	// Token, when not empty, is the bearer token every request under
+	// /api/ must carry (compared in constant time). Read endpoints and
+	// any later write endpoint share it: they are all routed behind it.
+	Token []byte
+}
+
+// APIHandler serves the API listener (pave serve --listen), for people
+// and forges:
 //
 //	GET  /api/v1/services               every service's status per environment
 //	GET  /api/v1/services/{team}/{name} one service
 //	GET  /api/v1/source                 the followed revision and the last fetch error
-//	POST /hooks/git                     push webhooks (when webhook is not nil)
-//	GET  /metrics                       Prometheus
-//	GET  /healthz, /readyz              probes (ready once the first sync finished)
-func (d *Daemon) Handler(webhook http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/services", func(w http.ResponseWriter, r *http.Request) {
+//	POST /hooks/git                     push webhooks (when o.Webhook is set)
+//
+// Everything under /api/ requires "Authorization: Bearer <token>" when
+// o.Token is set; the webhook checks its own signatures. Probes and
+// metrics are not here but on the probe listener (ProbeHandler), so that
+// load on this one never fails a liveness probe.
+func (d *Daemon) APIHandler(o APIOptions) http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/v1/services", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"services": d.Status.Services()})
 	})
-	mux.HandleFunc("GET /api/v1/services/{team}/{name}", func(w http.ResponseWriter, r *http.Request) {
+	api.HandleFunc("GET /api/v1/services/{team}/{name}", func(w http.ResponseWriter, r *http.Request) {
 		svc, ok := d.Status.Service(r.PathValue("team") + "/" + r.PathValue("name"))
 		if !ok {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such service"})
@@ -28,12 +60,28 @@ func (d *Daemon) Handler(webhook http.Handler) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, svc)
 	})
-	mux.HandleFunc("GET /api/v1/source", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, d.Status.Source())
+	api.HandleFunc("GET /api/v1/source", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, redactSource(d.Status.Source()))
 	})
-	if webhook != nil {
-		mux.Handle("/hooks/git", webhook)
+
+	mux := http.NewServeMux()
+	// Every path under /api/, known or not, goes through the token check
+	// first: an unauthenticated client learns nothing, not even which
+	// paths exist.
+	mux.Handle("/api/", requireToken(o.Token, api))
+	if o.Webhook != nil {
+		mux.Handle(source.WebhookPath, o.Webhook)
 	}
+	return mux
+}
+
+// ProbeHandler serves the probe listener (pave serve --probe-listen), for
+// the kubelet and Prometheus, never behind a token:
+//
+//	GET  /healthz, /readyz              probes (ready once the first sync finished)
+//	GET  /metrics                       Prometheus
+func (d *Daemon) ProbeHandler() http.Handler {
+	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{Registry: d.Metrics.Registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -47,6 +95,176 @@ func (d *Daemon) Handler(webhook http.Handler) http.Handler {
 	})
 	return mux
 }
+
+// redactSource strips credentials from every URL the source status shows.
+// The git source refuses URLs with credentials; this is the second line.
+func redactSource(s SourceStatus) SourceStatus {
+	s.URL = source.RedactURL(s.URL)
+	s.LastError = source.RedactURLs(s.LastError)
+	for i, e := range s.CatalogError {
+		s.CatalogError[i] = source.RedactURLs(e)
+	}
+	return s
+}
+
+// requireToken lets a request through only with "Authorization: Bearer
+// <token>"; an empty token lets everything through. Digests are compared,
+// so neither the token's content nor its length leaks through timing.
+func requireToken(token []byte, next http.Handler) http.Handler {
+	if len(token) == 0 {
+		return next
+	}
+	want := sha256.Sum256(token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := bearerToken(r.Header.Get("Authorization"))
+		sum := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pave"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid bearer token is required (Authorization: Bearer <token>)"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearerToken returns the credentials of a "Bearer" Authorization header
+// (the scheme is case-insensitive, RFC 9110).
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// ReadAPIToken reads --api-token-file, trimming surrounding whitespace. An
+// empty or short token is an error: the file never made it, or the token
+// is guessable.
+func ReadAPIToken(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read API token: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	switch {
+	case s == "":
+		return nil, fmt.Errorf("API token file %s is empty", path)
+	case len(s) < MinAPITokenLength:
+		return nil, fmt.Errorf("API token in %s is %d characters long, want at least %d (e.g. openssl rand -hex 32)", path, len(s), MinAPITokenLength)
+	case strings.ContainsAny(s, " \t\r\n"):
+		return nil, fmt.Errorf("API token in %s contains whitespace", path)
+	}
+	return []byte(s), nil
+}
+
+// ServerOptions bound each of the daemon's HTTP listeners, so that slow or
+// idle clients cannot hold connections (and file descriptors) forever.
+type ServerOptions struct {
+	// ReadHeaderTimeout bounds reading a request's headers; a connection
+	// that sends nothing is closed after it.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the request's headers
+	// to the end of the response.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection waiting for its next
+	// request.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers.
+	MaxHeaderBytes int
+	// MaxConns bounds the connections open at once; further clients wait
+	// in the listen backlog until one closes.
+	MaxConns int
+}
+
+// DefaultServerOptions are the defaults of pave serve's --http-* flags.
+func DefaultServerOptions() ServerOptions {
+	return ServerOptions{
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		MaxConns:          256,
+	}
+}
+
+// BindFlags adds the --http-* flags, with o's values as defaults.
+func (o *ServerOptions) BindFlags(fs *pflag.FlagSet) {
+	fs.DurationVar(&o.ReadHeaderTimeout, "http-read-header-timeout", o.ReadHeaderTimeout, "bound on reading a request's headers (a connection that sends nothing is closed after it)")
+	fs.DurationVar(&o.ReadTimeout, "http-read-timeout", o.ReadTimeout, "bound on reading a whole request, body included")
+	fs.DurationVar(&o.WriteTimeout, "http-write-timeout", o.WriteTimeout, "bound on writing a response")
+	fs.DurationVar(&o.IdleTimeout, "http-idle-timeout", o.IdleTimeout, "how long a keep-alive connection may wait for its next request")
+	fs.IntVar(&o.MaxHeaderBytes, "http-max-header-bytes", o.MaxHeaderBytes, "bound on a request's headers")
+	fs.IntVar(&o.MaxConns, "http-max-conns", o.MaxConns, "connections open at once on each listener; more wait until one closes")
+}
+
+// Validate refuses unbounded settings: each bound must be positive.
+func (o ServerOptions) Validate() error {
+	var errs []error
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"--http-read-header-timeout", o.ReadHeaderTimeout},
+		{"--http-read-timeout", o.ReadTimeout},
+		{"--http-write-timeout", o.WriteTimeout},
+		{"--http-idle-timeout", o.IdleTimeout},
+	} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s", d.flag, d.v))
+		}
+	}
+	if o.ReadHeaderTimeout > o.ReadTimeout && o.ReadTimeout > 0 {
+		errs = append(errs, fmt.Errorf("--http-read-header-timeout (%s) must not exceed --http-read-timeout (%s)", o.ReadHeaderTimeout, o.ReadTimeout))
+	}
+	if o.MaxHeaderBytes < 4<<10 {
+		errs = append(errs, fmt.Errorf("--http-max-header-bytes must be at least 4096, got %d", o.MaxHeaderBytes))
+	}
+	if o.MaxConns < 1 {
+		errs = append(errs, fmt.Errorf("--http-max-conns must be at least 1, got %d", o.MaxConns))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is one bounded HTTP listener of the daemon.
+type Server struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// NewServer serves h on ln within o's bounds. ln is wrapped so that at
+// most o.MaxConns connections are open at once.
+func NewServer(ln net.Listener, h http.Handler, o ServerOptions, log logr.Logger) *Server {
+	if o.MaxConns > 0 {
+		ln = netutil.LimitListener(ln, o.MaxConns)
+	}
+	return &Server{ln: ln, srv: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: o.ReadHeaderTimeout,
+		ReadTimeout:       o.ReadTimeout,
+		WriteTimeout:      o.WriteTimeout,
+		IdleTimeout:       o.IdleTimeout,
+		MaxHeaderBytes:    o.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logr.ToSlogHandler(log), slog.LevelWarn),
+	}}
+}
+
+// Addr is the listener's address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve serves until Shutdown; it returns nil after Shutdown.
+func (s *Server) Serve() error {
+	if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting and waits, within ctx, for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -33,6 +33,9 @@ type serveOptions struct {
 	gitAuth            source.GitAuth
 	gitTimeout         time.Duration
 	listen             string
+	probeListen        string
+	apiTokenFile       string
+	http               reconciler.ServerOptions
 	webhookSecretFile  string
 	interval           time.Duration
 	resyncInterval     time.Duration
@@ -48,20 +51,27 @@ type serveOptions struct {
 }
 
 func newServeCmd() *cobra.Command {
-	o := serveOptions{}
+	o := serveOptions{http: reconciler.DefaultServerOptions()}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the reconciler: follow the catalog and keep every cluster in step",
 		Long: `Serve follows a git branch (--repo, --branch) or a local folder (--path),
 works out which services each new revision affects, renders, checks and
 applies only those, resyncs everything for drift every --resync-interval,
-and serves the status API, the push webhook, Prometheus metrics and probes
-on --listen:
+and serves the status API and the push webhook on --listen:
 
   GET  /api/v1/services[/{team}/{name}]   status per environment
   GET  /api/v1/source                     followed revision, last fetch error
   POST /hooks/git                         GitHub / GitLab push webhooks
-  GET  /metrics, /healthz, /readyz
+
+and the probes and Prometheus metrics on --probe-listen, so that load on
+the API never fails a liveness probe:
+
+  GET  /healthz, /readyz, /metrics
+
+With --api-token-file, /api/ requires "Authorization: Bearer <token>"; the
+webhook checks its own signatures. Each listener bounds slow and idle
+clients and the connections open at once (--http-* flags).
 
 SIGTERM finishes in-flight applies (bounded by --shutdown-timeout) and
 exits 0.`,
@@ -81,7 +91,10 @@ exits 0.`,
 	fs.StringVar(&o.gitAuth.SSHKeyFile, "git-ssh-key-file", "", "file holding the ssh private key")
 	fs.StringVar(&o.gitAuth.KnownHostsFile, "git-known-hosts-file", "", "known_hosts file the ssh host key is checked against")
 	fs.DurationVar(&o.gitTimeout, "git-timeout", time.Minute, "bound on each fetch")
-	fs.StringVar(&o.listen, "listen", ":8080", "address of the HTTP server (API, webhook, metrics, probes)")
+	fs.StringVar(&o.listen, "listen", ":8080", "address of the status API and the webhook")
+	fs.StringVar(&o.probeListen, "probe-listen", ":8081", "address of /healthz, /readyz and /metrics")
+	fs.StringVar(&o.apiTokenFile, "api-token-file", "", "file holding the bearer token required by /api/ (at least 16 characters)")
+	o.http.BindFlags(fs)
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the push webhook secret (enables POST /hooks/git)")
 	fs.DurationVar(&o.interval, "interval", time.Minute, "poll interval of the source (with jitter)")
 	fs.DurationVar(&o.resyncInterval, "resync-interval", 10*time.Minute, "interval of drift checks of every service")
@@ -104,6 +117,20 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	}
 	if o.driftMode != string(apply.DriftCorrect) && o.driftMode != string(apply.DriftWarn) {
 		return usageError("--drift-mode must be correct or warn")
+	}
+	if err := o.checkRepoURL(); err != nil {
+		return err
+	}
+	if err := o.http.Validate(); err != nil {
+		return usageError("%v", err)
+	}
+	var apiToken []byte
+	if o.apiTokenFile != "" {
+		t, err := reconciler.ReadAPIToken(o.apiTokenFile)
+		if err != nil {
+			return usageError("--api-token-file: %v", err)
+		}
+		apiToken = t
 	}
 	log := logger.NewLogger(o.log)
 	ctx, stop := signalContext(ctx)
@@ -131,7 +158,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 		appliers[name] = apply.New(c, opts.Apply)
 	}
 	d := reconciler.New(log, src, appliers, opts)
-	d.SetSourceURL(o.describeSource())
+	d.SetSourceURL(source.RedactURL(o.describeSource()))
 
 	var webhook http.Handler
 	if o.webhookSecretFile != "" {
@@ -147,24 +174,78 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 			return usageError("%v", err)
 		}
 	}
-	ln, err := net.Listen("tcp", o.listen)
+	servers, err := o.listenAll(log, map[string]http.Handler{
+		"api":    d.APIHandler(reconciler.APIOptions{Webhook: webhook, Token: apiToken}),
+		"probes": d.ProbeHandler(),
+	})
 	if err != nil {
-		return usageError("--listen: %v", err)
+		return err
 	}
-	srv := &http.Server{Handler: d.Handler(webhook), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error(err, "HTTP server stopped")
-		}
-	}()
-	log.Info("serving", "address", ln.Addr().String(), "source", o.describeSource(), "clusters", len(clusters))
+	if apiToken == nil && !isLoopback(servers["api"].Addr()) {
+		log.Info("the status API is readable by anyone who can reach it: set --api-token-file, or --listen on a loopback address", "address", servers["api"].Addr().String())
+	}
+	for name, s := range servers {
+		go func() {
+			if err := s.Serve(); err != nil {
+				log.Error(err, "HTTP server stopped", "listener", name)
+			}
+		}()
+	}
+	log.Info("serving", "api", servers["api"].Addr().String(), "probes", servers["probes"].Addr().String(),
+		"token", apiToken != nil, "source", source.RedactURL(o.describeSource()), "clusters", len(clusters))
 
 	runErr := o.runLeading(ctx, log, clusters, d.Run)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
+	for _, s := range servers {
+		_ = s.Shutdown(shutdownCtx)
+	}
 	log.Info("stopped")
 	return runErr
+}
+
+// checkRepoURL refuses a --repo carrying credentials before anything else
+// runs, so the URL is never logged, served or kept; the message never
+// repeats it.
+func (o *serveOptions) checkRepoURL() error {
+	if o.repo == "" {
+		return nil
+	}
+	if err := source.CheckURL(o.repo); err != nil {
+		if errors.Is(err, source.ErrURLCredentials) {
+			return usageError("--repo: %v: use --git-token-file (or --git-username-file and --git-password-file) and a URL without them", err)
+		}
+		return usageError("--repo: %v", err)
+	}
+	return nil
+}
+
+// listenAll opens the API and probe listeners (--listen, --probe-listen),
+// each within the --http-* bounds.
+func (o *serveOptions) listenAll(log logr.Logger, handlers map[string]http.Handler) (map[string]*reconciler.Server, error) {
+	addrs := map[string]struct{ flag, addr string }{"api": {"--listen", o.listen}, "probes": {"--probe-listen", o.probeListen}}
+	lns := map[string]net.Listener{}
+	for name := range handlers {
+		a := addrs[name]
+		ln, err := net.Listen("tcp", a.addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, usageError("%s: %v", a.flag, err)
+		}
+		lns[name] = ln
+	}
+	out := map[string]*reconciler.Server{}
+	for name, ln := range lns {
+		out[name] = reconciler.NewServer(ln, handlers[name], o.http, log.WithValues("listener", name))
+	}
+	return out, nil
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 func (o *serveOptions) describeSource() string {

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -101,11 +102,14 @@ func (r *repo) commitPush(msg string) string {
 
 // daemon is a running pave serve.
 type daemon struct {
-	t    testing.TB
-	cmd  *exec.Cmd
-	url  string
-	log  string
-	done chan struct{}
+	t     testing.TB
+	cmd   *exec.Cmd
+	url   string // the API listener (--listen)
+	probe string // the probe listener (--probe-listen)
+	log   string
+	done  chan struct{}
+	// token, when set, is sent as the API's bearer token.
+	token string
 }
 
 func freePort(t testing.TB) string {
@@ -119,20 +123,33 @@ func freePort(t testing.TB) string {
 
 func startPave(t testing.TB, log string, args ...string) *daemon {
 	t.Helper()
-	addr := freePort(t)
+	return startPaveWith(t, log, nil, args...)
+}
+
+// startPaveWith runs pave serve through wrap (nil: directly), e.g. a shell
+// that lowers the file-descriptor limit first.
+func startPaveWith(t testing.TB, log string, wrap func(bin string, args []string) *exec.Cmd, args ...string) *daemon {
+	t.Helper()
+	addr, probe := freePort(t), freePort(t)
 	f, err := os.OpenFile(log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append([]string{"serve", "--listen", addr,
-		"--cluster", "staging=" + testcluster.Cluster(t, "staging").Kubeconfig(),
-		"--cluster", "prod=" + testcluster.Cluster(t, "prod").Kubeconfig()}, args...)
+	all := []string{"serve", "--listen", addr, "--probe-listen", probe}
+	if !slices.Contains(args, "--cluster") { // default: both clusters as admin
+		all = append(all, "--cluster", "staging="+testcluster.Cluster(t, "staging").Kubeconfig(),
+			"--cluster", "prod="+testcluster.Cluster(t, "prod").Kubeconfig())
+	}
+	all = append(all, args...)
 	cmd := exec.Command(paveBin, all...)
+	if wrap != nil {
+		cmd = wrap(paveBin, all)
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{t: t, cmd: cmd, url: "http://" + addr, log: log, done: make(chan struct{})}
+	d := &daemon{t: t, cmd: cmd, url: "http://" + addr, probe: "http://" + probe, log: log, done: make(chan struct{})}
 	go func() { cmd.Wait(); f.Close(); close(d.done) }()
 	t.Cleanup(func() {
 		if d.alive() {
@@ -157,8 +174,22 @@ func (d *daemon) alive() bool {
 	}
 }
 
+// get reads a path: /api/ from the API listener (with the token, if
+// any), anything else (/healthz, /readyz, /metrics) from the probe
+// listener.
 func (d *daemon) get(path string, into any) int {
-	resp, err := http.Get(d.url + path)
+	base := d.probe
+	if strings.HasPrefix(path, "/api/") {
+		base = d.url
+	}
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		return 0
+	}
+	if d.token != "" && base == d.url {
+		req.Header.Set("Authorization", "Bearer "+d.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0
 	}
@@ -248,7 +279,7 @@ var metricLine = regexp.MustCompile(`^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$`)
 
 // metric sums a metric's samples whose labels contain every given label.
 func (d *daemon) metric(name string, labels ...string) float64 {
-	resp, err := http.Get(d.url + "/metrics")
+	resp, err := http.Get(d.probe + "/metrics")
 	if err != nil {
 		return -1
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,10 +106,11 @@ func NewGit(opts GitOptions) (*Git, error) {
 	}
 	ep, err := transport.NewEndpoint(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("git source: invalid repository URL: %w", err)
+		// The parser's message quotes the URL: keep it, credentials removed.
+		return nil, fmt.Errorf("git source: invalid repository URL: %s", RedactURLs(err.Error()))
 	}
-	if ep.Password != "" {
-		return nil, errors.New("git source: the repository URL must not contain a password: use a token or password file")
+	if err := checkURLCredentials(ep); err != nil {
+		return nil, fmt.Errorf("git source: %w: put them in a token file, or a username and password file", err)
 	}
 	g := &Git{opts: opts, endpoint: ep, repoDir: filepath.Join(opts.CacheDir, cloneDir), sem: make(chan struct{}, 1)}
 	if _, err := g.auth(); err != nil {
@@ -282,13 +282,8 @@ func (g *Git) credentialHint() string {
 	return "the credential flags: none were given"
 }
 
-// redactedURL is the URL without a password, safe for logs and errors.
-func (g *Git) redactedURL() string {
-	if u, err := url.Parse(g.opts.URL); err == nil && u.Scheme != "" {
-		return u.Redacted()
-	}
-	return g.opts.URL
-}
+// redactedURL is the URL without credentials, safe for logs and errors.
+func (g *Git) redactedURL() string { return RedactURL(g.opts.URL) }
 
 // revision builds the Revision of a fetched commit.
 func (g *Git) revision(head, previous plumbing.Hash) (*Revision, error) {

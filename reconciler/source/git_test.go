@@ -213,7 +213,7 @@ func TestNewGitRefusals(t *testing.T) {
 	}{
 		{"no URL", GitOptions{CacheDir: dir}, "URL is required"},
 		{"no cache", GitOptions{URL: "https://example.com/r.git"}, "cache directory"},
-		{"password in URL", GitOptions{URL: "https://u:p@example.com/r.git", CacheDir: dir}, "must not contain a password"},
+		{"password in URL", GitOptions{URL: "https://u:p@example.com/r.git", CacheDir: dir}, "carries credentials"},
 		{"token over http", GitOptions{URL: "http://example.com/r.git", CacheDir: dir, Auth: GitAuth{TokenFile: token}}, "plain http"},
 		{"missing token file", GitOptions{URL: "https://example.com/r.git", CacheDir: dir, Auth: GitAuth{TokenFile: filepath.Join(dir, "nope")}}, "read token file"},
 		{"ssh without known_hosts", GitOptions{URL: "ssh://git@example.com/r.git", CacheDir: dir, Auth: GitAuth{SSHKeyFile: key}}, "known_hosts"},
