@@ -112,45 +112,132 @@ func parseDocument(file string, data []byte) (*yaml.Node, *Error) {
 
 func yamlSyntaxError(file string, data []byte, err error) *Error {
 	text := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
+	var pos Position
 	if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
+		pos.Line, _ = strconv.Atoi(m[1])
 		text = m[2]
 	}
-	if l := locateSyntaxError(data, text); l > 0 {
-		line = l
+	if p := locateSyntaxError(data, text); p.Line > 0 {
+		pos = p
 	}
-	return &Error{File: file, Position: Position{Line: line}, Message: "invalid YAML: " + text}
+	return &Error{File: file, Position: pos, Message: "invalid YAML: " + text}
 }
 
-// maxLocateLines bounds the work spent locating a syntax error.
-const maxLocateLines = 2000
-
-// locateSyntaxError finds the line of a syntax error. The YAML parser
-// reports where the enclosing block started, not where it broke, so this
-// finds the shortest run of leading lines that already fails the same way.
-func locateSyntaxError(data []byte, text string) int {
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) > maxLocateLines {
-		return 0
+// locateSyntaxError finds where a YAML syntax error is. The parser reports
+// the line where the enclosing block started, or where it gave up, rather
+// than where the text broke; the place it broke is the shortest prefix of
+// the file that already fails the same way. Finding it takes a few parses of the file whatever its size, so
+// the work is linear in the file: one parse, fed a byte at a time, tells how
+// far the parser read before failing, and every longer prefix fails the
+// same way; the failing line is then searched backwards from there in
+// doubling steps, and its column likewise.
+func locateSyntaxError(data []byte, text string) Position {
+	fails := func(n int) bool { return failsWith(data[:n], text) }
+	read := readBeforeFailing(data)
+	if read == 0 || !fails(read) {
+		return Position{}
 	}
-	end := 0
-	for k, l := range lines {
-		end += len(l)
-		dec := yaml.NewDecoder(bytes.NewReader(data[:end]))
-		for {
-			var n yaml.Node
-			err := dec.Decode(&n)
-			if err == nil {
-				continue
-			}
-			if !errors.Is(err, io.EOF) && strings.HasSuffix(err.Error(), text) {
-				return k + 1
-			}
+	// ends[k] is the offset just past line k+1 (its newline included).
+	var ends []int
+	for off := 0; off < len(data); {
+		i := bytes.IndexByte(data[off:], '\n')
+		if i < 0 {
+			off = len(data)
+		} else {
+			off += i + 1
+		}
+		ends = append(ends, off)
+	}
+	last, _ := slices.BinarySearch(ends, read)
+	k := firstOfRun(0, last, func(k int) bool { return fails(ends[k]) })
+	start := 0
+	if k > 0 {
+		start = ends[k-1]
+	}
+	// runeEnds[j] is the offset just past the line's character j+1.
+	var runeEnds []int
+	for off := start; off < ends[k]; {
+		_, size := utf8.DecodeRune(data[off:])
+		off += size
+		runeEnds = append(runeEnds, off)
+	}
+	col := firstOfRun(0, len(runeEnds)-1, func(j int) bool { return fails(runeEnds[j]) })
+	return Position{Line: k + 1, Column: col + 1}
+}
+
+// firstOfRun returns the smallest i in [lo, hi] such that ok holds from i
+// to hi, given that ok(hi) holds: it probes backwards from hi in doubling
+// steps until ok fails, then bisects.
+func firstOfRun(lo, hi int, ok func(int) bool) int {
+	good, bad, step := hi, lo-1, 1
+	for good > lo {
+		i := max(good-step, lo)
+		if !ok(i) {
+			bad = i
 			break
 		}
+		good, step = i, step*2
 	}
-	return 0
+	for good-bad > 1 {
+		mid := bad + (good-bad)/2
+		if ok(mid) {
+			good = mid
+		} else {
+			bad = mid
+		}
+	}
+	return good
+}
+
+// failsWith reports whether parsing data fails with the error text.
+func failsWith(data []byte, text string) bool {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if err == nil {
+			continue
+		}
+		return !errors.Is(err, io.EOF) && strings.HasSuffix(err.Error(), text)
+	}
+}
+
+// readBeforeFailing returns how many bytes of data the YAML parser reads
+// before it fails, or 0 if it does not fail. The parser asks for input as
+// it needs it, so it is fed one byte at a time: it reads nothing past the
+// point where it fails but the few characters it looks ahead.
+func readBeforeFailing(data []byte) int {
+	r := &byteReader{data: data}
+	dec := yaml.NewDecoder(r)
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF):
+			return 0
+		}
+		return r.off
+	}
+}
+
+// byteReader hands out its data one byte per Read.
+type byteReader struct {
+	data []byte
+	off  int
+}
+
+func (r *byteReader) Read(p []byte) (int, error) {
+	if r.off >= len(r.data) {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	p[0] = r.data[r.off]
+	r.off++
+	return 1, nil
 }
 
 func invalidUTF8Offset(data []byte) int {
