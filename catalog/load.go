@@ -108,10 +108,12 @@ func Load(fsys fs.FS) (*Catalog, error) {
 	c.Templates, c.Errors = loadTemplates(fsys)
 
 	ctx := serviceContext{config: cfg, templates: c.Templates}
-	var files []string
-	files, walkErrs := serviceFiles(fsys)
+	files, linked, walkErrs := serviceFiles(fsys)
 	c.Errors = append(c.Errors, walkErrs...)
 	for _, file := range files {
+		if linked[file] {
+			continue
+		}
 		parts := strings.Split(file, "/")
 		ctx.team, ctx.name = parts[1], parts[2]
 		s, errs := loadService(fsys, file, ctx)
@@ -181,20 +183,29 @@ func readFile(fsys fs.FS, name string) ([]byte, error) {
 }
 
 // serviceFiles finds services/<team>/<name>/service.yaml, refusing
-// symlinks and misplaced service files.
-func serviceFiles(fsys fs.FS) ([]string, ErrorList) {
-	var files []string
-	var errs ErrorList
+// misplaced service files. A symlink anywhere in a service's folder (or the
+// folder itself being one) makes the service invalid: its file is listed
+// in linked, with the error on it naming the link, and nothing of it is
+// read. The walk reads only folder listings.
+func serviceFiles(fsys fs.FS) (files []string, linked map[string]bool, errs ErrorList) {
+	linked = map[string]bool{}
 	err := fs.WalkDir(fsys, ServicesDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			errs = append(errs, &Error{File: p, Message: err.Error()})
 			return nil
 		}
+		depth := strings.Count(p, "/")
 		if d.Type()&fs.ModeSymlink != 0 {
-			errs = append(errs, &Error{File: p, Message: "symlinks are not allowed in the catalog"})
+			if depth < 2 {
+				errs = append(errs, &Error{File: p, Message: "symlinks are not allowed in the catalog"})
+				return nil
+			}
+			parts := strings.SplitN(p, "/", 4)
+			file := path.Join(parts[0], parts[1], parts[2], ServiceFile)
+			linked[file] = true
+			errs = append(errs, &Error{File: file, Message: fmt.Sprintf("symlinks are not allowed in the catalog: %s is one, so nothing of this service is read", p)})
 			return nil
 		}
-		depth := strings.Count(p, "/")
 		if d.IsDir() {
 			if depth == 1 || depth == 2 {
 				if !isDNSLabel(d.Name()) {
@@ -217,7 +228,7 @@ func serviceFiles(fsys fs.FS) ([]string, ErrorList) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, &Error{File: ServicesDir, Message: err.Error()})
 	}
-	return files, errs
+	return files, linked, errs
 }
 
 // loadService reads, decodes and validates one service file.

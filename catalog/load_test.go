@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -252,8 +253,9 @@ func TestMisplacedServiceFiles(t *testing.T) {
 }
 
 // TestSymlinksAreRefused uses a real folder: a symlinked service file, a
-// symlinked service folder pointing outside the catalog, and a patch path
-// leaving the service folder are all refused.
+// symlinked service folder pointing outside the catalog, and a patches
+// folder linked to another service's folder inside the catalog each make
+// their service invalid; the others load.
 func TestSymlinksAreRefused(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()
@@ -283,17 +285,25 @@ func TestSymlinksAreRefused(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "services/payments/real/service.yaml"), filepath.Join(dir, "services/payments/linked/service.yaml")); err != nil {
 		t.Fatal(err)
 	}
+	write("services/payments/inside/service.yaml", fmt.Sprintf(svc, "inside"))
+	if err := os.Symlink("../real", filepath.Join(dir, "services/payments/inside/patches")); err != nil {
+		t.Fatal(err)
+	}
 	cat, err := LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "services/payments/linked/service.yaml: symlinks are not allowed in the catalog\n" +
-		"services/payments/stolen: symlinks are not allowed in the catalog"
+	want := "services/payments/inside/service.yaml: symlinks are not allowed in the catalog: services/payments/inside/patches is one, so nothing of this service is read\n" +
+		"services/payments/linked/service.yaml: symlinks are not allowed in the catalog: services/payments/linked/service.yaml is one, so nothing of this service is read\n" +
+		"services/payments/stolen/service.yaml: symlinks are not allowed in the catalog: services/payments/stolen is one, so nothing of this service is read"
 	if got := cat.Errors.Error(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 	if len(cat.Services) != 1 || cat.Services[0].ID() != "payments/real" {
 		t.Errorf("services = %v", cat.Services)
+	}
+	if want := []string{"services/payments/inside/service.yaml", "services/payments/linked/service.yaml", "services/payments/stolen/service.yaml"}; !slices.Equal(cat.Invalid, want) {
+		t.Errorf("invalid = %q, want %q", cat.Invalid, want)
 	}
 
 	// pave.yaml itself as a symlink out of the catalog.
@@ -305,5 +315,97 @@ func TestSymlinksAreRefused(t *testing.T) {
 	}
 	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "pave.yaml: symlinks are not allowed") {
 		t.Errorf("symlinked pave.yaml: err = %v", err)
+	}
+}
+
+// readRecorder is a catalog in memory that records which files are read.
+type readRecorder struct {
+	fstest.MapFS
+	read []string
+}
+
+func (r *readRecorder) record(name string) { r.read = append(r.read, name) }
+
+func (r *readRecorder) Open(name string) (fs.File, error) {
+	r.record(name)
+	return r.MapFS.Open(name)
+}
+
+func (r *readRecorder) ReadFile(name string) ([]byte, error) {
+	r.record(name)
+	return r.MapFS.ReadFile(name)
+}
+
+func (r *readRecorder) Stat(name string) (fs.FileInfo, error) {
+	r.record(name)
+	return r.MapFS.Stat(name)
+}
+
+func (r *readRecorder) Lstat(name string) (fs.FileInfo, error) {
+	r.record(name)
+	return r.MapFS.Lstat(name)
+}
+
+// TestSymlinkInServiceFolder: a symlink at any depth of a service's folder,
+// a file or a folder, pointing inside the catalog or not, makes that
+// service invalid with an error naming the link, before its service.yaml
+// or patches are read; the other services load.
+func TestSymlinkInServiceFolder(t *testing.T) {
+	svc := func(team, name string) *fstest.MapFile {
+		return &fstest.MapFile{Data: fmt.Appendf(nil, `apiVersion: pave.dev/v1alpha1
+kind: Service
+metadata: {name: %s, team: %s}
+spec:
+  template: worker
+  image: registry.example.com/x:1.0.0
+  patches: [{path: patches/p.yaml}]
+`, name, team)}
+	}
+	patch := &fstest.MapFile{Data: []byte("kind: Deployment\nmetadata: {name: x}\n")}
+	link := func(target string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte(target), Mode: fs.ModeSymlink | 0o777}
+	}
+	fsys := &readRecorder{MapFS: testCatalog(t)}
+	for file, f := range map[string]*fstest.MapFile{
+		"services/storefront/web/service.yaml":            svc("storefront", "web"),
+		"services/storefront/web/patches/p.yaml":          patch,
+		"services/payments/refunds/service.yaml":          svc("payments", "refunds"),
+		"services/payments/refunds/patches/p.yaml":        patch,
+		"services/payments/checkout/service.yaml":         svc("payments", "checkout"),
+		"services/payments/checkout/patches/p.yaml":       patch,
+		"services/payments/checkout/patches/shared":       link("../../../storefront/web/patches"),
+		"services/payments/deep/service.yaml":             svc("payments", "deep"),
+		"services/payments/deep/patches/p.yaml":           patch,
+		"services/payments/deep/patches/a/b/c/token.yaml": link("/var/run/secrets/token"),
+		"services/payments/whole/service.yaml":            svc("payments", "whole"),
+		"services/payments/whole/patches":                 link("../refunds/patches"),
+	} {
+		fsys.MapFS[file] = f
+	}
+	cat, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"services/payments/checkout/service.yaml: symlinks are not allowed in the catalog: services/payments/checkout/patches/shared is one, so nothing of this service is read",
+		"services/payments/deep/service.yaml: symlinks are not allowed in the catalog: services/payments/deep/patches/a/b/c/token.yaml is one, so nothing of this service is read",
+		"services/payments/whole/service.yaml: symlinks are not allowed in the catalog: services/payments/whole/patches is one, so nothing of this service is read",
+	}
+	if got := strings.Split(cat.Errors.Error(), "\n"); !slices.Equal(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var ids []string
+	for _, s := range cat.Services {
+		ids = append(ids, s.ID())
+	}
+	if want := []string{"payments/refunds", "storefront/web"}; !slices.Equal(ids, want) {
+		t.Errorf("services = %q, want %q", ids, want)
+	}
+	for _, name := range fsys.read {
+		for _, bad := range []string{"checkout", "deep", "whole"} {
+			if strings.HasPrefix(name, "services/payments/"+bad+"/") {
+				t.Errorf("%s was read", name)
+			}
+		}
 	}
 }
