@@ -268,7 +268,6 @@ func (v *validator) config(c *Config) {
 		v.missing("environments", "environments: at least one environment is required")
 	}
 	seenEnv := map[string]bool{}
-	namespaces := map[string]string{} // cluster/namespace → environment
 	for i := range c.Environments {
 		e := &c.Environments[i]
 		p := fmt.Sprintf("environments[%d]", i)
@@ -287,11 +286,6 @@ func (v *validator) config(c *Config) {
 		} else {
 			v.namespacePattern(p+".namespace", e.Namespace)
 		}
-		key := e.Cluster + "/" + e.Namespace
-		if other, dup := namespaces[key]; dup && e.Name != "" {
-			v.errorf(p+".namespace", "%s.namespace: environments %q and %q would share namespaces on cluster %q; add {env} to the pattern", p, other, e.Name, e.Cluster)
-		}
-		namespaces[key] = e.Name
 	}
 
 	if c.Sizes == nil {
@@ -320,15 +314,8 @@ func (v *validator) config(c *Config) {
 				v.errorf(fmt.Sprintf("%s.owners[%d]", p, j), "%s.owners[%d]: owner must not be empty", p, j)
 			}
 		}
-		for _, e := range c.Environments {
-			if e.Name == "" || t.Name == "" {
-				continue
-			}
-			if ns := e.NamespaceFor(t.Name); len(ns) > 63 {
-				v.errorf(p+".name", "%s.name: namespace %q for environment %q is longer than 63 characters", p, ns, e.Name)
-			}
-		}
 	}
+	v.namespaces(c)
 
 	v.domains(c)
 
@@ -447,6 +434,91 @@ func (v *validator) customResources(crs []CustomResource) {
 		}
 		seen[key] = i
 	}
+}
+
+// namespaces checks the namespace of every team in every environment: a
+// valid name, not one Kubernetes or pave keeps for itself, and not one that
+// another team, or the same team in another environment, gets on the same
+// cluster. A problem of the pattern alone is reported on the pattern, one
+// that comes from a team's name on the team.
+func (v *validator) namespaces(c *Config) {
+	type pair struct{ team, env int }
+	placed := map[string]pair{} // cluster/namespace → first team and environment there
+	sharedEnvs := map[[2]int]bool{}
+	usable := func(e Environment) bool {
+		return e.Name != "" && e.Cluster != "" && isDNSLabel(e.Name) && validNamespacePattern(e.Namespace)
+	}
+	for j, e := range c.Environments {
+		if !usable(e) {
+			continue
+		}
+		if ns := e.NamespaceFor("team"); reservedNamespace(ns) != "" {
+			p := fmt.Sprintf("environments[%d].namespace", j)
+			v.errorf(p, "%s: %q would put every team in a namespace %s, such as %q", p, e.Namespace, reservedNamespace(ns), ns)
+		}
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Teams {
+		if !isDNSLabel(t.Name) || seen[t.Name] {
+			continue // reported, or a team defined twice
+		}
+		seen[t.Name] = true
+		tp := fmt.Sprintf("teams[%d].name", i)
+		for j, e := range c.Environments {
+			if !usable(e) {
+				continue
+			}
+			ns := e.NamespaceFor(t.Name)
+			switch {
+			case len(ns) > 63:
+				v.errorf(tp, "%s: namespace %q for environment %q is longer than 63 characters", tp, ns, e.Name)
+				continue
+			case !isDNSLabel(ns):
+				v.errorf(tp, "%s: namespace %q for environment %q is not a valid namespace name", tp, ns, e.Name)
+				continue
+			case reservedNamespace(e.NamespaceFor("team")) != "":
+				continue // reported on the pattern
+			case reservedNamespace(ns) != "":
+				v.errorf(tp, "%s: team %q would get namespace %q in environment %q, a namespace %s", tp, t.Name, ns, e.Name, reservedNamespace(ns))
+				continue
+			}
+			key := e.Cluster + "/" + ns
+			first, taken := placed[key]
+			switch {
+			case !taken:
+				placed[key] = pair{i, j}
+			case first.team == i:
+				envs := [2]int{first.env, j}
+				if !sharedEnvs[envs] {
+					sharedEnvs[envs] = true
+					p := fmt.Sprintf("environments[%d].namespace", j)
+					v.errorf(p, "%s: environments %q and %q would share namespaces on cluster %q (team %s: %s); give each environment on a cluster its own namespaces, e.g. with {env} in the pattern", p, c.Environments[first.env].Name, e.Name, e.Cluster, t.Name, ns)
+				}
+			default:
+				v.errorf(tp, "%s: team %q would get namespace %q in environment %q, which is already team %q's namespace in environment %q on cluster %q", tp, t.Name, ns, e.Name, c.Teams[first.team].Name, c.Environments[first.env].Name, e.Cluster)
+			}
+		}
+	}
+}
+
+// reservedNamespace says why pave must not place a team in namespace ns,
+// or returns "".
+func reservedNamespace(ns string) string {
+	switch {
+	case strings.HasPrefix(ns, "kube-"):
+		return "reserved for Kubernetes (kube-*)"
+	case ns == "default":
+		return "Kubernetes creates for itself (default)"
+	case ns == "pave-system":
+		return "pave runs in (pave-system)"
+	}
+	return ""
+}
+
+func validNamespacePattern(pattern string) bool {
+	rest := strings.NewReplacer("{team}", "", "{env}", "").Replace(pattern)
+	sample := strings.NewReplacer("{team}", "team", "{env}", "env").Replace(pattern)
+	return !strings.ContainsAny(rest, "{}") && strings.Contains(pattern, "{team}") && isDNSLabel(sample)
 }
 
 func (v *validator) namespacePattern(p, pattern string) {

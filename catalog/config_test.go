@@ -92,3 +92,33 @@ func TestLoadWithoutConfig(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestEnvironmentsShareACluster: two environments on one cluster are
+// fine as long as no namespace is shared (it used to be refused whenever
+// their patterns were equal, even with {env} in them).
+func TestEnvironmentsShareACluster(t *testing.T) {
+	cfg, errs := ParseConfig("pave.yaml", []byte(`apiVersion: pave.dev/v1alpha1
+kind: Catalog
+environments:
+  - {name: dev, cluster: main}
+  - {name: staging, cluster: main}
+  - {name: qa, cluster: main, namespace: "qa-{team}"}
+  - {name: prod, cluster: prod, namespace: "{team}"}
+teams:
+  - {name: payments, owners: [a@example.com]}
+  - {name: storefront, owners: [b@example.com]}
+`))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	seen := map[string]string{}
+	for _, env := range []string{"dev", "staging", "qa"} {
+		for _, team := range cfg.TeamNames() {
+			ns, _ := cfg.Namespace(team, env)
+			if other, dup := seen[ns]; dup {
+				t.Errorf("%s/%s and %s share namespace %s", team, env, other, ns)
+			}
+			seen[ns] = team + "/" + env
+		}
+	}
+}
