@@ -29,7 +29,23 @@ type Catalog struct {
 	// Invalid lists the service files that had errors, sorted.
 	Invalid []string
 
-	closer io.Closer
+	hostClaims HostClaims
+	closer     io.Closer
+}
+
+// HostClaims says which service holds each ingress host, per environment:
+// claims[env][host] is the service's id ("team/name"). Hosts are lowercase.
+type HostClaims map[string]map[string]string
+
+// LoadOptions tune how a catalog is loaded.
+type LoadOptions struct {
+	// HostClaims are the ingress hosts held before this revision: those of
+	// the base of a review, or of the revision the daemon loaded last
+	// (Catalog.HostClaims). A host stays with the service that holds it
+	// for as long as that service exists and, when it is valid, still
+	// claims the host: a newcomer claiming it is refused, the holder is
+	// not. Without them, a host claimed by two services is refused on both.
+	HostClaims HostClaims
 }
 
 // Template is a golden-path chart under templates/<name>/.
@@ -99,7 +115,10 @@ func (c *Catalog) Close() error {
 // error only when the catalog as a whole cannot be used (pave.yaml missing
 // or invalid); problems with single services are collected in
 // Catalog.Errors and leave the other services loaded.
-func Load(fsys fs.FS) (*Catalog, error) {
+func Load(fsys fs.FS) (*Catalog, error) { return LoadWith(fsys, LoadOptions{}) }
+
+// LoadWith is Load with options.
+func LoadWith(fsys fs.FS, opts LoadOptions) (*Catalog, error) {
 	cfg, err := LoadConfig(fsys)
 	if err != nil {
 		return nil, err
@@ -110,7 +129,12 @@ func Load(fsys fs.FS) (*Catalog, error) {
 	ctx := serviceContext{config: cfg, templates: c.Templates}
 	files, linked, walkErrs := serviceFiles(fsys)
 	c.Errors = append(c.Errors, walkErrs...)
+	present := map[string]bool{} // every service with a service.yaml, valid or not
+	for file := range linked {
+		present[serviceID(file)] = true
+	}
 	for _, file := range files {
+		present[serviceID(file)] = true
 		if linked[file] {
 			continue
 		}
@@ -123,7 +147,7 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		}
 		c.Services = append(c.Services, s)
 	}
-	c.checkIngressHosts()
+	c.checkIngressHosts(opts.HostClaims, present)
 	c.Errors.Sort()
 	for _, f := range c.Errors.Files() {
 		if strings.HasPrefix(f, ServicesDir+"/") {
@@ -137,7 +161,55 @@ func Load(fsys fs.FS) (*Catalog, error) {
 	slices.SortFunc(c.Services, func(a, b *Service) int {
 		return cmp.Or(cmp.Compare(a.Metadata.Team, b.Metadata.Team), cmp.Compare(a.Metadata.Name, b.Metadata.Name))
 	})
+	c.hostClaims = c.claimHosts(opts.HostClaims, present)
 	return c, nil
+}
+
+// serviceID is the id of the service whose folder holds file
+// (services/<team>/<name>/...).
+func serviceID(file string) string {
+	parts := strings.SplitN(file, "/", 4)
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[1] + "/" + parts[2]
+}
+
+// HostClaims returns which service holds each ingress host after this
+// catalog: the hosts of its valid services, and the hosts held before
+// (LoadOptions.HostClaims) by services that are invalid in it, which keep
+// them until they are fixed or removed. Pass it to the load of the next
+// revision. A nil catalog holds nothing.
+func (c *Catalog) HostClaims() HostClaims {
+	if c == nil {
+		return nil
+	}
+	return c.hostClaims
+}
+
+func (c *Catalog) claimHosts(prior HostClaims, present map[string]bool) HostClaims {
+	claims := HostClaims{}
+	valid := map[string]bool{}
+	for _, s := range c.Services {
+		valid[s.ID()] = true
+	}
+	for _, env := range c.Config.EnvironmentNames() {
+		m := map[string]string{}
+		for host, id := range prior[env] {
+			if present[id] && !valid[id] {
+				m[host] = id
+			}
+		}
+		for _, s := range c.Services {
+			if in := s.ForEnvironment(env).Ingress; in != nil && in.Host != "" {
+				m[strings.ToLower(in.Host)] = s.ID()
+			}
+		}
+		if len(m) > 0 {
+			claims[env] = m
+		}
+	}
+	return claims
 }
 
 // LoadConfig reads and validates pave.yaml.
@@ -276,12 +348,22 @@ func ParseService(file string, data []byte, cfg *Config, templates map[string]*T
 	return parseService(file, data, ctx)
 }
 
-// checkIngressHosts reports a host claimed by two services in the same
-// environment, on both services.
-func (c *Catalog) checkIngressHosts() {
+// checkIngressHosts refuses an ingress host claimed by more than one
+// service in an environment. The service that held the host before (prior)
+// keeps it, as long as it exists and does not give the host up, and only
+// the newcomers are refused; with no holder known, every claimant is.
+func (c *Catalog) checkIngressHosts(prior HostClaims, present map[string]bool) {
 	type claim struct {
 		s    *Service
 		path string
+	}
+	parsed := make(map[string]bool, len(c.Services))
+	for _, s := range c.Services {
+		parsed[s.ID()] = true
+	}
+	why := "neither held it before, so each is refused"
+	if prior == nil {
+		why = "with no earlier revision to tell which claimed it first, each is refused"
 	}
 	for _, env := range c.Config.EnvironmentNames() {
 		claims := map[string][]claim{}
@@ -294,21 +376,31 @@ func (c *Catalog) checkIngressHosts() {
 			claims[host] = append(claims[host], claim{s, s.FieldPath(env, "ingress.host")})
 		}
 		for host, cs := range claims {
-			if len(cs) < 2 {
-				continue
+			holder := prior[env][host]
+			kept := present[holder]
+			if kept && parsed[holder] {
+				// A valid holder keeps the host only while it claims it.
+				kept = slices.ContainsFunc(cs, func(a claim) bool { return a.s.ID() == holder })
 			}
 			for _, a := range cs {
-				var others []string
-				for _, b := range cs {
-					if b.s != a.s {
-						others = append(others, b.s.File)
+				var msg string
+				switch {
+				case kept && a.s.ID() == holder:
+					continue
+				case kept:
+					msg = fmt.Sprintf("%s: host %q is already claimed by %s in environment %s", a.path, host, holder, env)
+				case len(cs) > 1:
+					var others []string
+					for _, b := range cs {
+						if b.s != a.s {
+							others = append(others, b.s.File)
+						}
 					}
+					msg = fmt.Sprintf("%s: host %q is also claimed by %s in environment %s; %s", a.path, host, strings.Join(others, ", "), env, why)
+				default:
+					continue
 				}
-				c.Errors = append(c.Errors, &Error{
-					File:     a.s.File,
-					Position: a.s.Position(a.path),
-					Message:  fmt.Sprintf("%s: host %q is also claimed by %s in environment %s", a.path, host, strings.Join(others, ", "), env),
-				})
+				c.Errors = append(c.Errors, &Error{File: a.s.File, Position: a.s.Position(a.path), Message: msg})
 			}
 		}
 	}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -198,16 +200,111 @@ func TestDuplicateIngressHostIsAnErrorOnBothServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`services/payments/checkout/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/storefront/web/service.yaml in environment prod`,
-		`services/payments/checkout/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/storefront/web/service.yaml in environment staging`,
-		`services/storefront/web/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/payments/checkout/service.yaml in environment prod`,
-		`services/storefront/web/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/payments/checkout/service.yaml in environment staging`,
+		`services/payments/checkout/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/storefront/web/service.yaml in environment prod; with no earlier revision to tell which claimed it first, each is refused`,
+		`services/payments/checkout/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/storefront/web/service.yaml in environment staging; with no earlier revision to tell which claimed it first, each is refused`,
+		`services/storefront/web/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/payments/checkout/service.yaml in environment prod; with no earlier revision to tell which claimed it first, each is refused`,
+		`services/storefront/web/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/payments/checkout/service.yaml in environment staging; with no earlier revision to tell which claimed it first, each is refused`,
 	}
 	if got := cat.Errors.Error(); got != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 	if len(cat.Services) != 1 || cat.Services[0].ID() != "storefront/api" {
 		t.Errorf("only storefront/api should stay valid, got %v", cat.Services)
+	}
+}
+
+// TestIngressHostBelongsToItsHolder: given the hosts held before (the
+// base of a review, the daemon's last revision), a newcomer claiming a
+// held host is refused and the holder is not, whether or not the holder is
+// valid in the new revision; a host given up or left by a removed service
+// is free again.
+func TestIngressHostBelongsToItsHolder(t *testing.T) {
+	svc := func(name, team, host string) *fstest.MapFile {
+		return &fstest.MapFile{Data: fmt.Appendf(nil, "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata:\n  name: %[1]s\n  team: %[2]s\nspec:\n  template: web-service\n  image: registry.example.com/%[1]s:1.0.0\n  ingress:\n    host: %[3]s\n", name, team, host)}
+	}
+	const checkout, web, api = "services/payments/checkout/service.yaml", "services/storefront/web/service.yaml", "services/storefront/api/service.yaml"
+	load := func(claims HostClaims, files map[string]*fstest.MapFile) *Catalog {
+		t.Helper()
+		fsys := testCatalog(t)
+		maps.Copy(fsys, files)
+		cat, err := LoadWith(fsys, LoadOptions{HostClaims: claims})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cat
+	}
+	base := load(nil, map[string]*fstest.MapFile{checkout: svc("checkout", "payments", "shop.example.com")})
+	held := base.HostClaims()
+	if want := (HostClaims{"staging": {"shop.example.com": "payments/checkout"}, "prod": {"shop.example.com": "payments/checkout"}}); !reflect.DeepEqual(held, want) {
+		t.Fatalf("claims of the base = %v, want %v", held, want)
+	}
+	newcomer := func(env string) string {
+		return web + `:10:11: spec.ingress.host: host "shop.example.com" is already claimed by payments/checkout in environment ` + env
+	}
+	for _, tc := range []struct {
+		name   string
+		files  map[string]*fstest.MapFile
+		errors []string
+		valid  []string
+		claims HostClaims
+	}{
+		{
+			name:   "newcomer",
+			files:  map[string]*fstest.MapFile{checkout: svc("checkout", "payments", "shop.example.com"), web: svc("web", "storefront", "shop.example.com")},
+			errors: []string{newcomer("prod"), newcomer("staging")},
+			valid:  []string{"payments/checkout"},
+			claims: held,
+		},
+		{
+			name:   "holder invalid",
+			files:  map[string]*fstest.MapFile{checkout: {Data: append(svc("checkout", "payments", "shop.example.com").Data, "  replicas: 0\n"...)}, web: svc("web", "storefront", "shop.example.com")},
+			errors: []string{checkout + ":11:13: spec.replicas: 0 is outside 1-100", newcomer("prod"), newcomer("staging")},
+			claims: held,
+		},
+		{
+			name:   "holder gave the host up",
+			files:  map[string]*fstest.MapFile{checkout: svc("checkout", "payments", "pay.example.com"), web: svc("web", "storefront", "shop.example.com")},
+			valid:  []string{"payments/checkout", "storefront/web"},
+			claims: HostClaims{"staging": {"pay.example.com": "payments/checkout", "shop.example.com": "storefront/web"}, "prod": {"pay.example.com": "payments/checkout", "shop.example.com": "storefront/web"}},
+		},
+		{
+			name:   "holder removed",
+			files:  map[string]*fstest.MapFile{web: svc("web", "storefront", "shop.example.com")},
+			valid:  []string{"storefront/web"},
+			claims: HostClaims{"staging": {"shop.example.com": "storefront/web"}, "prod": {"shop.example.com": "storefront/web"}},
+		},
+		{
+			name:  "two newcomers",
+			files: map[string]*fstest.MapFile{checkout: svc("checkout", "payments", "shop.example.com"), web: svc("web", "storefront", "new.example.com"), api: svc("api", "storefront", "new.example.com")},
+			errors: []string{
+				api + `:10:11: spec.ingress.host: host "new.example.com" is also claimed by services/storefront/web/service.yaml in environment prod; neither held it before, so each is refused`,
+				api + `:10:11: spec.ingress.host: host "new.example.com" is also claimed by services/storefront/web/service.yaml in environment staging; neither held it before, so each is refused`,
+				web + `:10:11: spec.ingress.host: host "new.example.com" is also claimed by services/storefront/api/service.yaml in environment prod; neither held it before, so each is refused`,
+				web + `:10:11: spec.ingress.host: host "new.example.com" is also claimed by services/storefront/api/service.yaml in environment staging; neither held it before, so each is refused`,
+			},
+			valid:  []string{"payments/checkout"},
+			claims: held,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cat := load(held, tc.files)
+			var errs, ids []string
+			for _, e := range cat.Errors {
+				errs = append(errs, e.Error())
+			}
+			for _, s := range cat.Services {
+				ids = append(ids, s.ID())
+			}
+			if !slices.Equal(errs, tc.errors) {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(errs, "\n"), strings.Join(tc.errors, "\n"))
+			}
+			if !slices.Equal(ids, tc.valid) {
+				t.Errorf("valid services = %q, want %q", ids, tc.valid)
+			}
+			if got := cat.HostClaims(); !reflect.DeepEqual(got, tc.claims) {
+				t.Errorf("claims after = %v, want %v", got, tc.claims)
+			}
+		})
 	}
 }
 

@@ -80,7 +80,10 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	}
 	report := &policy.Report{Results: []*policy.Result{}, Review: review}
 
-	headCat, err := catalog.Load(head.FS)
+	// The base is loaded first: an ingress host stays with the service that
+	// holds it at the base, and only a newcomer claiming it is refused.
+	baseCat, baseErr := catalog.Load(base.FS)
+	headCat, err := catalog.LoadWith(head.FS, catalog.LoadOptions{HostClaims: baseCat.HostClaims()})
 	var cfgErr *catalog.ConfigError
 	if errors.As(err, &cfgErr) {
 		// Nothing at head can be trusted: report pave.yaml, review nothing.
@@ -92,11 +95,10 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	if err != nil {
 		return nil, fmt.Errorf("load catalog at %s: %w", head.Info.Ref, err)
 	}
-	baseCat, err := catalog.Load(base.FS)
-	if err != nil && !errors.As(err, &cfgErr) {
-		return nil, fmt.Errorf("load catalog at %s: %w", base.Info.Ref, err)
+	if baseErr != nil && !errors.As(baseErr, &cfgErr) {
+		return nil, fmt.Errorf("load catalog at %s: %w", base.Info.Ref, baseErr)
 	}
-	if err != nil {
+	if baseErr != nil {
 		baseCat = nil // no usable catalog at base: everything is added
 	}
 
