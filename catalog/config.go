@@ -275,10 +275,10 @@ func (v *validator) config(c *Config) {
 		v.missing("environments", "environments: at least one environment is required")
 	}
 	if len(c.Environments) > MaxEnvironments {
-		v.errorf("environments", "environments: %d environments, over the %d pave supports", len(c.Environments), MaxEnvironments)
+		v.errorf("environments#key", "environments: %d environments, over the %d pave supports", len(c.Environments), MaxEnvironments)
 	}
 	if len(c.Teams) > MaxTeams {
-		v.errorf("teams", "teams: %d teams, over the %d pave supports", len(c.Teams), MaxTeams)
+		v.errorf("teams#key", "teams: %d teams, over the %d pave supports", len(c.Teams), MaxTeams)
 	}
 	seenEnv := map[string]bool{}
 	for i := range c.Environments {
