@@ -153,6 +153,13 @@ type Defaults struct {
 	Size     string `yaml:"size" json:"size,omitempty"`
 }
 
+// Bounds of pave.yaml: every service is rendered and checked once per
+// environment, and every team's namespace in each of them.
+const (
+	MaxEnvironments = 32
+	MaxTeams        = 10000
+)
+
 // DefaultNamespacePattern places a team's services of an environment.
 const DefaultNamespacePattern = "{team}-{env}"
 
@@ -208,24 +215,24 @@ func (c *Config) SizeNames() []string {
 	for n := range c.Sizes {
 		names = append(names, n)
 	}
-	quantity := func(s string) *resource.Quantity {
-		q, _ := resource.ParseQuantity(s)
-		return &q
+	type requests struct{ memory, cpu resource.Quantity }
+	parsed := make(map[string]requests, len(names))
+	for _, n := range names {
+		var r requests
+		r.memory, _ = resource.ParseQuantity(c.Sizes[n].Requests.Memory)
+		r.cpu, _ = resource.ParseQuantity(c.Sizes[n].Requests.CPU)
+		parsed[n] = r
 	}
 	slices.SortFunc(names, func(a, b string) int {
-		sa, sb := c.Sizes[a].Requests, c.Sizes[b].Requests
-		return cmp.Or(
-			quantity(sa.Memory).Cmp(*quantity(sb.Memory)),
-			quantity(sa.CPU).Cmp(*quantity(sb.CPU)),
-			cmp.Compare(a, b),
-		)
+		ra, rb := parsed[a], parsed[b]
+		return cmp.Or(ra.memory.Cmp(rb.memory), ra.cpu.Cmp(rb.cpu), cmp.Compare(a, b))
 	})
 	return names
 }
 
 // Namespace is where a team's services of an environment run.
 func (e Environment) NamespaceFor(team string) string {
-	return strings.NewReplacer("{team}", team, "{env}", e.Name).Replace(e.Namespace)
+	return strings.ReplaceAll(strings.ReplaceAll(e.Namespace, "{team}", team), "{env}", e.Name)
 }
 
 // Namespace returns the namespace of team in environment env.
@@ -267,8 +274,13 @@ func (v *validator) config(c *Config) {
 	if len(c.Environments) == 0 {
 		v.missing("environments", "environments: at least one environment is required")
 	}
+	if len(c.Environments) > MaxEnvironments {
+		v.errorf("environments#key", "environments: %d environments, over the %d pave supports", len(c.Environments), MaxEnvironments)
+	}
+	if len(c.Teams) > MaxTeams {
+		v.errorf("teams#key", "teams: %d teams, over the %d pave supports", len(c.Teams), MaxTeams)
+	}
 	seenEnv := map[string]bool{}
-	namespaces := map[string]string{} // cluster/namespace → environment
 	for i := range c.Environments {
 		e := &c.Environments[i]
 		p := fmt.Sprintf("environments[%d]", i)
@@ -287,11 +299,6 @@ func (v *validator) config(c *Config) {
 		} else {
 			v.namespacePattern(p+".namespace", e.Namespace)
 		}
-		key := e.Cluster + "/" + e.Namespace
-		if other, dup := namespaces[key]; dup && e.Name != "" {
-			v.errorf(p+".namespace", "%s.namespace: environments %q and %q would share namespaces on cluster %q; add {env} to the pattern", p, other, e.Name, e.Cluster)
-		}
-		namespaces[key] = e.Name
 	}
 
 	if c.Sizes == nil {
@@ -320,15 +327,8 @@ func (v *validator) config(c *Config) {
 				v.errorf(fmt.Sprintf("%s.owners[%d]", p, j), "%s.owners[%d]: owner must not be empty", p, j)
 			}
 		}
-		for _, e := range c.Environments {
-			if e.Name == "" || t.Name == "" {
-				continue
-			}
-			if ns := e.NamespaceFor(t.Name); len(ns) > 63 {
-				v.errorf(p+".name", "%s.name: namespace %q for environment %q is longer than 63 characters", p, ns, e.Name)
-			}
-		}
 	}
+	v.namespaces(c)
 
 	v.domains(c)
 
@@ -385,14 +385,13 @@ func (v *validator) config(c *Config) {
 	}
 }
 
-// domains checks teams[].domains: DNS names, none of them inside another
-// team's domain (a team could then claim the other's hosts).
+// domains checks teams[].domains: DNS names, none of them equal to, inside
+// or above a domain of another team (a team could then claim the other's
+// hosts). Each domain is checked against its own parent names only, so the
+// work grows with the number of domains, not its square.
 func (v *validator) domains(c *Config) {
-	type owned struct{ team, path string }
-	var all []struct {
-		domain string
-		owned
-	}
+	at := map[string]*firstTeams{}    // a domain → the teams that list it
+	above := map[string]*firstTeams{} // a name → the teams with a domain below it
 	for i, t := range c.Teams {
 		for j, d := range t.Domains {
 			p := fmt.Sprintf("teams[%d].domains[%d]", i, j)
@@ -400,17 +399,60 @@ func (v *validator) domains(c *Config) {
 				v.errorf(p, "%s: %q is not a DNS name (e.g. payments.example.com)", p, d)
 				continue
 			}
-			for _, o := range all {
-				if o.team != t.Name && (DomainCovers(o.domain, d) || DomainCovers(d, o.domain)) {
-					v.errorf(p, "%s: %q overlaps %q of team %q; each team's domains must be its own", p, d, o.domain, o.team)
+			clash, found := above[d].other(t.Name)
+			for name := d; !found; {
+				if clash, found = at[name].other(t.Name); found {
+					break
 				}
+				k := strings.IndexByte(name, '.')
+				if k < 0 {
+					break
+				}
+				name = name[k+1:]
 			}
-			all = append(all, struct {
-				domain string
-				owned
-			}{d, owned{t.Name, p}})
+			if found {
+				v.errorf(p, "%s: %q overlaps %q of team %q; each team's domains must be its own", p, d, clash.domain, clash.team)
+			}
+			here := teamDomain{team: t.Name, domain: d}
+			at[d] = at[d].add(here)
+			for name := d; ; {
+				k := strings.IndexByte(name, '.')
+				if k < 0 {
+					break
+				}
+				name = name[k+1:]
+				above[name] = above[name].add(here)
+			}
 		}
 	}
+}
+
+type teamDomain struct{ team, domain string }
+
+// firstTeams holds the first two teams seen for a name, which is enough to
+// find a team other than a given one.
+type firstTeams [2]teamDomain
+
+func (f *firstTeams) add(td teamDomain) *firstTeams {
+	switch {
+	case f == nil:
+		return &firstTeams{td}
+	case f[0].team != td.team && f[1].team == "":
+		f[1] = td
+	}
+	return f
+}
+
+func (f *firstTeams) other(team string) (teamDomain, bool) {
+	switch {
+	case f == nil:
+		return teamDomain{}, false
+	case f[0].team != team:
+		return f[0], true
+	case f[1].team != "" && f[1].team != team:
+		return f[1], true
+	}
+	return teamDomain{}, false
 }
 
 // DomainCovers reports whether host is domain itself or a name below it.
@@ -447,6 +489,101 @@ func (v *validator) customResources(crs []CustomResource) {
 		}
 		seen[key] = i
 	}
+}
+
+// namespaces checks the namespace of every team in every environment: a
+// valid name, not one Kubernetes or pave keeps for itself, and not one that
+// another team, or the same team in another environment, gets on the same
+// cluster. A problem of the pattern alone is reported on the pattern, one
+// that comes from a team's name on the team.
+func (v *validator) namespaces(c *Config) {
+	if len(c.Environments) > MaxEnvironments || len(c.Teams) > MaxTeams {
+		return
+	}
+	type pair struct{ team, env int }
+	type place struct{ cluster, namespace string }
+	placed := map[place]pair{} // first team and environment in a namespace
+	sharedEnvs := map[[2]int]bool{}
+	// A team's namespaces differ in one environment (the pattern has
+	// {team}), so only environments that share a cluster can collide.
+	perCluster := map[string]int{}
+	for _, e := range c.Environments {
+		perCluster[e.Cluster]++
+	}
+	// The environments whose namespaces are worth checking per team: the
+	// others' pattern is reported as it is.
+	var envs []int
+	for j, e := range c.Environments {
+		if e.Name == "" || e.Cluster == "" || !isDNSLabel(e.Name) || !validNamespacePattern(e.Namespace) {
+			continue
+		}
+		if ns := e.NamespaceFor("team"); reservedNamespace(ns) != "" {
+			p := fmt.Sprintf("environments[%d].namespace", j)
+			v.errorf(p, "%s: %q would put every team in a namespace %s, such as %q", p, e.Namespace, reservedNamespace(ns), ns)
+			continue
+		}
+		envs = append(envs, j)
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Teams {
+		if !isDNSLabel(t.Name) || seen[t.Name] {
+			continue // reported, or a team defined twice
+		}
+		seen[t.Name] = true
+		tp := fmt.Sprintf("teams[%d].name", i)
+		for _, j := range envs {
+			e := c.Environments[j]
+			// A valid pattern with a team and an environment that are
+			// DNS labels makes a DNS label, if it is short enough.
+			ns := e.NamespaceFor(t.Name)
+			if len(ns) > 63 {
+				v.errorf(tp, "%s: namespace %q for environment %q is longer than 63 characters", tp, ns, e.Name)
+				continue
+			}
+			if why := reservedNamespace(ns); why != "" {
+				v.errorf(tp, "%s: team %q would get namespace %q in environment %q, a namespace %s", tp, t.Name, ns, e.Name, why)
+				continue
+			}
+			if perCluster[e.Cluster] < 2 {
+				continue
+			}
+			key := place{e.Cluster, ns}
+			first, taken := placed[key]
+			switch {
+			case !taken:
+				placed[key] = pair{i, j}
+			case first.team == i:
+				envs := [2]int{first.env, j}
+				if !sharedEnvs[envs] {
+					sharedEnvs[envs] = true
+					p := fmt.Sprintf("environments[%d].namespace", j)
+					v.errorf(p, "%s: environments %q and %q would share namespaces on cluster %q (team %s: %s); give each environment on a cluster its own namespaces, e.g. with {env} in the pattern", p, c.Environments[first.env].Name, e.Name, e.Cluster, t.Name, ns)
+				}
+			default:
+				v.errorf(tp, "%s: team %q would get namespace %q in environment %q, which is already team %q's namespace in environment %q on cluster %q", tp, t.Name, ns, e.Name, c.Teams[first.team].Name, c.Environments[first.env].Name, e.Cluster)
+			}
+		}
+	}
+}
+
+// reservedNamespace says why pave must not place a team in namespace ns,
+// or returns "".
+func reservedNamespace(ns string) string {
+	switch {
+	case strings.HasPrefix(ns, "kube-"):
+		return "reserved for Kubernetes (kube-*)"
+	case ns == "default":
+		return "Kubernetes creates for itself (default)"
+	case ns == "pave-system":
+		return "pave runs in (pave-system)"
+	}
+	return ""
+}
+
+func validNamespacePattern(pattern string) bool {
+	rest := strings.NewReplacer("{team}", "", "{env}", "").Replace(pattern)
+	sample := strings.NewReplacer("{team}", "team", "{env}", "env").Replace(pattern)
+	return !strings.ContainsAny(rest, "{}") && strings.Contains(pattern, "{team}") && isDNSLabel(sample)
 }
 
 func (v *validator) namespacePattern(p, pattern string) {

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -90,5 +91,70 @@ func TestLoadWithoutConfig(t *testing.T) {
 	_, err = Load(fsys)
 	if err == nil || !strings.Contains(err.Error(), `pave.yaml:2:1: unknown field "name"`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestEnvironmentsShareACluster: two environments on one cluster are
+// fine as long as no namespace is shared (it used to be refused whenever
+// their patterns were equal, even with {env} in them).
+func TestEnvironmentsShareACluster(t *testing.T) {
+	cfg, errs := ParseConfig("pave.yaml", []byte(`apiVersion: pave.dev/v1alpha1
+kind: Catalog
+environments:
+  - {name: dev, cluster: main}
+  - {name: staging, cluster: main}
+  - {name: qa, cluster: main, namespace: "qa-{team}"}
+  - {name: prod, cluster: prod, namespace: "{team}"}
+teams:
+  - {name: payments, owners: [a@example.com]}
+  - {name: storefront, owners: [b@example.com]}
+`))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	seen := map[string]string{}
+	for _, env := range []string{"dev", "staging", "qa"} {
+		for _, team := range cfg.TeamNames() {
+			ns, _ := cfg.Namespace(team, env)
+			if other, dup := seen[ns]; dup {
+				t.Errorf("%s/%s and %s share namespace %s", team, env, other, ns)
+			}
+			seen[ns] = team + "/" + env
+		}
+	}
+}
+
+// TestConfigBounds: pave.yaml lists at most MaxEnvironments environments
+// and MaxTeams teams, and its platform values nest at most maxValueDepth
+// levels.
+func TestConfigBounds(t *testing.T) {
+	head := "apiVersion: pave.dev/v1alpha1\nkind: Catalog\n"
+	var envs, teams strings.Builder
+	for i := range MaxEnvironments + 1 {
+		fmt.Fprintf(&envs, "  - {name: e%d, cluster: c%d}\n", i, i)
+	}
+	for i := range MaxTeams + 1 {
+		fmt.Fprintf(&teams, "  - {name: t%d, owners: [x]}\n", i)
+	}
+	deep := strings.Repeat("{a: ", maxValueDepth+1) + "1" + strings.Repeat("}", maxValueDepth+1)
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"environments", head + "environments:\n" + envs.String() + "teams: [{name: a, owners: [x]}]\n", "pave.yaml:3:1: environments: 33 environments, over the 32 pave supports"},
+		{"teams", head + "environments: [{name: prod, cluster: prod}]\nteams:\n" + teams.String(), "pave.yaml:4:1: teams: 10001 teams, over the 10000 pave supports"},
+		{"platform", head + "environments: [{name: prod, cluster: prod}]\nteams: [{name: a, owners: [x]}]\nplatform: {x: " + deep + "}\n", "pave.yaml:5:" + strconv.Itoa(15+4*maxValueDepth) + ": platform.x" + strings.Repeat(".a", maxValueDepth) + ": values nest more than 32 levels deep"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs := ParseConfig("pave.yaml", []byte(tc.yaml))
+			if errs.Error() != tc.want {
+				t.Errorf("errors:\n%v\nwant:\n%s", errs, tc.want)
+			}
+		})
+	}
+	// At the bounds, all is well.
+	ok := head + "environments:\n" + strings.Join(strings.SplitAfter(envs.String(), "\n")[:MaxEnvironments], "") +
+		"teams: [{name: a, owners: [x]}]\nplatform: {x: " + strings.Repeat("[", maxValueDepth) + strings.Repeat("]", maxValueDepth) + "}\n"
+	if _, errs := ParseConfig("pave.yaml", []byte(ok)); errs != nil {
+		t.Error(errs)
 	}
 }

@@ -112,45 +112,164 @@ func parseDocument(file string, data []byte) (*yaml.Node, *Error) {
 
 func yamlSyntaxError(file string, data []byte, err error) *Error {
 	text := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
+	var pos Position
 	if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
+		pos.Line, _ = strconv.Atoi(m[1])
 		text = m[2]
 	}
-	if l := locateSyntaxError(data, text); l > 0 {
-		line = l
+	if p := locateSyntaxError(data, text); p.Line > 0 {
+		pos = p
 	}
-	return &Error{File: file, Position: Position{Line: line}, Message: "invalid YAML: " + text}
+	return &Error{File: file, Position: pos, Message: "invalid YAML: " + text}
 }
 
-// maxLocateLines bounds the work spent locating a syntax error.
-const maxLocateLines = 2000
+// locateBudget bounds the work of locating a syntax error, in parses of
+// the whole file, so that it stays linear in the file's size whatever its
+// shape; when it runs out, the error is put where the search got to, at
+// or after it.
+const locateBudget = 8
 
-// locateSyntaxError finds the line of a syntax error. The YAML parser
-// reports where the enclosing block started, not where it broke, so this
-// finds the shortest run of leading lines that already fails the same way.
-func locateSyntaxError(data []byte, text string) int {
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) > maxLocateLines {
-		return 0
+// locateSyntaxError finds where a YAML syntax error is. The parser reports
+// the line where the enclosing block started, or where it gave up, rather
+// than where the text broke; the place it broke is the shortest prefix of
+// the file that already fails the same way. It is found in a few parses of
+// the file: one, fed a byte at a time, tells how far the parser read
+// before failing (every longer prefix fails the same way), and the text
+// most often broke right before there; the failing line is searched for
+// from there (firstFailing), then its column the same way.
+func locateSyntaxError(data []byte, text string) Position {
+	budget := locateBudget * len(data) // bytes to parse
+	fails := func(n int) bool {
+		budget -= n
+		return failsWith(data[:n], text)
 	}
-	end := 0
-	for k, l := range lines {
-		end += len(l)
-		dec := yaml.NewDecoder(bytes.NewReader(data[:end]))
-		for {
-			var n yaml.Node
-			err := dec.Decode(&n)
-			if err == nil {
-				continue
-			}
-			if !errors.Is(err, io.EOF) && strings.HasSuffix(err.Error(), text) {
-				return k + 1
-			}
+	read := readBeforeFailing(data)
+	if read == 0 {
+		return Position{}
+	}
+	// ends[k] is the offset just past line k+1 (its newline included).
+	var ends []int
+	for off := 0; off < len(data); {
+		i := bytes.IndexByte(data[off:], '\n')
+		if i < 0 {
+			off = len(data)
+		} else {
+			off += i + 1
+		}
+		ends = append(ends, off)
+	}
+	last, _ := slices.BinarySearch(ends, read)
+	k := firstFailing(0, last, &budget, func(k int) bool { return fails(ends[k]) })
+	start := 0
+	if k > 0 {
+		start = ends[k-1]
+	}
+	// runeEnds[j] is the offset just past the line's character j+1.
+	var runeEnds []int
+	for off := start; off < ends[k]; {
+		_, size := utf8.DecodeRune(data[off:])
+		off += size
+		runeEnds = append(runeEnds, off)
+	}
+	col := len(runeEnds) - 1
+	if budget > 0 {
+		budget -= ends[k]
+		readK := readBeforeFailing(data[:ends[k]])
+		hint, _ := slices.BinarySearch(runeEnds, readK)
+		hint = min(hint, len(runeEnds)-1)
+		col = firstFailing(0, hint, &budget, func(j int) bool { return fails(runeEnds[j]) })
+	}
+	return Position{Line: k + 1, Column: col + 1}
+}
+
+// firstFailing returns the smallest i in [lo, hi] for which fails holds,
+// given that it holds for hi and for every index after the first one. The
+// answer is most often right before hi: a few probes backwards from hi in
+// doubling steps look there; if the failures go on, the answer may be far
+// (something left open): probes forwards from lo in doubling steps look
+// for it there. A bisection finishes. The probes stop when fails has spent
+// the budget; the smallest index known to fail is then returned.
+func firstFailing(lo, hi int, budget *int, fails func(int) bool) int {
+	good, bad := hi, lo-1
+	probe := fails
+	for step := 1; step <= 4 && good > lo && *budget > 0; step *= 2 {
+		i := max(good-step, lo)
+		if !probe(i) {
+			bad = i
 			break
 		}
+		good = i
 	}
-	return 0
+	if bad < lo {
+		for step := 1; bad+1 < good && *budget > 0; step *= 2 {
+			i := min(bad+step, good)
+			if probe(i) {
+				good = i
+				break
+			}
+			bad = i
+		}
+	}
+	for good-bad > 1 && *budget > 0 {
+		mid := bad + (good-bad)/2
+		if probe(mid) {
+			good = mid
+		} else {
+			bad = mid
+		}
+	}
+	return good
+}
+
+// failsWith reports whether parsing data fails with the error text.
+func failsWith(data []byte, text string) bool {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if err == nil {
+			continue
+		}
+		return !errors.Is(err, io.EOF) && strings.HasSuffix(err.Error(), text)
+	}
+}
+
+// readBeforeFailing returns how many bytes of data the YAML parser reads
+// before it fails, or 0 if it does not fail. The parser asks for input as
+// it needs it, so it is fed one byte at a time: it reads nothing past the
+// point where it fails but the few characters it looks ahead.
+func readBeforeFailing(data []byte) int {
+	r := &byteReader{data: data}
+	dec := yaml.NewDecoder(r)
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF):
+			return 0
+		}
+		return r.off
+	}
+}
+
+// byteReader hands out its data one byte per Read.
+type byteReader struct {
+	data []byte
+	off  int
+}
+
+func (r *byteReader) Read(p []byte) (int, error) {
+	if r.off >= len(r.data) {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	p[0] = r.data[r.off]
+	r.off++
+	return 1, nil
 }
 
 func invalidUTF8Offset(data []byte) int {
@@ -405,11 +524,24 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 	})
 }
 
+// maxValueDepth bounds how deep free-form values (pave.yaml's platform)
+// may nest; a template needs a few levels, and every level lengthens the
+// field paths recorded for each value below it.
+const maxValueDepth = 32
+
 // decodeAny turns a node into plain Go values (map[string]any, []any,
 // string, int64, float64, bool, nil) with the same strictness as typed
-// fields: no aliases, no duplicate keys.
+// fields: no aliases, no duplicate keys, and at most maxValueDepth levels.
 func (d *decoder) decodeAny(n *yaml.Node, path string) (any, bool) {
+	return d.decodeAnyAt(n, path, 1)
+}
+
+func (d *decoder) decodeAnyAt(n *yaml.Node, path string, depth int) (any, bool) {
 	d.pos[path] = nodePos(n)
+	if (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && depth > maxValueDepth {
+		d.fail(n, path, "values nest more than %d levels deep", maxValueDepth)
+		return nil, false
+	}
 	switch n.Kind {
 	case yaml.AliasNode:
 		d.fail(n, path, "YAML aliases are not supported; write the value out")
@@ -418,7 +550,7 @@ func (d *decoder) decodeAny(n *yaml.Node, path string) (any, bool) {
 		m := map[string]any{}
 		ok := true
 		d.mappingPairs(n, path, func(key string, _, val *yaml.Node) {
-			x, good := d.decodeAny(val, joinPath(path, key))
+			x, good := d.decodeAnyAt(val, joinPath(path, key), depth+1)
 			ok = ok && good
 			m[key] = x
 		})
@@ -427,7 +559,7 @@ func (d *decoder) decodeAny(n *yaml.Node, path string) (any, bool) {
 		s := make([]any, len(n.Content))
 		ok := true
 		for i, item := range n.Content {
-			x, good := d.decodeAny(item, fmt.Sprintf("%s[%d]", path, i))
+			x, good := d.decodeAnyAt(item, fmt.Sprintf("%s[%d]", path, i), depth+1)
 			ok = ok && good
 			s[i] = x
 		}
@@ -450,6 +582,9 @@ func (d *decoder) decodeAny(n *yaml.Node, path string) (any, bool) {
 // suggest returns the candidate closest to s when it is close enough to be
 // a likely typo.
 func suggest(s string, candidates []string) string {
+	if len(s) > 64 {
+		return "" // not a typo of a field name
+	}
 	best, bestDist := "", 0
 	for _, c := range candidates {
 		dist := levenshtein(strings.ToLower(s), strings.ToLower(c))

@@ -63,7 +63,7 @@ func TestInvalidExceptions(t *testing.T) {
 			}
 			// A bystander: never affected by another service's exceptions.
 			fsys["services/payments/ledger/service.yaml"] = &fstest.MapFile{Data: fmt.Appendf(nil, serviceFor, "ledger", "payments")}
-			cat, err := LoadWith(fsys, Options{Now: testToday})
+			cat, err := LoadWith(fsys, LoadOptions{Now: testToday})
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -115,7 +115,7 @@ exceptions:
     approvedBy: lead@example.com
     expires: 2026-06-01
 `)}
-	cat, err := LoadWith(fsys, Options{Now: testToday})
+	cat, err := LoadWith(fsys, LoadOptions{Now: testToday})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestExceptionLifetimeDefaults(t *testing.T) {
 		{"lead@example.com", "2026-07-01", `exceptions[0].approvedBy: "lead@example.com" is not an exception approver (pave.yaml exceptions.approvers: @acme/platform)`},
 	} {
 		fsys["exceptions/payments/checkout.yaml"] = &fstest.MapFile{Data: fmt.Appendf(nil, x, tt.approver, tt.expires)}
-		cat, err := LoadWith(fsys, Options{Now: testToday})
+		cat, err := LoadWith(fsys, LoadOptions{Now: testToday})
 		if err != nil {
 			t.Fatal(err)
 		}

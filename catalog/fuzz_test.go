@@ -1,10 +1,15 @@
 package catalog
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // FuzzParseService feeds arbitrary bytes to the service.yaml decoder. It
@@ -41,7 +46,7 @@ func FuzzParseService(f *testing.F) {
 		if s == nil && len(errs) == 0 {
 			t.Fatal("no service and no error")
 		}
-		lines := strings.Count(string(data), "\n") + 1
+		lines := yamlLines(data)
 		for _, e := range errs {
 			if e.File != checkoutFile {
 				t.Fatalf("error names %q", e.File)
@@ -61,6 +66,13 @@ func FuzzParseService(f *testing.F) {
 	})
 }
 
+// yamlLines counts the lines of a file as the YAML parser does: "\r\n",
+// "\r", "\n" and the Unicode line and paragraph separators all end one.
+func yamlLines(data []byte) int {
+	s := strings.ReplaceAll(string(data), "\r\n", "\n")
+	return 1 + strings.Count(s, "\n") + strings.Count(s, "\r") + strings.Count(s, "\u0085") + strings.Count(s, "\u2028") + strings.Count(s, "\u2029")
+}
+
 func mustRead(tb testing.TB, p string) []byte {
 	tb.Helper()
 	data, err := os.ReadFile(p)
@@ -68,4 +80,199 @@ func mustRead(tb testing.TB, p string) []byte {
 		tb.Fatal(err)
 	}
 	return data
+}
+
+// parseBudget is the most CPU time reading one pave.yaml may take, up to
+// MaxFileSize bytes of it.
+const parseBudget = time.Second
+
+// FuzzParseConfig feeds arbitrary bytes to the pave.yaml decoder. It must
+// never panic, return a configuration or errors (not both, not neither)
+// located inside the file, and spend at most parseBudget of CPU on any
+// input. A configuration it accepts places every team of every
+// environment in a namespace of its own, outside kube-*, default and
+// pave-system. The seed corpus (the fixtures, and generated files whose
+// shapes made the checks quadratic) runs in every `go test`.
+func FuzzParseConfig(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/config/*.yaml")
+	seeds = append(seeds, "testdata/catalog/pave.yaml", "../catalog-repo-example/pave.yaml")
+	for _, p := range seeds {
+		f.Add(mustRead(f, p))
+	}
+	for _, gen := range largeConfigs {
+		f.Add(gen(64 << 10))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		start := cpuTime()
+		cfg, errs := ParseConfig(ConfigFile, data)
+		if used := cpuTime() - start; used > parseBudget {
+			t.Fatalf("reading %d bytes took %s of CPU, over the %s budget", len(data), used, parseBudget)
+		}
+		if (cfg == nil) == (len(errs) == 0) {
+			t.Fatalf("config %v with errors %v", cfg != nil, errs)
+		}
+		lines := yamlLines(data)
+		for _, e := range errs {
+			if e.File != ConfigFile || e.Line < 0 || e.Line > lines || e.Column < 0 || e.Message == "" {
+				t.Fatalf("error outside the file (%d lines): %v", lines, e)
+			}
+		}
+		if cfg == nil {
+			return
+		}
+		owner := map[string]string{}
+		for _, team := range cfg.TeamNames() {
+			for _, env := range cfg.Environments {
+				ns := env.NamespaceFor(team)
+				if !isDNSLabel(ns) || reservedNamespace(ns) != "" {
+					t.Fatalf("team %s in environment %s gets namespace %q", team, env.Name, ns)
+				}
+				key := env.Cluster + "/" + ns
+				if other, dup := owner[key]; dup {
+					t.Fatalf("%s and %s/%s share namespace %s", other, team, env.Name, key)
+				}
+				owner[key] = team + "/" + env.Name
+			}
+		}
+	})
+}
+
+// largeConfigs write pave.yaml files of about size bytes in shapes that
+// once cost time out of proportion to their size.
+var largeConfigs = map[string]func(size int) []byte{
+	// Free-form values nested thousands of levels deep, many times over.
+	"deep-platform-values": func(size int) []byte {
+		var b bytes.Buffer
+		b.WriteString("apiVersion: pave.dev/v1alpha1\nkind: Catalog\nenvironments: [{name: prod, cluster: prod}]\nteams: [{name: a, owners: [x]}]\nplatform:\n")
+		for i := 0; b.Len()+18100 < size; i++ {
+			fmt.Fprintf(&b, "  k%d: %s%s\n", i, strings.Repeat("[", 9000), strings.Repeat("]", 9000))
+		}
+		return b.Bytes()
+	},
+	// Thousands of team domains, each compared with every other one.
+	"team-domains": func(size int) []byte {
+		var b bytes.Buffer
+		b.WriteString("apiVersion: pave.dev/v1alpha1\nkind: Catalog\nenvironments: [{name: prod, cluster: prod}]\nteams:\n")
+		for i := 0; b.Len() < size; i++ {
+			fmt.Fprintf(&b, "  - {name: t%d, owners: [x], domains: [t%d.example.com, shop.t%d.example.com]}\n", i, i, i)
+		}
+		b.WriteString("  - {name: all, owners: [x], domains: [example.com]}\n")
+		return b.Bytes()
+	},
+	// Every team in every environment, all on one cluster.
+	"teams-by-environments": func(size int) []byte {
+		var b bytes.Buffer
+		b.WriteString("apiVersion: pave.dev/v1alpha1\nkind: Catalog\nenvironments:\n")
+		for i := range MaxEnvironments {
+			fmt.Fprintf(&b, "  - {name: e%d, cluster: main}\n", i)
+		}
+		b.WriteString("teams:\n")
+		for i := 0; b.Len() < size && i < MaxTeams; i++ {
+			fmt.Fprintf(&b, "  - {name: t%d, owners: [x]}\n", i)
+		}
+		return b.Bytes()
+	},
+	// An error on every line, each with a suggestion to compute.
+	"unknown-fields": func(size int) []byte {
+		var b bytes.Buffer
+		b.WriteString("apiVersion: pave.dev/v1alpha1\nkind: Catalog\n")
+		for i := 0; b.Len() < size; i++ {
+			fmt.Fprintf(&b, "environmentz%d: 1\n", i)
+		}
+		return b.Bytes()
+	},
+	// Many sizes, sorted by their quantities.
+	"sizes": func(size int) []byte {
+		var b bytes.Buffer
+		b.WriteString("apiVersion: pave.dev/v1alpha1\nkind: Catalog\nenvironments: [{name: prod, cluster: prod}]\nteams: [{name: a, owners: [x]}]\nsizes:\n")
+		for i := 0; b.Len() < size; i++ {
+			fmt.Fprintf(&b, "  s%d: {requests: {cpu: %dm, memory: 1Gi}, limits: {cpu: \"2\", memory: 2Gi}}\n", i, i%1000+1)
+		}
+		return b.Bytes()
+	},
+}
+
+// TestLargeConfigsWithinBudget reads each generated shape at the largest
+// size pave accepts.
+func TestLargeConfigsWithinBudget(t *testing.T) {
+	for name, gen := range largeConfigs {
+		data := gen(MaxFileSize - 200)
+		start := cpuTime()
+		ParseConfig(ConfigFile, data)
+		used := cpuTime() - start
+		if used > parseBudget {
+			t.Errorf("%s: reading %d bytes took %s of CPU, over the %s budget", name, len(data), used, parseBudget)
+		}
+		t.Logf("%s: %d bytes in %s of CPU", name, len(data), used)
+	}
+}
+
+// FuzzSchedule checks the CronJob schedule parser: it never panics, does
+// not depend on how the fields are spaced, and accepts a schedule only if
+// every value in it is within its field's bounds.
+func FuzzSchedule(f *testing.F) {
+	for _, s := range []string{"0 3 * * *", "*/15 0-6,22-23 1-31/2 jan-DEC ?", "61 25 * * *", "0 0 * * 7", "@daily", "@every 5m",
+		"5/10 * * * *", "10-5 * * * *", "*/0 * * * *", "CRON_TZ=UTC 0 3 * * *", "1-2-3 * * * *", "0 0 * * mon-sat7", "+5 * * * *"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := checkSchedule(s)
+		if !strings.HasPrefix(s, "@") && !strings.Contains(s, "TZ=") {
+			if again := checkSchedule(strings.Join(strings.Fields(s), "  ")); (again == nil) != (err == nil) {
+				t.Fatalf("%q: %v, respaced: %v", s, err, again)
+			}
+		}
+		if err != nil || strings.HasPrefix(s, "@") {
+			return
+		}
+		fields := strings.Fields(s)
+		if len(fields) != 5 {
+			t.Fatalf("%q accepted with %d fields", s, len(fields))
+		}
+		for i, field := range fields {
+			c := cronFields[i]
+			for part := range strings.SplitSeq(field, ",") {
+				span, _, _ := strings.Cut(part, "/")
+				for _, v := range strings.Split(span, "-") {
+					if v == "*" || v == "?" {
+						continue
+					}
+					n, nerr := c.value(v)
+					if nerr != nil || n < c.min || n > c.max {
+						t.Fatalf("%q accepted with %s value %q", s, c.name, v)
+					}
+				}
+			}
+		}
+	})
+}
+
+// FuzzDate checks the parsers of dates (exception expiry) and lifetimes
+// (pave.yaml's exceptions.maxLifetime): a value is accepted only exactly
+// as it is written back, and a lifetime only between 1 and 3660 days.
+func FuzzDate(f *testing.F) {
+	for _, s := range []string{"2027-03-31", "2026-02-29", "2024-02-29", "31/03/2027", "2027-3-31", "0000-01-01", "2027-03-31T00:00:00Z", " 2027-03-31", "90d", "12w", "0d", "3661d", "523w", "99999d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var date Date
+		d := newDecoder("f")
+		date.decodeNode(d, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}, "expires")
+		switch {
+		case len(d.errs) == 0 && date.String() != s:
+			t.Fatalf("%q read as the date %s", s, date)
+		case len(d.errs) > 0 && !date.IsZero():
+			t.Fatalf("%q refused (%v) but read as %s", s, d.errs, date)
+		}
+		l, err := ParseLifetime(s)
+		if err != nil {
+			return
+		}
+		if l < 1 || l > 3660 {
+			t.Fatalf("%q read as %d days", s, l)
+		}
+		if again, err := ParseLifetime(l.String()); err != nil || again != l {
+			t.Fatalf("%q read as %s, which reads back as %v, %v", s, l, again, err)
+		}
+	})
 }

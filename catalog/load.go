@@ -34,7 +34,26 @@ type Catalog struct {
 	// sorted by file; a valid one is also its service's ExceptionFile.
 	Exceptions []*Exceptions
 
-	closer io.Closer
+	hostClaims HostClaims
+	closer     io.Closer
+}
+
+// HostClaims says which service holds each ingress host, per environment:
+// claims[env][host] is the service's id ("team/name"). Hosts are lowercase.
+type HostClaims map[string]map[string]string
+
+// LoadOptions tune how a catalog is loaded.
+type LoadOptions struct {
+	// Now is the clock that bounds exception expiries (today +
+	// pave.yaml exceptions.maxLifetime); time.Now when nil.
+	Now func() time.Time
+	// HostClaims are the ingress hosts held before this revision: those of
+	// the base of a review, or of the revision the daemon loaded last
+	// (Catalog.HostClaims). A host stays with the service that holds it
+	// for as long as that service exists and, when it is valid, still
+	// claims the host: a newcomer claiming it is refused, the holder is
+	// not. Without them, a host claimed by two services is refused on both.
+	HostClaims HostClaims
 }
 
 // Template is a golden-path chart under templates/<name>/.
@@ -100,21 +119,14 @@ func (c *Catalog) Close() error {
 	return c.closer.Close()
 }
 
-// Options tune how a catalog is loaded.
-type Options struct {
-	// Now is the clock that bounds exception expiries (today +
-	// pave.yaml exceptions.maxLifetime); time.Now when nil.
-	Now func() time.Time
-}
-
 // Load reads pave.yaml, the templates, every service and every exceptions
 // file. It returns an error only when the catalog as a whole cannot be used
 // (pave.yaml missing or invalid); problems with single services are
 // collected in Catalog.Errors and leave the other services loaded.
-func Load(fsys fs.FS) (*Catalog, error) { return LoadWith(fsys, Options{}) }
+func Load(fsys fs.FS) (*Catalog, error) { return LoadWith(fsys, LoadOptions{}) }
 
 // LoadWith is Load with options.
-func LoadWith(fsys fs.FS, opts Options) (*Catalog, error) {
+func LoadWith(fsys fs.FS, opts LoadOptions) (*Catalog, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -126,10 +138,17 @@ func LoadWith(fsys fs.FS, opts Options) (*Catalog, error) {
 	c.Templates, c.Errors = loadTemplates(fsys)
 
 	ctx := serviceContext{config: cfg, templates: c.Templates}
-	var files []string
-	files, walkErrs := serviceFiles(fsys)
+	files, linked, walkErrs := serviceFiles(fsys)
 	c.Errors = append(c.Errors, walkErrs...)
+	present := map[string]bool{} // every service with a service.yaml, valid or not
+	for file := range linked {
+		present[serviceID(file)] = true
+	}
 	for _, file := range files {
+		present[serviceID(file)] = true
+		if linked[file] {
+			continue
+		}
 		parts := strings.Split(file, "/")
 		ctx.team, ctx.name = parts[1], parts[2]
 		s, errs := loadService(fsys, file, ctx)
@@ -139,7 +158,7 @@ func LoadWith(fsys fs.FS, opts Options) (*Catalog, error) {
 		}
 		c.Services = append(c.Services, s)
 	}
-	c.checkIngressHosts()
+	c.checkIngressHosts(opts.HostClaims, present)
 	exceptions := c.loadExceptions(fsys, files, today(opts.Now()))
 	c.Errors.Sort()
 	for _, f := range c.Errors.Files() {
@@ -164,6 +183,7 @@ func LoadWith(fsys fs.FS, opts Options) (*Catalog, error) {
 	slices.SortFunc(c.Services, func(a, b *Service) int {
 		return cmp.Or(cmp.Compare(a.Metadata.Team, b.Metadata.Team), cmp.Compare(a.Metadata.Name, b.Metadata.Name))
 	})
+	c.hostClaims = c.claimHosts(opts.HostClaims, present)
 	return c, nil
 }
 
@@ -171,6 +191,53 @@ func LoadWith(fsys fs.FS, opts Options) (*Catalog, error) {
 func today(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// serviceID is the id of the service whose folder holds file
+// (services/<team>/<name>/...).
+func serviceID(file string) string {
+	parts := strings.SplitN(file, "/", 4)
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[1] + "/" + parts[2]
+}
+
+// HostClaims returns which service holds each ingress host after this
+// catalog: the hosts of its valid services, and the hosts held before
+// (LoadOptions.HostClaims) by services that are invalid in it, which keep
+// them until they are fixed or removed. Pass it to the load of the next
+// revision. A nil catalog holds nothing.
+func (c *Catalog) HostClaims() HostClaims {
+	if c == nil {
+		return nil
+	}
+	return c.hostClaims
+}
+
+func (c *Catalog) claimHosts(prior HostClaims, present map[string]bool) HostClaims {
+	claims := HostClaims{}
+	valid := map[string]bool{}
+	for _, s := range c.Services {
+		valid[s.ID()] = true
+	}
+	for _, env := range c.Config.EnvironmentNames() {
+		m := map[string]string{}
+		for host, id := range prior[env] {
+			if present[id] && !valid[id] {
+				m[host] = id
+			}
+		}
+		for _, s := range c.Services {
+			if in := s.ForEnvironment(env).Ingress; in != nil && in.Host != "" {
+				m[strings.ToLower(in.Host)] = s.ID()
+			}
+		}
+		if len(m) > 0 {
+			claims[env] = m
+		}
+	}
+	return claims
 }
 
 // LoadConfig reads and validates pave.yaml.
@@ -216,20 +283,29 @@ func readFile(fsys fs.FS, name string) ([]byte, error) {
 }
 
 // serviceFiles finds services/<team>/<name>/service.yaml, refusing
-// symlinks and misplaced service files.
-func serviceFiles(fsys fs.FS) ([]string, ErrorList) {
-	var files []string
-	var errs ErrorList
+// misplaced service files. A symlink anywhere in a service's folder (or the
+// folder itself being one) makes the service invalid: its file is listed
+// in linked, with the error on it naming the link, and nothing of it is
+// read. The walk reads only folder listings.
+func serviceFiles(fsys fs.FS) (files []string, linked map[string]bool, errs ErrorList) {
+	linked = map[string]bool{}
 	err := fs.WalkDir(fsys, ServicesDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			errs = append(errs, &Error{File: p, Message: err.Error()})
 			return nil
 		}
+		depth := strings.Count(p, "/")
 		if d.Type()&fs.ModeSymlink != 0 {
-			errs = append(errs, &Error{File: p, Message: "symlinks are not allowed in the catalog"})
+			if depth < 2 {
+				errs = append(errs, &Error{File: p, Message: "symlinks are not allowed in the catalog"})
+				return nil
+			}
+			parts := strings.SplitN(p, "/", 4)
+			file := path.Join(parts[0], parts[1], parts[2], ServiceFile)
+			linked[file] = true
+			errs = append(errs, &Error{File: file, Message: fmt.Sprintf("symlinks are not allowed in the catalog: %s is one, so nothing of this service is read", p)})
 			return nil
 		}
-		depth := strings.Count(p, "/")
 		if d.IsDir() {
 			if depth == 1 || depth == 2 {
 				if !isDNSLabel(d.Name()) {
@@ -252,7 +328,7 @@ func serviceFiles(fsys fs.FS) ([]string, ErrorList) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, &Error{File: ServicesDir, Message: err.Error()})
 	}
-	return files, errs
+	return files, linked, errs
 }
 
 // loadService reads, decodes and validates one service file.
@@ -300,12 +376,22 @@ func ParseService(file string, data []byte, cfg *Config, templates map[string]*T
 	return parseService(file, data, ctx)
 }
 
-// checkIngressHosts reports a host claimed by two services in the same
-// environment, on both services.
-func (c *Catalog) checkIngressHosts() {
+// checkIngressHosts refuses an ingress host claimed by more than one
+// service in an environment. The service that held the host before (prior)
+// keeps it, as long as it exists and does not give the host up, and only
+// the newcomers are refused; with no holder known, every claimant is.
+func (c *Catalog) checkIngressHosts(prior HostClaims, present map[string]bool) {
 	type claim struct {
 		s    *Service
 		path string
+	}
+	parsed := make(map[string]bool, len(c.Services))
+	for _, s := range c.Services {
+		parsed[s.ID()] = true
+	}
+	why := "neither held it before, so each is refused"
+	if prior == nil {
+		why = "with no earlier revision to tell which claimed it first, each is refused"
 	}
 	for _, env := range c.Config.EnvironmentNames() {
 		claims := map[string][]claim{}
@@ -318,21 +404,31 @@ func (c *Catalog) checkIngressHosts() {
 			claims[host] = append(claims[host], claim{s, s.FieldPath(env, "ingress.host")})
 		}
 		for host, cs := range claims {
-			if len(cs) < 2 {
-				continue
+			holder := prior[env][host]
+			kept := present[holder]
+			if kept && parsed[holder] {
+				// A valid holder keeps the host only while it claims it.
+				kept = slices.ContainsFunc(cs, func(a claim) bool { return a.s.ID() == holder })
 			}
 			for _, a := range cs {
-				var others []string
-				for _, b := range cs {
-					if b.s != a.s {
-						others = append(others, b.s.File)
+				var msg string
+				switch {
+				case kept && a.s.ID() == holder:
+					continue
+				case kept:
+					msg = fmt.Sprintf("%s: host %q is already claimed by %s in environment %s", a.path, host, holder, env)
+				case len(cs) > 1:
+					var others []string
+					for _, b := range cs {
+						if b.s != a.s {
+							others = append(others, b.s.File)
+						}
 					}
+					msg = fmt.Sprintf("%s: host %q is also claimed by %s in environment %s; %s", a.path, host, strings.Join(others, ", "), env, why)
+				default:
+					continue
 				}
-				c.Errors = append(c.Errors, &Error{
-					File:     a.s.File,
-					Position: a.s.Position(a.path),
-					Message:  fmt.Sprintf("%s: host %q is also claimed by %s in environment %s", a.path, host, strings.Join(others, ", "), env),
-				})
+				c.Errors = append(c.Errors, &Error{File: a.s.File, Position: a.s.Position(a.path), Message: msg})
 			}
 		}
 	}

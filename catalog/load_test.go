@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -197,16 +200,111 @@ func TestDuplicateIngressHostIsAnErrorOnBothServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`services/payments/checkout/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/storefront/web/service.yaml in environment prod`,
-		`services/payments/checkout/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/storefront/web/service.yaml in environment staging`,
-		`services/storefront/web/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/payments/checkout/service.yaml in environment prod`,
-		`services/storefront/web/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/payments/checkout/service.yaml in environment staging`,
+		`services/payments/checkout/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/storefront/web/service.yaml in environment prod; with no earlier revision to tell which claimed it first, each is refused`,
+		`services/payments/checkout/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/storefront/web/service.yaml in environment staging; with no earlier revision to tell which claimed it first, each is refused`,
+		`services/storefront/web/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/payments/checkout/service.yaml in environment prod; with no earlier revision to tell which claimed it first, each is refused`,
+		`services/storefront/web/service.yaml:10:11: spec.ingress.host: host "shop.example.com" is also claimed by services/payments/checkout/service.yaml in environment staging; with no earlier revision to tell which claimed it first, each is refused`,
 	}
 	if got := cat.Errors.Error(); got != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 	if len(cat.Services) != 1 || cat.Services[0].ID() != "storefront/api" {
 		t.Errorf("only storefront/api should stay valid, got %v", cat.Services)
+	}
+}
+
+// TestIngressHostBelongsToItsHolder: given the hosts held before (the
+// base of a review, the daemon's last revision), a newcomer claiming a
+// held host is refused and the holder is not, whether or not the holder is
+// valid in the new revision; a host given up or left by a removed service
+// is free again.
+func TestIngressHostBelongsToItsHolder(t *testing.T) {
+	svc := func(name, team, host string) *fstest.MapFile {
+		return &fstest.MapFile{Data: fmt.Appendf(nil, "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata:\n  name: %[1]s\n  team: %[2]s\nspec:\n  template: web-service\n  image: registry.example.com/%[1]s:1.0.0\n  ingress:\n    host: %[3]s\n", name, team, host)}
+	}
+	const checkout, web, api = "services/payments/checkout/service.yaml", "services/storefront/web/service.yaml", "services/storefront/api/service.yaml"
+	load := func(claims HostClaims, files map[string]*fstest.MapFile) *Catalog {
+		t.Helper()
+		fsys := testCatalog(t)
+		maps.Copy(fsys, files)
+		cat, err := LoadWith(fsys, LoadOptions{HostClaims: claims})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cat
+	}
+	base := load(nil, map[string]*fstest.MapFile{checkout: svc("checkout", "payments", "shop.example.com")})
+	held := base.HostClaims()
+	if want := (HostClaims{"staging": {"shop.example.com": "payments/checkout"}, "prod": {"shop.example.com": "payments/checkout"}}); !reflect.DeepEqual(held, want) {
+		t.Fatalf("claims of the base = %v, want %v", held, want)
+	}
+	newcomer := func(env string) string {
+		return web + `:10:11: spec.ingress.host: host "shop.example.com" is already claimed by payments/checkout in environment ` + env
+	}
+	for _, tc := range []struct {
+		name   string
+		files  map[string]*fstest.MapFile
+		errors []string
+		valid  []string
+		claims HostClaims
+	}{
+		{
+			name:   "newcomer",
+			files:  map[string]*fstest.MapFile{checkout: svc("checkout", "payments", "shop.example.com"), web: svc("web", "storefront", "shop.example.com")},
+			errors: []string{newcomer("prod"), newcomer("staging")},
+			valid:  []string{"payments/checkout"},
+			claims: held,
+		},
+		{
+			name:   "holder invalid",
+			files:  map[string]*fstest.MapFile{checkout: {Data: append(svc("checkout", "payments", "shop.example.com").Data, "  replicas: 0\n"...)}, web: svc("web", "storefront", "shop.example.com")},
+			errors: []string{checkout + ":11:13: spec.replicas: 0 is outside 1-100", newcomer("prod"), newcomer("staging")},
+			claims: held,
+		},
+		{
+			name:   "holder gave the host up",
+			files:  map[string]*fstest.MapFile{checkout: svc("checkout", "payments", "pay.example.com"), web: svc("web", "storefront", "shop.example.com")},
+			valid:  []string{"payments/checkout", "storefront/web"},
+			claims: HostClaims{"staging": {"pay.example.com": "payments/checkout", "shop.example.com": "storefront/web"}, "prod": {"pay.example.com": "payments/checkout", "shop.example.com": "storefront/web"}},
+		},
+		{
+			name:   "holder removed",
+			files:  map[string]*fstest.MapFile{web: svc("web", "storefront", "shop.example.com")},
+			valid:  []string{"storefront/web"},
+			claims: HostClaims{"staging": {"shop.example.com": "storefront/web"}, "prod": {"shop.example.com": "storefront/web"}},
+		},
+		{
+			name:  "two newcomers",
+			files: map[string]*fstest.MapFile{checkout: svc("checkout", "payments", "shop.example.com"), web: svc("web", "storefront", "new.example.com"), api: svc("api", "storefront", "new.example.com")},
+			errors: []string{
+				api + `:10:11: spec.ingress.host: host "new.example.com" is also claimed by services/storefront/web/service.yaml in environment prod; neither held it before, so each is refused`,
+				api + `:10:11: spec.ingress.host: host "new.example.com" is also claimed by services/storefront/web/service.yaml in environment staging; neither held it before, so each is refused`,
+				web + `:10:11: spec.ingress.host: host "new.example.com" is also claimed by services/storefront/api/service.yaml in environment prod; neither held it before, so each is refused`,
+				web + `:10:11: spec.ingress.host: host "new.example.com" is also claimed by services/storefront/api/service.yaml in environment staging; neither held it before, so each is refused`,
+			},
+			valid:  []string{"payments/checkout"},
+			claims: held,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cat := load(held, tc.files)
+			var errs, ids []string
+			for _, e := range cat.Errors {
+				errs = append(errs, e.Error())
+			}
+			for _, s := range cat.Services {
+				ids = append(ids, s.ID())
+			}
+			if !slices.Equal(errs, tc.errors) {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(errs, "\n"), strings.Join(tc.errors, "\n"))
+			}
+			if !slices.Equal(ids, tc.valid) {
+				t.Errorf("valid services = %q, want %q", ids, tc.valid)
+			}
+			if got := cat.HostClaims(); !reflect.DeepEqual(got, tc.claims) {
+				t.Errorf("claims after = %v, want %v", got, tc.claims)
+			}
+		})
 	}
 }
 
@@ -252,8 +350,9 @@ func TestMisplacedServiceFiles(t *testing.T) {
 }
 
 // TestSymlinksAreRefused uses a real folder: a symlinked service file, a
-// symlinked service folder pointing outside the catalog, and a patch path
-// leaving the service folder are all refused.
+// symlinked service folder pointing outside the catalog, and a patches
+// folder linked to another service's folder inside the catalog each make
+// their service invalid; the others load.
 func TestSymlinksAreRefused(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()
@@ -283,17 +382,25 @@ func TestSymlinksAreRefused(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "services/payments/real/service.yaml"), filepath.Join(dir, "services/payments/linked/service.yaml")); err != nil {
 		t.Fatal(err)
 	}
+	write("services/payments/inside/service.yaml", fmt.Sprintf(svc, "inside"))
+	if err := os.Symlink("../real", filepath.Join(dir, "services/payments/inside/patches")); err != nil {
+		t.Fatal(err)
+	}
 	cat, err := LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "services/payments/linked/service.yaml: symlinks are not allowed in the catalog\n" +
-		"services/payments/stolen: symlinks are not allowed in the catalog"
+	want := "services/payments/inside/service.yaml: symlinks are not allowed in the catalog: services/payments/inside/patches is one, so nothing of this service is read\n" +
+		"services/payments/linked/service.yaml: symlinks are not allowed in the catalog: services/payments/linked/service.yaml is one, so nothing of this service is read\n" +
+		"services/payments/stolen/service.yaml: symlinks are not allowed in the catalog: services/payments/stolen is one, so nothing of this service is read"
 	if got := cat.Errors.Error(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 	if len(cat.Services) != 1 || cat.Services[0].ID() != "payments/real" {
 		t.Errorf("services = %v", cat.Services)
+	}
+	if want := []string{"services/payments/inside/service.yaml", "services/payments/linked/service.yaml", "services/payments/stolen/service.yaml"}; !slices.Equal(cat.Invalid, want) {
+		t.Errorf("invalid = %q, want %q", cat.Invalid, want)
 	}
 
 	// pave.yaml itself as a symlink out of the catalog.
@@ -305,5 +412,97 @@ func TestSymlinksAreRefused(t *testing.T) {
 	}
 	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "pave.yaml: symlinks are not allowed") {
 		t.Errorf("symlinked pave.yaml: err = %v", err)
+	}
+}
+
+// readRecorder is a catalog in memory that records which files are read.
+type readRecorder struct {
+	fstest.MapFS
+	read []string
+}
+
+func (r *readRecorder) record(name string) { r.read = append(r.read, name) }
+
+func (r *readRecorder) Open(name string) (fs.File, error) {
+	r.record(name)
+	return r.MapFS.Open(name)
+}
+
+func (r *readRecorder) ReadFile(name string) ([]byte, error) {
+	r.record(name)
+	return r.MapFS.ReadFile(name)
+}
+
+func (r *readRecorder) Stat(name string) (fs.FileInfo, error) {
+	r.record(name)
+	return r.MapFS.Stat(name)
+}
+
+func (r *readRecorder) Lstat(name string) (fs.FileInfo, error) {
+	r.record(name)
+	return r.MapFS.Lstat(name)
+}
+
+// TestSymlinkInServiceFolder: a symlink at any depth of a service's folder,
+// a file or a folder, pointing inside the catalog or not, makes that
+// service invalid with an error naming the link, before its service.yaml
+// or patches are read; the other services load.
+func TestSymlinkInServiceFolder(t *testing.T) {
+	svc := func(team, name string) *fstest.MapFile {
+		return &fstest.MapFile{Data: fmt.Appendf(nil, `apiVersion: pave.dev/v1alpha1
+kind: Service
+metadata: {name: %s, team: %s}
+spec:
+  template: worker
+  image: registry.example.com/x:1.0.0
+  patches: [{path: patches/p.yaml}]
+`, name, team)}
+	}
+	patch := &fstest.MapFile{Data: []byte("kind: Deployment\nmetadata: {name: x}\n")}
+	link := func(target string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte(target), Mode: fs.ModeSymlink | 0o777}
+	}
+	fsys := &readRecorder{MapFS: testCatalog(t)}
+	for file, f := range map[string]*fstest.MapFile{
+		"services/storefront/web/service.yaml":            svc("storefront", "web"),
+		"services/storefront/web/patches/p.yaml":          patch,
+		"services/payments/refunds/service.yaml":          svc("payments", "refunds"),
+		"services/payments/refunds/patches/p.yaml":        patch,
+		"services/payments/checkout/service.yaml":         svc("payments", "checkout"),
+		"services/payments/checkout/patches/p.yaml":       patch,
+		"services/payments/checkout/patches/shared":       link("../../../storefront/web/patches"),
+		"services/payments/deep/service.yaml":             svc("payments", "deep"),
+		"services/payments/deep/patches/p.yaml":           patch,
+		"services/payments/deep/patches/a/b/c/token.yaml": link("/var/run/secrets/token"),
+		"services/payments/whole/service.yaml":            svc("payments", "whole"),
+		"services/payments/whole/patches":                 link("../refunds/patches"),
+	} {
+		fsys.MapFS[file] = f
+	}
+	cat, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"services/payments/checkout/service.yaml: symlinks are not allowed in the catalog: services/payments/checkout/patches/shared is one, so nothing of this service is read",
+		"services/payments/deep/service.yaml: symlinks are not allowed in the catalog: services/payments/deep/patches/a/b/c/token.yaml is one, so nothing of this service is read",
+		"services/payments/whole/service.yaml: symlinks are not allowed in the catalog: services/payments/whole/patches is one, so nothing of this service is read",
+	}
+	if got := strings.Split(cat.Errors.Error(), "\n"); !slices.Equal(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var ids []string
+	for _, s := range cat.Services {
+		ids = append(ids, s.ID())
+	}
+	if want := []string{"payments/refunds", "storefront/web"}; !slices.Equal(ids, want) {
+		t.Errorf("services = %q, want %q", ids, want)
+	}
+	for _, name := range fsys.read {
+		for _, bad := range []string{"checkout", "deep", "whole"} {
+			if strings.HasPrefix(name, "services/payments/"+bad+"/") {
+				t.Errorf("%s was read", name)
+			}
+		}
 	}
 }

@@ -103,7 +103,6 @@ var (
 	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	secretKeyRE = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 	policyIDRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	cronFieldRE = regexp.MustCompile(`^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$`)
 )
 
 // serviceContext is what a service is checked against.
@@ -285,8 +284,10 @@ func (v *validator) settings(p string, st Settings, ctx serviceContext) {
 			v.errorf(hp+".path", "%s.path: %q must be an absolute URL path such as /healthz", hp, hc.Path)
 		}
 	}
-	if st.Schedule != "" && !validSchedule(st.Schedule) {
-		v.errorf(p+".schedule", "%s.schedule: %q is not a cron schedule (five fields such as \"0 3 * * *\", or @hourly, @daily, @weekly, @monthly, @yearly)", p, st.Schedule)
+	if st.Schedule != "" {
+		if err := checkSchedule(st.Schedule); err != nil {
+			v.errorf(p+".schedule", "%s.schedule: %q is not a cron schedule: %v (five fields such as \"0 3 * * *\", or @hourly, @daily, @weekly, @monthly, @yearly)", p, st.Schedule, err)
+		}
 	}
 	for i, pt := range st.Patches {
 		v.patch(fmt.Sprintf("%s.patches[%d]", p, i), pt, ctx)
@@ -344,23 +345,4 @@ func dedupe(l ErrorList) ErrorList {
 	}
 	out.Sort()
 	return out
-}
-
-// validSchedule accepts the cron syntax Kubernetes CronJobs take: five
-// fields, or one of the @ macros.
-func validSchedule(s string) bool {
-	switch s {
-	case "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly":
-		return true
-	}
-	fields := strings.Fields(s)
-	if len(fields) != 5 {
-		return false
-	}
-	for _, f := range fields {
-		if !cronFieldRE.MatchString(f) {
-			return false
-		}
-	}
-	return true
 }

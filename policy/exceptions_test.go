@@ -67,7 +67,7 @@ exceptions:
 	for k, v := range exceptionPolicies {
 		files[k] = v
 	}
-	cat, err := catalog.LoadWith(mapFS(files), catalog.Options{Now: func() time.Time { return day(now) }})
+	cat, err := catalog.LoadWith(mapFS(files), catalog.LoadOptions{Now: func() time.Time { return day(now) }})
 	if err != nil {
 		t.Fatal(err)
 	}

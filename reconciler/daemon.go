@@ -264,7 +264,13 @@ func (d *Daemon) fetch(ctx context.Context) {
 	d.Metrics.RevisionInfo.WithLabelValues(rev.ID, rev.Branch).Set(1)
 
 	loadStart := d.opts.Now()
-	cat, err := catalog.Load(rev.FS)
+	// An ingress host stays with the service that held it at the last
+	// revision loaded; only a newcomer claiming it is refused.
+	var held catalog.HostClaims
+	if prev != nil {
+		held = prev.cat.HostClaims()
+	}
+	cat, err := catalog.LoadWith(rev.FS, catalog.LoadOptions{HostClaims: held})
 	var engine *policy.Engine
 	if err == nil {
 		engine, err = policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})

@@ -84,8 +84,10 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	if now == nil {
 		now = time.Now
 	}
-	loadOpts := catalog.Options{Now: now}
-	headCat, err := catalog.LoadWith(head.FS, loadOpts)
+	// The base is loaded first: an ingress host stays with the service that
+	// holds it at the base, and only a newcomer claiming it is refused.
+	baseCat, baseErr := catalog.LoadWith(base.FS, catalog.LoadOptions{Now: now})
+	headCat, err := catalog.LoadWith(head.FS, catalog.LoadOptions{Now: now, HostClaims: baseCat.HostClaims()})
 	var cfgErr *catalog.ConfigError
 	if errors.As(err, &cfgErr) {
 		// Nothing at head can be trusted: report pave.yaml, review nothing.
@@ -97,11 +99,10 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	if err != nil {
 		return nil, fmt.Errorf("load catalog at %s: %w", head.Info.Ref, err)
 	}
-	baseCat, err := catalog.LoadWith(base.FS, loadOpts)
-	if err != nil && !errors.As(err, &cfgErr) {
-		return nil, fmt.Errorf("load catalog at %s: %w", base.Info.Ref, err)
+	if baseErr != nil && !errors.As(baseErr, &cfgErr) {
+		return nil, fmt.Errorf("load catalog at %s: %w", base.Info.Ref, baseErr)
 	}
-	if err != nil {
+	if baseErr != nil {
 		baseCat = nil // no usable catalog at base: everything is added
 	}
 

@@ -516,7 +516,11 @@ func TestGitConcurrentReads(t *testing.T) {
 					return
 				default:
 				}
-				if got, err := fs.ReadFile(rev.FS, "link"); err != nil || string(got) != "a\n" {
+				if got, err := fs.ReadFile(rev.FS, "dir/a.txt"); err != nil || string(got) != "a\n" {
+					t.Errorf("read dir/a.txt: %q, %v", got, err)
+					return
+				}
+				if got, err := fs.ReadLink(rev.FS, "link"); err != nil || got != "dir/a.txt" {
 					t.Errorf("read link: %q, %v", got, err)
 					return
 				}

@@ -3,10 +3,8 @@ package source
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -26,9 +24,6 @@ type gitRev struct {
 	commit  plumbing.Hash
 	tree    plumbing.Hash
 }
-
-// maxSymlinks bounds symlink resolution in Open and Stat.
-const maxSymlinks = 40
 
 // treeFS is a read-only fs.FS over one git tree, read from the objects of
 // the bare clone: no checkout, no work tree. The directory structure is
@@ -147,62 +142,49 @@ func (f *treeFS) info(e *treeEntry) (*entryInfo, error) {
 	return &entryInfo{name: e.name, mode: e.mode, size: size, modTime: f.modTime}, nil
 }
 
-// lookup finds name, following symlinks in every element (and in the last
-// one when follow is set). Symlinks resolve inside the tree only.
+// lookup finds name. It never follows a symlink: a path through one fails,
+// and so does the link itself unless follow is false (Lstat, ReadLink),
+// which describes the link rather than what it points to.
 func (f *treeFS) lookup(op, name string, follow bool) (*treeEntry, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
-	notExist := &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 	if name == "." {
 		return f.root, nil
 	}
-	parts := strings.Split(name, "/")
-	dir, dirPath := f.root, "."
-	links := 0
-	for i := 0; i < len(parts); i++ {
-		child := dir.child(parts[i])
+	dir := f.root
+	rest := name
+	for {
+		elem, more, _ := strings.Cut(rest, "/")
+		child := dir.child(elem)
 		if child == nil {
-			return nil, notExist
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
-		last := i == len(parts)-1
+		last := more == ""
 		if child.mode&fs.ModeSymlink != 0 && (!last || follow) {
-			if links++; links > maxSymlinks {
-				return nil, &fs.PathError{Op: op, Path: name, Err: errors.New("too many levels of symbolic links")}
-			}
-			target, err := f.blob(child)
-			if err != nil {
-				return nil, &fs.PathError{Op: op, Path: name, Err: err}
-			}
-			t := string(target)
-			if path.IsAbs(t) {
-				return nil, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("symlink to %s leads outside the repository", t)}
-			}
-			joined := path.Join(dirPath, t)
-			if joined == ".." || strings.HasPrefix(joined, "../") {
-				return nil, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("symlink to %s leads outside the repository", t)}
-			}
-			rest := parts[i+1:]
-			parts = nil
-			if joined != "." {
-				parts = strings.Split(joined, "/")
-			}
-			parts = append(parts, rest...)
-			if len(parts) == 0 {
-				return f.root, nil
-			}
-			dir, dirPath, i = f.root, ".", -1
-			continue
+			link := name[:len(name)-len(rest)] + elem
+			return nil, &fs.PathError{Op: op, Path: name, Err: &SymlinkError{Link: link}}
 		}
 		if last {
 			return child, nil
 		}
 		if !child.mode.IsDir() {
-			return nil, notExist
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
-		dir, dirPath = child, path.Join(dirPath, child.name)
+		dir, rest = child, more
 	}
-	return dir, nil
+}
+
+// SymlinkError is returned for a path that is, or goes through, a symlink
+// in a git tree: pave reads a catalog's files as committed and never
+// follows a link, whether it points inside the tree or not.
+type SymlinkError struct {
+	// Link is the symlink's path in the tree.
+	Link string
+}
+
+func (e *SymlinkError) Error() string {
+	return e.Link + " is a symlink; pave does not follow symlinks"
 }
 
 func (e *treeEntry) child(name string) *treeEntry {
@@ -213,7 +195,7 @@ func (e *treeEntry) child(name string) *treeEntry {
 	return e.children[i]
 }
 
-// Open opens a file or directory, following symlinks.
+// Open opens a file or directory; a symlink is not followed but refused.
 func (f *treeFS) Open(name string) (fs.File, error) {
 	e, err := f.lookup("open", name, true)
 	if err != nil {
@@ -233,7 +215,7 @@ func (f *treeFS) Open(name string) (fs.File, error) {
 	return &treeFile{Reader: bytes.NewReader(data), info: info}, nil
 }
 
-// ReadFile reads a whole file, following symlinks.
+// ReadFile reads a whole file; a symlink is refused.
 func (f *treeFS) ReadFile(name string) ([]byte, error) {
 	e, err := f.lookup("readfile", name, true)
 	if err != nil {
@@ -269,7 +251,7 @@ func (f *treeFS) dirEntries(children []*treeEntry) []fs.DirEntry {
 	return out
 }
 
-// Stat describes a file, following symlinks.
+// Stat describes a file; a symlink is refused (Lstat describes it).
 func (f *treeFS) Stat(name string) (fs.FileInfo, error) {
 	e, err := f.lookup("stat", name, true)
 	if err != nil {

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"errors"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -32,41 +33,11 @@ func TestTreeFS(t *testing.T) {
 		"dir/a.txt":              "a\n",
 		"dir/sub/b.txt":          "bee\n",
 		"dir/sub/c.txt":          "sea\n",
-		"link":                   "->dir/a.txt",
-		"dir/uplink":             "->../pave.yaml",
-		"dirlink":                "->dir/sub",
 		"templates/t/Chart.yaml": "name: t\n",
 	})
 	fsys := rev.FS
-	if err := fstest.TestFS(fsys, "pave.yaml", "dir/a.txt", "dir/sub/b.txt", "link", "dir/uplink", "dirlink", "templates/t/Chart.yaml"); err != nil {
+	if err := fstest.TestFS(fsys, "pave.yaml", "empty.txt", "dir/a.txt", "dir/sub/b.txt", "templates/t/Chart.yaml"); err != nil {
 		t.Fatal(err)
-	}
-
-	info, err := fs.Lstat(fsys, "link")
-	if err != nil || info.Mode()&fs.ModeSymlink == 0 {
-		t.Fatalf("Lstat(link) = %v, %v; want a symlink", info, err)
-	}
-	if target, err := fs.ReadLink(fsys, "link"); err != nil || target != "dir/a.txt" {
-		t.Errorf("ReadLink(link) = %q, %v", target, err)
-	}
-	if got := readString(t, fsys, "link"); got != "a\n" {
-		t.Errorf("ReadFile(link) = %q: Open follows links inside the tree", got)
-	}
-	if got := readString(t, fsys, "dirlink/b.txt"); got != "bee\n" {
-		t.Errorf("ReadFile(dirlink/b.txt) = %q", got)
-	}
-	entries, err := fs.ReadDir(fsys, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var links []string
-	for _, e := range entries {
-		if e.Type()&fs.ModeSymlink != 0 {
-			links = append(links, e.Name())
-		}
-	}
-	if !slices.Equal(links, []string{"dirlink", "link"}) {
-		t.Errorf("symlinks listed by ReadDir: %q", links)
 	}
 	if _, err := fs.ReadLink(fsys, "pave.yaml"); err == nil {
 		t.Error("ReadLink of a regular file succeeded")
@@ -81,20 +52,72 @@ func TestTreeFS(t *testing.T) {
 	}
 }
 
-func TestTreeFSSymlinkOutside(t *testing.T) {
+// TestTreeFSDoesNotFollowSymlinks: a committed symlink is described (Lstat,
+// ReadLink, ReadDir) but never followed, wherever it points: reading it, or
+// a path through it, fails naming the link.
+func TestTreeFSDoesNotFollowSymlinks(t *testing.T) {
 	rev := gitRevision(t, map[string]string{
-		"pave.yaml": "kind: Catalog\n",
-		"passwd":    "->/etc/passwd",
-		"up":        "->../../secret",
-		"loop":      "->loop",
+		"pave.yaml":     "kind: Catalog\n",
+		"dir/a.txt":     "a\n",
+		"dir/sub/b.txt": "bee\n",
+		"link":          "->dir/a.txt",
+		"dir/uplink":    "->../pave.yaml",
+		"dirlink":       "->dir/sub",
+		"dir/deeplink":  "->sub",
+		"passwd":        "->/etc/passwd",
+		"up":            "->../../secret",
+		"loop":          "->loop",
 	})
-	for _, name := range []string{"passwd", "up", "loop"} {
-		if _, err := fs.ReadFile(rev.FS, name); err == nil {
-			t.Errorf("ReadFile(%s) succeeded", name)
-		}
-		if info, err := fs.Lstat(rev.FS, name); err != nil || info.Mode()&fs.ModeSymlink == 0 {
+	fsys := rev.FS
+	links := map[string]string{
+		"link": "dir/a.txt", "dir/uplink": "../pave.yaml", "dirlink": "dir/sub", "dir/deeplink": "sub",
+		"passwd": "/etc/passwd", "up": "../../secret", "loop": "loop",
+	}
+	for name, target := range links {
+		info, err := fs.Lstat(fsys, name)
+		if err != nil || info.Mode()&fs.ModeSymlink == 0 {
 			t.Errorf("Lstat(%s) = %v, %v; want a symlink", name, info, err)
 		}
+		if got, err := fs.ReadLink(fsys, name); err != nil || got != target {
+			t.Errorf("ReadLink(%s) = %q, %v; want %q", name, got, err, target)
+		}
+	}
+	for name, link := range map[string]string{
+		"link": "link", "dir/uplink": "dir/uplink", "passwd": "passwd", "up": "up", "loop": "loop",
+		"dirlink": "dirlink", "dirlink/b.txt": "dirlink", "dir/deeplink/b.txt": "dir/deeplink", "loop/x": "loop",
+	} {
+		checks := map[string]func() error{
+			"Open":     func() error { f, err := fsys.Open(name); closeIf(f); return err },
+			"ReadFile": func() error { _, err := fs.ReadFile(fsys, name); return err },
+			"Stat":     func() error { _, err := fs.Stat(fsys, name); return err },
+			"ReadDir":  func() error { _, err := fs.ReadDir(fsys, name); return err },
+		}
+		for op, check := range checks {
+			err := check()
+			var se *SymlinkError
+			if !errors.As(err, &se) || se.Link != link {
+				t.Errorf("%s(%s) = %v; want an error naming the symlink %s", op, name, err, link)
+			}
+		}
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink != 0 {
+			listed = append(listed, e.Name())
+		}
+	}
+	if want := []string{"dirlink", "link", "loop", "passwd", "up"}; !slices.Equal(listed, want) {
+		t.Errorf("symlinks listed by ReadDir: %q, want %q", listed, want)
+	}
+}
+
+func closeIf(f fs.File) {
+	if f != nil {
+		f.Close()
 	}
 }
 
@@ -150,5 +173,26 @@ func TestGitCatalogLoad(t *testing.T) {
 	}
 	if len(cat2.Services) != len(cat.Services)-1 {
 		t.Errorf("%d services after the symlink, want %d: one bad service affects only itself", len(cat2.Services), len(cat.Services)-1)
+	}
+
+	// A folder of another service linked in as patches/: the service is
+	// invalid, the error names the link, the others load.
+	victim := cat.Services[len(cat.Services)-1]
+	work.commit("restore", map[string]string{
+		"services/payments/checkout/service.yaml": readString(t, rev.FS, "services/payments/checkout/service.yaml"),
+		"services/payments/checkout/real.yaml":    "",
+	})
+	work.commit("linked folder", map[string]string{victim.Dir() + "/patches/borrowed": "->../../../payments/checkout"})
+	work.push("HEAD")
+	cat3, err := catalog.Load(fetch(t, g).FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := victim.File + ": symlinks are not allowed in the catalog: " + victim.Dir() + "/patches/borrowed is one, so nothing of this service is read"
+	if got := cat3.Errors.Error(); got != want {
+		t.Errorf("errors:\n%s\nwant:\n%s", got, want)
+	}
+	if _, ok := cat3.Service(victim.ID()); ok || len(cat3.Services) != len(cat.Services)-1 {
+		t.Errorf("%d services with %s linking a folder in, want %d without it", len(cat3.Services), victim.ID(), len(cat.Services)-1)
 	}
 }
