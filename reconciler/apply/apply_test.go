@@ -30,8 +30,9 @@ import (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	// Fuzzing (make fuzz runs a target with -run '^$') needs no cluster.
-	for _, name := range []string{"test.fuzz", "test.fuzzworker"} {
+	// Fuzzing (make fuzz runs a target with -run '^$') and listing the
+	// tests (make fuzz finds its targets with -list) need no cluster.
+	for _, name := range []string{"test.fuzz", "test.fuzzworker", "test.list"} {
 		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
 			os.Exit(m.Run())
 		}
