@@ -66,4 +66,4 @@ if ((${#failed[@]})); then
 	printf '  %s\n' "${failed[@]}" >&2
 	exit 1
 fi
-log "all ${#targets[@]} targets passed"
+log "passed: ${#targets[@]} targets, ${fuzz_time} each"
