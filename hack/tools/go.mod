@@ -4,7 +4,7 @@
 // separate module so that their dependencies never enter pave's own go.mod.
 module github.com/pave-dev/pave/hack/tools
 
-go 1.27.3
+go 1.26.0
 
 tool golang.org/x/vuln/cmd/govulncheck
 
