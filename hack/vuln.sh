@@ -33,7 +33,11 @@ export GOWORK=off
 # The database module, outside any go.mod so no go.sum is touched.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-json=$(cd "$scratch" && go mod download -json "golang.org/x/vulndb@${vulndb_version}")
+if ! json=$(cd "$scratch" && go mod download -json "golang.org/x/vulndb@${vulndb_version}"); then
+	log "golang.org/x/vulndb@${vulndb_version} could not be downloaded:"
+	printf '%s\n' "$json" >&2
+	exit 1
+fi
 field() { sed -n "s/^[[:space:]]*\"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" <<<"$json"; }
 version=$(field Version)
 src=$(field Dir)
