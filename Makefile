@@ -35,7 +35,8 @@ test: build tools
 ## lint: gofmt check (with the toolchain's gofmt) and go vet, of pave and of
 ## the tool modules (hack/tools, e2e/tools)
 lint:
-	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	@gofmt="$$($(GO) env GOROOT)/bin/gofmt" && \
+	unformatted=$$("$$gofmt" -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')) && \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	cd hack/tools && $(GO) vet ./...
