@@ -251,19 +251,15 @@ func (c *Config) Position(fieldPath string) Position {
 
 // ParseConfig decodes and validates pave.yaml. file names it in errors.
 func ParseConfig(file string, data []byte) (*Config, ErrorList) {
-	root, perr := parseDocument(file, data)
+	var c Config
+	v, perr := decodeDocument(file, data, &c)
 	if perr != nil {
 		return nil, ErrorList{perr}
 	}
-	d := newDecoder(file)
-	d.pos[""] = nodePos(root)
-	var c Config
-	d.decodeStruct(root, "", reflectValue(&c))
-	c.positions = d.pos
-	v := validator{d: d}
+	c.positions = v.d.pos
 	v.config(&c)
-	if len(d.errs) > 0 {
-		return nil, dedupe(d.errs)
+	if len(v.d.errs) > 0 {
+		return nil, dedupe(v.d.errs)
 	}
 	return &c, nil
 }

@@ -617,3 +617,17 @@ func levenshtein(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// decodeDocument parses file's single YAML document into the struct v
+// points to and returns the validator for it, holding the positions of
+// every field and the decoding errors so far.
+func decodeDocument(file string, data []byte, v any) (*validator, *Error) {
+	root, perr := parseDocument(file, data)
+	if perr != nil {
+		return nil, perr
+	}
+	d := newDecoder(file)
+	d.pos[""] = nodePos(root)
+	d.decodeStruct(root, "", reflectValue(v))
+	return &validator{d: d}, nil
+}

@@ -156,19 +156,15 @@ func exceptionsFiles(fsys fs.FS) ([]string, ErrorList) {
 // file whenever it decodes at all, so that a review can show what it asks
 // for; Valid says whether it had no error.
 func parseExceptions(file string, data []byte, ctx exceptionsContext) (*Exceptions, ErrorList) {
-	root, perr := parseDocument(file, data)
+	x := &Exceptions{File: file}
+	v, perr := decodeDocument(file, data, x)
 	if perr != nil {
 		return nil, ErrorList{perr}
 	}
-	d := newDecoder(file)
-	d.pos[""] = nodePos(root)
-	x := &Exceptions{File: file}
-	d.decodeStruct(root, "", reflectValue(x))
-	x.positions = d.pos
-	v := validator{d: d}
+	x.positions = v.d.pos
 	v.exceptions(x, ctx)
-	if len(d.errs) > 0 {
-		return x, dedupe(d.errs)
+	if len(v.d.errs) > 0 {
+		return x, dedupe(v.d.errs)
 	}
 	x.Valid = true
 	return x, nil

@@ -347,19 +347,15 @@ func loadService(fsys fs.FS, file string, ctx serviceContext) (*Service, ErrorLi
 
 // parseService decodes and validates a service.yaml's bytes.
 func parseService(file string, data []byte, ctx serviceContext) (*Service, ErrorList) {
-	root, perr := parseDocument(file, data)
+	s := &Service{File: file}
+	v, perr := decodeDocument(file, data, s)
 	if perr != nil {
 		return nil, ErrorList{perr}
 	}
-	d := newDecoder(file)
-	d.pos[""] = nodePos(root)
-	s := &Service{File: file}
-	d.decodeStruct(root, "", reflectValue(s))
-	s.positions = d.pos
-	v := validator{d: d}
+	s.positions = v.d.pos
 	v.service(s, ctx)
-	if len(d.errs) > 0 {
-		return nil, dedupe(d.errs)
+	if len(v.d.errs) > 0 {
+		return nil, dedupe(v.d.errs)
 	}
 	return s, nil
 }
