@@ -356,3 +356,13 @@ func mdFence(info, text string) string {
 func sarifText(s string) string {
 	return strings.ReplaceAll(s, "](", `\](`)
 }
+
+// Terminal escapes one line of text that may hold strings from services
+// (error messages, object names, drift records) for a terminal or a CI
+// log, as the text format does: control characters as visible escapes,
+// no workflow command. The CLI prints its own lines through it.
+func Terminal(s string) string { return txt(s) }
+
+// TerminalLines is Terminal for text of several lines (a diff): each line
+// escaped, the lines after the first under indent.
+func TerminalLines(s, indent string) string { return txtLines(s, indent) }

@@ -285,7 +285,7 @@ func prepareClusterRun(ctx context.Context, catalogDir, revision, env string, id
 		return nil, nil, nil, err
 	}
 	for _, line := range p.problems {
-		fmt.Fprintln(stderr, line)
+		fmt.Fprintln(stderr, policy.Terminal(line))
 	}
 	return cat, clusters, p, nil
 }
@@ -336,7 +336,7 @@ func printApplyResults(w io.Writer, results []*apply.Result, wait bool) bool {
 	}
 	tw.Flush()
 	for _, d := range details {
-		fmt.Fprintln(w, d)
+		fmt.Fprintln(w, policy.Terminal(d))
 	}
 	return clean
 }

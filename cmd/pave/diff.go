@@ -8,6 +8,7 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/spf13/cobra"
 
+	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/reconciler/apply"
 )
 
@@ -61,7 +62,7 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 		opts.Impersonate = o.cluster.impersonate
 		diffs, err := apply.New(c, opts).Diff(ctx, cat.Config, res)
 		if err != nil {
-			fmt.Fprintf(stderr, "%s (%s): %v\n", res.Service, res.Environment, err)
+			fmt.Fprintln(stderr, policy.Terminal(fmt.Sprintf("%s (%s): %v", res.Service, res.Environment, err)))
 			changed = true
 			continue
 		}
@@ -70,7 +71,7 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 				continue
 			}
 			changed = true
-			fmt.Fprintf(stdout, "# %s (%s): %s %s\n%s\n", res.Service, res.Environment, d.Object, d.Action, d.Diff)
+			fmt.Fprintf(stdout, "# %s\n%s\n", policy.Terminal(fmt.Sprintf("%s (%s): %s %s", res.Service, res.Environment, d.Object, d.Action)), policy.TerminalLines(d.Diff, ""))
 		}
 	}
 	if changed || len(p.blocked) > 0 {

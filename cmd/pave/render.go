@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -114,7 +115,7 @@ func (o *renderOptions) run(stdout, stderr io.Writer, ids []string) error {
 		}
 		c := *e
 		c.File = filepath.Join(o.catalogDir, filepath.FromSlash(e.File))
-		fmt.Fprintln(stderr, c.Error())
+		fmt.Fprintln(stderr, policy.Terminal(c.Error()))
 		failed = true
 	}
 	r := render.New(cat, render.Options{Revision: o.revision})
@@ -128,10 +129,10 @@ func (o *renderOptions) run(stdout, stderr io.Writer, ids []string) error {
 				for _, e := range render.Errors(err) {
 					c := *e
 					c.File = filepath.Join(o.catalogDir, filepath.FromSlash(e.File))
-					fmt.Fprintln(stderr, c.Error())
+					fmt.Fprintln(stderr, policy.Terminal(c.Error()))
 				}
 				if len(render.Errors(err)) == 0 {
-					fmt.Fprintln(stderr, err)
+					fmt.Fprintln(stderr, policy.Terminal(err.Error()))
 				}
 				failed = true
 				continue

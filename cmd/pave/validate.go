@@ -94,7 +94,7 @@ func (o *validateOptions) print(w io.Writer, errs catalog.ErrorList, cat *catalo
 		for _, e := range errs {
 			c := *e
 			c.File = o.displayPath(e.File)
-			fmt.Fprintln(w, c.Error())
+			fmt.Fprintln(w, policy.Terminal(c.Error()))
 		}
 		return
 	}
