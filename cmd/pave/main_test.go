@@ -106,7 +106,7 @@ func TestValidateExitCodes(t *testing.T) {
 		output string
 	}{
 		{"unknown flag", []string{"validate", "--bogus"}, 2, "unknown flag: --bogus"},
-		{"unknown format", []string{"validate", "--catalog", exampleCatalog, "--format", "xml"}, 2, `unknown --format "xml"`},
+		{"unknown format", []string{"validate", "--catalog", exampleCatalog, "--format", "xml"}, 2, `-o: unknown format "xml" (text, json)`},
 		{"no pave.yaml", []string{"validate", "--catalog", empty}, 2, "pave.yaml: not found"},
 		{"missing folder", []string{"validate", "--catalog", filepath.Join(empty, "nope")}, 2, "no such file or directory"},
 		{"invalid pave.yaml", []string{"validate", "--catalog", badConfig}, 2, "pave.yaml:4:15: environments: expected a list, got a string"},

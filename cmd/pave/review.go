@@ -98,8 +98,8 @@ func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) err
 		return filepath.Join(o.catalogDir, filepath.FromSlash(rel))
 	})
 
-	formatter, _ := policy.Get(o.format)
-	if o.format == "markdown" && o.output == "" {
+	formatter, _ := policy.Get(o.out.format)
+	if o.out.format == "markdown" && o.out.file == "" {
 		formatter = policy.Markdown{Limit: policy.CommentLimit}
 	}
 	// The report first: a forge that fails to take it must not hide it.
