@@ -52,7 +52,7 @@ func (f *clusterFlags) build() (map[string]*apply.Cluster, error) {
 			return nil, usageError("%v", err)
 		}
 		if _, dup := out[ref.Name]; dup {
-			return nil, usageError("--cluster %s given twice", ref.Name)
+			return nil, flagError("--cluster %s given twice", ref.Name)
 		}
 		cfg, err := ref.RESTConfig(opts)
 		if err != nil {
@@ -65,7 +65,7 @@ func (f *clusterFlags) build() (map[string]*apply.Cluster, error) {
 		out[ref.Name] = c
 	}
 	if len(out) == 0 {
-		return nil, usageError("no --cluster given")
+		return nil, flagError("no --cluster given")
 	}
 	return out, nil
 }
@@ -215,7 +215,7 @@ func gitRevision(dir string) string {
 
 func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []string) error {
 	if o.driftMode != string(apply.DriftCorrect) && o.driftMode != string(apply.DriftWarn) {
-		return usageError("--drift-mode must be correct or warn")
+		return flagError("--drift-mode must be correct or warn")
 	}
 	ctx, stop := signalContext(ctx)
 	defer stop()

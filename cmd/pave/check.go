@@ -104,13 +104,13 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	}
 	if o.base != "" {
 		if len(ids) > 0 {
-			return usageError("--base reviews every service the change impacts: drop the TEAM/NAME arguments")
+			return flagError("--base reviews every service the change impacts: drop the TEAM/NAME arguments")
 		}
 		return o.review(ctx, stdout, stderr)
 	}
 	for flag, set := range map[string]bool{"--head": o.head != "", "--github-comment": o.githubComment, "--github-comment-author": o.githubAuthor != "", "--github-annotations": o.githubAnnotations, "--gitlab-note": o.gitlabNote, "--pr": o.pr != 0, "--fail-on": o.failOn != policy.FailOnAny} {
 		if set {
-			return usageError("%s needs --base REF: it concerns the review of a change", flag)
+			return flagError("%s needs --base REF: it concerns the review of a change", flag)
 		}
 	}
 	cat, err := loadCatalog(o.catalogDir)
@@ -125,7 +125,7 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	}
 	for _, id := range ids {
 		if !strings.Contains(id, "/") {
-			return usageError("expected TEAM/NAME, got %q", id)
+			return flagError("expected TEAM/NAME, got %q", id)
 		}
 	}
 	if _, err := selectServices(cat, ids); err != nil {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -43,5 +44,28 @@ func (f *outputFlags) check() error {
 	if strings.ContainsAny(f.format, "./\\") {
 		msg += "; -o is the output format: write the report to a file with --output-file " + f.format
 	}
-	return usageError("%s", msg)
+	return flagError("%s", msg)
 }
+
+// plainSwitchUsage makes the help of cmd and its subcommands print a
+// boolean flag as "--prune", not "--prune[=true|false]" as pflag does for
+// every flag whose value says IsBoolFlag. The flags still parse the same:
+// pflag gave each one NoOptDefVal "true", so "--prune" sets it and
+// "--prune=false" clears it.
+func plainSwitchUsage(root *cobra.Command) {
+	usage := root.UsageFunc()
+	root.SetUsageFunc(func(c *cobra.Command) error {
+		for _, fs := range []*pflag.FlagSet{c.LocalFlags(), c.InheritedFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) {
+				if _, done := f.Value.(switchValue); !done && f.Value.Type() == "bool" && f.NoOptDefVal == "true" {
+					f.Value = switchValue{f.Value}
+				}
+			})
+		}
+		return usage(c)
+	})
+}
+
+// switchValue is a boolean flag's value without its IsBoolFlag method,
+// which is what pflag keys "[=true|false]" on.
+type switchValue struct{ pflag.Value }

@@ -22,7 +22,7 @@ const checkRunName = "pave check"
 // head, reported in the chosen format and posted where asked.
 func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) error {
 	if o.failOn != policy.FailOnAny && o.failOn != policy.FailOnNew {
-		return usageError("--fail-on: want %s or %s, got %q", policy.FailOnAny, policy.FailOnNew, o.failOn)
+		return flagError("--fail-on: want %s or %s, got %q", policy.FailOnAny, policy.FailOnNew, o.failOn)
 	}
 	// Check the forge settings before the work, so a misconfigured job
 	// fails at once with what to set.
