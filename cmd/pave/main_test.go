@@ -208,3 +208,30 @@ func TestValidateRejectsExceptionsForUnknownPolicies(t *testing.T) {
 		t.Errorf("exit %d\nstdout: %s\nwant prefix: %s\nstderr: %s", code, stdout, want, stderr)
 	}
 }
+
+// TestServiceWithoutTemplateGetsTheDefault: pave.yaml's defaults.template
+// (web-service in the example) is what a service without spec.template
+// renders with; such a service used to be invalid.
+func TestServiceWithoutTemplateGetsTheDefault(t *testing.T) {
+	dir := copyCatalog(t)
+	file := filepath.Join(dir, "services/payments/checkout/service.yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := strings.Replace(string(data), "  template: web-service\n", "", 1)
+	if without == string(data) {
+		t.Fatal("the example checkout no longer sets spec.template: web-service")
+	}
+	if err := os.WriteFile(file, []byte(without), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, want, _ := pave(t, "render", "--catalog", exampleCatalog, "--env", "prod", "payments/checkout")
+	code, got, stderr := pave(t, "render", "--catalog", dir, "--env", "prod", "payments/checkout")
+	if code != 0 || got != want || want == "" {
+		t.Errorf("render without spec.template: exit %d\n%s\ndiffers from the example's render", code, stderr)
+	}
+	if code, stdout, stderr := pave(t, "check", "--catalog", dir, "payments/checkout"); code != 0 {
+		t.Errorf("check: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
