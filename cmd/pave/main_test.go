@@ -235,3 +235,22 @@ func TestServiceWithoutTemplateGetsTheDefault(t *testing.T) {
 		t.Errorf("check: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestValidateExplainsATab: a service.yaml indented with a tab is reported
+// at the tab, in plain words; the other services are still valid.
+func TestValidateExplainsATab(t *testing.T) {
+	dir := copyCatalog(t)
+	file := filepath.Join(dir, "services/payments/checkout/service.yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(strings.Replace(string(data), "\n  image:", "\n\timage:", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := pave(t, "validate", "--catalog", dir)
+	want := file + ":8:1: invalid YAML: YAML does not allow tabs; indent with spaces (found a tab character that violates indentation)\n"
+	if code != 1 || stdout != want || !strings.Contains(stderr, "7 services valid, 1 invalid") {
+		t.Errorf("exit %d\nstdout: %s\nwant:   %s\nstderr: %s", code, stdout, want, stderr)
+	}
+}
