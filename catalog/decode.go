@@ -120,7 +120,70 @@ func yamlSyntaxError(file string, data []byte, err error) *Error {
 	if p := locateSyntaxError(data, text); p.Line > 0 {
 		pos = p
 	}
-	return &Error{File: file, Position: pos, Message: "invalid YAML: " + text}
+	msg := "invalid YAML: " + text
+	if why, col := explainSyntaxError(data, pos, text); why != "" {
+		msg = "invalid YAML: " + why + " (" + text + ")"
+		if col > 0 {
+			pos.Column = col
+		}
+	}
+	return &Error{File: file, Position: pos, Message: msg}
+}
+
+// explainSyntaxError says in plain words what the commonest YAML syntax
+// errors mean, from the parser's text and the character at pos; it returns
+// "" for the others. col, when not 0, is a better column for the error
+// (the tab the line is indented with).
+func explainSyntaxError(data []byte, pos Position, text string) (why string, col int) {
+	var line []rune
+	if pos.Line > 0 {
+		lines := bytes.Split(data, []byte("\n"))
+		if pos.Line <= len(lines) {
+			line = []rune(string(lines[pos.Line-1]))
+		}
+	}
+	at := rune(0) // the character the error is at
+	if pos.Column > 0 && pos.Column <= len(line) {
+		at = line[pos.Column-1]
+	}
+	before := ""
+	if pos.Column > 0 && pos.Column-1 <= len(line) {
+		before = string(line[:pos.Column-1])
+	}
+	indent := len(line) - len(strings.TrimLeft(string(line), " \t"))
+	switch {
+	case strings.Contains(text, "tab character") || text == "found character that cannot start any token" && at == '\t':
+		if i := strings.IndexByte(string(line[:indent]), '\t'); i >= 0 {
+			col = i + 1
+		}
+		return "YAML does not allow tabs; indent with spaces", col
+	case text == "found character that cannot start any token" && at > ' ':
+		return fmt.Sprintf("a value cannot start with %q; put the value in quotes", at), 0
+	case text == "mapping values are not allowed in this context":
+		if strings.Contains(before, ": ") {
+			return `this line has a second ": "; quote a value that contains ": ", as in key: "a: b"`, 0
+		}
+		return "this key is indented more than the keys above it, or the line before it has no ':'; the keys of a mapping line up with the same number of spaces", 0
+	case text == "did not find expected key" && strings.TrimSpace(before) != "" && strings.ContainsAny(before, `"'`):
+		return "text after a closing quote; put the whole value in quotes", 0
+	case text == "did not find expected key" && at == '-':
+		return "a list item where a key was expected; put a list under its key, its items indented the same", 0
+	case text == "did not find expected key" || text == "did not find expected '-' indicator":
+		return "this line is indented differently from the lines above it; the keys of a mapping, and the items of a list, line up with the same number of spaces", 0
+	case text == "could not find expected ':'":
+		return "a key needs ':' and a space before its value, as in key: value", 0
+	case text == "found unexpected end of stream" && (at == '"' || at == '\''):
+		return "the quote opened here is never closed", 0
+	case text == "did not find expected ',' or ']'":
+		return "a [ list is not closed with ], or its items are not separated by commas", 0
+	case text == "did not find expected ',' or '}'":
+		return "a { mapping is not closed with }, or its entries are not separated by commas", 0
+	case text == "block sequence entries are not allowed in this context":
+		return "a list item cannot start on the line of its key; put \"- item\" on the next line, indented, or write [item]", 0
+	case text == "did not find expected alphabetic or numeric character" && (at == '&' || at == '*'):
+		return fmt.Sprintf("%q starts a YAML anchor or alias; put a value that starts with it in quotes", at), 0
+	}
+	return "", 0
 }
 
 // locateBudget bounds the work of locating a syntax error, in parses of

@@ -506,3 +506,51 @@ spec:
 		}
 	}
 }
+
+// TestDefaultTemplate: a service without spec.template gets pave.yaml's
+// defaults.template; it used to be refused as if pave.yaml had none.
+func TestDefaultTemplate(t *testing.T) {
+	service := `apiVersion: pave.dev/v1alpha1
+kind: Service
+metadata:
+  name: checkout
+  team: payments
+spec:
+  image: registry.example.com/payments/checkout:1.0.0
+`
+	tests := []struct {
+		name     string
+		defaults string
+		template string // of the loaded service
+		err      string // "LINE:COL message"
+	}{
+		{"default applies", "defaults:\n  template: worker\n", "worker", ""},
+		{"no default", "", "", "6:1 spec.template is required (templates: cron-job, web-service, worker)"},
+		{"default is not a template", "defaults:\n  template: lambda\n", "", `6:1 spec.template is not set and pave.yaml defaults.template "lambda" is not a template (templates: cron-job, web-service, worker)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := testCatalog(t)
+			fsys["pave.yaml"].Data = append(slices.Clone(fsys["pave.yaml"].Data), tt.defaults...)
+			fsys[checkoutFile] = &fstest.MapFile{Data: []byte(service), Mode: 0o644}
+			cat, err := Load(fsys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errs []string
+			for _, e := range cat.Errors {
+				errs = append(errs, fmt.Sprintf("%d:%d %s", e.Line, e.Column, e.Message))
+			}
+			s, ok := cat.Service("payments/checkout")
+			if tt.err == "" {
+				if !ok || s.Spec.Template != tt.template || s.TemplateName() != tt.template || len(errs) > 0 {
+					t.Fatalf("service loaded: %v, errors %v", ok, errs)
+				}
+				return
+			}
+			if ok || len(errs) != 1 || errs[0] != tt.err {
+				t.Errorf("loaded %v, errors:\n%v\nwant:\n%s", ok, errs, tt.err)
+			}
+		})
+	}
+}

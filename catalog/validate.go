@@ -173,7 +173,17 @@ func (v *validator) service(s *Service, ctx serviceContext) {
 
 func (v *validator) template(s *Service, ctx serviceContext) {
 	if s.Spec.Template == "" {
-		v.missing("spec.template", "spec.template is required (templates: %s)", strings.Join(templateNames(ctx.templates), ", "))
+		// A service that leaves spec.template out gets pave.yaml's
+		// defaults.template, as every other default.
+		def := ctx.config.Defaults.Template
+		switch _, ok := ctx.templates[def]; {
+		case def == "":
+			v.missing("spec.template", "spec.template is required (templates: %s)", strings.Join(templateNames(ctx.templates), ", "))
+		case !ok:
+			v.missing("spec.template", "spec.template is not set and pave.yaml defaults.template %q is not a template (templates: %s)", def, strings.Join(templateNames(ctx.templates), ", "))
+		default:
+			s.Spec.Template = def
+		}
 		return
 	}
 	name, constraint := s.TemplateName(), s.TemplateConstraint()

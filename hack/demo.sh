@@ -84,7 +84,7 @@ if [[ -n "${PAVE_DEMO_SCRIPTED:-}" ]]; then
   # Non-interactive run (CI): make the change above and check it lands.
   sed -i 's/checkout:1.4.2/checkout:1.4.3/' "$repo/services/payments/checkout/service.yaml"
   step "pave check --base HEAD: the review of the change, as a pull request shows it"
-  bin/pave check --catalog "$repo" --base HEAD --format markdown -o "$demo/review.md"
+  bin/pave check --catalog "$repo" --base HEAD -o markdown --output-file "$demo/review.md"
   sed -n '1,12p' "$demo/review.md"
   git -C "$repo" -c user.name=pave-demo -c user.email=demo@example.com commit -qam "checkout 1.4.3"
   want=$(git -C "$repo" rev-parse HEAD)

@@ -214,7 +214,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	d.list("\n### New warnings\n\n", warns, "warnings", mdListItems)
 
 	if len(d.omitted) > 0 {
-		d.b.WriteString(fmt.Sprintf("\n---\n_This comment was cut to fit: %s not shown. %s writes the full report._\n", strings.Join(d.omitted, ", "), mdCode("pave check --base "+rv.Base.Ref+" -o report.md")))
+		d.b.WriteString(fmt.Sprintf("\n---\n_This comment was cut to fit: %s not shown. %s writes the full report._\n", strings.Join(d.omitted, ", "), mdCode("pave check --base "+rv.Base.Ref+" -o markdown --output-file report.md")))
 	}
 	_, err := io.WriteString(w, d.b.String())
 	return err

@@ -41,6 +41,28 @@ func (f *clusterFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.impersonate, "impersonate", "", `write each team's objects as this user, "{team}" replaced (e.g. system:serviceaccount:pave-system:team-{team}), so RBAC limits what a mistake can touch`)
 }
 
+// checkNames refuses a --cluster NAME that no environment of pave.yaml
+// uses: a typo would otherwise leave that cluster's services without
+// credentials, reported one by one.
+func (f *clusterFlags) checkNames(cfg *catalog.Config) error {
+	var names []string
+	for _, e := range cfg.Environments {
+		if !slices.Contains(names, e.Cluster) {
+			names = append(names, e.Cluster)
+		}
+	}
+	for _, s := range f.clusters {
+		ref, err := apply.ParseClusterRef(s)
+		if err != nil {
+			continue // build reports it
+		}
+		if !slices.Contains(names, ref.Name) {
+			return flagError("--cluster %s: pave.yaml has no cluster %q (its environments use: %s)", s, ref.Name, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
 // clusters builds one cluster client per --cluster flag.
 func (f *clusterFlags) build() (map[string]*apply.Cluster, error) {
 	opts := apply.DefaultClusterOptions()
@@ -52,7 +74,7 @@ func (f *clusterFlags) build() (map[string]*apply.Cluster, error) {
 			return nil, usageError("%v", err)
 		}
 		if _, dup := out[ref.Name]; dup {
-			return nil, usageError("--cluster %s given twice", ref.Name)
+			return nil, flagError("--cluster %s given twice", ref.Name)
 		}
 		cfg, err := ref.RESTConfig(opts)
 		if err != nil {
@@ -65,7 +87,7 @@ func (f *clusterFlags) build() (map[string]*apply.Cluster, error) {
 		out[ref.Name] = c
 	}
 	if len(out) == 0 {
-		return nil, usageError("no --cluster given")
+		return nil, flagError("no --cluster given")
 	}
 	return out, nil
 }
@@ -215,7 +237,7 @@ func gitRevision(dir string) string {
 
 func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []string) error {
 	if o.driftMode != string(apply.DriftCorrect) && o.driftMode != string(apply.DriftWarn) {
-		return usageError("--drift-mode must be correct or warn")
+		return flagError("--drift-mode must be correct or warn")
 	}
 	ctx, stop := signalContext(ctx)
 	defer stop()
@@ -271,6 +293,10 @@ func prepareClusterRun(ctx context.Context, catalogDir, revision, env string, id
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if err := cf.checkNames(cat.Config); err != nil {
+		cat.Close()
+		return nil, nil, nil, err
+	}
 	clusters, err := cf.build()
 	if err != nil {
 		cat.Close()
@@ -297,6 +323,10 @@ func printApplyResults(w io.Writer, results []*apply.Result, wait bool) bool {
 	fmt.Fprintln(tw, "SERVICE\tENVIRONMENT\tCLUSTER\tHEALTH\tCHANGES")
 	clean := true
 	var details []string
+	// A cluster that did not answer fails every service of it the same
+	// way: say so once, with the count.
+	unreachable := map[string]int{}
+	var unreachableOrder []string
 	for _, r := range results {
 		counts := r.Counts()
 		var parts []string
@@ -314,7 +344,14 @@ func printApplyResults(w io.Writer, results []*apply.Result, wait bool) bool {
 			service = "(cluster)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", service, r.Environment, r.Cluster, health, strings.Join(parts, ", "))
-		if r.Err != nil {
+		if r.Err != nil && apply.IsUnreachable(r.Err) {
+			clean = false
+			msg := r.Err.Error()
+			if unreachable[msg] == 0 {
+				unreachableOrder = append(unreachableOrder, msg)
+			}
+			unreachable[msg]++
+		} else if r.Err != nil {
 			clean = false
 			details = append(details, fmt.Sprintf("%s (%s): %v", service, r.Environment, r.Err))
 		} else if wait && r.Health.Status != apply.HealthReady && r.Health.Status != apply.HealthPruned {
@@ -335,8 +372,19 @@ func printApplyResults(w io.Writer, results []*apply.Result, wait bool) bool {
 		}
 	}
 	tw.Flush()
+	for _, msg := range unreachableOrder {
+		fmt.Fprintf(w, "%s (%s not applied)\n", msg, plural(unreachable[msg], "service"))
+	}
 	for _, d := range details {
 		fmt.Fprintln(w, policy.Terminal(d))
 	}
 	return clean
+}
+
+// plural is "1 service" or "3 services".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -19,8 +19,7 @@ import (
 type checkOptions struct {
 	catalogDir string
 	env        string
-	format     string
-	output     string
+	out        outputFlags
 
 	// Review of a change (--base).
 	base              string
@@ -46,9 +45,10 @@ the service.yaml line responsible, with a hint how to fix it; denials that
 an unexpired exception (exceptions/<team>/<name>.yaml) covers are reported
 as excepted, and every exception of the services checked is listed first.
 
-Formats: text (grouped by service and environment), json, markdown (a pull
-request comment), sarif (SARIF 2.1.0), junit and github (workflow commands
-that annotate the pull request).
+Formats (-o): text (grouped by service and environment), json, markdown
+(a pull request comment), sarif (SARIF 2.1.0), junit and github (workflow
+commands that annotate the pull request). --output-file FILE writes the
+report to FILE instead of standard output.
 
 With --base REF, check reviews a change instead (a pull request): it reads
 the base revision and the head (--head REF, or the catalog folder as it is
@@ -61,8 +61,8 @@ differ with a unified diff (Secret values never shown), and every policy
 result marked new, existing or fixed. The exceptions the change adds,
 changes or removes come first in every format: each needs one of
 pave.yaml's exceptions.approvers. The blast radius groups the impacted services by the
-shape of their change. --format markdown is the pull-request comment,
-cut to fit GitHub's 65,536 characters (-o writes it whole);
+shape of their change. -o markdown is the pull-request comment, cut to
+fit GitHub's 65,536 characters (--output-file writes it whole);
 --github-comment posts it as one sticky comment, --github-annotations as a
 check run with annotations on the service.yaml lines, --gitlab-note as a
 merge request note.
@@ -82,8 +82,7 @@ change introduces count —, 2 for usage errors or an invalid pave.yaml
 	}
 	cmd.Flags().StringVar(&o.catalogDir, "catalog", ".", "catalog folder (holds pave.yaml)")
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
-	cmd.Flags().StringVar(&o.format, "format", "text", "output format: "+strings.Join(policy.Formats(), ", "))
-	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the report to this file instead of standard output")
+	o.out.bind(cmd.Flags(), policy.Formats(), true)
 	cmd.Flags().StringVar(&o.base, "base", "", "review the change from this git revision (e.g. origin/main, HEAD~1)")
 	cmd.Flags().StringVar(&o.head, "head", "", "head git revision of the review (default: the catalog folder as it is on disk)")
 	cmd.Flags().StringVar(&o.failOn, "fail-on", policy.FailOnAny, "with --base: fail on any denial in an impacted pair (any) or only on denials the change introduces (new)")
@@ -96,19 +95,22 @@ change introduces count —, 2 for usage errors or an invalid pave.yaml
 }
 
 func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []string) error {
-	formatter, err := policy.Get(o.format)
+	if err := o.out.check(); err != nil {
+		return err
+	}
+	formatter, err := policy.Get(o.out.format)
 	if err != nil {
-		return usageError("--format: %v", err)
+		return &exitError{code: exitInternal, err: err}
 	}
 	if o.base != "" {
 		if len(ids) > 0 {
-			return usageError("--base reviews every service the change impacts: drop the TEAM/NAME arguments")
+			return flagError("--base reviews every service the change impacts: drop the TEAM/NAME arguments")
 		}
 		return o.review(ctx, stdout, stderr)
 	}
 	for flag, set := range map[string]bool{"--head": o.head != "", "--github-comment": o.githubComment, "--github-comment-author": o.githubAuthor != "", "--github-annotations": o.githubAnnotations, "--gitlab-note": o.gitlabNote, "--pr": o.pr != 0, "--fail-on": o.failOn != policy.FailOnAny} {
 		if set {
-			return usageError("%s needs --base REF: it concerns the review of a change", flag)
+			return flagError("%s needs --base REF: it concerns the review of a change", flag)
 		}
 	}
 	cat, err := loadCatalog(o.catalogDir)
@@ -123,7 +125,7 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	}
 	for _, id := range ids {
 		if !strings.Contains(id, "/") {
-			return usageError("expected TEAM/NAME, got %q", id)
+			return flagError("expected TEAM/NAME, got %q", id)
 		}
 	}
 	if _, err := selectServices(cat, ids); err != nil {
@@ -156,26 +158,26 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	return nil
 }
 
-// write prints the report, or writes it to -o.
+// write prints the report, or writes it to --output-file.
 func (o *checkOptions) write(stdout, stderr io.Writer, formatter policy.Formatter, report *policy.Report) error {
 	var buf bytes.Buffer
 	if err := formatter.Format(&buf, report); err != nil {
 		return &exitError{code: exitInternal, err: err}
 	}
-	if o.output == "" {
+	if o.out.file == "" {
 		if _, err := stdout.Write(buf.Bytes()); err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
 	} else {
-		if err := os.WriteFile(o.output, buf.Bytes(), 0o644); err != nil {
-			return usageError("-o: %v", err)
+		if err := os.WriteFile(o.out.file, buf.Bytes(), 0o644); err != nil {
+			return usageError("--output-file: %v", err)
 		}
 		s := report.Summary()
 		if report.Review != nil {
 			rs := report.ReviewSummary()
-			fmt.Fprintf(stderr, "wrote %s: %d impacted pairs (%d added, %d changed, %d removed, %d unchanged), %d new denials, %d existing, %d fixed, %d errors\n", o.output, rs.Pairs, rs.Added, rs.Changed, rs.Removed, rs.Unchanged, rs.NewDenials, rs.ExistingDenials, rs.FixedDenials, rs.Errors)
+			fmt.Fprintf(stderr, "wrote %s: %d impacted pairs (%d added, %d changed, %d removed, %d unchanged), %d new denials, %d existing, %d fixed, %d errors\n", o.out.file, rs.Pairs, rs.Added, rs.Changed, rs.Removed, rs.Unchanged, rs.NewDenials, rs.ExistingDenials, rs.FixedDenials, rs.Errors)
 		} else {
-			fmt.Fprintf(stderr, "wrote %s: %d services, %d denials, %d warnings, %d excepted, %d errors\n", o.output, s.Services, s.Denials, s.Warnings, s.Excepted, s.Errors)
+			fmt.Fprintf(stderr, "wrote %s: %d services, %d denials, %d warnings, %d excepted, %d errors\n", o.out.file, s.Services, s.Denials, s.Warnings, s.Excepted, s.Errors)
 		}
 	}
 	return nil

@@ -35,7 +35,7 @@ func TestCheckExampleCatalogPassesInEveryFormat(t *testing.T) {
 
 func TestCheckWritesReportFile(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "report.json")
-	code, stdout, stderr := pave(t, "check", "--catalog", exampleCatalog, "--format", "json", "-o", out, "payments/checkout")
+	code, stdout, stderr := pave(t, "check", "--catalog", exampleCatalog, "-o", "json", "--output-file", out, "payments/checkout")
 	if code != 0 || stdout != "" {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -189,7 +189,7 @@ func TestCheckExitCodes(t *testing.T) {
 		code   int
 		output string
 	}{
-		{"unknown format", []string{"check", "--catalog", exampleCatalog, "--format", "xml"}, 2, `unknown format "xml" (text, json, markdown, sarif, junit, github)`},
+		{"unknown format", []string{"check", "--catalog", exampleCatalog, "--format", "xml"}, 2, `-o: unknown format "xml" (text, json, markdown, sarif, junit, github)`},
 		{"unknown environment", []string{"check", "--catalog", exampleCatalog, "--env", "qa"}, 2, `unknown environment "qa"`},
 		{"unknown service", []string{"check", "--catalog", exampleCatalog, "payments/nope"}, 2, `no service "payments/nope"`},
 		{"not TEAM/NAME", []string{"check", "--catalog", exampleCatalog, "checkout"}, 2, `expected TEAM/NAME`},
@@ -270,5 +270,45 @@ func validateSARIF(t *testing.T, sch *jsonschema.Schema, out string) {
 	}
 	if err := sch.Validate(inst); err != nil {
 		t.Errorf("sarif: not valid SARIF 2.1.0: %v", err)
+	}
+}
+
+// TestOutputFlagIsTheFormat: -o picks the format, as in kubectl, helm and
+// conftest; it used to name the report file, so `pave check -o json`
+// wrote text to a file named "json".
+func TestOutputFlagIsTheFormat(t *testing.T) {
+	catalogDir, err := filepath.Abs(exampleCatalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	for _, args := range [][]string{
+		{"check", "--catalog", catalogDir, "-o", "json", "payments/checkout"},
+		{"check", "--catalog", catalogDir, "--output", "json", "payments/checkout"},
+		{"check", "--catalog", catalogDir, "--format", "json", "payments/checkout"},
+		{"validate", "--catalog", catalogDir, "-o", "json"},
+		{"validate", "--catalog", catalogDir, "--format", "json"},
+	} {
+		code, stdout, stderr := pave(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+			t.Errorf("%v: standard output is not JSON (%v):\n%s", args, err, stdout)
+		}
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Errorf("-o json wrote a file: %v", entries)
+	}
+
+	// The old spelling, -o FILE, is refused with a pointer to --output-file.
+	code, stdout, stderr := pave(t, "check", "--catalog", catalogDir, "-o", "report.md")
+	want := `-o: unknown format "report.md" (text, json, markdown, sarif, junit, github); -o is the output format: write the report to a file with --output-file report.md`
+	if code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("-o report.md: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat("report.md"); !os.IsNotExist(err) {
+		t.Errorf("-o report.md wrote the file")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/spf13/cobra"
@@ -50,14 +51,38 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 	}
 	defer cat.Close()
 	changed := false
+	// Each cluster is asked once whether it answers: one without
+	// credentials, or that does not answer, is reported once with the
+	// number of services it holds back, not once per service.
+	down := map[string]error{}
+	skipped := map[string]int{}
+	var order []string
 	for _, res := range p.rendered {
 		env, _ := cat.Config.Environment(res.Environment)
-		c, ok := clusters[env.Cluster]
-		if !ok {
-			fmt.Fprintf(stderr, "%s (%s): no --cluster %s given\n", res.Service, res.Environment, env.Cluster)
+		if _, asked := down[env.Cluster]; !asked {
+			order = append(order, env.Cluster)
+			if c, ok := clusters[env.Cluster]; !ok {
+				down[env.Cluster] = fmt.Errorf("no --cluster %s given", env.Cluster)
+			} else {
+				down[env.Cluster] = c.Ping(ctx, 5*time.Second)
+			}
+		}
+		if down[env.Cluster] != nil {
+			skipped[env.Cluster]++
+		}
+	}
+	for _, name := range order {
+		if down[name] != nil {
+			fmt.Fprintf(stderr, "%v (%s not diffed)\n", down[name], plural(skipped[name], "service"))
 			changed = true
+		}
+	}
+	for _, res := range p.rendered {
+		env, _ := cat.Config.Environment(res.Environment)
+		if down[env.Cluster] != nil {
 			continue
 		}
+		c := clusters[env.Cluster]
 		opts := apply.DefaultOptions()
 		opts.Impersonate = o.cluster.impersonate
 		diffs, err := apply.New(c, opts).Diff(ctx, cat.Config, res)

@@ -31,6 +31,9 @@ const (
 type exitError struct {
 	code int
 	err  error
+	// help: the mistake is in how the command was called, so the message
+	// points at the command's --help.
+	help bool
 }
 
 func (e *exitError) Error() string {
@@ -47,6 +50,12 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
+// flagError marks a bad flag value or argument: the message points at the
+// command's --help.
+func flagError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...), help: true}
+}
+
 // silentExit ends a command with a code after it already printed its report.
 func silentExit(code int) error { return &exitError{code: code} }
 
@@ -59,20 +68,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return exitOK
+	}
+	path := root.Name()
+	if cmd != nil {
+		path = cmd.CommandPath()
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
 			fmt.Fprintf(stderr, "pave: %v\n", ee.err)
 		}
+		if ee.help {
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
+		}
 		return ee.code
 	}
 	// Everything cobra reports itself (unknown flags, wrong argument
 	// counts) is a usage error.
-	fmt.Fprintf(stderr, "pave: %v\nRun 'pave --help' for usage.\n", err)
+	fmt.Fprintf(stderr, "pave: %v\nRun '%s --help' for usage.\n", err, path)
 	return exitUsage
 }
 
@@ -103,6 +119,7 @@ policies, and applies what passes to the clusters of each environment.`,
 		newCodeownersCmd(),
 		newVersionCmd(info),
 	)
+	plainSwitchUsage(root)
 	return root
 }
 

@@ -106,7 +106,7 @@ func TestValidateExitCodes(t *testing.T) {
 		output string
 	}{
 		{"unknown flag", []string{"validate", "--bogus"}, 2, "unknown flag: --bogus"},
-		{"unknown format", []string{"validate", "--catalog", exampleCatalog, "--format", "xml"}, 2, `unknown --format "xml"`},
+		{"unknown format", []string{"validate", "--catalog", exampleCatalog, "--format", "xml"}, 2, `-o: unknown format "xml" (text, json)`},
 		{"no pave.yaml", []string{"validate", "--catalog", empty}, 2, "pave.yaml: not found"},
 		{"missing folder", []string{"validate", "--catalog", filepath.Join(empty, "nope")}, 2, "no such file or directory"},
 		{"invalid pave.yaml", []string{"validate", "--catalog", badConfig}, 2, "pave.yaml:4:15: environments: expected a list, got a string"},
@@ -206,5 +206,51 @@ func TestValidateRejectsExceptionsForUnknownPolicies(t *testing.T) {
 	want := file + `:10:13: exceptions[0].policy: unknown policy "readonly-rootfs"`
 	if code != 1 || !strings.HasPrefix(stdout, want) || !strings.Contains(stderr, "7 services valid, 1 invalid") {
 		t.Errorf("exit %d\nstdout: %s\nwant prefix: %s\nstderr: %s", code, stdout, want, stderr)
+	}
+}
+
+// TestServiceWithoutTemplateGetsTheDefault: pave.yaml's defaults.template
+// (web-service in the example) is what a service without spec.template
+// renders with; such a service used to be invalid.
+func TestServiceWithoutTemplateGetsTheDefault(t *testing.T) {
+	dir := copyCatalog(t)
+	file := filepath.Join(dir, "services/payments/checkout/service.yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := strings.Replace(string(data), "  template: web-service\n", "", 1)
+	if without == string(data) {
+		t.Fatal("the example checkout no longer sets spec.template: web-service")
+	}
+	if err := os.WriteFile(file, []byte(without), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, want, _ := pave(t, "render", "--catalog", exampleCatalog, "--env", "prod", "payments/checkout")
+	code, got, stderr := pave(t, "render", "--catalog", dir, "--env", "prod", "payments/checkout")
+	if code != 0 || got != want || want == "" {
+		t.Errorf("render without spec.template: exit %d\n%s\ndiffers from the example's render", code, stderr)
+	}
+	if code, stdout, stderr := pave(t, "check", "--catalog", dir, "payments/checkout"); code != 0 {
+		t.Errorf("check: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestValidateExplainsATab: a service.yaml indented with a tab is reported
+// at the tab, in plain words; the other services are still valid.
+func TestValidateExplainsATab(t *testing.T) {
+	dir := copyCatalog(t)
+	file := filepath.Join(dir, "services/payments/checkout/service.yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(strings.Replace(string(data), "\n  image:", "\n\timage:", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := pave(t, "validate", "--catalog", dir)
+	want := file + ":8:1: invalid YAML: YAML does not allow tabs; indent with spaces (found a tab character that violates indentation)\n"
+	if code != 1 || stdout != want || !strings.Contains(stderr, "7 services valid, 1 invalid") {
+		t.Errorf("exit %d\nstdout: %s\nwant:   %s\nstderr: %s", code, stdout, want, stderr)
 	}
 }

@@ -31,7 +31,7 @@ rules as 'pave validate'.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			team, name, ok := strings.Cut(args[0], "/")
 			if !ok || team == "" || name == "" || strings.Contains(name, "/") {
-				return usageError("expected TEAM/NAME, got %q", args[0])
+				return flagError("expected TEAM/NAME, got %q", args[0])
 			}
 			o.scaffold.Team, o.scaffold.Name = team, name
 			return o.run(cmd.OutOrStdout())

@@ -21,7 +21,7 @@ func newPolicyCmd() *cobra.Command {
 		Short: "Work with the catalog's Rego policies",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError("missing subcommand (pave policy test)")
+			return flagError("missing subcommand (pave policy test)")
 		},
 	}
 	cmd.AddCommand(newPolicyTestCmd())

@@ -22,7 +22,7 @@ const checkRunName = "pave check"
 // head, reported in the chosen format and posted where asked.
 func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) error {
 	if o.failOn != policy.FailOnAny && o.failOn != policy.FailOnNew {
-		return usageError("--fail-on: want %s or %s, got %q", policy.FailOnAny, policy.FailOnNew, o.failOn)
+		return flagError("--fail-on: want %s or %s, got %q", policy.FailOnAny, policy.FailOnNew, o.failOn)
 	}
 	// Check the forge settings before the work, so a misconfigured job
 	// fails at once with what to set.
@@ -98,8 +98,8 @@ func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) err
 		return filepath.Join(o.catalogDir, filepath.FromSlash(rel))
 	})
 
-	formatter, _ := policy.Get(o.format)
-	if o.format == "markdown" && o.output == "" {
+	formatter, _ := policy.Get(o.out.format)
+	if o.out.format == "markdown" && o.out.file == "" {
 		formatter = policy.Markdown{Limit: policy.CommentLimit}
 	}
 	// The report first: a forge that fails to take it must not hide it.

@@ -186,7 +186,7 @@ func TestReviewPostsOneGitHubComment(t *testing.T) {
 
 	report := filepath.Join(t.TempDir(), "report.md")
 	for run := range 2 {
-		code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--format", "markdown", "-o", report, "--github-comment", "--github-annotations")
+		code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--format", "markdown", "--output-file", report, "--github-comment", "--github-annotations")
 		if code != 0 {
 			t.Fatalf("run %d: exit %d\n%s%s", run, code, stdout, stderr)
 		}
@@ -239,7 +239,7 @@ func TestReviewLeavesAForgedMarkerComment(t *testing.T) {
 			t.Setenv("GITHUB_API_URL", gh.URL())
 			t.Setenv("GITHUB_EVENT_PATH", "")
 			for run := range 2 {
-				args := append([]string{"check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--pr", "7", "--github-comment", "-o", filepath.Join(t.TempDir(), "r.md")}, tc.args...)
+				args := append([]string{"check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--pr", "7", "--github-comment", "--output-file", filepath.Join(t.TempDir(), "r.md")}, tc.args...)
 				if code, stdout, stderr := pave(t, args...); code != 0 {
 					t.Fatalf("run %d: exit %d\n%s%s", run, code, stdout, stderr)
 				}
@@ -277,7 +277,7 @@ func TestReviewAnnotationsOnServiceLines(t *testing.T) {
 	t.Setenv("GITHUB_SHA", "89abcdef0123456789abcdef0123456789abcdef")
 
 	out := filepath.Join(t.TempDir(), "r.txt")
-	code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--pr", "3", "--github-annotations", "--github-comment", "-o", out)
+	code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--pr", "3", "--github-annotations", "--github-comment", "--output-file", out)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", code, stdout, stderr)
 	}
@@ -312,7 +312,7 @@ func TestReviewPostsOneGitLabNote(t *testing.T) {
 	t.Setenv("CI_PROJECT_ID", "platform/catalog")
 	t.Setenv("CI_MERGE_REQUEST_IID", "12")
 	for run := range 2 {
-		code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--gitlab-note", "-o", filepath.Join(t.TempDir(), "r.txt"))
+		code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--gitlab-note", "--output-file", filepath.Join(t.TempDir(), "r.txt"))
 		if code != 0 {
 			t.Fatalf("run %d: exit %d\n%s%s", run, code, stdout, stderr)
 		}
@@ -371,7 +371,7 @@ func TestCIExamplesUseRealFlags(t *testing.T) {
 		if err := cmd.Flags().Parse(fields[2:]); err != nil {
 			t.Errorf("%s: %q: %v", file, commands[0], err)
 		}
-		for _, flag := range []string{"base", "format", "output"} {
+		for _, flag := range []string{"base", "output", "output-file"} {
 			if f := cmd.Flags().Lookup(flag); f == nil || !f.Changed {
 				t.Errorf("%s: the command does not set --%s", file, flag)
 			}

@@ -113,10 +113,10 @@ exits 0.`,
 
 func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	if (o.repo == "") == (o.path == "") {
-		return usageError("give exactly one of --repo or --path")
+		return flagError("give exactly one of --repo or --path")
 	}
 	if o.driftMode != string(apply.DriftCorrect) && o.driftMode != string(apply.DriftWarn) {
-		return usageError("--drift-mode must be correct or warn")
+		return flagError("--drift-mode must be correct or warn")
 	}
 	if err := o.checkRepoURL(); err != nil {
 		return err
@@ -286,7 +286,7 @@ func (o *serveOptions) runLeading(ctx context.Context, log logr.Logger, clusters
 	}
 	c, ok := clusters[name]
 	if !ok {
-		return usageError("--leader-election-cluster %s: no such --cluster", name)
+		return flagError("--leader-election-cluster %s: no such --cluster", name)
 	}
 	cs, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {

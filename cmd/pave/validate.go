@@ -17,7 +17,7 @@ import (
 
 type validateOptions struct {
 	catalogDir string
-	format     string
+	out        outputFlags
 }
 
 func newValidateCmd() *cobra.Command {
@@ -36,7 +36,7 @@ Exit status: 0 when the catalog is valid, 1 when any service has errors,
 		},
 	}
 	cmd.Flags().StringVar(&o.catalogDir, "catalog", ".", "catalog folder (holds pave.yaml)")
-	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	o.out.bind(cmd.Flags(), []string{"text", "json"}, false)
 	return cmd
 }
 
@@ -60,8 +60,8 @@ type serviceStatus struct {
 }
 
 func (o *validateOptions) run(stdout, stderr io.Writer) error {
-	if o.format != "text" && o.format != "json" {
-		return usageError("unknown --format %q (text or json)", o.format)
+	if err := o.out.check(); err != nil {
+		return err
 	}
 	cat, err := catalog.LoadDir(o.catalogDir)
 	var cfgErr *catalog.ConfigError
@@ -90,7 +90,7 @@ func (o *validateOptions) displayPath(rel string) string {
 }
 
 func (o *validateOptions) print(w io.Writer, errs catalog.ErrorList, cat *catalog.Catalog) {
-	if o.format == "text" {
+	if o.out.format == "text" {
 		for _, e := range errs {
 			c := *e
 			c.File = o.displayPath(e.File)
