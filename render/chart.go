@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"strings"
 	"sync"
@@ -192,6 +193,23 @@ func loadChart(fsys fs.FS, dir string, h io.Writer) (*chart.Chart, error) {
 		return nil, err
 	}
 	return loader.LoadFiles(files)
+}
+
+// ownValues are the coalesced values without the empty maps Helm adds
+// for the library charts: the template's schema checks the service's
+// settings, and a library takes none (a service that sets one is told).
+func (g *goldenPath) ownValues(coalesced, vals map[string]any) map[string]any {
+	if len(g.sources) == 0 {
+		return coalesced
+	}
+	out := maps.Clone(coalesced)
+	for _, dir := range g.sources {
+		name := strings.TrimSuffix(dir, "/")
+		if _, set := vals[name]; !set {
+			delete(out, name)
+		}
+	}
+	return out
 }
 
 // noLoader refuses every $ref outside the schema itself: rendering never

@@ -333,7 +333,7 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		return nil, templateErr(err)
 	}
 	if gp.schema != nil {
-		if vs := validateSchema(gp.schema, coalesced); len(vs) > 0 {
+		if vs := validateSchema(gp.schema, gp.ownValues(coalesced, vals)); len(vs) > 0 {
 			errs := schemaErrors(svc, env, gp, vs)
 			if len(errs) == 1 {
 				return nil, errs[0]
