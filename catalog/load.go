@@ -72,6 +72,19 @@ type Template struct {
 	Libraries []string
 }
 
+// TemplatesUsing lists the templates that are, or depend on, the chart in
+// templates/<dir>, sorted: a change under that folder reaches them all.
+func (c *Catalog) TemplatesUsing(dir string) []string {
+	var out []string
+	for name, t := range c.Templates {
+		if name == dir || t.UsesLibrary(dir) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // UsesLibrary tells whether the template depends on the catalog's library
 // chart templates/<name>.
 func (t *Template) UsesLibrary(name string) bool { return slices.Contains(t.Libraries, name) }
