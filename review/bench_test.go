@@ -22,7 +22,7 @@ func templateChangeAtScale(tb testing.TB, n int) *reviewtest.Repo {
 	repo.Commit("synthetic services")
 	repo.Replace("templates/web-service/Chart.yaml", "version: 1.0.0", "version: 1.1.0")
 	// The pod template is the library's: web-service alone adds to it.
-	repo.Replace("templates/web-service/templates/deployment.yaml", `include "pave.deployment" .`, `include "pave.deployment" . | replace "        readOnlyRootFilesystem: true\n" "        readOnlyRootFilesystem: true\n        runAsUser: 10001\n"`)
+	repo.Replace("templates/web-service/templates/deployment.yaml", `include "pave.deployment" .`, `include "pave.deployment" . | replace "            readOnlyRootFilesystem: true\n" "            readOnlyRootFilesystem: true\n            runAsUser: 10001\n"`)
 	repo.Commit("web-service 1.1.0")
 	return repo
 }

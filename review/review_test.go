@@ -95,7 +95,8 @@ var scenarios = []struct {
 		name: "template-change",
 		edit: func(r *reviewtest.Repo) {
 			r.Replace("templates/web-service/Chart.yaml", "version: 1.0.0", "version: 1.1.0")
-			r.Replace("templates/web-service/templates/deployment.yaml", "  revisionHistoryLimit: 5\n", "  revisionHistoryLimit: 5\n  progressDeadlineSeconds: 300\n")
+			// The Deployment is the library's: web-service alone adds to it.
+			r.Replace("templates/web-service/templates/deployment.yaml", `include "pave.deployment" .`, `include "pave.deployment" . | replace "  revisionHistoryLimit: 5\n" "  revisionHistoryLimit: 5\n  progressDeadlineSeconds: 300\n"`)
 		},
 		check: func(t *testing.T, rep *policy.Report) {
 			rv := rep.Review
