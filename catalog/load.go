@@ -573,6 +573,11 @@ func loadTemplates(fsys fs.FS) (templates, libraries map[string]*Template, errs 
 		}
 		charts = append(charts, loaded{t, chartDependencies(data)})
 	}
+	// Libraries first, so that a template depending on a broken one says so.
+	slices.SortStableFunc(charts, func(a, b loaded) int {
+		return cmp.Compare(boolRank(libraries[b.t.Name] != nil), boolRank(libraries[a.t.Name] != nil))
+	})
+	broken := map[string]bool{}
 	for _, ch := range charts {
 		file := ch.t.Dir + "/Chart.yaml"
 		ok := true
@@ -588,6 +593,8 @@ func loadTemplates(fsys fs.FS) (templates, libraries map[string]*Template, errs 
 			switch lib, isLib := libraries[name]; {
 			case err != nil:
 				fail("%v", err)
+			case broken[name]:
+				fail("the library chart %s/%s has errors", TemplatesDir, name)
 			case !present[name]:
 				fail("%s/%s has no chart (no %s/%s/Chart.yaml)", TemplatesDir, name, TemplatesDir, name)
 			case !isLib:
@@ -601,7 +608,10 @@ func loadTemplates(fsys fs.FS) (templates, libraries map[string]*Template, errs 
 			}
 		}
 		if !ok {
-			delete(libraries, ch.t.Name)
+			if libraries[ch.t.Name] != nil {
+				broken[ch.t.Name] = true
+				delete(libraries, ch.t.Name)
+			}
 			continue
 		}
 		slices.Sort(ch.t.Libraries)
@@ -611,4 +621,11 @@ func loadTemplates(fsys fs.FS) (templates, libraries map[string]*Template, errs 
 		}
 	}
 	return templates, libraries, errs
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
