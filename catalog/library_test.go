@@ -92,6 +92,8 @@ func TestLibraryDependencyErrors(t *testing.T) {
 			want: `dependency "web-service": file://. is outside the catalog's charts`},
 		{name: "wrong name", dep: "common", repository: "file://../_lib",
 			want: `dependency "common": the name must be "_lib", the name of the chart at file://../_lib`},
+		{name: "version not satisfied", dep: "_lib", repository: "file://../_lib\n    version: ^2.0.0",
+			want: `templates/web-service/Chart.yaml:7:14: dependency "_lib": version 1.0.0 of templates/_lib does not satisfy "^2.0.0"`},
 		{name: "library of a library", dep: "_lib", repository: "file://../_lib",
 			extra: map[string]string{"templates/_lib/Chart.yaml": libChart + "dependencies:\n  - name: _base\n    repository: file://../_base\n", "templates/_base/Chart.yaml": "apiVersion: v2\nname: _base\ntype: library\nversion: 1.0.0\n"},
 			want:  `templates/_lib/Chart.yaml:7:17: dependency "_base": a library chart cannot itself depend on file://../_base`},

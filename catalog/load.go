@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	"gopkg.in/yaml.v3"
 )
 
@@ -465,8 +466,9 @@ type chartFile struct {
 // chartDependency is a dependencies entry of a Chart.yaml, with the
 // position of its repository (or of the entry when it has none).
 type chartDependency struct {
-	Name, Repository string
+	Name, Repository, Version string
 	Position
+	VersionPos Position
 }
 
 // LocalRepository is the scheme of a chart dependency resolved from the
@@ -499,6 +501,9 @@ func chartDependencies(data []byte) []chartDependency {
 				case "repository":
 					d.Repository = v.Value
 					d.Position = nodePos(v)
+				case "version":
+					d.Version = v.Value
+					d.VersionPos = nodePos(v)
 				}
 			}
 			out = append(out, d)
@@ -603,6 +608,9 @@ func loadTemplates(fsys fs.FS) (templates, libraries map[string]*Template, errs 
 				fail("a library chart cannot itself depend on %s (pave resolves one level of file:// libraries)", d.Repository)
 			case d.Name != lib.Name:
 				fail("the name must be %q, the name of the chart at %s", lib.Name, d.Repository)
+			case d.Version != "" && !versionMatches(d.Version, lib.Version):
+				d.Position = d.VersionPos
+				fail("version %s of %s/%s does not satisfy %q", lib.Version, TemplatesDir, name, d.Version)
 			default:
 				ch.t.Libraries = append(ch.t.Libraries, name)
 			}
@@ -628,4 +636,15 @@ func boolRank(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// versionMatches tells whether a chart version satisfies a dependency's
+// version constraint; one that does not parse matches nothing.
+func versionMatches(constraint, version string) bool {
+	c, err := semver.NewConstraint(constraint)
+	if err != nil {
+		return false
+	}
+	v, err := semver.NewVersion(version)
+	return err == nil && c.Check(v)
 }
