@@ -1,8 +1,10 @@
 package render
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // libraryFiles make the basic chart take its helper from the catalog's
@@ -88,5 +90,16 @@ func TestLibraryChartIsNotRendered(t *testing.T) {
 	_, err := New(cat, Options{}).goldenPath("_lib")
 	if err == nil || !strings.Contains(err.Error(), "templates/_lib is a library chart, not a template") {
 		t.Errorf("loading the library as a template: %v", err)
+	}
+}
+
+// TestLibraryChartFileRules: a library is read by the same rules as a
+// template: no symlink in it.
+func TestLibraryChartFileRules(t *testing.T) {
+	cat := testCatalog(t, libraryFiles(nil))
+	cat.FS.(fstest.MapFS)["templates/_lib/templates/_secrets.tpl"] = &fstest.MapFile{Data: []byte("/etc/shadow"), Mode: fs.ModeSymlink}
+	_, err := renderOne(t, cat, Options{}, "payments/checkout", "prod")
+	if err == nil || !strings.Contains(err.Error(), `dependency "_lib": templates/_lib/templates/_secrets.tpl: symlinks are not allowed in the catalog`) {
+		t.Errorf("a symlink in the library: %v", err)
 	}
 }
