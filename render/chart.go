@@ -16,6 +16,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/ignore"
 	"k8s.io/client-go/dynamic"
 
@@ -102,6 +103,15 @@ func loadGoldenPath(cat *catalog.Catalog, name string) (*goldenPath, error) {
 	}
 	g.hash = hex.EncodeToString(h.Sum(nil))
 	g.hasDependencies = len(ch.Metadata.Dependencies) > 0
+	if g.hasDependencies && librariesOnly(ch) {
+		// Libraries are always enabled and import no values: processing
+		// them does not depend on the service, so it is done once here
+		// and renders of the chart need not take turns.
+		if err := chartutil.ProcessDependenciesWithMerge(ch, map[string]any{}); err != nil {
+			return nil, fmt.Errorf("load template %s: %w", name, err)
+		}
+		g.hasDependencies = false
+	}
 	g.instr = instrumentChart(ch)
 	if len(ch.Schema) > 0 {
 		if g.schema, err = compileSchema(t.Dir+"/values.schema.json", ch.Schema); err != nil {
@@ -109,6 +119,23 @@ func loadGoldenPath(cat *catalog.Catalog, name string) (*goldenPath, error) {
 		}
 	}
 	return g, nil
+}
+
+// librariesOnly tells whether every dependency of the chart is one of the
+// catalog's library charts, used without condition, tags, alias or
+// import-values, and has no dependencies of its own.
+func librariesOnly(ch *chart.Chart) bool {
+	for _, d := range ch.Metadata.Dependencies {
+		if !strings.HasPrefix(d.Repository, catalog.LocalRepository) || d.Condition != "" || len(d.Tags) > 0 || d.Alias != "" || len(d.ImportValues) > 0 {
+			return false
+		}
+	}
+	for _, sub := range ch.Dependencies() {
+		if len(sub.Metadata.Dependencies) > 0 || len(sub.Dependencies()) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // loadLibrary reads the catalog's library chart a template depends on by
