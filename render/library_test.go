@@ -3,6 +3,7 @@ package render
 import (
 	"io/fs"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 )
@@ -102,4 +103,35 @@ func TestLibraryChartFileRules(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `dependency "_lib": templates/_lib/templates/_secrets.tpl: symlinks are not allowed in the catalog`) {
 		t.Errorf("a symlink in the library: %v", err)
 	}
+}
+
+// TestLibraryChartRendersConcurrently: renders of one template on a
+// library share the loaded chart without taking turns (run with -race).
+func TestLibraryChartRendersConcurrently(t *testing.T) {
+	cat := testCatalog(t, libraryFiles(nil))
+	svc, _ := cat.Service("payments/checkout")
+	r := New(cat, Options{})
+	want := map[string]string{}
+	for _, env := range []string{"staging", "prod"} {
+		res, err := New(cat, Options{}).Render(svc, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[env] = string(res.YAML())
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		env := []string{"staging", "prod"}[i%2]
+		wg.Go(func() {
+			res, err := r.Render(svc, env)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if string(res.YAML()) != want[env] {
+				t.Errorf("%s rendered differently when concurrent", env)
+			}
+		})
+	}
+	wg.Wait()
 }
