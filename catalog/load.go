@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	"gopkg.in/yaml.v3"
 )
 
@@ -22,6 +23,10 @@ type Catalog struct {
 	FS        fs.FS
 	Config    *Config
 	Templates map[string]*Template
+	// Libraries are the library charts under templates/ (Chart.yaml
+	// "type: library"), by folder name: templates include them as
+	// dependencies (repository: file://../<name>); services cannot use them.
+	Libraries map[string]*Template
 	// Services are the valid services, sorted by team and name.
 	Services []*Service
 	// Errors lists every problem found, sorted by file and line. A service
@@ -63,7 +68,27 @@ type Template struct {
 	Description string
 	// Dir is the chart folder relative to the catalog root.
 	Dir string
+	// Libraries are the library charts of the catalog this template
+	// depends on (repository: file://../<name>), by folder name, sorted.
+	Libraries []string
 }
+
+// TemplatesUsing lists the templates that are, or depend on, the chart in
+// templates/<dir>, sorted: a change under that folder reaches them all.
+func (c *Catalog) TemplatesUsing(dir string) []string {
+	var out []string
+	for name, t := range c.Templates {
+		if name == dir || t.UsesLibrary(dir) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// UsesLibrary tells whether the template depends on the catalog's library
+// chart templates/<name>.
+func (t *Template) UsesLibrary(name string) bool { return slices.Contains(t.Libraries, name) }
 
 // ConfigError means pave.yaml is missing or invalid: nothing in the
 // catalog can be trusted, so no service is loaded.
@@ -135,7 +160,7 @@ func LoadWith(fsys fs.FS, opts LoadOptions) (*Catalog, error) {
 		return nil, err
 	}
 	c := &Catalog{FS: fsys, Config: cfg}
-	c.Templates, c.Errors = loadTemplates(fsys)
+	c.Templates, c.Libraries, c.Errors = loadTemplates(fsys)
 
 	ctx := serviceContext{config: cfg, templates: c.Templates}
 	files, linked, walkErrs := serviceFiles(fsys)
@@ -435,20 +460,89 @@ type chartFile struct {
 	Name        string `yaml:"name"`
 	Version     string `yaml:"version"`
 	Description string `yaml:"description"`
+	Type        string `yaml:"type"`
+}
+
+// chartDependency is a dependencies entry of a Chart.yaml, with the
+// position of its repository (or of the entry when it has none).
+type chartDependency struct {
+	Name, Repository, Version string
+	Position
+	VersionPos Position
+}
+
+// LocalRepository is the scheme of a chart dependency resolved from the
+// catalog itself: file://../<library> in a template's Chart.yaml.
+const LocalRepository = "file://"
+
+// chartDependencies reads the dependencies of a Chart.yaml with their
+// positions.
+func chartDependencies(data []byte) []chartDependency {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []chartDependency
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != "dependencies" || top.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, entry := range top.Content[i+1].Content {
+			if entry.Kind != yaml.MappingNode {
+				continue
+			}
+			d := chartDependency{Position: nodePos(entry)}
+			for j := 0; j+1 < len(entry.Content); j += 2 {
+				k, v := entry.Content[j], entry.Content[j+1]
+				switch k.Value {
+				case "name":
+					d.Name = v.Value
+				case "repository":
+					d.Repository = v.Value
+					d.Position = nodePos(v)
+				case "version":
+					d.Version = v.Value
+					d.VersionPos = nodePos(v)
+				}
+			}
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// LocalLibrary resolves a file:// repository of the chart in dir to the
+// folder name of a chart under templates/, or explains why it cannot.
+func LocalLibrary(dir, repository string) (string, error) {
+	rel := strings.TrimPrefix(repository, LocalRepository)
+	target := path.Clean(path.Join(dir, rel))
+	name, ok := strings.CutPrefix(target, TemplatesDir+"/")
+	if strings.HasPrefix(rel, "/") || !ok || name == "" || strings.Contains(name, "/") || target == dir {
+		return "", fmt.Errorf("%s is outside the catalog's charts: pave resolves file:// only to a library chart of %s/ (file://../<library>)", repository, TemplatesDir)
+	}
+	return name, nil
 }
 
 // loadTemplates lists templates/<name>/Chart.yaml. A broken chart is
 // reported and left out, so the services using it fail, not the others.
-func loadTemplates(fsys fs.FS) (map[string]*Template, ErrorList) {
-	templates := map[string]*Template{}
-	var errs ErrorList
+// Library charts (type: library) are listed apart: they are not templates.
+func loadTemplates(fsys fs.FS) (templates, libraries map[string]*Template, errs ErrorList) {
+	templates = map[string]*Template{}
+	libraries = map[string]*Template{}
 	entries, err := fs.ReadDir(fsys, TemplatesDir)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, &Error{File: TemplatesDir, Message: err.Error()})
 		}
-		return templates, errs
+		return templates, libraries, errs
 	}
+	type loaded struct {
+		t    *Template
+		deps []chartDependency
+	}
+	var charts []loaded
+	present := map[string]bool{} // every folder with a Chart.yaml, valid or not
 	for _, e := range entries {
 		dir := TemplatesDir + "/" + e.Name()
 		if e.Type()&fs.ModeSymlink != 0 {
@@ -464,6 +558,7 @@ func loadTemplates(fsys fs.FS) (map[string]*Template, ErrorList) {
 			errs = append(errs, &Error{File: file, Message: fmt.Sprintf("template %s: %v", e.Name(), err)})
 			continue
 		}
+		present[e.Name()] = true
 		var cf chartFile
 		if err := yaml.Unmarshal(data, &cf); err != nil {
 			errs = append(errs, yamlSyntaxError(file, data, err))
@@ -477,7 +572,79 @@ func loadTemplates(fsys fs.FS) (map[string]*Template, ErrorList) {
 			errs = append(errs, &Error{File: file, Position: Position{Line: 1, Column: 1}, Message: "chart version is required"})
 			continue
 		}
-		templates[e.Name()] = &Template{Name: cf.Name, Version: cf.Version, Description: cf.Description, Dir: dir}
+		t := &Template{Name: cf.Name, Version: cf.Version, Description: cf.Description, Dir: dir}
+		if cf.Type == "library" {
+			libraries[e.Name()] = t
+		}
+		charts = append(charts, loaded{t, chartDependencies(data)})
 	}
-	return templates, errs
+	// Libraries first, so that a template depending on a broken one says so.
+	slices.SortStableFunc(charts, func(a, b loaded) int {
+		return cmp.Compare(boolRank(libraries[b.t.Name] != nil), boolRank(libraries[a.t.Name] != nil))
+	})
+	broken := map[string]bool{}
+	for _, ch := range charts {
+		file := ch.t.Dir + "/Chart.yaml"
+		ok := true
+		for _, d := range ch.deps {
+			if !strings.HasPrefix(d.Repository, LocalRepository) {
+				continue // vendored under charts/: checked when rendering
+			}
+			fail := func(format string, args ...any) {
+				errs = append(errs, &Error{File: file, Position: d.Position, Message: fmt.Sprintf("dependency %q: ", d.Name) + fmt.Sprintf(format, args...)})
+				ok = false
+			}
+			name, err := LocalLibrary(ch.t.Dir, d.Repository)
+			switch lib, isLib := libraries[name]; {
+			case err != nil:
+				fail("%v", err)
+			case broken[name]:
+				fail("the library chart %s/%s has errors", TemplatesDir, name)
+			case !present[name]:
+				fail("%s/%s has no chart (no %s/%s/Chart.yaml)", TemplatesDir, name, TemplatesDir, name)
+			case !isLib:
+				fail("%s/%s is not a library chart (its Chart.yaml needs type: library)", TemplatesDir, name)
+			case libraries[ch.t.Name] != nil:
+				fail("a library chart cannot itself depend on %s (pave resolves one level of file:// libraries)", d.Repository)
+			case d.Name != lib.Name:
+				fail("the name must be %q, the name of the chart at %s", lib.Name, d.Repository)
+			case d.Version != "" && !versionMatches(d.Version, lib.Version):
+				d.Position = d.VersionPos
+				fail("version %s of %s/%s does not satisfy %q", lib.Version, TemplatesDir, name, d.Version)
+			default:
+				ch.t.Libraries = append(ch.t.Libraries, name)
+			}
+		}
+		if !ok {
+			if libraries[ch.t.Name] != nil {
+				broken[ch.t.Name] = true
+				delete(libraries, ch.t.Name)
+			}
+			continue
+		}
+		slices.Sort(ch.t.Libraries)
+		ch.t.Libraries = slices.Compact(ch.t.Libraries)
+		if libraries[ch.t.Name] == nil {
+			templates[ch.t.Name] = ch.t
+		}
+	}
+	return templates, libraries, errs
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// versionMatches tells whether a chart version satisfies a dependency's
+// version constraint; one that does not parse matches nothing.
+func versionMatches(constraint, version string) bool {
+	c, err := semver.NewConstraint(constraint)
+	if err != nil {
+		return false
+	}
+	v, err := semver.NewVersion(version)
+	return err == nil && c.Check(v)
 }

@@ -42,6 +42,9 @@ type Review struct {
 	Changed []string `json:"changed"`
 	// Templates are the golden-path templates the change touches.
 	Templates []TemplateChange `json:"templates,omitempty"`
+	// Libraries are the library charts under templates/ whose files
+	// changed: each reaches every template that depends on it.
+	Libraries []LibraryChange `json:"libraries,omitempty"`
 	// Policies are the policy files the change touches.
 	Policies []string `json:"policies,omitempty"`
 	// Config is set when pave.yaml changed: every service is impacted.
@@ -119,6 +122,22 @@ type TemplateChange struct {
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
 	// Services using the template at base or head, and the pairs impacted.
+	Services []string `json:"services"`
+	Pairs    int      `json:"pairs"`
+}
+
+// LibraryChange is a library chart of the catalog (templates/<name>,
+// type: library) whose files changed.
+type LibraryChange struct {
+	Name string `json:"name"`
+	// From and To are the chart versions at base and head; empty where the
+	// library does not exist.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Templates depending on the library at base or head, sorted.
+	Templates []string `json:"templates"`
+	// Services using those templates at base or head, and the pairs
+	// impacted.
 	Services []string `json:"services"`
 	Pairs    int      `json:"pairs"`
 }

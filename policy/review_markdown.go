@@ -101,10 +101,13 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	}
 
 	// Blast radius.
-	if len(rv.Templates) > 0 || len(rv.Policies) > 0 || rv.Config || len(rv.Groups) > 1 {
+	if len(rv.Templates) > 0 || len(rv.Libraries) > 0 || len(rv.Policies) > 0 || rv.Config || len(rv.Groups) > 1 {
 		var items []string
 		for _, t := range rv.Templates {
 			items = append(items, fmt.Sprintf("- **template %s %s**: %s\n", mdCode(t.Name), mdText(versionChange(t.From, t.To)), templateReach(t, len(rv.Environments))))
+		}
+		for _, l := range rv.Libraries {
+			items = append(items, fmt.Sprintf("- **library %s changed%s**: used by %s → %s\n", mdCode(l.Name), mdText(libraryVersion(l)), libraryUsers(l.Templates, mdCodeList), libraryReach(l, len(rv.Environments))))
 		}
 		if len(rv.Policies) > 0 {
 			shown := rv.Policies
@@ -359,6 +362,36 @@ func versionChange(from, to string) string {
 		return from + " (version unchanged)"
 	}
 	return from + " → " + to
+}
+
+// libraryVersion is " (1.0.0 → 1.1.0)", " (new)", " (removed)" or
+// nothing when the library's version did not change.
+func libraryVersion(l LibraryChange) string {
+	switch {
+	case l.From == l.To:
+		return ""
+	case l.From == "":
+		return " (new)"
+	case l.To == "":
+		return " (removed)"
+	}
+	return " (" + l.From + " → " + l.To + ")"
+}
+
+// libraryUsers is "templates a, b" or "no template".
+func libraryUsers(templates []string, list func([]string) string) string {
+	switch len(templates) {
+	case 0:
+		return "no template"
+	case 1:
+		return "template " + list(templates)
+	}
+	return "templates " + list(templates)
+}
+
+// libraryReach counts a library change's impacted pairs, as templateReach.
+func libraryReach(l LibraryChange, envs int) string {
+	return templateReach(TemplateChange{Services: l.Services, Pairs: l.Pairs}, envs)
 }
 
 // templateReach counts a template change's impacted pairs: "14 services ×

@@ -75,6 +75,9 @@ func reviewText(w io.Writer, r *Report) error {
 	for _, t := range rv.Templates {
 		fmt.Fprintf(b, "template %s %s: %s\n", txt(t.Name), txt(versionChange(t.From, t.To)), templateReach(t, len(rv.Environments)))
 	}
+	for _, l := range rv.Libraries {
+		fmt.Fprintf(b, "library %s changed%s: used by %s → %s\n", txt(l.Name), txt(libraryVersion(l)), libraryUsers(l.Templates, func(ts []string) string { return txt(strings.Join(ts, ", ")) }), libraryReach(l, len(rv.Environments)))
+	}
 	if len(rv.Policies) > 0 {
 		fmt.Fprintf(b, "policies changed: %s\n", txt(strings.Join(rv.Policies, ", ")))
 	}

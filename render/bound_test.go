@@ -183,7 +183,7 @@ func templateError(t *testing.T, text string, vals map[string]any, checkpoints b
 	if err == nil {
 		t.Fatalf("%q renders", text)
 	}
-	loc, _ := templateLocation(err, ic)
+	loc, _ := templateLocation(err, ic, templateFile)
 	return loc
 }
 

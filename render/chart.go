@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/ignore"
 	"k8s.io/client-go/dynamic"
 
@@ -39,6 +42,11 @@ type goldenPath struct {
 	// dependencies are processed per render, which mutates the chart.
 	hasDependencies bool
 	mu              sync.Mutex
+
+	// sources maps the Helm names of the library charts' files
+	// ("web-service/charts/_lib/") to their folder under templates/
+	// ("_lib/").
+	sources map[string]string
 }
 
 // ID is "name@version", as stamped in the pave.dev/template annotation.
@@ -46,9 +54,117 @@ func (g *goldenPath) ID() string { return g.name + "@" + g.version }
 
 // loadGoldenPath reads templates/<name>/ from the catalog into a Helm chart,
 // honouring .helmignore, refusing symlinks and anything outside the folder,
-// and requiring every dependency to be vendored under charts/.
-func loadGoldenPath(fsys fs.FS, name string) (*goldenPath, error) {
-	dir := catalog.TemplatesDir + "/" + name
+// and requiring every dependency to be vendored under charts/ or to be a
+// library chart of the catalog (repository: file://../<library>), which is
+// read from templates/<library>/ by the same rules.
+func loadGoldenPath(cat *catalog.Catalog, name string) (*goldenPath, error) {
+	t, ok := cat.Templates[name]
+	if !ok {
+		if _, lib := cat.Libraries[name]; lib {
+			return nil, fmt.Errorf("%s/%s is a library chart, not a template: include it as a dependency of a template", catalog.TemplatesDir, name)
+		}
+		return nil, fmt.Errorf("unknown template %q", name)
+	}
+	h := sha256.New()
+	ch, err := loadChart(cat.FS, t.Dir, h)
+	if err != nil {
+		return nil, fmt.Errorf("load template %s: %w", name, err)
+	}
+	g := &goldenPath{
+		name:    name,
+		dir:     t.Dir,
+		chart:   ch,
+		version: ch.Metadata.Version,
+		sources: map[string]string{},
+	}
+	vendored := map[string]bool{}
+	for _, sub := range ch.Dependencies() {
+		vendored[sub.Name()] = true
+	}
+	for _, dep := range ch.Metadata.Dependencies {
+		if !strings.HasPrefix(dep.Repository, catalog.LocalRepository) {
+			if !vendored[dep.Name] {
+				return nil, fmt.Errorf("load template %s: dependency %q is not vendored under %s/charts/ (pave never fetches charts at render time)", name, dep.Name, t.Dir)
+			}
+			continue
+		}
+		if vendored[dep.Name] {
+			return nil, fmt.Errorf("load template %s: dependency %q is both vendored under %s/charts/ and resolved from %s: remove one", name, dep.Name, t.Dir, dep.Repository)
+		}
+		lib, err := loadLibrary(cat, t, dep.Name, dep.Repository, h)
+		if err != nil {
+			return nil, fmt.Errorf("load template %s: %w", name, err)
+		}
+		ch.AddDependency(lib)
+		g.sources[path.Join(ch.ChartFullPath(), "charts", lib.Name())+"/"] = lib.Name() + "/"
+	}
+	if err := ch.Validate(); err != nil {
+		return nil, fmt.Errorf("load template %s: %w", name, err)
+	}
+	g.hash = hex.EncodeToString(h.Sum(nil))
+	g.hasDependencies = len(ch.Metadata.Dependencies) > 0
+	if g.hasDependencies && librariesOnly(ch) {
+		// Libraries are always enabled and import no values: processing
+		// them does not depend on the service, so it is done once here
+		// and renders of the chart need not take turns.
+		if err := chartutil.ProcessDependenciesWithMerge(ch, map[string]any{}); err != nil {
+			return nil, fmt.Errorf("load template %s: %w", name, err)
+		}
+		g.hasDependencies = false
+	}
+	g.instr = instrumentChart(ch)
+	if len(ch.Schema) > 0 {
+		if g.schema, err = compileSchema(t.Dir+"/values.schema.json", ch.Schema); err != nil {
+			return nil, fmt.Errorf("load template %s: %w", name, err)
+		}
+	}
+	return g, nil
+}
+
+// librariesOnly tells whether every dependency of the chart is one of the
+// catalog's library charts, used without condition, tags, alias or
+// import-values, and has no dependencies of its own.
+func librariesOnly(ch *chart.Chart) bool {
+	for _, d := range ch.Metadata.Dependencies {
+		if !strings.HasPrefix(d.Repository, catalog.LocalRepository) || d.Condition != "" || len(d.Tags) > 0 || d.Alias != "" || len(d.ImportValues) > 0 {
+			return false
+		}
+	}
+	for _, sub := range ch.Dependencies() {
+		if len(sub.Metadata.Dependencies) > 0 || len(sub.Dependencies()) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// loadLibrary reads the catalog's library chart a template depends on by
+// file://, hashing its files into h after the template's: a change to the
+// library changes the render cache key of every template using it.
+func loadLibrary(cat *catalog.Catalog, t *catalog.Template, dep, repository string, h io.Writer) (*chart.Chart, error) {
+	name, err := catalog.LocalLibrary(t.Dir, repository)
+	if err != nil {
+		return nil, fmt.Errorf("dependency %q: %w", dep, err)
+	}
+	lib, ok := cat.Libraries[name]
+	if !ok || !t.UsesLibrary(name) {
+		// The catalog reported why when it loaded the template.
+		return nil, fmt.Errorf("dependency %q: %s is not a library chart of the catalog", dep, repository)
+	}
+	fmt.Fprintf(h, "library\x00%s\x00", lib.Name)
+	ch, err := loadChart(cat.FS, lib.Dir, h)
+	if err != nil {
+		return nil, fmt.Errorf("dependency %q: %w", dep, err)
+	}
+	if ch.Metadata.Type != "library" || ch.Name() != dep {
+		return nil, fmt.Errorf("dependency %q: %s is not the library chart %q", dep, lib.Dir, dep)
+	}
+	return ch, nil
+}
+
+// loadChart reads the chart in dir, honouring its .helmignore and
+// refusing symlinks, and writes each file's name and bytes to h.
+func loadChart(fsys fs.FS, dir string, h io.Writer) (*chart.Chart, error) {
 	var rules *ignore.Rules
 	if data, err := catalog.ReadFile(fsys, dir+"/"+ignore.HelmIgnore); err == nil {
 		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
@@ -63,7 +179,6 @@ func loadGoldenPath(fsys fs.FS, name string) (*goldenPath, error) {
 
 	var files []*loader.BufferedFile
 	total := 0
-	h := sha256.New()
 	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -102,39 +217,26 @@ func loadGoldenPath(fsys fs.FS, name string) (*goldenPath, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load template %s: %w", name, err)
+		return nil, err
 	}
-	ch, err := loader.LoadFiles(files)
-	if err != nil {
-		return nil, fmt.Errorf("load template %s: %w", name, err)
+	return loader.LoadFiles(files)
+}
+
+// ownValues are the coalesced values without the empty maps Helm adds
+// for the library charts: the template's schema checks the service's
+// settings, and a library takes none (a service that sets one is told).
+func (g *goldenPath) ownValues(coalesced, vals map[string]any) map[string]any {
+	if len(g.sources) == 0 {
+		return coalesced
 	}
-	if err := ch.Validate(); err != nil {
-		return nil, fmt.Errorf("load template %s: %w", name, err)
-	}
-	vendored := map[string]bool{}
-	for _, sub := range ch.Dependencies() {
-		vendored[sub.Name()] = true
-	}
-	for _, dep := range ch.Metadata.Dependencies {
-		if !vendored[dep.Name] {
-			return nil, fmt.Errorf("load template %s: dependency %q is not vendored under %s/charts/ (pave never fetches charts at render time)", name, dep.Name, dir)
+	out := maps.Clone(coalesced)
+	for _, dir := range g.sources {
+		name := strings.TrimSuffix(dir, "/")
+		if _, set := vals[name]; !set {
+			delete(out, name)
 		}
 	}
-	g := &goldenPath{
-		name:            name,
-		dir:             dir,
-		chart:           ch,
-		hash:            hex.EncodeToString(h.Sum(nil)),
-		version:         ch.Metadata.Version,
-		hasDependencies: len(ch.Metadata.Dependencies) > 0,
-		instr:           instrumentChart(ch),
-	}
-	if len(ch.Schema) > 0 {
-		if g.schema, err = compileSchema(dir+"/values.schema.json", ch.Schema); err != nil {
-			return nil, fmt.Errorf("load template %s: %w", name, err)
-		}
-	}
-	return g, nil
+	return out
 }
 
 // noLoader refuses every $ref outside the schema itself: rendering never
@@ -175,4 +277,16 @@ func (noLookup) GetClientFor(apiVersion, kind string) (dynamic.NamespaceableReso
 // into its catalog path.
 func templateFile(name string) string {
 	return path.Join(catalog.TemplatesDir, name)
+}
+
+// file turns a Helm template name into its catalog path, a library's
+// files (web-service/charts/_lib/templates/x.tpl) into their own
+// (templates/_lib/templates/x.tpl).
+func (g *goldenPath) file(name string) string {
+	for prefix, dir := range g.sources {
+		if rest, ok := strings.CutPrefix(name, prefix); ok {
+			return templateFile(dir + rest)
+		}
+	}
+	return templateFile(name)
 }

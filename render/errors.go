@@ -52,9 +52,9 @@ var (
 )
 
 // templateLocation splits a Helm error into the template file (relative to
-// the catalog root) with its line, and the message. Columns are those of
+// the catalog root, by file) with its line, and the message. Columns are those of
 // the template as written, before pave added its checkpoints (ic).
-func templateLocation(err error, ic *instrumentedChart) (location, message string) {
+func templateLocation(err error, ic *instrumentedChart, file func(string) string) (location, message string) {
 	msg := err.Error()
 	col := func(name, line, column string) string {
 		l, _ := strconv.Atoi(line)
@@ -62,17 +62,17 @@ func templateLocation(err error, ic *instrumentedChart) (location, message strin
 		return strconv.Itoa(ic.column(name, l, c))
 	}
 	if m := helmExecutionError.FindStringSubmatch(msg); m != nil {
-		return catalog.TemplatesDir + "/" + m[1] + ":" + m[2] + ":" + col(m[1], m[2], m[3]), m[4]
+		return file(m[1]) + ":" + m[2] + ":" + col(m[1], m[2], m[3]), m[4]
 	}
 	if m := helmExecError.FindStringSubmatch(msg); m != nil {
-		loc := catalog.TemplatesDir + "/" + m[1] + ":" + m[2]
+		loc := file(m[1]) + ":" + m[2]
 		if m[3] != "" {
 			loc += ":" + col(m[1], m[2], m[3])
 		}
 		return loc, simplifyHelmMessage(m[4])
 	}
 	if m := helmParseError.FindStringSubmatch(msg); m != nil {
-		return catalog.TemplatesDir + "/" + m[1] + ":" + m[2], m[3]
+		return file(m[1]) + ":" + m[2], m[3]
 	}
 	return "", msg
 }

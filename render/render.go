@@ -144,11 +144,7 @@ func (r *Renderer) goldenPath(name string) (*goldenPath, error) {
 	}
 	r.mu.Unlock()
 	slot.once.Do(func() {
-		if _, known := r.cat.Templates[name]; !known {
-			slot.err = fmt.Errorf("unknown template %q", name)
-			return
-		}
-		slot.gp, slot.err = loadGoldenPath(r.cat.FS, name)
+		slot.gp, slot.err = loadGoldenPath(r.cat, name)
 	})
 	return slot.gp, slot.err
 }
@@ -329,7 +325,7 @@ var lookupCall = regexp.MustCompile(`\{\{-?[^}]*\blookup\b`)
 // renderChart runs the Helm engine and parses its output into objects.
 func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *goldenPath, vals map[string]any) ([]*unstructured.Unstructured, error) {
 	templateErr := func(err error) error {
-		loc, msg := templateLocation(err, gp.instr)
+		loc, msg := templateLocation(err, gp.instr, gp.file)
 		return &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: loc, Message: msg}
 	}
 	coalesced, err := chartutil.CoalesceValues(gp.chart, vals)
@@ -337,7 +333,7 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		return nil, templateErr(err)
 	}
 	if gp.schema != nil {
-		if vs := validateSchema(gp.schema, coalesced); len(vs) > 0 {
+		if vs := validateSchema(gp.schema, gp.ownValues(coalesced, vals)); len(vs) > 0 {
 			errs := schemaErrors(svc, env, gp, vs)
 			if len(errs) == 1 {
 				return nil, errs[0]
@@ -369,7 +365,7 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 	if berr != nil {
 		loc := ""
 		if berr.file != "" {
-			loc = templateFile(berr.file) + ":" + strconv.Itoa(berr.line)
+			loc = gp.file(berr.file) + ":" + strconv.Itoa(berr.line)
 		}
 		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: loc, Message: berr.message}
 	}
@@ -396,14 +392,14 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		manifests = append(manifests, name)
 	}
 	if total > r.opts.MaxRenderedBytes {
-		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: templateFile(largest),
+		return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: gp.file(largest),
 			Message: fmt.Sprintf("the service renders %s (%s of it here), more than the %s pave renders for one service (render option MaxRenderedBytes)", formatBytes(total), formatBytes(len(files[largest])), formatBytes(r.opts.MaxRenderedBytes))}
 	}
 	var objs []*unstructured.Unstructured
 	for _, name := range manifests {
 		parsed, err := parseManifests(files[name])
 		if err != nil {
-			return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: templateFile(name), Message: fmt.Sprintf("renders invalid YAML: %v", err)}
+			return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: gp.file(name), Message: fmt.Sprintf("renders invalid YAML: %v", err)}
 		}
 		objs = append(objs, parsed...)
 	}

@@ -35,6 +35,7 @@ func blastRadius(report *policy.Report, bs, hs *side, impact source.Impact) {
 
 	// Platform changes.
 	changedTemplates := map[string]bool{}
+	changedLibraries := map[string]bool{}
 	for _, p := range rv.Changed {
 		parts := strings.Split(p, "/")
 		switch {
@@ -42,6 +43,8 @@ func blastRadius(report *policy.Report, bs, hs *side, impact source.Impact) {
 			rv.Config = true
 		case parts[0] == catalog.PoliciesDir && len(parts) > 1:
 			rv.Policies = append(rv.Policies, p)
+		case parts[0] == catalog.TemplatesDir && len(parts) > 2 && isLibrary(parts[1], bs, hs):
+			changedLibraries[parts[1]] = true
 		case parts[0] == catalog.TemplatesDir && len(parts) > 2:
 			changedTemplates[parts[1]] = true
 		}
@@ -78,6 +81,38 @@ func blastRadius(report *policy.Report, bs, hs *side, impact source.Impact) {
 			tc.Pairs += pairsOf[id]
 		}
 		rv.Templates = append(rv.Templates, tc)
+	}
+	for _, name := range slices.Sorted(maps.Keys(changedLibraries)) {
+		lc := policy.LibraryChange{Name: name, Templates: []string{}, Services: []string{}}
+		if bs != nil {
+			if l, ok := bs.cat.Libraries[name]; ok {
+				lc.From = l.Version
+			}
+		}
+		if l, ok := hs.cat.Libraries[name]; ok {
+			lc.To = l.Version
+		}
+		templates, users := map[string]bool{}, map[string]bool{}
+		for _, s := range []*side{bs, hs} {
+			if s == nil {
+				continue
+			}
+			using := s.cat.TemplatesUsing(name)
+			for _, t := range using {
+				templates[t] = true
+			}
+			for _, svc := range s.cat.Services {
+				if slices.Contains(using, svc.TemplateName()) {
+					users[svc.ID()] = true
+				}
+			}
+		}
+		lc.Templates = slices.Sorted(maps.Keys(templates))
+		lc.Services = slices.Sorted(maps.Keys(users))
+		for _, id := range lc.Services {
+			lc.Pairs += pairsOf[id]
+		}
+		rv.Libraries = append(rv.Libraries, lc)
 	}
 
 	// Pairs of the head the change does not touch.
@@ -146,6 +181,17 @@ func blastRadius(report *policy.Report, bs, hs *side, impact source.Impact) {
 	for _, g := range list {
 		rv.Groups = append(rv.Groups, g.group)
 	}
+}
+
+// isLibrary tells whether templates/<name> is a library chart at base or
+// head.
+func isLibrary(name string, sides ...*side) bool {
+	for _, s := range sides {
+		if s != nil && s.cat.Libraries[name] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func boolInt(b bool) int {

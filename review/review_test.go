@@ -95,7 +95,8 @@ var scenarios = []struct {
 		name: "template-change",
 		edit: func(r *reviewtest.Repo) {
 			r.Replace("templates/web-service/Chart.yaml", "version: 1.0.0", "version: 1.1.0")
-			r.Replace("templates/web-service/templates/deployment.yaml", "  revisionHistoryLimit: 5\n", "  revisionHistoryLimit: 5\n  progressDeadlineSeconds: 300\n")
+			// The Deployment is the library's: web-service alone adds to it.
+			r.Replace("templates/web-service/templates/deployment.yaml", `include "pave.deployment" .`, `include "pave.deployment" . | replace "  revisionHistoryLimit: 5\n" "  revisionHistoryLimit: 5\n  progressDeadlineSeconds: 300\n"`)
 		},
 		check: func(t *testing.T, rep *policy.Report) {
 			rv := rep.Review
@@ -113,6 +114,43 @@ var scenarios = []struct {
 			}
 			if len(rep.Results) != 6 {
 				t.Errorf("%d impacted pairs, want 6", len(rep.Results))
+			}
+			wantPass(t, rep)
+		},
+	},
+	{
+		name: "library-change",
+		edit: func(r *reviewtest.Repo) {
+			r.Replace("templates/_lib/Chart.yaml", "version: 1.0.0", "version: 1.1.0")
+			r.Replace("templates/_lib/templates/_helpers.tpl", "  terminationGracePeriodSeconds: 30\n", "  terminationGracePeriodSeconds: 45\n")
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			rv := rep.Review
+			if len(rv.Templates) != 0 {
+				t.Errorf("templates: %+v, want none (only the library changed)", rv.Templates)
+			}
+			all := []string{"data/events-consumer", "data/report-builder", "payments/checkout", "payments/ledger-worker", "payments/settlement", "storefront/catalog-api", "storefront/search-indexer", "storefront/web"}
+			if len(rv.Libraries) != 1 {
+				t.Fatalf("libraries: %+v", rv.Libraries)
+			}
+			l := rv.Libraries[0]
+			if l.Name != "_lib" || l.From != "1.0.0" || l.To != "1.1.0" || !slices.Equal(l.Templates, []string{"cron-job", "web-service", "worker"}) || !slices.Equal(l.Services, all) || l.Pairs != 16 {
+				t.Errorf("library change: %+v", l)
+			}
+			if len(rep.Results) != 16 {
+				t.Errorf("%d impacted pairs, want every service × 2 environments", len(rep.Results))
+			}
+			for _, res := range rep.Results {
+				if res.Change != policy.ChangeChanged {
+					t.Errorf("%s (%s): %s, want changed", res.Service, res.Environment, res.Change)
+				}
+			}
+			var text bytes.Buffer
+			if err := (policy.Text{}).Format(&text, rep); err != nil {
+				t.Fatal(err)
+			}
+			if want := "library _lib changed (1.0.0 → 1.1.0): used by templates cron-job, web-service, worker → 8 services × 2 environments\n"; !strings.Contains(text.String(), want) {
+				t.Errorf("text report lacks %q:\n%s", want, text.String())
 			}
 			wantPass(t, rep)
 		},

@@ -36,7 +36,8 @@ deny contains v if {
 func templateChange(t *testing.T) *reviewtest.Repo {
 	repo := reviewtest.New(t, exampleCatalog)
 	repo.Replace("templates/web-service/Chart.yaml", "version: 1.0.0", "version: 1.1.0")
-	repo.Replace("templates/web-service/templates/_helpers.tpl", "        readOnlyRootFilesystem: true\n", "        readOnlyRootFilesystem: true\n        runAsUser: 10001\n")
+	// The pod template is the library's: web-service alone adds to it.
+	repo.Replace("templates/web-service/templates/deployment.yaml", `include "pave.deployment" .`, `include "pave.deployment" . | replace "            readOnlyRootFilesystem: true\n" "            readOnlyRootFilesystem: true\n            runAsUser: 10001\n"`)
 	repo.Commit("web-service 1.1.0: a fixed non-root user")
 	return repo
 }

@@ -449,7 +449,8 @@ func TestDaemon(t *testing.T) {
 	})
 
 	t.Run("a template change rolls out to every service using it", func(t *testing.T) {
-		r.edit("templates/web-service/templates/deployment.yaml", "kind: Deployment\nmetadata:\n", "kind: Deployment\nmetadata:\n  annotations:\n    platform.example.com/tier: golden\n")
+		// The Deployment is the library's (templates/_lib): web-service alone adds to it.
+		r.edit("templates/web-service/templates/deployment.yaml", `include "pave.deployment" .`, `include "pave.deployment" . | replace "kind: Deployment\nmetadata:\n" "kind: Deployment\nmetadata:\n  annotations:\n    platform.example.com/tier: golden\n"`)
 		rev = r.commitPush("web-service: tier annotation")
 		users := []string{"payments/checkout", "payments/refunds", "storefront/catalog-api", "storefront/web"}
 		waitFor(t, 60*time.Second, "template rollout", d.allAt(users, "Ready", rev))

@@ -122,7 +122,8 @@ type Impact struct {
 //   - services/<team>/<name>/… → that service;
 //   - exceptions/<team>/<name>.yaml → that service;
 //   - templates/<t>/… → every service using template t in the old or the
-//     new catalog (a service may have switched templates);
+//     new catalog (a service may have switched templates), and when t is a
+//     library chart, every service whose template depends on it;
 //   - pave.yaml or policies/… → everything;
 //   - other paths (README.md, …) → nothing.
 //
@@ -165,8 +166,14 @@ func Affected(changed []string, oldCat, newCat *catalog.Catalog) Impact {
 				if c == nil {
 					continue
 				}
+				// The template itself, and every template that depends on
+				// it when it is a library chart.
+				using := c.TemplatesUsing(parts[1])
+				if _, known := c.Templates[parts[1]]; !known {
+					using = append(using, parts[1]) // a template that fails to load
+				}
 				for _, s := range c.Services {
-					if s.TemplateName() == parts[1] {
+					if slices.Contains(using, s.TemplateName()) {
 						affected[s.ID()] = true
 					}
 				}

@@ -89,6 +89,27 @@ func TestAffected(t *testing.T) {
 		t.Fatalf("an exception expiring in 2099: %v, invalid %v", err, forever.Invalid)
 	}
 
+	// Only web-service depends on the library chart templates/_lib.
+	libEdits := map[string]string{}
+	for _, tmpl := range []string{"worker", "cron-job"} {
+		file := "templates/" + tmpl + "/Chart.yaml"
+		data, err := fs.ReadFile(base.FS, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _, found := strings.Cut(string(data), "dependencies:")
+		if !found {
+			t.Fatalf("%s does not depend on the library", file)
+		}
+		libEdits[file] = before
+	}
+	webOnlyLib := exampleCatalog(t, libEdits)
+	if webOnlyLib.Templates["worker"].UsesLibrary("_lib") || !webOnlyLib.Templates["web-service"].UsesLibrary("_lib") {
+		t.Fatal("the library edit did not take")
+	}
+	const libHelpers = "templates/_lib/templates/_helpers.tpl"
+	webServices := []string{"payments/checkout", "storefront/catalog-api", "storefront/web"}
+
 	for _, tc := range []struct {
 		name     string
 		changed  []string
@@ -105,6 +126,14 @@ func TestAffected(t *testing.T) {
 			Impact{Services: []string{"data/events-consumer", "payments/ledger-worker", "storefront/search-indexer"}}},
 		{"two templates", []string{"templates/cron-job/values.yaml", "templates/worker/Chart.yaml"}, base, base,
 			Impact{Services: []string{"data/events-consumer", "data/report-builder", "payments/ledger-worker", "payments/settlement", "storefront/search-indexer"}}},
+		{"library chart: every service whose template depends on it", []string{libHelpers}, base, base,
+			Impact{Services: all}},
+		{"library chart used by one template", []string{libHelpers, "templates/_lib/Chart.yaml"}, webOnlyLib, webOnlyLib,
+			Impact{Services: webServices}},
+		{"library chart and the templates that stop using it", []string{libHelpers, "templates/worker/Chart.yaml", "templates/cron-job/Chart.yaml"}, base, webOnlyLib,
+			Impact{Services: all}},
+		{"library chart a template starts using", []string{libHelpers}, webOnlyLib, base,
+			Impact{Services: all}},
 		{"policy", []string{"policies/no_privileged.rego"}, base, base, Impact{All: true, Services: all}},
 		{"pave.yaml", []string{"pave.yaml", "services/payments/checkout/service.yaml"}, base, base, Impact{All: true, Services: all}},
 		{"deleted service", []string{"services/data/events-consumer/service.yaml"}, base, withoutEvents,

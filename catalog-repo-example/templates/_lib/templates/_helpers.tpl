@@ -1,8 +1,10 @@
 {{/*
 Shared helpers of the pave golden-path charts.
 
-This file is IDENTICAL in web-service, worker and cron-job (the charts are
-self-contained: no library chart, no subcharts). Change all three together.
+They live once, in this library chart (type: library): web-service, worker
+and cron-job depend on it (repository: file://../_lib in their Chart.yaml),
+and pave resolves it from the catalog itself. A change here reaches every
+template that depends on it, and the review says so.
 
 Conventions:
   - Optional service fields are read with `get` (absent key -> ""), never as
