@@ -85,8 +85,8 @@ func mustRead(tb testing.TB, p string) []byte {
 }
 
 // parseBudget is the most CPU time reading one pave.yaml may take, up to
-// MaxFileSize bytes of it.
-const parseBudget = time.Second
+// MaxFileSize bytes of it (under the race detector, raceSlowdown times it).
+const parseBudget = raceSlowdown * time.Second
 
 // FuzzParseConfig feeds arbitrary bytes to the pave.yaml decoder. It must
 // never panic, return a configuration or errors (not both, not neither)
