@@ -30,6 +30,7 @@ func TestSchedules(t *testing.T) {
 		"0 0 * * mon-sat7":             `day of week: "sat7" is not a number or a weekday name (sun-sat)`,
 		"0 0 * foo *":                  `month: "foo" is not a number or a month name (jan-dec)`,
 		"mon 0 * * *":                  `minute: "mon" is not a number`,
+		"foo bar baz qux quux":         `minute: "foo" is not a number`,
 		"10-5 * * * *":                 "minute: beginning of range (10) beyond end of range (5): 10-5",
 		"*/0 * * * *":                  "minute: step of range should be a positive number: */0",
 		"*/x * * * *":                  `minute: "x" is not a number`,
