@@ -15,7 +15,7 @@ FUZZ_TIME ?= 30s
 FUZZ ?= ^Fuzz
 export FUZZ_TIME FUZZ
 
-.PHONY: all build test lint vuln bench fuzz demo tools cluster-up cluster-down clean
+.PHONY: all build test test-race lint vuln bench fuzz demo tools cluster-up cluster-down clean
 
 all: build
 
@@ -27,10 +27,16 @@ build:
 tools:
 	bash e2e/tools/build.sh
 
-## test: every test, including those against the local control plane
-test: build tools
-	$(GO) test $(TEST_FLAGS) ./...
+## test: every test, once: those without a control plane under the race
+## detector (test-race), then those against the local control plane
+test: build tools test-race
+	$(GO) test $(TEST_FLAGS) $$(bash hack/packages.sh cluster)
 	cd hack/tools && $(GO) test $(TEST_FLAGS) ./...
+
+## test-race: the tests that need no control plane, with -race (the packages
+## are listed by hack/packages.sh race)
+test-race:
+	$(GO) test -race $(TEST_FLAGS) $$(bash hack/packages.sh race)
 
 ## lint: gofmt check (with the toolchain's gofmt) and go vet, of pave and of
 ## the tool modules (hack/tools, e2e/tools)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/agnivade/levenshtein"
 	"gopkg.in/yaml.v3"
 )
 
@@ -650,7 +651,7 @@ func suggest(s string, candidates []string) string {
 	}
 	best, bestDist := "", 0
 	for _, c := range candidates {
-		dist := levenshtein(strings.ToLower(s), strings.ToLower(c))
+		dist := levenshtein.ComputeDistance(strings.ToLower(s), strings.ToLower(c))
 		if best == "" || dist < bestDist {
 			best, bestDist = c, dist
 		}
@@ -659,26 +660,6 @@ func suggest(s string, candidates []string) string {
 		return ""
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // decodeDocument parses file's single YAML document into the struct v

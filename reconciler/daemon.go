@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/pave-dev/pave/catalog"
@@ -204,16 +205,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 }
 
-// nextPoll is the poll interval with jitter, backing off while fetches fail.
+// nextPoll is the time to the next poll: the interval, doubled for each
+// fetch that failed in a row (at most 8 times, and to no more than
+// MaxBackoff unless the interval itself is longer), plus up to 10% jitter
+// so that many daemons do not poll one server in step.
 func (d *Daemon) nextPoll() time.Duration {
-	interval := d.opts.Interval
-	for range min(d.fetchFailed, 8) {
-		interval *= 2
+	b := wait.Backoff{Duration: d.opts.Interval, Factor: 2, Steps: min(d.fetchFailed, 8), Cap: max(d.opts.MaxBackoff, d.opts.Interval)}
+	for b.Steps > 0 {
+		b.Step()
 	}
-	if d.fetchFailed > 0 && interval > d.opts.MaxBackoff {
-		interval = max(d.opts.MaxBackoff, d.opts.Interval)
-	}
-	return source.Jitter(interval, 0.1)
+	return wait.Jitter(b.Duration, 0.1)
 }
 
 // fetch gets the source's current revision and, when it is new, loads it

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"github.com/pave-dev/pave/catalog"
 )
@@ -164,19 +163,5 @@ func TestAffected(t *testing.T) {
 				t.Errorf("Affected =\n\t%+v\nwant\n\t%+v", got, tc.want)
 			}
 		})
-	}
-}
-
-func TestJitter(t *testing.T) {
-	for range 1000 {
-		if d := Jitter(time.Minute, 0.1); d < 54*time.Second || d > 66*time.Second {
-			t.Fatalf("Jitter(1m, 0.1) = %s", d)
-		}
-	}
-	if d := Jitter(time.Minute, 0); d != time.Minute {
-		t.Errorf("Jitter(1m, 0) = %s", d)
-	}
-	if d := Jitter(time.Minute, 5); d < 0 || d > 2*time.Minute {
-		t.Errorf("Jitter(1m, 5) = %s: frac is clamped to 1", d)
 	}
 }

@@ -19,7 +19,7 @@
 // When the branch moved to a commit that does not descend from the previous
 // revision (a force-push, a reset), the new commit is still the desired state
 // and Revision.ForcePushed says so, for a warning. Git has no change
-// notification: poll it (with [Jitter]) and wake it with [NewWebhook].
+// notification: poll it and wake it with [NewWebhook].
 //
 // [Dir] watches a folder with fsnotify, recursively, and sends on Notify once
 // edits have settled (debounced). Its revision IDs are content hashes
@@ -36,7 +36,6 @@ package source
 import (
 	"context"
 	"io/fs"
-	"math/rand/v2"
 	"time"
 )
 
@@ -100,15 +99,4 @@ func shorten(s string) string {
 		return s[:12]
 	}
 	return s
-}
-
-// Jitter spreads a poll interval: it returns d scaled by a random factor in
-// [1-frac, 1+frac], so that many daemons do not poll one server in step.
-// frac is clamped to [0, 1].
-func Jitter(d time.Duration, frac float64) time.Duration {
-	frac = min(max(frac, 0), 1)
-	if d <= 0 || frac == 0 {
-		return d
-	}
-	return time.Duration(float64(d) * (1 + frac*(2*rand.Float64()-1)))
 }
