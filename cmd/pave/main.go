@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -59,12 +60,34 @@ func flagError(format string, args ...any) error {
 // silentExit ends a command with a code after it already printed its report.
 func silentExit(code int) error { return &exitError{code: code} }
 
+// currentBuild is what pave was built from: the -ldflags values of a make
+// build, else the module version and VCS revision the go command recorded
+// (go install …@vX.Y.Z).
+func currentBuild() buildInfo {
+	b := buildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return b
+	}
+	if b.Version == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		b.Version = info.Main.Version
+	}
+	if b.Commit == "unknown" {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 7 {
+				b.Commit = s.Value[:7]
+			}
+		}
+	}
+	return b
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd(buildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()})
+	root := newRootCmd(currentBuild())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
