@@ -72,7 +72,7 @@ func TestCommentFitsAtScale(t *testing.T) {
 	if s := rep.ReviewSummary(); s.Changed != 606 {
 		t.Errorf("summary %+v: want 303 web-services × 2 environments changed", s)
 	}
-	for _, want := range []string{policy.Marker, "### Blast radius", "303 services × 2 environments (staging, prod)", "svc-0299 (prod)", "<details>", "### Example diffs", "+          runAsUser: 10001", "All 606 impacted pairs pass every policy", "This comment was cut to fit", "-o report.md"} {
+	for _, want := range []string{policy.Marker, "### Blast radius", "303 services × 2 environments (staging, prod)", "svc-0299 (prod)", "<details>", "### Example diffs", "+          runAsUser: 10001", "All 606 impacted pairs pass every policy", "This comment was cut to fit", "-o markdown --output-file report.md"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("comment lacks %q", want)
 		}
