@@ -111,13 +111,21 @@ func parseDocument(file string, data []byte) (*yaml.Node, *Error) {
 	return root, nil
 }
 
-func yamlSyntaxError(file string, data []byte, err error) *Error {
-	text := strings.TrimPrefix(err.Error(), "yaml: ")
-	var pos Position
+// parserMessage splits a yaml.v3 error into the line it names (0 when it
+// names none) and its text without the "yaml: line N: " prefix.
+func parserMessage(err error) (line int, text string) {
+	text = strings.TrimPrefix(err.Error(), "yaml: ")
 	if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
-		pos.Line, _ = strconv.Atoi(m[1])
+		line, _ = strconv.Atoi(m[1])
 		text = m[2]
 	}
+	return line, text
+}
+
+func yamlSyntaxError(file string, data []byte, err error) *Error {
+	var pos Position
+	var text string
+	pos.Line, text = parserMessage(err)
 	if p := locateSyntaxError(data, text); p.Line > 0 {
 		pos = p
 	}
@@ -287,14 +295,23 @@ func firstFailing(lo, hi int, budget *int, fails func(int) bool) int {
 
 // failsWith reports whether parsing data fails with the error text.
 func failsWith(data []byte, text string) bool {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	err := firstSyntaxError(bytes.NewReader(data))
+	return err != nil && strings.HasSuffix(err.Error(), text)
+}
+
+// firstSyntaxError reads every YAML document of r and returns the
+// parser's first error, or nil when all of them parse.
+func firstSyntaxError(r io.Reader) error {
+	dec := yaml.NewDecoder(r)
 	for {
 		var n yaml.Node
-		err := dec.Decode(&n)
-		if err == nil {
-			continue
+		switch err := dec.Decode(&n); {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			return err
 		}
-		return !errors.Is(err, io.EOF) && strings.HasSuffix(err.Error(), text)
 	}
 }
 
@@ -304,18 +321,10 @@ func failsWith(data []byte, text string) bool {
 // point where it fails but the few characters it looks ahead.
 func readBeforeFailing(data []byte) int {
 	r := &byteReader{data: data}
-	dec := yaml.NewDecoder(r)
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		switch {
-		case err == nil:
-			continue
-		case errors.Is(err, io.EOF):
-			return 0
-		}
-		return r.off
+	if firstSyntaxError(r) == nil {
+		return 0
 	}
+	return r.off
 }
 
 // byteReader hands out its data one byte per Read.

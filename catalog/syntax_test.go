@@ -133,22 +133,12 @@ func slicesConcat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 // parserText is yaml.v3's message for the first syntax error in data,
 // without its "yaml: line N: " prefix.
 func parserText(data []byte) string {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		switch {
-		case err == nil:
-			continue
-		case errors.Is(err, io.EOF):
-			return ""
-		}
-		text := strings.TrimPrefix(err.Error(), "yaml: ")
-		if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
-			text = m[2]
-		}
-		return text
+	err := firstSyntaxError(bytes.NewReader(data))
+	if err == nil {
+		return ""
 	}
+	_, text := parserMessage(err)
+	return text
 }
 
 const indentWhy = "this line is indented differently from the lines above it; the keys of a mapping, and the items of a list, line up with the same number of spaces"
