@@ -7,7 +7,6 @@ package admission
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -15,13 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/e2e/testcluster"
@@ -55,19 +49,11 @@ func TestExampleCatalogIsAdmitted(t *testing.T) {
 	cfg := rest.CopyConfig(testcluster.Config(t))
 	warn := &warnings{}
 	cfg.WarningHandler = warn
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	a := newApplier(t, cfg)
 
 	cat, err := catalog.LoadDir("../../catalog-repo-example")
 	if err != nil {
@@ -79,27 +65,7 @@ func TestExampleCatalogIsAdmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	apply := func(o *unstructured.Unstructured, dryRun bool) error {
-		gvk := o.GroupVersionKind()
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			return fmt.Errorf("%s: %w", gvk, err)
-		}
-		data, err := json.Marshal(o.Object)
-		if err != nil {
-			return err
-		}
-		opts := metav1.PatchOptions{FieldManager: "pave", Force: ptr(true)}
-		if dryRun {
-			opts.DryRun = []string{metav1.DryRunAll}
-		}
-		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-		if o.GetNamespace() != "" {
-			ri = dyn.Resource(m.Resource).Namespace(o.GetNamespace())
-		}
-		_, err = ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, opts)
-		return err
-	}
+	apply := func(o *unstructured.Unstructured, dryRun bool) error { return a.apply(ctx, o, "pave", dryRun) }
 
 	objects, pods := 0, 0
 	for _, res := range results {

@@ -2,7 +2,6 @@ package admission
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -16,11 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/restmapper"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/pave-dev/pave/e2e/testcluster"
@@ -144,36 +138,12 @@ func TestPaveChartIsAdmitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testcluster.Config(t)
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	a := newApplier(t, testcluster.Config(t))
 	var kinds []string
 	var pods []map[string]any
 	for _, o := range objs {
-		gvk := o.GroupVersionKind()
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-		if m.Scope.Name() == "namespace" {
-			ri = dyn.Resource(m.Resource).Namespace(o.GetNamespace())
-		} else {
-			o.SetNamespace("")
-		}
-		data, _ := json.Marshal(o.Object)
-		opts := metav1.PatchOptions{FieldManager: "helm", DryRun: []string{metav1.DryRunAll}}
-		if o.GetKind() == "ServiceAccount" {
-			opts.DryRun = nil // the pod below needs it to exist
-		}
-		if _, err := ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, opts); err != nil {
+		// The pod below needs its ServiceAccount to exist: apply it for real.
+		if err := a.apply(ctx, o, "helm", o.GetKind() != "ServiceAccount"); err != nil {
 			t.Errorf("%s %s/%s rejected: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
 		}
 		kinds = append(kinds, o.GetKind())
