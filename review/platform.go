@@ -108,6 +108,12 @@ func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs
 			if !slices.Contains(rc.JudgedByBase, res.Service) {
 				rc.JudgedByBase = append(rc.JudgedByBase, res.Service)
 			}
+			// The base's rules could not judge it: fail closed, as any
+			// policy that cannot run does.
+			for _, e := range byBase.Errors {
+				res.Errors = append(res.Errors, policy.Error{File: e.File, Line: e.Line, Message: "the base's rules: " + e.Message})
+				res.Status = policy.StatusError
+			}
 			for _, v := range onlyIn(byBase.Violations, res.Violations) {
 				v.State = policy.StateLetThrough
 				res.Violations = append(res.Violations, v)

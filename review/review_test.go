@@ -49,7 +49,9 @@ deny contains v if {
 // scenarios are pull requests against the example catalog: the edits of
 // the head commit and what the review must say about them.
 var scenarios = []struct {
-	name   string
+	name string
+	// base, when set, is committed before edit: the base of the review.
+	base   func(r *reviewtest.Repo)
 	edit   func(r *reviewtest.Repo)
 	failOn string
 	check  func(t *testing.T, rep *policy.Report)
@@ -306,6 +308,30 @@ var scenarios = []struct {
 		},
 	},
 	{
+		// The base has a policy that cannot run on the edited service; the
+		// head deletes it. The service cannot be judged by the base's
+		// rules, and that fails the review instead of passing unseen.
+		name: "base-rules-error",
+		edit: func(r *reviewtest.Repo) {
+			r.Remove("policies/one_kind.rego")
+			r.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:1.4.3")
+		},
+		base: func(r *reviewtest.Repo) {
+			// A complete rule with more than one value is an error when
+			// it is evaluated, not when it compiles.
+			r.Write("policies/one_kind.rego", "package pave.policies.one_kind\n\nkind := o.kind if {\n\tsome o in input.objects\n}\n\ndeny contains \"never\" if kind == \"Never\"\n")
+		},
+		check: func(t *testing.T, rep *policy.Report) {
+			res := result(t, rep, "payments/checkout", "prod")
+			if res.Status != policy.StatusError || len(res.Errors) == 0 || !strings.HasPrefix(res.Errors[0].Message, "the base's rules: ") {
+				t.Fatalf("payments/checkout (prod): status %s, errors %+v; want an error from the base's rules", res.Status, res.Errors)
+			}
+			if !rep.Failed() {
+				t.Error("a service the base's rules cannot judge must fail the review")
+			}
+		},
+	},
+	{
 		// Deleting a policy alone: nothing fails, and the comment says
 		// so first.
 		name: "policy-deleted",
@@ -396,6 +422,10 @@ func TestScenarios(t *testing.T) {
 			if strings.HasPrefix(sc.name, "new-policy-fail-on-new") || strings.HasPrefix(sc.name, "exception-") {
 				repo.Write("policies/ingress_tls_required.rego", ingressTLSPolicy)
 				repo.Commit("ingress TLS policy")
+			}
+			if sc.base != nil {
+				sc.base(repo)
+				repo.Commit("base")
 			}
 			sc.edit(repo)
 			repo.Commit(sc.name)
