@@ -78,20 +78,6 @@ func ExceptionsFile(team, service string) string {
 	return ExceptionsDir + "/" + team + "/" + service + ".yaml"
 }
 
-// ServiceFileOf returns the service.yaml a file's errors make invalid:
-// the file itself for a service.yaml, services/<team>/<name>/service.yaml
-// for exceptions/<team>/<name>.yaml, "" for any other file.
-func ServiceFileOf(file string) string {
-	parts := strings.Split(file, "/")
-	switch {
-	case len(parts) == 4 && parts[0] == ServicesDir && parts[3] == ServiceFile:
-		return file
-	case len(parts) == 3 && parts[0] == ExceptionsDir && strings.HasSuffix(parts[2], ".yaml"):
-		return ServicesDir + "/" + parts[1] + "/" + strings.TrimSuffix(parts[2], ".yaml") + "/" + ServiceFile
-	}
-	return ""
-}
-
 // exceptionsContext is what an exceptions file is checked against.
 type exceptionsContext struct {
 	config *Config
@@ -281,8 +267,8 @@ func (c *Catalog) loadExceptions(fsys fs.FS, services []string, today time.Time)
 	c.Errors = append(c.Errors, errs...)
 	byID := map[string]*Exceptions{}
 	for _, file := range files {
-		parts := strings.Split(file, "/")
-		ctx := exceptionsContext{config: c.Config, today: today, team: parts[1], name: strings.TrimSuffix(parts[2], ".yaml")}
+		team, name, _ := Owner(file)
+		ctx := exceptionsContext{config: c.Config, today: today, team: team, name: name}
 		if !slices.Contains(services, ServiceFileOf(file)) {
 			c.Errors = append(c.Errors, &Error{File: file, Message: fmt.Sprintf("no service %s/%s: services/%s/%s/service.yaml does not exist (delete the exceptions with the service)", ctx.team, ctx.name, ctx.team, ctx.name)})
 		}

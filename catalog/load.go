@@ -167,15 +167,14 @@ func LoadWith(fsys fs.FS, opts LoadOptions) (*Catalog, error) {
 	c.Errors = append(c.Errors, walkErrs...)
 	present := map[string]bool{} // every service with a service.yaml, valid or not
 	for file := range linked {
-		present[serviceID(file)] = true
+		present[ServiceIDOf(file)] = true
 	}
 	for _, file := range files {
-		present[serviceID(file)] = true
+		present[ServiceIDOf(file)] = true
 		if linked[file] {
 			continue
 		}
-		parts := strings.Split(file, "/")
-		ctx.team, ctx.name = parts[1], parts[2]
+		ctx.team, ctx.name, _ = Owner(file)
 		s, errs := loadService(fsys, file, ctx)
 		if len(errs) > 0 {
 			c.Errors = append(c.Errors, errs...)
@@ -216,16 +215,6 @@ func LoadWith(fsys fs.FS, opts LoadOptions) (*Catalog, error) {
 func today(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
-// serviceID is the id of the service whose folder holds file
-// (services/<team>/<name>/...).
-func serviceID(file string) string {
-	parts := strings.SplitN(file, "/", 4)
-	if len(parts) < 3 {
-		return ""
-	}
-	return parts[1] + "/" + parts[2]
 }
 
 // HostClaims returns which service holds each ingress host after this
@@ -391,8 +380,8 @@ func parseService(file string, data []byte, ctx serviceContext) (*Service, Error
 // checked for existence.
 func ParseService(file string, data []byte, cfg *Config, templates map[string]*Template) (*Service, ErrorList) {
 	ctx := serviceContext{config: cfg, templates: templates}
-	if parts := strings.Split(file, "/"); len(parts) == 4 && parts[0] == ServicesDir {
-		ctx.team, ctx.name = parts[1], parts[2]
+	if ServiceFileOf(file) == file {
+		ctx.team, ctx.name, _ = Owner(file)
 	}
 	return parseService(file, data, ctx)
 }

@@ -102,8 +102,8 @@ func (Service) unknownFieldHint(file, key string) string {
 // developer who needs an exception cannot grant it in their own file.
 func exceptionsMovedHint(file string) string {
 	where := "exceptions/<team>/<service>.yaml"
-	if parts := strings.Split(file, "/"); len(parts) == 4 && parts[0] == ServicesDir {
-		where = ExceptionsFile(parts[1], parts[2])
+	if team, name, ok := Owner(file); ok {
+		where = ExceptionsFile(team, name)
 	}
 	return "exceptions are not written in service.yaml; request this one in " + where + ", where one of pave.yaml's exceptions.approvers approves it"
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/reconciler/apply"
-	"github.com/pave-dev/pave/reconciler/source"
+	"github.com/pave-dev/pave/source"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -292,7 +292,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 			log.Error(err, "could not diff revisions; reconciling everything")
 			all = true
 		} else {
-			impact := source.Affected(changed, prev.cat, cat)
+			impact := catalog.Affected(changed, prev.cat, cat)
 			all = impact.All
 			affected = append(impact.Services, impact.Removed...)
 		}
@@ -389,7 +389,7 @@ func (d *Daemon) allPairs(snap *snapshot) []pairKey {
 	}
 	for _, f := range snap.cat.Invalid {
 		for _, e := range envs {
-			add(pairKey{serviceOfFile(f), e})
+			add(pairKey{catalog.ServiceIDOf(f), e})
 		}
 	}
 	for _, svc := range d.Status.Services() {
@@ -446,10 +446,6 @@ func (d *Daemon) processNext(ctx context.Context) bool {
 func teamName(id string) (string, string) {
 	team, name, _ := strings.Cut(id, "/")
 	return team, name
-}
-
-func serviceOfFile(file string) string {
-	return strings.TrimSuffix(strings.TrimPrefix(file, catalog.ServicesDir+"/"), "/"+catalog.ServiceFile)
 }
 
 // budget is the mass-prune guard of the current round for a cluster.

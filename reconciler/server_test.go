@@ -20,7 +20,7 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/pave-dev/pave/reconciler/source"
+	"github.com/pave-dev/pave/source"
 )
 
 const testToken = "0123456789abcdef-pave-test-token"

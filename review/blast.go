@@ -10,7 +10,6 @@ import (
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/policy"
-	"github.com/pave-dev/pave/reconciler/source"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -19,7 +18,7 @@ const maxShapeFields = 4
 
 // blastRadius fills the review's platform changes (templates, policies,
 // pave.yaml) and groups the impacted pairs by the shape of their change.
-func blastRadius(report *policy.Report, bs, hs *side, impact source.Impact) {
+func blastRadius(report *policy.Report, bs, hs *side, impact catalog.Impact) {
 	rv := report.Review
 	templateOf := func(id string) string {
 		if svc, ok := hs.byID[id]; ok {

@@ -42,10 +42,8 @@ func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs
 			policiesChanged = true
 		case parts[0] == catalog.TemplatesDir && len(parts) > 2:
 			templatesChanged = true
-		case parts[0] == catalog.ServicesDir && len(parts) >= 4:
-			direct[parts[1]+"/"+parts[2]] = true
-		case parts[0] == "exceptions" && len(parts) == 3:
-			direct[parts[1]+"/"+strings.TrimSuffix(parts[2], ".yaml")] = true
+		case catalog.ServiceIDOf(p) != "":
+			direct[catalog.ServiceIDOf(p)] = true
 		}
 	}
 	if !configChanged && !policiesChanged && !templatesChanged {

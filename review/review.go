@@ -37,7 +37,6 @@ import (
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/policy"
-	"github.com/pave-dev/pave/reconciler/source"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -115,7 +114,7 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	}
 	review.Environments = envs
 
-	impact := source.Affected(opts.Changed, baseCat, headCat)
+	impact := catalog.Affected(opts.Changed, baseCat, headCat)
 	// New, changed and removed exceptions: the first thing a reviewer sees.
 	report.Exceptions = exceptionChanges(baseCat, headCat, now())
 	hs := newSide(headCat)
@@ -219,7 +218,7 @@ func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map
 func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*policy.Result, envs []string, workers int) {
 	invalidAtHead := map[string]bool{}
 	for _, f := range hs.cat.Invalid {
-		invalidAtHead[serviceOf(f)] = true
+		invalidAtHead[catalog.ServiceIDOf(f)] = true
 	}
 	seen := map[pairKey]bool{}
 	secretEnv := func(s *side, k pairKey) []string {
@@ -329,15 +328,6 @@ func objectsOf(r *render.Result) []*unstructured.Unstructured {
 		return nil
 	}
 	return r.Objects
-}
-
-// serviceOf is "team/name" of services/team/name/service.yaml.
-func serviceOf(file string) string {
-	parts := strings.Split(file, "/")
-	if len(parts) == 4 {
-		return parts[1] + "/" + parts[2]
-	}
-	return file
 }
 
 // recorder renders and keeps what it rendered, for the diff.

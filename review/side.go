@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/pave-dev/pave/policy"
-	"github.com/pave-dev/pave/reconciler/source"
+	"github.com/pave-dev/pave/source"
 )
 
 // WorkTree is the Ref of the side read from the catalog folder on disk.

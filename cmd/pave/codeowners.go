@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pave-dev/pave/catalog"
-	"github.com/pave-dev/pave/reconciler/source"
+	"github.com/pave-dev/pave/source"
 )
 
 type codeownersOptions struct {

@@ -24,7 +24,7 @@ import (
 
 	"github.com/pave-dev/pave/reconciler"
 	"github.com/pave-dev/pave/reconciler/apply"
-	"github.com/pave-dev/pave/reconciler/source"
+	"github.com/pave-dev/pave/source"
 )
 
 type serveOptions struct {

@@ -124,7 +124,7 @@ func closeIf(f fs.File) {
 // The example catalog, committed to git, loads from the tree exactly as it
 // does from disk; a committed symlink is refused by the loader.
 func TestGitCatalogLoad(t *testing.T) {
-	example := filepath.Join("..", "..", "catalog-repo-example")
+	example := filepath.Join("..", "catalog-repo-example")
 	onDisk, err := catalog.LoadDir(example)
 	if err != nil {
 		t.Fatal(err)

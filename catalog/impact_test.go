@@ -1,4 +1,4 @@
-package source
+package catalog_test
 
 import (
 	"io/fs"
@@ -30,7 +30,7 @@ func exampleCatalog(t *testing.T, edits map[string]string) *catalog.Catalog {
 // exampleFS is the example catalog's files, edited.
 func exampleFS(t *testing.T, edits map[string]string) fstest.MapFS {
 	t.Helper()
-	root := filepath.Join("..", "..", "catalog-repo-example")
+	root := filepath.Join("..", "catalog-repo-example")
 	mfs := fstest.MapFS{}
 	err := fs.WalkDir(os.DirFS(root), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -113,52 +113,52 @@ func TestAffected(t *testing.T) {
 		name     string
 		changed  []string
 		old, new *catalog.Catalog
-		want     Impact
+		want     catalog.Impact
 	}{
-		{"nothing", nil, base, base, Impact{}},
-		{"readme", []string{"README.md", "services/README.md", "services/payments/NOTES.md"}, base, base, Impact{}},
+		{"nothing", nil, base, base, catalog.Impact{}},
+		{"readme", []string{"README.md", "services/README.md", "services/payments/NOTES.md"}, base, base, catalog.Impact{}},
 		{"service", []string{"services/payments/checkout/service.yaml"}, base, base,
-			Impact{Services: []string{"payments/checkout"}}},
+			catalog.Impact{Services: []string{"payments/checkout"}}},
 		{"patch", []string{"services/data/report-builder/patches/writable-root.yaml"}, base, base,
-			Impact{Services: []string{"data/report-builder"}}},
+			catalog.Impact{Services: []string{"data/report-builder"}}},
 		{"template", []string{"templates/worker/templates/deployment.yaml"}, base, base,
-			Impact{Services: []string{"data/events-consumer", "payments/ledger-worker", "storefront/search-indexer"}}},
+			catalog.Impact{Services: []string{"data/events-consumer", "payments/ledger-worker", "storefront/search-indexer"}}},
 		{"two templates", []string{"templates/cron-job/values.yaml", "templates/worker/Chart.yaml"}, base, base,
-			Impact{Services: []string{"data/events-consumer", "data/report-builder", "payments/ledger-worker", "payments/settlement", "storefront/search-indexer"}}},
+			catalog.Impact{Services: []string{"data/events-consumer", "data/report-builder", "payments/ledger-worker", "payments/settlement", "storefront/search-indexer"}}},
 		{"library chart: every service whose template depends on it", []string{libHelpers}, base, base,
-			Impact{Services: all}},
+			catalog.Impact{Services: all}},
 		{"library chart used by one template", []string{libHelpers, "templates/_lib/Chart.yaml"}, webOnlyLib, webOnlyLib,
-			Impact{Services: webServices}},
+			catalog.Impact{Services: webServices}},
 		{"library chart and the templates that stop using it", []string{libHelpers, "templates/worker/Chart.yaml", "templates/cron-job/Chart.yaml"}, base, webOnlyLib,
-			Impact{Services: all}},
+			catalog.Impact{Services: all}},
 		{"library chart a template starts using", []string{libHelpers}, webOnlyLib, base,
-			Impact{Services: all}},
-		{"policy", []string{"policies/no_privileged.rego"}, base, base, Impact{All: true, Services: all}},
-		{"pave.yaml", []string{"pave.yaml", "services/payments/checkout/service.yaml"}, base, base, Impact{All: true, Services: all}},
+			catalog.Impact{Services: all}},
+		{"policy", []string{"policies/no_privileged.rego"}, base, base, catalog.Impact{All: true, Services: all}},
+		{"pave.yaml", []string{"pave.yaml", "services/payments/checkout/service.yaml"}, base, base, catalog.Impact{All: true, Services: all}},
 		{"deleted service", []string{"services/data/events-consumer/service.yaml"}, base, withoutEvents,
-			Impact{Removed: []string{"data/events-consumer"}}},
+			catalog.Impact{Removed: []string{"data/events-consumer"}}},
 		{"deleted service and template change", []string{"services/data/events-consumer/service.yaml", "templates/worker/values.yaml"}, base, withoutEvents,
-			Impact{Services: []string{"payments/ledger-worker", "storefront/search-indexer"}, Removed: []string{"data/events-consumer"}}},
+			catalog.Impact{Services: []string{"payments/ledger-worker", "storefront/search-indexer"}, Removed: []string{"data/events-consumer"}}},
 		{"switched template", []string{ledger}, base, switched,
-			Impact{Services: []string{"payments/ledger-worker"}}},
+			catalog.Impact{Services: []string{"payments/ledger-worker"}}},
 		{"old template of a switched service", []string{ledger, "templates/worker/values.yaml"}, base, switched,
-			Impact{Services: []string{"data/events-consumer", "payments/ledger-worker", "storefront/search-indexer"}}},
+			catalog.Impact{Services: []string{"data/events-consumer", "payments/ledger-worker", "storefront/search-indexer"}}},
 		{"new template of a switched service", []string{"templates/web-service/values.yaml"}, base, switched,
-			Impact{Services: []string{"payments/checkout", "payments/ledger-worker", "storefront/catalog-api", "storefront/web"}}},
+			catalog.Impact{Services: []string{"payments/checkout", "payments/ledger-worker", "storefront/catalog-api", "storefront/web"}}},
 		{"exceptions file", []string{"exceptions/data/report-builder.yaml"}, base, base,
-			Impact{Services: []string{"data/report-builder"}}},
-		{"exceptions readme", []string{"exceptions/README.md", "exceptions/data/NOTES.md"}, base, base, Impact{}},
+			catalog.Impact{Services: []string{"data/report-builder"}}},
+		{"exceptions readme", []string{"exceptions/README.md", "exceptions/data/NOTES.md"}, base, base, catalog.Impact{}},
 		{"exceptions file of a deleted service", []string{"exceptions/data/events-consumer.yaml", "services/data/events-consumer/service.yaml"}, base, withoutEvents,
-			Impact{Removed: []string{"data/events-consumer"}}},
+			catalog.Impact{Removed: []string{"data/events-consumer"}}},
 		{"invalid exceptions: re-rendered, not removed", []string{reportExceptions}, base, forever,
-			Impact{Services: []string{"data/report-builder"}}},
+			catalog.Impact{Services: []string{"data/report-builder"}}},
 		{"invalid service is re-rendered, not removed", []string{"services/payments/checkout/service.yaml"}, base, broken,
-			Impact{Services: []string{"payments/checkout"}}},
-		{"first revision", []string{"pave.yaml"}, nil, base, Impact{All: true, Services: all}},
-		{"new catalog failed to load: nothing removed", []string{"pave.yaml"}, base, nil, Impact{All: true}},
+			catalog.Impact{Services: []string{"payments/checkout"}}},
+		{"first revision", []string{"pave.yaml"}, nil, base, catalog.Impact{All: true, Services: all}},
+		{"new catalog failed to load: nothing removed", []string{"pave.yaml"}, base, nil, catalog.Impact{All: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Affected(tc.changed, tc.old, tc.new)
+			got := catalog.Affected(tc.changed, tc.old, tc.new)
 			if got.All != tc.want.All || !slices.Equal(got.Services, tc.want.Services) || !slices.Equal(got.Removed, tc.want.Removed) {
 				t.Errorf("Affected =\n\t%+v\nwant\n\t%+v", got, tc.want)
 			}
