@@ -22,8 +22,8 @@ import (
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/reconciler/apply"
-	"github.com/pave-dev/pave/source"
 	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/source"
 )
 
 // Options configure the daemon.
