@@ -294,3 +294,48 @@ func TestCheckProgress(t *testing.T) {
 		t.Errorf("exit %d, stderr on a pipe = %q", code, pipeErr)
 	}
 }
+
+// TestNewSuggestsTheCheckThatIsEnough: pave new tells you to run pave
+// validate only when validate sees all that may be wrong; the example
+// catalog has policies (and schemas), so it says pave check TEAM/NAME, in
+// its next steps and in the file's header.
+func TestNewSuggestsTheCheckThatIsEnough(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		prepare func(t *testing.T, dir string)
+		want    string
+	}{
+		{"policies judge it", func(*testing.T, string) {}, "pave check payments/refunds"},
+		{"nothing but validate judges it", func(t *testing.T, dir string) {
+			for _, p := range []string{"policies", "templates/worker/values.schema.json"} {
+				if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, "pave validate"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := copyCatalog(t)
+			tt.prepare(t, dir)
+			code, stdout, stderr := pave(t, "new", "payments/refunds", "--catalog", dir, "--template", "worker")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+			}
+			if want := "2. Check it:   " + tt.want + " --catalog " + dir + "\n"; !strings.Contains(stdout, want) {
+				t.Errorf("no %q in:\n%s", want, stdout)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "services/payments/refunds/service.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(data), "Check it with: "+tt.want+"\n") {
+				t.Errorf("file header does not say %q:\n%s", tt.want, data)
+			}
+			if tt.want == "pave validate" {
+				if code, out, errOut := pave(t, "validate", "--catalog", dir); code != 0 {
+					t.Errorf("validate: exit %d\n%s%s", code, out, errOut)
+				}
+			}
+		})
+	}
+}
