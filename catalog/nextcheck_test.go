@@ -24,9 +24,9 @@ func TestNextCheck(t *testing.T) {
 		{"required in a template", "worker", map[string]string{"templates/worker/templates/deployment.yaml": "image: {{ required \"image\" .Values.image }}\n"}, check},
 		{"fail in a template", "worker", map[string]string{"templates/worker/templates/_checks.tpl": "{{- if gt .Values.replicas 10 }}{{ fail \"too many\" }}{{ end }}\n"}, check},
 		{"fail in a library it uses", "worker", map[string]string{
-			"templates/_lib/Chart.yaml":             "apiVersion: v2\nname: _lib\ntype: library\nversion: 1.0.0\n",
-			"templates/_lib/templates/_checks.tpl":  "{{- define \"lib.check\" }}{{ fail \"no\" }}{{ end }}\n",
-			"templates/worker/Chart.yaml":           "apiVersion: v2\nname: worker\nversion: 1.4.0\ndependencies:\n  - name: _lib\n    version: 1.0.0\n    repository: file://../_lib\n",
+			"templates/_lib/Chart.yaml":              "apiVersion: v2\nname: _lib\ntype: library\nversion: 1.0.0\n",
+			"templates/_lib/templates/_checks.tpl":   "{{- define \"lib.check\" }}{{ fail \"no\" }}{{ end }}\n",
+			"templates/worker/Chart.yaml":            "apiVersion: v2\nname: worker\nversion: 1.4.0\ndependencies:\n  - name: _lib\n    version: 1.0.0\n    repository: file://../_lib\n",
 			"templates/worker/templates/deploy.yaml": deployment,
 		}, check},
 		{"a template pave does not know", "nope", nil, check},
