@@ -244,6 +244,7 @@ const progressEvery = 100 * time.Millisecond
 func (c *console) progress(w io.Writer, verb, noun string, total int) *progress {
 	p := &progress{w: w, on: c.interactive(w), now: c.term.now, delay: c.term.progressDelay, verb: verb, noun: noun, total: total, stopped: make(chan struct{})}
 	p.start = p.now()
+	p.draw(true) // without a delay, at once
 	if p.on && c.term.progressTick > 0 {
 		go p.tick(c.term.progressTick)
 	}

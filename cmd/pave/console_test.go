@@ -339,3 +339,55 @@ func TestNewSuggestsTheCheckThatIsEnough(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewColourAndProgress: a review's text report colours each pair's
+// verdict on a terminal, and its progress line is cleared from stderr.
+func TestReviewColourAndProgress(t *testing.T) {
+	repo := templateChange(t)
+	t.Chdir(repo.Dir)
+	var stdout bytes.Buffer
+	stderr := &syncBuffer{}
+	tty := fakeTerminal(nil, &stdout, stderr)
+	code := runWith([]string{"check", "--base", "HEAD~1"}, &stdout, stderr, tty)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if want := "CHANGED storefront/web (prod): " + sgrGreen + "pass" + sgrReset + "\n"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("no %q in:\n%s", want, stdout.String())
+	}
+	if got := stderr.String(); !strings.Contains(got, "\r\x1b[Kreviewing 2 changed files… 0s") || !strings.HasSuffix(got, "\r\x1b[K") {
+		t.Errorf("stderr = %q", got)
+	}
+}
+
+// TestApplyAndDiffOnATerminal: apply colours its table and shows its
+// progress on a terminal, cleared at the end; diff's messages are never
+// run into by its progress line, and on a pipe there is none.
+func TestApplyAndDiffOnATerminal(t *testing.T) {
+	kc := notReadyKubeconfig(t)
+	var stdout bytes.Buffer
+	stderr := &syncBuffer{}
+	code := runWith([]string{"apply", "--catalog", exampleCatalog, "--cluster", "prod=" + kc}, &stdout, stderr, fakeTerminal(nil, &stdout, stderr))
+	if code != exitFailure {
+		t.Fatalf("apply: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{
+		" " + sgrRed + "ClusterUnreachable" + sgrReset + " ",
+		sgrRed + "cluster unreachable: prod: /readyz answered 503 Service Unavailable (8 services not applied)" + sgrReset + "\n",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("apply: no %q in:\n%s", want, stdout.String())
+		}
+	}
+	if got := stderr.String(); !strings.Contains(got, "\r\x1b[Kchecking services… 0s") || !strings.Contains(got, "\r\x1b[Kapplying 16 services… 0s") || !strings.HasSuffix(got, "\r\x1b[K") {
+		t.Errorf("apply: stderr = %q", got)
+	}
+
+	stdout.Reset()
+	stderr = &syncBuffer{}
+	code = runWith([]string{"diff", "--catalog", exampleCatalog, "--cluster", "prod=" + kc}, &stdout, stderr, fakeTerminal(nil, &stdout, stderr))
+	got := stderr.String()
+	if code != exitFailure || !strings.Contains(got, "\r\x1b[Kno --cluster staging given (8 services not diffed)\n") || !strings.HasSuffix(got, "\r\x1b[K") {
+		t.Errorf("diff: exit %d, stderr = %q", code, got)
+	}
+}
