@@ -286,3 +286,23 @@ func (c *Catalog) loadExceptions(fsys fs.FS, services []string, today time.Time)
 	}
 	return byID
 }
+
+// expiredExceptions warns of every exception whose expiry day is over: it
+// no longer applies (an exception holds through the whole of its expiry
+// day, UTC), so the denial it covered is back. That blocks nothing by
+// itself, and a policy denial says so where it matters; the warning tells
+// the exceptions file's owners to renew or delete it.
+func expiredExceptions(files []*Exceptions, today time.Time) ErrorList {
+	var out ErrorList
+	for _, xf := range files {
+		for i, x := range xf.Exceptions {
+			if x.Expires.IsZero() || !x.Expires.Before(today) {
+				continue
+			}
+			p := fmt.Sprintf("exceptions[%d].expires", i)
+			out = append(out, &Error{File: xf.File, Position: xf.Position(p), Message: fmt.Sprintf("%s: the exception to %s expired on %s and no longer applies; renew it (a new expires, approved again) or delete it", p, x.Policy, x.Expires.Format(DateLayout))})
+		}
+	}
+	out.Sort()
+	return out
+}

@@ -35,6 +35,9 @@ type Catalog struct {
 	// Invalid lists the service files that had errors, in themselves or
 	// in their exceptions file, sorted.
 	Invalid []string
+	// Warnings are problems that block nothing, sorted by file and line:
+	// an exception past its expiry date, which no longer applies.
+	Warnings ErrorList
 	// Exceptions are the exceptions files that decode, valid or not,
 	// sorted by file; a valid one is also its service's ExceptionFile.
 	Exceptions []*Exceptions
@@ -71,6 +74,10 @@ type Template struct {
 	// Libraries are the library charts of the catalog this template
 	// depends on (repository: file://../<name>), by folder name, sorted.
 	Libraries []string
+
+	// settings is the chart's values.schema.json, when it has one that
+	// compiles: which settings the template takes.
+	settings *settingsSchema
 }
 
 // TemplatesUsing lists the templates that are, or depend on, the chart in
@@ -184,6 +191,7 @@ func LoadWith(fsys fs.FS, opts LoadOptions) (*Catalog, error) {
 	}
 	c.checkIngressHosts(opts.HostClaims, present)
 	exceptions := c.loadExceptions(fsys, files, today(opts.Now()))
+	c.Warnings = expiredExceptions(c.Exceptions, today(opts.Now()))
 	c.Errors.Sort()
 	for _, f := range c.Errors.Files() {
 		switch {
@@ -614,6 +622,7 @@ func loadTemplates(fsys fs.FS) (templates, libraries map[string]*Template, errs 
 		slices.Sort(ch.t.Libraries)
 		ch.t.Libraries = slices.Compact(ch.t.Libraries)
 		if libraries[ch.t.Name] == nil {
+			ch.t.settings = loadSettingsSchema(fsys, ch.t.Dir)
 			templates[ch.t.Name] = ch.t
 		}
 	}

@@ -32,12 +32,7 @@ func (c *Catalog) Scaffold(o ScaffoldOptions) (file string, content []byte, err 
 	if !isDNSLabel(o.Name) {
 		return "", nil, fmt.Errorf("service name %q must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters", o.Name)
 	}
-	if o.Template == "" {
-		o.Template = c.Config.Defaults.Template
-	}
-	if o.Template == "" {
-		o.Template = "web-service"
-	}
+	o.Template = c.ScaffoldTemplate(o)
 	tmpl, ok := c.Templates[o.Template]
 	if !ok {
 		return "", nil, fmt.Errorf("unknown template %q (templates: %s)", o.Template, strings.Join(templateNames(c.Templates), ", "))
@@ -61,6 +56,7 @@ func (c *Catalog) Scaffold(o ScaffoldOptions) (file string, content []byte, err 
 		HasIngress:      schema.has("ingress"),
 		HasSchedule:     schema.has("schedule"),
 		Domain:          "example.com",
+		Next:            c.NextCheck(o.Template, o.Team+"/"+o.Name),
 	}
 	if d, ok := c.Config.Platform["baseDomain"].(string); ok && d != "" {
 		data.Domain = d
@@ -115,6 +111,20 @@ type scaffoldData struct {
 	HasIngress   bool
 	HasSchedule  bool
 	Domain       string
+	// Next is the command that checks the new service (NextCheck).
+	Next string
+}
+
+// ScaffoldTemplate is the template a scaffold uses: the one asked for,
+// else pave.yaml defaults.template, else web-service.
+func (c *Catalog) ScaffoldTemplate(o ScaffoldOptions) string {
+	switch {
+	case o.Template != "":
+		return o.Template
+	case c.Config.Defaults.Template != "":
+		return c.Config.Defaults.Template
+	}
+	return "web-service"
 }
 
 type schemaProperties map[string]json.RawMessage
@@ -148,7 +158,7 @@ var scaffoldTemplate = template.Must(template.New("service.yaml").Funcs(template
 	"quote": strconv.Quote,
 	"last":  func(i int, list []string) bool { return i == len(list)-1 },
 }).Parse(`# {{.Team}}/{{.Name}}: one service on the {{.Template}} golden path.
-# Field reference: templates/{{.Template}}/README.md. Check it with: pave validate
+# Field reference: templates/{{.Template}}/README.md. Check it with: {{.Next}}
 apiVersion: pave.dev/v1alpha1
 kind: Service
 metadata:

@@ -142,6 +142,8 @@ func (v *validator) service(s *Service, ctx serviceContext) {
 		v.missing("spec.image", "spec.image is required")
 	}
 	v.settings("spec", s.Spec.Settings, ctx)
+	tmpl := ctx.templates[s.TemplateName()]
+	v.settingsTaken("spec", s.Spec.Settings, tmpl)
 	for _, env := range s.EnvironmentNames() {
 		p := "spec.environments." + env
 		if _, ok := ctx.config.Environment(env); !ok {
@@ -153,6 +155,7 @@ func (v *validator) service(s *Service, ctx serviceContext) {
 			continue
 		}
 		v.settings(p, s.Spec.Environments[env], ctx)
+		v.settingsTaken(p, s.Spec.Environments[env], tmpl)
 	}
 	// Rules that span fields are checked on the merged settings of each
 	// environment, and reported where the offending value is written.

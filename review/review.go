@@ -256,6 +256,9 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 					res.Change = policy.ChangeChanged
 				default:
 					res.Diff = keptNamespaces(render.Compare(objectsOf(baseRender), headRender.Objects, render.CompareOptions{SecretEnv: slices.Concat(secretEnv(bs, k), secretEnv(hs, k))}))
+					if bs != nil {
+						res.Diff = existingNamespaces(res.Diff, bs.cat, hs.byID[k.service], k.env)
+					}
 					switch {
 					case baseRender == nil:
 						res.Change = policy.ChangeAdded
@@ -313,6 +316,30 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 func keptNamespaces(diff []render.ObjectChange) []render.ObjectChange {
 	return slices.DeleteFunc(diff, func(c render.ObjectChange) bool {
 		return c.Action == render.ActionRemoved && c.Kind == "Namespace" && c.APIVersion == "v1"
+	})
+}
+
+// existingNamespaces drops the team Namespace a diff of svc adds in env
+// when it is there at base already: another valid service of the team
+// renders it at base in that environment, under the same name. The
+// Namespace is the team's, shared by its services, so a new service in it
+// creates nothing there and the review does not announce "+Namespace".
+func existingNamespaces(diff []render.ObjectChange, base *catalog.Catalog, svc *catalog.Service, env string) []render.ObjectChange {
+	if svc == nil {
+		return diff
+	}
+	e, ok := base.Config.Environment(env)
+	if !ok {
+		return diff
+	}
+	ns := e.NamespaceFor(svc.Metadata.Team)
+	if !slices.ContainsFunc(base.Services, func(o *catalog.Service) bool {
+		return o.Metadata.Team == svc.Metadata.Team && o.ID() != svc.ID()
+	}) {
+		return diff
+	}
+	return slices.DeleteFunc(diff, func(c render.ObjectChange) bool {
+		return c.Action == render.ActionAdded && c.Kind == "Namespace" && c.APIVersion == "v1" && c.Name == ns
 	})
 }
 

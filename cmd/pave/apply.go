@@ -103,6 +103,8 @@ type applyOptions struct {
 	resync         bool
 	revision       string
 	cluster        clusterFlags
+
+	con *console // colour and progress
 }
 
 func newApplyCmd() *cobra.Command {
@@ -121,6 +123,7 @@ a service no longer renders are deleted (only if they still carry pave's
 labels for it), and so are services removed from the catalog, under the
 mass-prune guard. Exit status 1 when any service was not applied cleanly.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.con = consoleOf(cmd)
 			return o.run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args)
 		},
 	}
@@ -241,7 +244,9 @@ func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	}
 	ctx, stop := signalContext(ctx)
 	defer stop()
-	cat, clusters, p, err := prepareClusterRun(ctx, o.catalogDir, o.revision, o.env, ids, &o.cluster, stderr)
+	prog := o.con.progress(stderr, "checking services", "", 0)
+	cat, clusters, p, err := prepareClusterRun(ctx, o.catalogDir, o.revision, o.env, ids, &o.cluster, prog)
+	prog.end()
 	if err != nil {
 		return err
 	}
@@ -269,8 +274,12 @@ func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	for pair := range p.blocked {
 		round.Catalog[pair.Service] = true
 	}
+	prog = o.con.progress(stderr, "applying "+plural(len(p.rendered), "service"), "", 0)
 	results := fleet.Reconcile(ctx, round)
-	clean := printApplyResults(stdout, results, o.wait) && len(p.blocked) == 0 && len(cat.Errors) == 0
+	prog.end()
+	out := o.con.paintedWriter(stdout, applyPaint)
+	clean := printApplyResults(out, results, o.wait) && len(p.blocked) == 0 && len(cat.Errors) == 0
+	out.Flush()
 	if !clean {
 		return silentExit(exitFailure)
 	}

@@ -31,6 +31,8 @@ type checkOptions struct {
 	gitlabNote        bool
 	pr                int
 	getenv            func(string) string
+
+	con *console
 }
 
 func newCheckCmd() *cobra.Command {
@@ -77,6 +79,7 @@ change introduces count —, 2 for usage errors or an invalid pave.yaml
 			if ctx == nil {
 				ctx = context.Background()
 			}
+			o.con = consoleOf(cmd)
 			return o.run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), args)
 		},
 	}
@@ -128,7 +131,8 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 			return flagError("expected TEAM/NAME, got %q", id)
 		}
 	}
-	if _, err := selectServices(cat, ids); err != nil {
+	selected, err := selectServices(cat, ids)
+	if err != nil {
 		return err
 	}
 
@@ -145,7 +149,13 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	case err != nil:
 		return &exitError{code: exitInternal, err: err}
 	default:
-		report = engine.Check(ctx, cat, render.New(cat, render.Options{}), policy.CheckOptions{Services: ids, Environment: o.env})
+		envs := len(cat.Config.Environments)
+		if o.env != "" {
+			envs = 1
+		}
+		prog := o.progress(stderr, "checking", "service", len(selected)*envs)
+		report = engine.Check(ctx, cat, countingRenderer{render.New(cat, render.Options{}), prog}, policy.CheckOptions{Services: ids, Environment: o.env})
+		prog.end()
 	}
 	report.RelocateFiles(o.catalogDir)
 
@@ -165,7 +175,11 @@ func (o *checkOptions) write(stdout, stderr io.Writer, formatter policy.Formatte
 		return &exitError{code: exitInternal, err: err}
 	}
 	if o.out.file == "" {
-		if _, err := stdout.Write(buf.Bytes()); err != nil {
+		out := buf.Bytes()
+		if o.out.format == "text" && o.con != nil {
+			out = []byte(o.con.painter(stdout, checkPaint)(string(out)))
+		}
+		if _, err := stdout.Write(out); err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
 	} else {
@@ -181,4 +195,25 @@ func (o *checkOptions) write(stdout, stderr io.Writer, formatter policy.Formatte
 		}
 	}
 	return nil
+}
+
+// progress starts the progress line of a run on stderr.
+func (o *checkOptions) progress(stderr io.Writer, verb, noun string, total int) *progress {
+	con := o.con
+	if con == nil {
+		con = quietConsole()
+	}
+	return con.progress(stderr, verb, noun, total)
+}
+
+// countingRenderer counts each service × environment rendered on the
+// progress line.
+type countingRenderer struct {
+	policy.Renderer
+	prog *progress
+}
+
+func (r countingRenderer) Render(svc *catalog.Service, env string) (*render.Result, error) {
+	defer r.prog.add(1)
+	return r.Renderer.Render(svc, env)
 }

@@ -18,6 +18,8 @@ type diffOptions struct {
 	env        string
 	revision   string
 	cluster    clusterFlags
+
+	con *console // colour and progress
 }
 
 func newDiffCmd() *cobra.Command {
@@ -31,6 +33,7 @@ unified diff per object that would be created or changed. Secret values are
 masked. Exit status 0 when nothing would change, 1 when something would (or
 a service is invalid, fails to render or is denied).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.con = consoleOf(cmd)
 			return o.run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args)
 		},
 	}
@@ -45,7 +48,9 @@ a service is invalid, fails to render or is denied).`,
 func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []string) error {
 	ctx, stop := signalContext(ctx)
 	defer stop()
-	cat, clusters, p, err := prepareClusterRun(ctx, o.catalogDir, o.revision, o.env, ids, &o.cluster, stderr)
+	prog := o.con.progress(stderr, "checking services", "", 0)
+	cat, clusters, p, err := prepareClusterRun(ctx, o.catalogDir, o.revision, o.env, ids, &o.cluster, prog)
+	prog.end()
 	if err != nil {
 		return err
 	}
@@ -77,7 +82,10 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 			changed = true
 		}
 	}
+	prog = o.con.progress(stderr, "diffing", "service", len(p.rendered))
+	defer prog.end()
 	for _, res := range p.rendered {
+		prog.add(1)
 		env, _ := cat.Config.Environment(res.Environment)
 		if down[env.Cluster] != nil {
 			continue
@@ -87,7 +95,7 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 		opts.Impersonate = o.cluster.impersonate
 		diffs, err := apply.New(c, opts).Diff(ctx, cat.Config, res)
 		if err != nil {
-			fmt.Fprintln(stderr, policy.Terminal(fmt.Sprintf("%s (%s): %v", res.Service, res.Environment, err)))
+			fmt.Fprintln(prog, policy.Terminal(fmt.Sprintf("%s (%s): %v", res.Service, res.Environment, err)))
 			changed = true
 			continue
 		}
@@ -99,6 +107,7 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 			fmt.Fprintf(stdout, "# %s\n%s\n", policy.Terminal(fmt.Sprintf("%s (%s): %s %s", res.Service, res.Environment, d.Object, d.Action)), policy.TerminalLines(d.Diff, ""))
 		}
 	}
+	prog.end()
 	if changed || len(p.blocked) > 0 {
 		return silentExit(exitFailure)
 	}

@@ -23,6 +23,7 @@ type outputFlags struct {
 func (f *outputFlags) bind(fs *pflag.FlagSet, formats []string, withFile bool) {
 	f.formats = formats
 	fs.StringVarP(&f.format, "output", "o", formats[0], "output format: "+strings.Join(formats, ", ")+" (--format is an alias)")
+	_ = fs.SetAnnotation("output", formatsAnnotation, formats) // for completion
 	if withFile {
 		fs.StringVar(&f.file, "output-file", "", "write the report to this file instead of standard output")
 	}

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -87,7 +88,13 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd(currentBuild())
+	return runWith(args, stdout, stderr, osTerminal())
+}
+
+// runWith runs pave on a terminal tests can stand in for.
+func runWith(args []string, stdout, stderr io.Writer, t terminal) int {
+	root, con := newRoot(currentBuild(), t)
+	root.SetContext(withConsole(context.Background(), con))
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -122,6 +129,13 @@ type buildInfo struct {
 }
 
 func newRootCmd(info buildInfo) *cobra.Command {
+	root, _ := newRoot(info, osTerminal())
+	return root
+}
+
+// newRoot builds pave's command tree and the console its commands use.
+func newRoot(info buildInfo, t terminal) (*cobra.Command, *console) {
+	con := &console{term: t}
 	root := &cobra.Command{
 		Use:   "pave",
 		Short: "GitOps reconciler for golden-path services",
@@ -130,7 +144,11 @@ team's golden-path templates, checks the result against the platform's
 policies, and applies what passes to the clusters of each environment.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return con.check()
+		},
 	}
+	con.bindFlags(root.PersistentFlags())
 	root.AddCommand(
 		newValidateCmd(),
 		newNewCmd(),
@@ -143,7 +161,8 @@ policies, and applies what passes to the clusters of each environment.`,
 		newVersionCmd(info),
 	)
 	plainSwitchUsage(root)
-	return root
+	registerCompletions(root)
+	return root, con
 }
 
 func newVersionCmd(info buildInfo) *cobra.Command {

@@ -133,7 +133,7 @@ func TestNewCreatesAValidServiceOnce(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
 	file := filepath.Join(dir, "services/payments/refunds/service.yaml")
-	for _, w := range []string{"Created " + file, "pave validate", "git commit", "pave check"} {
+	for _, w := range []string{"Created " + file, "pave check payments/refunds --catalog " + dir, "git commit"} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("next steps do not mention %q:\n%s", w, stdout)
 		}

@@ -63,15 +63,18 @@ func (o *newOptions) run(stdout io.Writer) error {
 	}
 	id := o.scaffold.Team + "/" + o.scaffold.Name
 	shown := filepath.Join(o.catalogDir, filepath.FromSlash(file))
+	// pave validate when it can see all that may be wrong, else pave
+	// check TEAM/NAME: the rule is catalog.NextCheck's.
+	next := cat.NextCheck(cat.ScaffoldTemplate(o.scaffold), id)
 	fmt.Fprintf(stdout, `Created %s
 
 Next steps:
   1. Edit it: set the image, port and size your service needs.
-  2. Check it:   pave validate --catalog %s
+  2. Check it:   %s --catalog %s
   3. Commit it:  git checkout -b add-%s && git add %s && git commit -m "Add %s"
   4. Open a pull request. pave check comments on it with what will be
      created in each environment (%s) and the result of every
      platform policy, with a fix hint for anything that fails.
-`, shown, o.catalogDir, strings.ReplaceAll(id, "/", "-"), filepath.Dir(shown), id, strings.Join(cat.Config.EnvironmentNames(), ", "))
+`, shown, next, o.catalogDir, strings.ReplaceAll(id, "/", "-"), filepath.Dir(shown), id, strings.Join(cat.Config.EnvironmentNames(), ", "))
 	return nil
 }

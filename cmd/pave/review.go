@@ -74,7 +74,9 @@ func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) err
 	if err != nil {
 		return &exitError{code: exitInternal, err: err}
 	}
+	prog := o.progress(stderr, "reviewing "+plural(len(changed), "changed file"), "", 0)
 	report, err := review.Run(ctx, base, head, review.Options{Changed: changed, FailOn: o.failOn, Environment: o.env})
+	prog.end()
 	if err != nil {
 		return usageError("%v", err)
 	}

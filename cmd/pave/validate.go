@@ -18,6 +18,7 @@ import (
 type validateOptions struct {
 	catalogDir string
 	out        outputFlags
+	con        *console
 }
 
 func newValidateCmd() *cobra.Command {
@@ -28,10 +29,17 @@ func newValidateCmd() *cobra.Command {
 		Long: `Validate loads the catalog and prints every error compiler-style
 (file:line:column: message), sorted by file and line.
 
-Exit status: 0 when the catalog is valid, 1 when any service has errors,
-2 for usage errors or a missing or invalid pave.yaml.`,
+It checks what can be known without rendering: every field of
+service.yaml and pave.yaml, and the settings a template takes (those its
+values.schema.json allows). An exception past its expiry date is a warning
+(file:line:column: warning: ...): it no longer applies, so the denial it
+covered is back in pave check.
+
+Exit status: 0 when the catalog is valid (warnings allowed), 1 when any
+service has errors, 2 for usage errors or a missing or invalid pave.yaml.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.con = consoleOf(cmd)
 			return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -43,6 +51,7 @@ Exit status: 0 when the catalog is valid, 1 when any service has errors,
 // validateReport is the JSON output of pave validate.
 type validateReport struct {
 	Errors   []reportError   `json:"errors"`
+	Warnings []reportError   `json:"warnings"`
 	Services []serviceStatus `json:"services"`
 }
 
@@ -67,16 +76,20 @@ func (o *validateOptions) run(stdout, stderr io.Writer) error {
 	var cfgErr *catalog.ConfigError
 	switch {
 	case errors.As(err, &cfgErr):
-		o.print(stdout, cfgErr.Errors, nil)
+		o.print(stdout, cfgErr.Errors, nil, nil)
 		return silentExit(exitUsage)
 	case err != nil:
 		return usageError("%v", err)
 	}
 	defer cat.Close()
 	checkExceptionPolicies(cat)
-	o.print(stdout, cat.Errors, cat)
+	o.print(stdout, cat.Errors, cat.Warnings, cat)
 	valid := len(cat.Services)
-	fmt.Fprintf(stderr, "%d services valid, %d invalid\n", valid, len(cat.Invalid))
+	summary := fmt.Sprintf("%d services valid, %d invalid", valid, len(cat.Invalid))
+	if n := len(cat.Warnings); n > 0 {
+		summary += ", " + plural(n, "warning")
+	}
+	fmt.Fprintln(stderr, summary)
 	if len(cat.Errors) > 0 {
 		return silentExit(exitFailure)
 	}
@@ -89,18 +102,31 @@ func (o *validateOptions) displayPath(rel string) string {
 	return filepath.Join(o.catalogDir, filepath.FromSlash(rel))
 }
 
-func (o *validateOptions) print(w io.Writer, errs catalog.ErrorList, cat *catalog.Catalog) {
+func (o *validateOptions) print(w io.Writer, errs, warnings catalog.ErrorList, cat *catalog.Catalog) {
 	if o.out.format == "text" {
+		paint := func(s string) string { return s }
+		if o.con != nil {
+			paint = o.con.painter(w, validatePaint)
+		}
 		for _, e := range errs {
 			c := *e
 			c.File = o.displayPath(e.File)
-			fmt.Fprintln(w, policy.Terminal(c.Error()))
+			fmt.Fprintln(w, paint(policy.Terminal(c.Error())))
+		}
+		for _, e := range warnings {
+			c := *e
+			c.File = o.displayPath(e.File)
+			c.Message = "warning: " + c.Message
+			fmt.Fprintln(w, paint(policy.Terminal(c.Error())))
 		}
 		return
 	}
-	report := validateReport{Errors: []reportError{}, Services: []serviceStatus{}}
+	report := validateReport{Errors: []reportError{}, Warnings: []reportError{}, Services: []serviceStatus{}}
 	for _, e := range errs {
 		report.Errors = append(report.Errors, reportError{File: o.displayPath(e.File), Line: e.Line, Column: e.Column, Message: e.Message})
+	}
+	for _, e := range warnings {
+		report.Warnings = append(report.Warnings, reportError{File: o.displayPath(e.File), Line: e.Line, Column: e.Column, Message: e.Message})
 	}
 	if cat != nil {
 		for _, s := range cat.Services {
