@@ -3,7 +3,6 @@ package policy
 import (
 	"path/filepath"
 
-	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -234,8 +233,4 @@ func (r *Report) MapFiles(m func(string) string) {
 			x.Before.File = join(x.Before.File)
 		}
 	}
-}
-
-func errorFrom(e *catalog.Error) Error {
-	return Error{File: e.File, Line: e.Line, Message: e.Message}
 }

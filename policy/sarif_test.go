@@ -67,28 +67,6 @@ func TestSARIFSchemaRejectsInvalidLogs(t *testing.T) {
 	}
 }
 
-func TestSARIFOfExampleCatalogValidates(t *testing.T) {
-	sch := compileSARIFSchema(t)
-	for _, tc := range append([]struct {
-		name, file, content, policy string
-		line                        int
-	}{{name: "example"}}, acceptanceCases(t)...) {
-		t.Run(tc.name, func(t *testing.T) {
-			var files map[string]string
-			if tc.file != "" {
-				files = map[string]string{tc.file: tc.content}
-			}
-			report := checkCatalog(t, exampleWith(t, files), CheckOptions{})
-			report.RelocateFiles("/abs/catalog dir")
-			var buf bytes.Buffer
-			if err := (SARIF{}).Format(&buf, report); err != nil {
-				t.Fatal(err)
-			}
-			validateSARIF(t, sch, buf.Bytes())
-		})
-	}
-}
-
 func TestSARIFOfHostileStringsValidates(t *testing.T) {
 	sch := compileSARIFSchema(t)
 	for _, s := range hostileInputs {

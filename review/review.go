@@ -36,6 +36,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
 )
@@ -139,7 +140,7 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 
 	// Head: validate, render and evaluate every impacted service.
 	if len(impact.Services) > 0 {
-		headReport := hs.engine.Check(ctx, headCat, hs.renders, policy.CheckOptions{Services: impact.Services, Environment: opts.Environment, Workers: opts.Workers})
+		headReport := pipeline.New(headCat, hs.renders, hs.engine).Run(ctx, pipeline.Options{Services: impact.Services, Environment: opts.Environment, Workers: opts.Workers}).Report()
 		report.Errors = append(report.Errors, headReport.Errors...)
 		report.Results = append(report.Results, headReport.Results...)
 	}
@@ -207,7 +208,7 @@ func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map
 	for i, svc := range services {
 		ids[i] = svc.ID()
 	}
-	rep := s.engine.Check(ctx, s.cat, s.renders, policy.CheckOptions{Services: ids, Environment: opts.Environment, Workers: opts.Workers})
+	rep := pipeline.New(s.cat, s.renders, s.engine).Run(ctx, pipeline.Options{Services: ids, Environment: opts.Environment, Workers: opts.Workers}).Report()
 	for _, r := range rep.Results {
 		out[keyOf(r)] = r
 	}
@@ -341,7 +342,7 @@ func newRecorder(r *render.Renderer) *recorder {
 	return &recorder{r: r, m: map[pairKey]*render.Result{}}
 }
 
-// Render implements policy.Renderer.
+// Render implements pipeline.Renderer.
 func (rec *recorder) Render(svc *catalog.Service, env string) (*render.Result, error) {
 	res, err := rec.r.Render(svc, env)
 	if err == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
 )
@@ -145,7 +146,7 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	case err != nil:
 		return &exitError{code: exitInternal, err: err}
 	default:
-		report = engine.Check(ctx, cat, render.New(cat, render.Options{}), policy.CheckOptions{Services: ids, Environment: o.env})
+		report = pipeline.New(cat, render.New(cat, render.Options{}), engine).Run(ctx, pipeline.Options{Services: ids, Environment: o.env}).Report()
 	}
 	report.RelocateFiles(o.catalogDir)
 

@@ -161,7 +161,7 @@ func TestApplySkipsDeniedServices(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stderr, "services/payments/refunds/service.yaml:6: payments/refunds (staging): policy image-tag-pinned denied") {
+	if !strings.Contains(stderr, "payments/refunds (staging): services/payments/refunds/service.yaml:6: deny image-tag-pinned: ") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
 	if strings.Contains(stdout, "payments/refunds") || !strings.Contains(stdout, "payments/checkout") {

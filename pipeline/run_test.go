@@ -1,50 +1,22 @@
-package policy
+package pipeline_test
 
 import (
-	"context"
 	"os"
 	"strings"
 	"testing"
-	"testing/fstest"
 
-	"github.com/pave-dev/pave/catalog"
-	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/pipeline"
+	"github.com/pave-dev/pave/policy"
 )
 
-// exampleWith is the example catalog with some files replaced.
-func exampleWith(t testing.TB, files map[string]string) *catalog.Catalog {
-	t.Helper()
-	fsys := fstest.MapFS{}
-	if err := copyFS(fsys, os.DirFS(exampleCatalog)); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range files {
-		fsys[name] = &fstest.MapFile{Data: []byte(data)}
-	}
-	cat, err := catalog.Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
-}
-
-func checkCatalog(t testing.TB, cat *catalog.Catalog, opts CheckOptions) *Report {
-	t.Helper()
-	e, err := Load(cat.FS, catalog.PoliciesDir, Options{Config: cat.Config})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e.Check(context.Background(), cat, render.New(cat, render.Options{}), opts)
-}
-
 func TestCheckExampleCatalogPasses(t *testing.T) {
-	report := checkCatalog(t, exampleWith(t, nil), CheckOptions{})
+	report := checkCatalog(t, exampleWith(t, nil), pipeline.Options{})
 	if report.Failed() {
 		var b strings.Builder
-		_ = Text{}.Format(&b, report)
+		_ = policy.Text{}.Format(&b, report)
 		t.Fatalf("the example catalog does not pass:\n%s", b.String())
 	}
-	if s := report.Summary(); s != (Summary{Services: 8, Excepted: 2}) {
+	if s := report.Summary(); s != (policy.Summary{Services: 8, Excepted: 2}) {
 		t.Errorf("summary %+v", s)
 	}
 	if len(report.Results) != 16 {
@@ -53,11 +25,11 @@ func TestCheckExampleCatalogPasses(t *testing.T) {
 	for _, res := range report.Results {
 		for _, v := range res.Violations {
 			if res.Service != "data/report-builder" || v.Policy != "readonly-root-filesystem" || !v.Excepted {
-				t.Errorf("%s: unexpected %+v", res.label(), v)
+				t.Errorf("%s: unexpected %+v", label(res), v)
 			}
 			// The patch that makes the root filesystem writable.
 			if v.Field != "spec.patches[0]" || v.Line != 16 || v.Exception.File != "exceptions/data/report-builder.yaml" || v.Exception.Line != 10 {
-				t.Errorf("%s: located at %s line %d, exception at %s:%d", res.label(), v.Field, v.Line, v.Exception.File, v.Exception.Line)
+				t.Errorf("%s: located at %s line %d, exception at %s:%d", label(res), v.Field, v.Line, v.Exception.File, v.Exception.Line)
 			}
 		}
 	}
@@ -108,36 +80,36 @@ func acceptanceCases(t testing.TB) []struct {
 func TestCheckAcceptance(t *testing.T) {
 	for _, tc := range acceptanceCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			report := checkCatalog(t, exampleWith(t, map[string]string{tc.file: tc.content}), CheckOptions{})
+			report := checkCatalog(t, exampleWith(t, map[string]string{tc.file: tc.content}), pipeline.Options{})
 			if !report.Failed() {
 				t.Fatal("the report does not fail")
 			}
 			for _, res := range report.Results {
 				if res.Service != "payments/checkout" {
-					if res.Status != StatusPass {
-						t.Errorf("%s: %s %+v %+v", res.label(), res.Status, res.Violations, res.Errors)
+					if res.Status != policy.StatusPass {
+						t.Errorf("%s: %s %+v %+v", label(res), res.Status, res.Violations, res.Errors)
 					}
 					continue
 				}
-				if res.Status != StatusFail {
-					t.Errorf("%s: status %s", res.label(), res.Status)
+				if res.Status != policy.StatusFail {
+					t.Errorf("%s: status %s", label(res), res.Status)
 				}
 				var found bool
 				for _, v := range res.Violations {
 					if !v.Blocking() || v.Policy != tc.policy {
-						t.Errorf("%s: unexpected %s %s at line %d: %s", res.label(), v.Severity, v.Policy, v.Line, v.Message)
+						t.Errorf("%s: unexpected %s %s at line %d: %s", label(res), v.Severity, v.Policy, v.Line, v.Message)
 						continue
 					}
 					found = true
 					if v.Line != tc.line || v.File != tc.file {
-						t.Errorf("%s: %s at %s:%d, want line %d", res.label(), v.Policy, v.File, v.Line, tc.line)
+						t.Errorf("%s: %s at %s:%d, want line %d", label(res), v.Policy, v.File, v.Line, tc.line)
 					}
 					if strings.Contains(v.Message, "tok-123") || strings.Contains(v.Hint, "tok-123") {
 						t.Errorf("the secret value is in the report: %q", v.Message)
 					}
 				}
 				if !found {
-					t.Errorf("%s: no %s denial in %+v", res.label(), tc.policy, res.Violations)
+					t.Errorf("%s: no %s denial in %+v", label(res), tc.policy, res.Violations)
 				}
 			}
 		})
@@ -150,26 +122,26 @@ func TestCheckReportsInvalidAndUnrenderableServices(t *testing.T) {
 		"services/storefront/web/service.yaml": strings.Replace(exampleService(t, "services/storefront/web/service.yaml"),
 			"ingress:\n    host: shop.example.com\n", "ingress:\n    host: shop.example.com\n  patches:\n    - target: {kind: StatefulSet}\n      patch: '[{op: add, path: /x, value: 1}]'\n", 1),
 	})
-	report := checkCatalog(t, cat, CheckOptions{Environment: "prod"})
-	byLabel := map[string]*Result{}
+	report := checkCatalog(t, cat, pipeline.Options{Environment: "prod"})
+	byLabel := map[string]*policy.Result{}
 	for _, res := range report.Results {
-		byLabel[res.label()] = res
+		byLabel[label(res)] = res
 	}
 	invalid := byLabel["payments/checkout"]
-	if invalid == nil || invalid.Status != StatusError || len(invalid.Errors) != 1 || invalid.Errors[0].Line != 9 || !strings.Contains(invalid.Errors[0].Message, "expected an integer") {
+	if invalid == nil || invalid.Status != policy.StatusError || len(invalid.Errors) != 1 || invalid.Errors[0].Line != 9 || !strings.Contains(invalid.Errors[0].Message, "expected an integer") {
 		t.Errorf("invalid service: %+v", invalid)
 	}
 	if _, evaluated := byLabel["payments/checkout (prod)"]; evaluated {
 		t.Error("an invalid service was evaluated")
 	}
 	broken := byLabel["storefront/web (prod)"]
-	if broken == nil || broken.Status != StatusError || len(broken.Errors) == 0 || !strings.Contains(broken.Errors[0].Message, "render: ") || broken.Errors[0].Line != 18 {
+	if broken == nil || broken.Status != policy.StatusError || len(broken.Errors) == 0 || !strings.Contains(broken.Errors[0].Message, "render: ") || broken.Errors[0].Line != 18 {
 		t.Errorf("unrenderable service: %+v", broken)
 	}
 	if _, other := byLabel["storefront/web (staging)"]; other {
 		t.Error("--env prod checked staging")
 	}
-	if res := byLabel["payments/ledger-worker (prod)"]; res == nil || res.Status != StatusPass {
+	if res := byLabel["payments/ledger-worker (prod)"]; res == nil || res.Status != policy.StatusPass {
 		t.Errorf("the other services must still pass: %+v", res)
 	}
 	if s := report.Summary(); s.Errors != 2 || s.Denials != 0 {
@@ -178,10 +150,10 @@ func TestCheckReportsInvalidAndUnrenderableServices(t *testing.T) {
 }
 
 func TestCheckSelectedServices(t *testing.T) {
-	report := checkCatalog(t, exampleWith(t, nil), CheckOptions{Services: []string{"data/report-builder"}, Environment: "staging"})
-	if len(report.Results) != 1 || report.Results[0].label() != "data/report-builder (staging)" {
+	report := checkCatalog(t, exampleWith(t, nil), pipeline.Options{Services: []string{"data/report-builder"}, Environment: "staging"})
+	if len(report.Results) != 1 || label(report.Results[0]) != "data/report-builder (staging)" {
 		for _, r := range report.Results {
-			t.Log(r.label())
+			t.Log(label(r))
 		}
 		t.Fatal("wrong selection")
 	}

@@ -1,4 +1,4 @@
-package policy
+package pipeline_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/pipeline"
+	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -16,7 +18,7 @@ import (
 func BenchmarkLoad(b *testing.B) {
 	cat := exampleWith(b, nil)
 	for b.Loop() {
-		if _, err := Load(cat.FS, catalog.PoliciesDir, Options{Config: cat.Config}); err != nil {
+		if _, err := policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -26,7 +28,7 @@ func BenchmarkLoad(b *testing.B) {
 // in prod (target: p50 under 1 ms).
 func BenchmarkEvaluate(b *testing.B) {
 	cat := exampleWith(b, nil)
-	e, err := Load(cat.FS, catalog.PoliciesDir, Options{Config: cat.Config})
+	e, err := policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,12 +37,12 @@ func BenchmarkEvaluate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := Input{Service: svc, Environment: "prod", Namespace: res.Namespace, Objects: res.Objects}
+	in := policy.Input{Service: svc, Environment: "prod", Namespace: res.Namespace, Objects: res.Objects}
 	ctx := context.Background()
 	var times []time.Duration
 	for b.Loop() {
 		start := time.Now()
-		if r := e.Evaluate(ctx, in); r.Status != StatusPass {
+		if r := e.Evaluate(ctx, in); r.Status != policy.StatusPass {
 			b.Fatalf("%+v", r)
 		}
 		times = append(times, time.Since(start))
@@ -84,11 +86,11 @@ spec:
 		b.Fatal(cat.Errors)
 	}
 	for b.Loop() {
-		e, err := Load(cat.FS, catalog.PoliciesDir, Options{Config: cat.Config})
+		e, err := policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
 		if err != nil {
 			b.Fatal(err)
 		}
-		report := e.Check(context.Background(), cat, render.New(cat, render.Options{}), CheckOptions{})
+		report := pipeline.New(cat, render.New(cat, render.Options{}), e).Run(context.Background(), pipeline.Options{}).Report()
 		if report.Failed() || len(report.Results) != 2*len(cat.Services) {
 			b.Fatalf("%+v", report.Summary())
 		}

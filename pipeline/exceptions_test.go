@@ -1,4 +1,4 @@
-package policy
+package pipeline_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/pipeline"
+	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -107,55 +109,55 @@ func TestExceptions(t *testing.T) {
 		env        string
 		want       want
 	}{
-		{"unexpired", demoException, "2029-12-01T00:00:00Z", "2029-12-31T12:00:00Z", "staging", want{excepted: 1, status: StatusPass}},
-		{"valid through its expiry day", demoException, "2029-12-01T00:00:00Z", "2030-01-01T23:59:00Z", "staging", want{excepted: 1, status: StatusPass}},
-		{"expired", demoException, "2029-12-01T00:00:00Z", "2030-01-02T00:00:00Z", "staging", want{blocking: 1, status: StatusFail,
+		{"unexpired", demoException, "2029-12-01T00:00:00Z", "2029-12-31T12:00:00Z", "staging", want{excepted: 1, status: policy.StatusPass}},
+		{"valid through its expiry day", demoException, "2029-12-01T00:00:00Z", "2030-01-01T23:59:00Z", "staging", want{excepted: 1, status: policy.StatusPass}},
+		{"expired", demoException, "2029-12-01T00:00:00Z", "2030-01-02T00:00:00Z", "staging", want{blocking: 1, status: policy.StatusFail,
 			warnings: []string{exceptionsFile + ":5: exception for demo expired on 2030-01-01; the denial applies again"}}},
 		{"unknown policy", `  - policy: no-such-policy
     reason: typo
     approvedBy: platform@example.com
     expires: 2030-01-01
-`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 3, status: StatusError,
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 3, status: policy.StatusError,
 			errors: []string{exceptionsFile + `:5: exceptions[0].policy: unknown policy "no-such-policy" (policies: demo, prod-only, quiet)`}}},
 		{"stale", `  - policy: quiet
     reason: nothing to except
     approvedBy: platform@example.com
     expires: 2030-01-01
-`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 3, status: StatusFail,
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 3, status: policy.StatusFail,
 			warnings: []string{exceptionsFile + ":5: stale exception: quiet denies nothing in this service; remove the exception"}}},
 		{"exception used in prod only is not stale", `  - policy: prod-only
     reason: single replica until the migration
     approvedBy: platform@example.com
     expires: 2030-01-01
-`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 2, excepted: 1, status: StatusFail}},
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 2, excepted: 1, status: policy.StatusFail}},
 		{"environment exception", `  - policy: demo
     environments: [prod]
     reason: prod only
     approvedBy: platform@example.com
     expires: 2030-01-01
-`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 2, excepted: 1, status: StatusFail}},
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 2, excepted: 1, status: policy.StatusFail}},
 		{"environment exception, only staging checked", `  - policy: demo
     environments: [prod]
     reason: prod only
     approvedBy: platform@example.com
     expires: 2030-01-01
-`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "staging", want{blocking: 1, status: StatusFail}},
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "staging", want{blocking: 1, status: policy.StatusFail}},
 		{"environment exception unused in its environment is stale", `  - policy: prod-only
     environments: [staging]
     reason: wrong environment
     approvedBy: platform@example.com
     expires: 2030-01-01
-`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 3, status: StatusFail,
+`, "2029-12-01T00:00:00Z", "2029-12-01T00:00:00Z", "", want{blocking: 3, status: policy.StatusFail,
 			warnings: []string{exceptionsFile + ":5: stale exception: prod-only denies nothing in this service; remove the exception"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cat := exceptionCatalog(t, tt.exceptions, tt.loaded)
-			e, err := Load(cat.FS, "policies", Options{Config: cat.Config, Now: func() time.Time { return day(tt.now) }})
+			e, err := policy.Load(cat.FS, "policies", policy.Options{Config: cat.Config, Now: func() time.Time { return day(tt.now) }})
 			if err != nil {
 				t.Fatal(err)
 			}
-			report := e.Check(context.Background(), cat, fakeRenderer{}, CheckOptions{Environment: tt.env})
+			report := pipeline.New(cat, fakeRenderer{}, e).Run(context.Background(), pipeline.Options{Environment: tt.env}).Report()
 			var got want
 			for _, res := range report.Results {
 				for _, v := range res.Violations {
@@ -196,25 +198,25 @@ func TestExceptions(t *testing.T) {
 // blocks, and the report lists no exception.
 func TestNoExceptionsWithoutTheFile(t *testing.T) {
 	cat := exceptionCatalog(t, "", "2029-12-01T00:00:00Z")
-	e, err := Load(cat.FS, "policies", Options{Config: cat.Config})
+	e, err := policy.Load(cat.FS, "policies", policy.Options{Config: cat.Config})
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := e.Check(context.Background(), cat, fakeRenderer{}, CheckOptions{})
+	report := pipeline.New(cat, fakeRenderer{}, e).Run(context.Background(), pipeline.Options{}).Report()
 	if s := report.Summary(); s.Denials != 3 || s.Excepted != 0 || len(report.Exceptions) != 0 {
 		t.Errorf("summary %+v, exceptions %v", s, report.Exceptions)
 	}
 }
 
 // overall is the worst status of a report.
-func overall(r *Report) string {
-	status := StatusPass
+func overall(r *policy.Report) string {
+	status := policy.StatusPass
 	for _, res := range r.Results {
 		switch {
-		case res.Status == StatusError:
-			return StatusError
-		case res.Status == StatusFail:
-			status = StatusFail
+		case res.Status == policy.StatusError:
+			return policy.StatusError
+		case res.Status == policy.StatusFail:
+			status = policy.StatusFail
 		}
 	}
 	return status

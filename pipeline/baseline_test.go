@@ -1,4 +1,4 @@
-package policy
+package pipeline_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/pipeline"
+	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -71,7 +73,7 @@ func object(apiVersion, kind, name string, fields map[string]any) *unstructured.
 
 func TestBaselineClosesHoles(t *testing.T) {
 	cat := exampleWith(t, nil)
-	e, err := Load(cat.FS, catalog.PoliciesDir, Options{Config: cat.Config})
+	e, err := policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +261,7 @@ func TestBaselineClosesHoles(t *testing.T) {
 				id = "payments/checkout"
 			}
 			svc, objs, ns := renderedInput(t, cat, id)
-			if res := e.Evaluate(context.Background(), Input{Service: svc, Environment: "prod", Namespace: ns, Objects: objs}); res.Status != StatusPass {
+			if res := e.Evaluate(context.Background(), policy.Input{Service: svc, Environment: "prod", Namespace: ns, Objects: objs}); res.Status != policy.StatusPass {
 				t.Fatalf("the rendered service does not pass as it is: %+v", res.Violations)
 			}
 			hostile := tc.change(t, objs)
@@ -271,8 +273,8 @@ func TestBaselineClosesHoles(t *testing.T) {
 				}
 			}
 			changed = append(changed, hostile)
-			res := e.Evaluate(context.Background(), Input{Service: svc, Environment: "prod", Namespace: ns, Objects: changed})
-			if res.Status != StatusFail {
+			res := e.Evaluate(context.Background(), policy.Input{Service: svc, Environment: "prod", Namespace: ns, Objects: changed})
+			if res.Status != policy.StatusFail {
 				t.Fatalf("status %s, want fail: %+v %+v", res.Status, res.Violations, res.Errors)
 			}
 			var found bool
@@ -296,7 +298,7 @@ func TestBaselineClosesHoles(t *testing.T) {
 	}
 }
 
-func describeViolations(vs []Violation) string {
+func describeViolations(vs []policy.Violation) string {
 	var b strings.Builder
 	for _, v := range vs {
 		fmt.Fprintf(&b, "  %s %s on %v: %s\n", v.Severity, v.Policy, v.Object, v.Message)
@@ -361,23 +363,23 @@ func TestBaselineThroughServiceYAML(t *testing.T) {
 				t.Fatal("checkout's service.yaml changed: update this test")
 			}
 			line := lineOf(t, tc.content, tc.line)
-			report := checkCatalog(t, exampleWith(t, map[string]string{checkoutFile: tc.content}), CheckOptions{})
+			report := checkCatalog(t, exampleWith(t, map[string]string{checkoutFile: tc.content}), pipeline.Options{})
 			denied := map[string]bool{}
 			for _, res := range report.Results {
 				if res.Service != "payments/checkout" {
-					if res.Status != StatusPass {
-						t.Errorf("%s: %s %+v %+v", res.label(), res.Status, res.Violations, res.Errors)
+					if res.Status != policy.StatusPass {
+						t.Errorf("%s: %s %+v %+v", label(res), res.Status, res.Violations, res.Errors)
 					}
 					continue
 				}
 				for _, v := range res.Violations {
 					if !v.Blocking() || v.Policy != tc.policy || !strings.Contains(v.Message, tc.msg) {
-						t.Errorf("%s: unexpected %s %s at line %d: %s", res.label(), v.Severity, v.Policy, v.Line, v.Message)
+						t.Errorf("%s: unexpected %s %s at line %d: %s", label(res), v.Severity, v.Policy, v.Line, v.Message)
 						continue
 					}
 					denied[res.Environment] = true
 					if v.File != checkoutFile || v.Line != line {
-						t.Errorf("%s: %s at %s:%d, want line %d", res.label(), v.Policy, v.File, v.Line, line)
+						t.Errorf("%s: %s at %s:%d, want line %d", label(res), v.Policy, v.File, v.Line, line)
 					}
 				}
 			}
