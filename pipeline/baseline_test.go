@@ -363,9 +363,9 @@ func TestBaselineThroughServiceYAML(t *testing.T) {
 				t.Fatal("checkout's service.yaml changed: update this test")
 			}
 			line := lineOf(t, tc.content, tc.line)
-			report := checkCatalog(t, exampleWith(t, map[string]string{checkoutFile: tc.content}), pipeline.Options{})
+			rep := checkCatalog(t, exampleWith(t, map[string]string{checkoutFile: tc.content}), pipeline.Options{})
 			denied := map[string]bool{}
-			for _, res := range report.Results {
+			for _, res := range rep.Results {
 				if res.Service != "payments/checkout" {
 					if res.Status != policy.StatusPass {
 						t.Errorf("%s: %s %+v %+v", label(res), res.Status, res.Violations, res.Errors)

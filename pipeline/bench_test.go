@@ -11,6 +11,7 @@ import (
 	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/report"
 )
 
 // BenchmarkLoad compiles the example catalog's policy bundle (20 policies,
@@ -90,9 +91,9 @@ spec:
 		if err != nil {
 			b.Fatal(err)
 		}
-		report := pipeline.New(cat, render.New(cat, render.Options{}), e).Run(context.Background(), pipeline.Options{}).Report()
-		if report.Failed() || len(report.Results) != 2*len(cat.Services) {
-			b.Fatalf("%+v", report.Summary())
+		rep := report.FromRun(pipeline.New(cat, render.New(cat, render.Options{}), e).Run(context.Background(), pipeline.Options{}))
+		if rep.Failed() || len(rep.Results) != 2*len(cat.Services) {
+			b.Fatalf("%+v", rep.Summary())
 		}
 	}
 }

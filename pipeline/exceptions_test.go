@@ -12,6 +12,7 @@ import (
 	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/report"
 )
 
 // exceptionPolicies: "demo" denies the Deployment everywhere, "prod-only"
@@ -157,9 +158,9 @@ func TestExceptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			report := pipeline.New(cat, fakeRenderer{}, e).Run(context.Background(), pipeline.Options{Environment: tt.env}).Report()
+			rep := report.FromRun(pipeline.New(cat, fakeRenderer{}, e).Run(context.Background(), pipeline.Options{Environment: tt.env}))
 			var got want
-			for _, res := range report.Results {
+			for _, res := range rep.Results {
 				for _, v := range res.Violations {
 					switch {
 					case v.Excepted:
@@ -177,15 +178,15 @@ func TestExceptions(t *testing.T) {
 					got.errors = append(got.errors, fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message))
 				}
 			}
-			got.status = overall(report)
+			got.status = overall(rep)
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
 			// pave check lists the service's exceptions, whatever they do.
-			if len(report.Exceptions) != 1 && tt.env == "" {
-				t.Errorf("report exceptions: %+v", report.Exceptions)
+			if len(rep.Exceptions) != 1 && tt.env == "" {
+				t.Errorf("report exceptions: %+v", rep.Exceptions)
 			}
-			for _, x := range report.Exceptions {
+			for _, x := range rep.Exceptions {
 				if x.Service != "payments/checkout" || x.File != exceptionsFile || x.Line != 5 || x.Change != "" {
 					t.Errorf("report exception %+v", x)
 				}
@@ -202,14 +203,14 @@ func TestNoExceptionsWithoutTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := pipeline.New(cat, fakeRenderer{}, e).Run(context.Background(), pipeline.Options{}).Report()
-	if s := report.Summary(); s.Denials != 3 || s.Excepted != 0 || len(report.Exceptions) != 0 {
-		t.Errorf("summary %+v, exceptions %v", s, report.Exceptions)
+	rep := report.FromRun(pipeline.New(cat, fakeRenderer{}, e).Run(context.Background(), pipeline.Options{}))
+	if s := rep.Summary(); s.Denials != 3 || s.Excepted != 0 || len(rep.Exceptions) != 0 {
+		t.Errorf("summary %+v, exceptions %v", s, rep.Exceptions)
 	}
 }
 
-// overall is the worst status of a report.
-func overall(r *policy.Report) string {
+// overall is the worst status of a rep.
+func overall(r *report.Report) string {
 	status := policy.StatusPass
 	for _, res := range r.Results {
 		switch {

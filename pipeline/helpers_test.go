@@ -13,6 +13,7 @@ import (
 	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/report"
 )
 
 const exampleCatalog = "../catalog-repo-example"
@@ -87,13 +88,13 @@ func runCatalog(t testing.TB, cat *catalog.Catalog, opts pipeline.Options) *pipe
 }
 
 // checkCatalog is what pave check reports on a catalog.
-func checkCatalog(t testing.TB, cat *catalog.Catalog, opts pipeline.Options) *policy.Report {
+func checkCatalog(t testing.TB, cat *catalog.Catalog, opts pipeline.Options) *report.Report {
 	t.Helper()
-	return runCatalog(t, cat, opts).Report()
+	return report.FromRun(runCatalog(t, cat, opts))
 }
 
 // label names a result as the text format does.
-func label(r *policy.Result) string {
+func label(r *report.Result) string {
 	if r.Environment == "" {
 		return r.Service
 	}

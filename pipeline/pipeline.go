@@ -167,7 +167,7 @@ type Run struct {
 	// Exceptions are the exceptions of the valid services run that hold in
 	// the environments run, expiry judged by the engine's clock, in the
 	// catalog's order.
-	Exceptions []policy.ExceptionEntry
+	Exceptions []policy.ServiceException
 }
 
 // Outcomes lists every service × environment of the run, in order.
@@ -250,7 +250,7 @@ func (p *Pipeline) Run(ctx context.Context, opts Options) *Run {
 			verdicts[i] = o.Verdict
 		}
 		s.Own = p.engine.ServiceResult(s.Service, verdicts, all)
-		for _, x := range p.engine.ExceptionEntries(s.Service) {
+		for _, x := range p.engine.ServiceExceptions(s.Service) {
 			if opts.Environment == "" || len(x.Environments) == 0 || slices.Contains(x.Environments, opts.Environment) {
 				run.Exceptions = append(run.Exceptions, x)
 			}

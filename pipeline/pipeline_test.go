@@ -14,6 +14,7 @@ import (
 	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/report"
 )
 
 // TestOneMessagePerProblem: a denial and a render error read the same
@@ -72,7 +73,7 @@ func TestOneMessagePerProblem(t *testing.T) {
 
 	// pave check: the text report prints the same line under the pair.
 	var text bytes.Buffer
-	if err := (policy.Text{}).Format(&text, run.Report()); err != nil {
+	if err := (report.Text{}).Format(&text, report.FromRun(run)); err != nil {
 		t.Fatal(err)
 	}
 	for id, msgs := range daemon {

@@ -7,22 +7,23 @@ import (
 
 	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/report"
 )
 
 func TestCheckExampleCatalogPasses(t *testing.T) {
-	report := checkCatalog(t, exampleWith(t, nil), pipeline.Options{})
-	if report.Failed() {
+	rep := checkCatalog(t, exampleWith(t, nil), pipeline.Options{})
+	if rep.Failed() {
 		var b strings.Builder
-		_ = policy.Text{}.Format(&b, report)
+		_ = report.Text{}.Format(&b, rep)
 		t.Fatalf("the example catalog does not pass:\n%s", b.String())
 	}
-	if s := report.Summary(); s != (policy.Summary{Services: 8, Excepted: 2}) {
+	if s := rep.Summary(); s != (report.Summary{Services: 8, Excepted: 2}) {
 		t.Errorf("summary %+v", s)
 	}
-	if len(report.Results) != 16 {
-		t.Errorf("%d results, want 8 services × 2 environments", len(report.Results))
+	if len(rep.Results) != 16 {
+		t.Errorf("%d results, want 8 services × 2 environments", len(rep.Results))
 	}
-	for _, res := range report.Results {
+	for _, res := range rep.Results {
 		for _, v := range res.Violations {
 			if res.Service != "data/report-builder" || v.Policy != "readonly-root-filesystem" || !v.Excepted {
 				t.Errorf("%s: unexpected %+v", label(res), v)
@@ -34,8 +35,8 @@ func TestCheckExampleCatalogPasses(t *testing.T) {
 		}
 	}
 	// pave check lists the exceptions in effect, apart from what they cover.
-	if len(report.Exceptions) != 1 || report.Exceptions[0].Service != "data/report-builder" || report.Exceptions[0].ApprovedBy != "security@example.com" {
-		t.Errorf("exceptions: %+v", report.Exceptions)
+	if len(rep.Exceptions) != 1 || rep.Exceptions[0].Service != "data/report-builder" || rep.Exceptions[0].ApprovedBy != "security@example.com" {
+		t.Errorf("exceptions: %+v", rep.Exceptions)
 	}
 }
 
@@ -80,11 +81,11 @@ func acceptanceCases(t testing.TB) []struct {
 func TestCheckAcceptance(t *testing.T) {
 	for _, tc := range acceptanceCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			report := checkCatalog(t, exampleWith(t, map[string]string{tc.file: tc.content}), pipeline.Options{})
-			if !report.Failed() {
+			rep := checkCatalog(t, exampleWith(t, map[string]string{tc.file: tc.content}), pipeline.Options{})
+			if !rep.Failed() {
 				t.Fatal("the report does not fail")
 			}
-			for _, res := range report.Results {
+			for _, res := range rep.Results {
 				if res.Service != "payments/checkout" {
 					if res.Status != policy.StatusPass {
 						t.Errorf("%s: %s %+v %+v", label(res), res.Status, res.Violations, res.Errors)
@@ -122,9 +123,9 @@ func TestCheckReportsInvalidAndUnrenderableServices(t *testing.T) {
 		"services/storefront/web/service.yaml": strings.Replace(exampleService(t, "services/storefront/web/service.yaml"),
 			"ingress:\n    host: shop.example.com\n", "ingress:\n    host: shop.example.com\n  patches:\n    - target: {kind: StatefulSet}\n      patch: '[{op: add, path: /x, value: 1}]'\n", 1),
 	})
-	report := checkCatalog(t, cat, pipeline.Options{Environment: "prod"})
-	byLabel := map[string]*policy.Result{}
-	for _, res := range report.Results {
+	rep := checkCatalog(t, cat, pipeline.Options{Environment: "prod"})
+	byLabel := map[string]*report.Result{}
+	for _, res := range rep.Results {
 		byLabel[label(res)] = res
 	}
 	invalid := byLabel["payments/checkout"]
@@ -144,15 +145,15 @@ func TestCheckReportsInvalidAndUnrenderableServices(t *testing.T) {
 	if res := byLabel["payments/ledger-worker (prod)"]; res == nil || res.Status != policy.StatusPass {
 		t.Errorf("the other services must still pass: %+v", res)
 	}
-	if s := report.Summary(); s.Errors != 2 || s.Denials != 0 {
+	if s := rep.Summary(); s.Errors != 2 || s.Denials != 0 {
 		t.Errorf("summary %+v", s)
 	}
 }
 
 func TestCheckSelectedServices(t *testing.T) {
-	report := checkCatalog(t, exampleWith(t, nil), pipeline.Options{Services: []string{"data/report-builder"}, Environment: "staging"})
-	if len(report.Results) != 1 || label(report.Results[0]) != "data/report-builder (staging)" {
-		for _, r := range report.Results {
+	rep := checkCatalog(t, exampleWith(t, nil), pipeline.Options{Services: []string{"data/report-builder"}, Environment: "staging"})
+	if len(rep.Results) != 1 || label(rep.Results[0]) != "data/report-builder (staging)" {
+		for _, r := range rep.Results {
 			t.Log(label(r))
 		}
 		t.Fatal("wrong selection")

@@ -8,12 +8,12 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/pave-dev/pave/pipeline"
-	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/report"
 )
 
 // sarifSchemaFile is the OASIS SARIF 2.1.0 schema (errata 01), vendored:
 // tests do not reach the network.
-const sarifSchemaFile = "../policy/testdata/sarif-schema-2.1.0.json"
+const sarifSchemaFile = "../report/testdata/sarif-schema-2.1.0.json"
 
 func compileSARIFSchema(t testing.TB) *jsonschema.Schema {
 	t.Helper()
@@ -61,10 +61,10 @@ func TestSARIFOfExampleCatalogValidates(t *testing.T) {
 			if tc.file != "" {
 				files = map[string]string{tc.file: tc.content}
 			}
-			report := checkCatalog(t, exampleWith(t, files), pipeline.Options{})
-			report.RelocateFiles("/abs/catalog dir")
+			rep := checkCatalog(t, exampleWith(t, files), pipeline.Options{})
+			rep.RelocateFiles("/abs/catalog dir")
 			var buf bytes.Buffer
-			if err := (policy.SARIF{}).Format(&buf, report); err != nil {
+			if err := (report.SARIF{}).Format(&buf, rep); err != nil {
 				t.Fatal(err)
 			}
 			validateSARIF(t, sch, buf.Bytes())

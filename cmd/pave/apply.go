@@ -23,6 +23,7 @@ import (
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/reconciler/apply"
 	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/report"
 )
 
 // clusterFlags are the flags of every command that talks to clusters.
@@ -295,7 +296,7 @@ func prepareClusterRun(ctx context.Context, catalogDir, revision, env string, id
 		return nil, nil, nil, err
 	}
 	for _, line := range p.problems {
-		fmt.Fprintln(stderr, policy.Terminal(line))
+		fmt.Fprintln(stderr, report.Terminal(line))
 	}
 	return cat, clusters, p, nil
 }
@@ -360,7 +361,7 @@ func printApplyResults(w io.Writer, results []*apply.Result, wait bool) bool {
 		fmt.Fprintf(w, "%s (%s not applied)\n", msg, plural(unreachable[msg], "service"))
 	}
 	for _, d := range details {
-		fmt.Fprintln(w, policy.Terminal(d))
+		fmt.Fprintln(w, report.Terminal(d))
 	}
 	return clean
 }

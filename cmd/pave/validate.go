@@ -13,6 +13,7 @@ import (
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/report"
 )
 
 type validateOptions struct {
@@ -94,7 +95,7 @@ func (o *validateOptions) print(w io.Writer, errs catalog.ErrorList, cat *catalo
 		for _, e := range errs {
 			c := *e
 			c.File = o.displayPath(e.File)
-			fmt.Fprintln(w, policy.Terminal(c.Error()))
+			fmt.Fprintln(w, report.Terminal(c.Error()))
 		}
 		return
 	}

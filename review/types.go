@@ -1,4 +1,8 @@
-package policy
+package review
+
+import (
+	"github.com/pave-dev/pave/policy"
+)
 
 // Change of a service × environment between the base and the head of a
 // review.
@@ -29,7 +33,9 @@ const (
 	FailOnNew = "new"
 )
 
-// Review describes the change a report covers (pave check --base).
+// Review is what Run finds: the change between two revisions (what its
+// JSON says under "review") and, apart from it, the impacted pairs judged
+// on both sides.
 type Review struct {
 	Base RevisionInfo `json:"base"`
 	Head RevisionInfo `json:"head"`
@@ -59,6 +65,69 @@ type Review struct {
 	// Unimpacted counts the head's service × environment pairs the change
 	// does not touch.
 	Unimpacted int `json:"unimpacted"`
+
+	// Results are the impacted pairs, sorted by service, then environment
+	// in delivery order; a result without environment holds a service's
+	// own problems (invalid service.yaml, unknown or stale exceptions).
+	Results []*Result `json:"-"`
+	// Errors concern the head's catalog as a whole (pave.yaml, policies
+	// that do not compile, broken templates).
+	Errors []policy.Error `json:"-"`
+	// HeadPolicies are the head's policies, sorted by id.
+	HeadPolicies []*policy.Policy `json:"-"`
+	// Exceptions are those the change adds, changes or removes.
+	Exceptions []ExceptionChange `json:"-"`
+}
+
+// Result is one impacted service × environment, judged at head against
+// the base.
+type Result struct {
+	Service     string
+	Environment string
+	File        string
+	// Status is policy.StatusPass, StatusFail or StatusError.
+	Status     string
+	Violations []Violation
+	Errors     []policy.Error
+	// Change is what the change does to the pair: ChangeAdded,
+	// ChangeChanged, ChangeRemoved or ChangeUnchanged (rendered output
+	// identical). Empty for a service's own problems.
+	Change string
+	// Diff lists the objects added, removed or changed, base → head.
+	Diff []ObjectChange
+	// Fixed are the base's violations the change removes (StateFixed).
+	Fixed []Violation
+}
+
+// Violation is a policy result with its state against the base.
+type Violation struct {
+	policy.Violation
+	// State is StateNew, StateExisting, StateFixed or StateLetThrough.
+	State string
+}
+
+// ExceptionChange is an exception the change adds, changes or removes.
+type ExceptionChange struct {
+	// Change is ChangeAdded, ChangeChanged or ChangeRemoved.
+	Change string
+	// Service is "team/name".
+	Service string
+	policy.Exception
+	// Before is the base's version of a changed exception.
+	Before *policy.Exception
+}
+
+// resultOf is a head or base evaluation as a review result, its
+// violations without state yet.
+func resultOf(r *policy.Result) *Result {
+	out := &Result{Service: r.Service, Environment: r.Environment, File: r.File, Status: r.Status, Violations: make([]Violation, len(r.Violations)), Errors: r.Errors}
+	for i, v := range r.Violations {
+		out.Violations[i] = Violation{Violation: v}
+	}
+	if out.Errors == nil {
+		out.Errors = []policy.Error{}
+	}
+	return out
 }
 
 // RulesChange is what a pull request does to the rules it is judged by:
@@ -158,70 +227,4 @@ type Group struct {
 	// no longer fail.
 	NewDenials []string `json:"newDenials,omitempty"`
 	Fixed      []string `json:"fixed,omitempty"`
-}
-
-// ReviewSummary counts what a review found.
-type ReviewSummary struct {
-	// Pairs counts the impacted service × environment pairs; Added,
-	// Changed, Removed and Unchanged split them.
-	Pairs     int `json:"pairs"`
-	Added     int `json:"added"`
-	Changed   int `json:"changed"`
-	Removed   int `json:"removed"`
-	Unchanged int `json:"unchanged"`
-	// Services counts the services with an added, changed or removed pair.
-	Services int `json:"services"`
-	// NewDenials, ExistingDenials and FixedDenials count denials without
-	// exception by state.
-	NewDenials      int `json:"newDenials"`
-	ExistingDenials int `json:"existingDenials"`
-	FixedDenials    int `json:"fixedDenials"`
-	// LetThroughDenials count the denials only the base's rules give (see
-	// StateLetThrough).
-	LetThroughDenials int `json:"letThroughDenials"`
-	Errors            int `json:"errors"`
-}
-
-// ReviewSummary counts the report's pairs by change and its denials by
-// state.
-func (r *Report) ReviewSummary() ReviewSummary {
-	var s ReviewSummary
-	s.Errors = r.Summary().Errors
-	services := map[string]bool{}
-	for _, res := range r.Results {
-		switch res.Change {
-		case ChangeAdded:
-			s.Added++
-		case ChangeChanged:
-			s.Changed++
-		case ChangeRemoved:
-			s.Removed++
-		case ChangeUnchanged:
-			s.Unchanged++
-		}
-		if res.Change != "" && res.Change != ChangeUnchanged {
-			services[res.Service] = true
-		}
-		for _, v := range res.Violations {
-			if !v.Blocking() {
-				continue
-			}
-			switch v.State {
-			case StateNew:
-				s.NewDenials++
-			case StateLetThrough:
-				s.LetThroughDenials++
-			default:
-				s.ExistingDenials++
-			}
-		}
-		for _, v := range res.Fixed {
-			if v.Blocking() {
-				s.FixedDenials++
-			}
-		}
-	}
-	s.Pairs = s.Added + s.Changed + s.Removed + s.Unchanged
-	s.Services = len(services)
-	return s
 }

@@ -1,4 +1,4 @@
-package policy
+package report
 
 import (
 	"strings"

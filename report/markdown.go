@@ -1,8 +1,9 @@
-package policy
+package report
 
 import (
 	"bufio"
 	"fmt"
+	"github.com/pave-dev/pave/review"
 	"io"
 	"strings"
 )
@@ -110,4 +111,55 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// exceptionsMarkdown is the block under a comment's verdict: its title
+// and table header, and a row per exception a review adds, changes or
+// removes, or per exception in effect.
+func exceptionsMarkdown(r *Report) (string, []string) {
+	if len(r.Exceptions) == 0 {
+		return "", nil
+	}
+	var title string
+	switch {
+	case r.Review == nil:
+		title = "\n### Exceptions in effect\n\n"
+	case r.exceptionHeadline() != "":
+		title = fmt.Sprintf("\n### ⚠️ Exceptions\n\nThis change adds or changes exceptions to the platform's policies: %s.\n\n", approvalNote)
+	default:
+		title = "\n### Exceptions removed\n\n"
+	}
+	change := r.Review != nil
+	if change {
+		title += "| change | service | policy | environments | reason | approved by | expires | file |\n|---|---|---|---|---|---|---|---|\n"
+	} else {
+		title += "| service | policy | environments | reason | approved by | expires | file |\n|---|---|---|---|---|---|---|\n"
+	}
+	icon := map[string]string{review.ChangeAdded: "🆕 added", review.ChangeChanged: "✏️ changed", review.ChangeRemoved: "removed"}
+	var rows []string
+	for _, x := range r.Exceptions {
+		was := func(now, before string) string {
+			if now == before {
+				return now
+			}
+			return now + " (was " + before + ")"
+		}
+		envs, approver, expires, reason := mdText(environmentsText(x.Environments)), mdCellCode(x.ApprovedBy), mdText(x.Expires), mdText(x.Reason)
+		if b := x.Before; b != nil {
+			envs = was(envs, mdText(environmentsText(b.Environments)))
+			approver = was(approver, mdCellCode(b.ApprovedBy))
+			expires = was(expires, mdText(b.Expires))
+			reason = was(reason, mdText(b.Reason))
+		}
+		if x.Expired {
+			expires += " (expired)"
+		}
+		row := ""
+		if change {
+			row = "| " + icon[x.Change] + " "
+		}
+		row += fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s |\n", mdCellCode(x.Service), mdCellCode(x.Policy), envs, reason, approver, expires, mdCellCode(fileLine(x.File, x.Line)))
+		rows = append(rows, row)
+	}
+	return title, rows
 }

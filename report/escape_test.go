@@ -1,9 +1,10 @@
-package policy
+package report
 
 import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"github.com/pave-dev/pave/review"
 	"regexp"
 	"strings"
 	"testing"
@@ -78,27 +79,27 @@ func hostileReview(s string) *Report {
 	r := hostileReport(s)
 	diff := "--- base " + s + "\n+++ head " + s + "\n@@ -1,3 +1,3 @@\n " + s + "\n-" + s + "\n+" + s + "\n  " + s + "\n"
 	pair := "team/" + s + " (" + s + ")"
-	r.Review = &Review{
-		Base: RevisionInfo{Ref: s, Commit: s, Message: s}, Head: RevisionInfo{Ref: s},
-		FailOn: FailOnAny, Environments: []string{s, "prod"}, Changed: []string{s},
-		Templates: []TemplateChange{{Name: s, From: s, To: s, Services: []string{"team/" + s}, Pairs: 1}},
+	r.Review = &review.Review{
+		Base: review.RevisionInfo{Ref: s, Commit: s, Message: s}, Head: review.RevisionInfo{Ref: s},
+		FailOn: review.FailOnAny, Environments: []string{s, "prod"}, Changed: []string{s},
+		Templates: []review.TemplateChange{{Name: s, From: s, To: s, Services: []string{"team/" + s}, Pairs: 1}},
 		Policies:  []string{s, "policies/" + s + ".rego"},
-		Groups: []Group{{Shape: s, Template: s, Services: []string{"team/" + s, "b", "c", "d"}, Environments: []string{s},
+		Groups: []review.Group{{Shape: s, Template: s, Services: []string{"team/" + s, "b", "c", "d"}, Environments: []string{s},
 			Pairs: []string{pair, "b (x)", "c (x)", "d (x)", "e (y)"}, NewDenials: []string{s}}},
 	}
 	for _, res := range r.Results {
 		if res.Environment == "" {
 			continue
 		}
-		res.Change = ChangeChanged
-		res.Diff = []render.ObjectChange{
-			{Action: render.ActionChanged, Kind: s, Namespace: s, Name: s, Fields: []string{s}, Diff: diff},
-			{Action: render.ActionAdded, Kind: "Kind" + s, Name: s, Diff: "+" + s + "\n"},
-			{Action: render.ActionChanged, Kind: s, Name: s, Fields: []string{render.TemplateField}, Diff: diff},
+		res.Change = review.ChangeChanged
+		res.Diff = []review.ObjectChange{
+			{Action: review.ActionChanged, Kind: s, Namespace: s, Name: s, Fields: []string{s}, Diff: diff},
+			{Action: review.ActionAdded, Kind: "Kind" + s, Name: s, Diff: "+" + s + "\n"},
+			{Action: review.ActionChanged, Kind: s, Name: s, Fields: []string{render.TemplateField}, Diff: diff},
 		}
-		res.Fixed = []Violation{{Policy: "p-" + s, Severity: Deny, Message: s, Hint: s, File: s, Line: 8, State: StateFixed}}
+		res.Fixed = []Violation{{Policy: "p-" + s, Severity: Deny, Message: s, Hint: s, File: s, Line: 8, State: review.StateFixed}}
 		for i := range res.Violations {
-			res.Violations[i].State = StateNew
+			res.Violations[i].State = review.StateNew
 		}
 	}
 	return r

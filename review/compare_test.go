@@ -1,9 +1,13 @@
-package render
+package review
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"reflect"
@@ -14,7 +18,38 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/pave-dev/pave/render"
 )
+
+// parseManifests reads a multi-document YAML stream of objects.
+func parseManifests(data string) ([]*unstructured.Unstructured, error) {
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(data)))
+	var objs []*unstructured.Unstructured
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return objs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		js, err := sigsyaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+			continue
+		}
+		o := &unstructured.Unstructured{}
+		if err := o.UnmarshalJSON(js); err != nil {
+			return nil, err
+		}
+		objs = append(objs, o)
+	}
+}
 
 func objects(t testing.TB, y string) []*unstructured.Unstructured {
 	t.Helper()
@@ -501,7 +536,7 @@ func TestJoinKey(t *testing.T) {
 // at another revision and another image: what pave check --base does for
 // one service.
 func BenchmarkCompare(b *testing.B) {
-	data, err := os.ReadFile("testdata/golden/prod/payments/checkout.yaml")
+	data, err := os.ReadFile("../render/testdata/golden/prod/payments/checkout.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -513,13 +548,13 @@ func BenchmarkCompare(b *testing.B) {
 		if ann == nil {
 			ann = map[string]string{}
 		}
-		ann[AnnotationRevision] = "bbbbbbb"
+		ann[render.AnnotationRevision] = "bbbbbbb"
 		o.SetAnnotations(ann)
 		ann = base[i].GetAnnotations()
 		if ann == nil {
 			ann = map[string]string{}
 		}
-		ann[AnnotationRevision] = "aaaaaaa"
+		ann[render.AnnotationRevision] = "aaaaaaa"
 		base[i].SetAnnotations(ann)
 		if o.GetKind() == "Deployment" {
 			containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")

@@ -1,8 +1,9 @@
-package policy
+package report
 
 import (
 	"bufio"
 	"fmt"
+	"github.com/pave-dev/pave/review"
 	"io"
 	"strings"
 )
@@ -75,4 +76,19 @@ func githubCommand(w io.Writer, level, file string, line int, title, msg string)
 	}
 	props = append(props, "title="+githubProperty(title))
 	fmt.Fprintf(w, "::%s %s::%s\n", level, strings.Join(props, ","), githubData(msg))
+}
+
+// githubExceptions annotates the exceptions files: a warning for each
+// exception a review adds or changes, a notice for the others.
+func githubExceptions(w io.Writer, r *Report) {
+	for _, x := range r.Exceptions {
+		level, title := "notice", "exception: "+x.Policy+" ("+x.Service+")"
+		switch x.Change {
+		case review.ChangeAdded, review.ChangeChanged:
+			level, title = "warning", x.Change+" exception needs platform approval: "+x.Policy+" ("+x.Service+")"
+		case review.ChangeRemoved:
+			title = "removed exception: " + x.Policy + " (" + x.Service + ")"
+		}
+		githubCommand(w, level, x.File, x.Line, title, exceptionLine(x))
+	}
 }

@@ -1,6 +1,7 @@
-package policy
+package report
 
 import (
+	"github.com/pave-dev/pave/review"
 	"io"
 	"net/url"
 	"path/filepath"
@@ -72,7 +73,7 @@ type sarifResult struct {
 }
 
 // sarifBaseline maps a violation's state to SARIF's baselineState.
-var sarifBaseline = map[string]string{StateNew: "new", StateLetThrough: "new", StateExisting: "unchanged", StateFixed: "absent"}
+var sarifBaseline = map[string]string{review.StateNew: "new", review.StateLetThrough: "new", review.StateExisting: "unchanged", review.StateFixed: "absent"}
 
 type sarifLocation struct {
 	PhysicalLocation sarifPhysical `json:"physicalLocation"`
@@ -160,13 +161,13 @@ func (SARIF) Format(w io.Writer, r *Report) error {
 				Properties:    props,
 			}
 			switch {
-			case v.State == StateFixed:
+			case v.State == review.StateFixed:
 				sr.Level = "none"
 				sr.Message.Text = sarifText(res.label() + ": fixed: " + v.Message)
 			case v.Severity == Warn, !r.Blocks(&v) && !v.Excepted:
 				sr.Level = "warning"
 			}
-			if v.Hint != "" && v.State != StateFixed {
+			if v.Hint != "" && v.State != review.StateFixed {
 				sr.Message.Text += " Fix: " + sarifText(v.Hint)
 			}
 			if v.Excepted {
@@ -198,4 +199,43 @@ func fileURI(file string) string {
 		return (&url.URL{Scheme: "file", Path: p}).String()
 	}
 	return (&url.URL{Path: p}).String()
+}
+
+// exceptionRuleID is the SARIF rule of exception entries.
+const exceptionRuleID = "pave-exception"
+
+// sarifExceptions adds a rule and one result per exception entry: a
+// warning for each one a review adds or changes, a note for the others.
+func sarifExceptions(r *Report, driver *sarifDriver) []sarifResult {
+	if len(r.Exceptions) == 0 {
+		return nil
+	}
+	index := len(driver.Rules)
+	driver.Rules = append(driver.Rules, sarifRule{
+		ID:                   exceptionRuleID,
+		Name:                 exceptionRuleID,
+		ShortDescription:     &sarifMessage{Text: "An exception to a policy, approved by one of pave.yaml's exceptions.approvers"},
+		DefaultConfiguration: sarifRuleLevel{Level: "note"},
+	})
+	var out []sarifResult
+	for _, x := range r.Exceptions {
+		level, text := "note", exceptionLine(x)
+		switch x.Change {
+		case review.ChangeAdded, review.ChangeChanged:
+			level, text = "warning", x.Change+" exception — needs platform approval: "+text
+		case review.ChangeRemoved:
+			text = "removed exception: " + text
+		}
+		props := map[string]string{"service": x.Service, "policy": x.Policy}
+		if x.Change != "" {
+			props["change"] = x.Change
+		}
+		out = append(out, sarifResult{
+			RuleID: exceptionRuleID, RuleIndex: index, Level: level,
+			Message:    sarifMessage{Text: text},
+			Locations:  sarifLocations(x.File, x.Line),
+			Properties: props,
+		})
+	}
+	return out
 }

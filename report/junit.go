@@ -1,9 +1,10 @@
-package policy
+package report
 
 import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"github.com/pave-dev/pave/review"
 	"io"
 	"strings"
 )
@@ -185,4 +186,28 @@ func junitPolicyCase(r *Report, id, class, file string, vs []Violation) junitCas
 	}
 	c.SystemOut = strings.Join(output, "\n")
 	return c
+}
+
+// junitExceptions is the first test suite: one skipped case per exception
+// entry, its message saying whether it needs approval.
+func junitExceptions(r *Report) []junitSuite {
+	if len(r.Exceptions) == 0 {
+		return nil
+	}
+	s := junitSuite{Name: "exceptions"}
+	for _, x := range r.Exceptions {
+		msg := "exception in effect"
+		switch x.Change {
+		case review.ChangeAdded, review.ChangeChanged:
+			msg = x.Change + " exception — needs platform approval"
+		case review.ChangeRemoved:
+			msg = "removed exception"
+		}
+		s.Cases = append(s.Cases, junitCase{
+			Name: x.Service + " " + x.Policy, ClassName: "exceptions", File: x.File, Line: x.Line,
+			Skipped:   &junitSkipped{Message: msg + ": " + exceptionLine(x)},
+			SystemOut: fileLine(x.File, x.Line) + ": " + exceptionLine(x),
+		})
+	}
+	return []junitSuite{s}
 }

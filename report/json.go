@@ -1,9 +1,10 @@
-package policy
+package report
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/pave-dev/pave/review"
 	"io"
 )
 
@@ -29,7 +30,7 @@ type jsonReport struct {
 	Errors     []Error          `json:"errors"`
 	Summary    Summary          `json:"summary"`
 	// Review and ReviewSummary are set by pave check --base.
-	Review        *Review        `json:"review,omitempty"`
+	Review        *review.Review `json:"review,omitempty"`
 	ReviewSummary *ReviewSummary `json:"reviewSummary,omitempty"`
 }
 

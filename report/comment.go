@@ -1,8 +1,9 @@
-package policy
+package report
 
 import (
 	"cmp"
 	"fmt"
+	"github.com/pave-dev/pave/review"
 	"io"
 	"slices"
 	"strings"
@@ -82,10 +83,10 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	for _, sec := range []struct {
 		state, title string
 	}{
-		{StateLetThrough, "\n### 🛑 Denied by the base's rules, let through by this change's platform edits\n\n"},
-		{StateNew, "\n### ❌ New policy denials\n\n"},
-		{StateExisting, "\n### Existing policy denials\n\n"},
-		{StateFixed, "\n### ✅ Fixed policy denials\n\n"},
+		{review.StateLetThrough, "\n### 🛑 Denied by the base's rules, let through by this change's platform edits\n\n"},
+		{review.StateNew, "\n### ❌ New policy denials\n\n"},
+		{review.StateExisting, "\n### Existing policy denials\n\n"},
+		{review.StateFixed, "\n### ✅ Fixed policy denials\n\n"},
 	} {
 		var items []string
 		for _, dn := range denials {
@@ -94,7 +95,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 			}
 		}
 		title := sec.title
-		if sec.state == StateExisting && rv.FailOn == FailOnNew && len(items) > 0 {
+		if sec.state == review.StateExisting && rv.FailOn == review.FailOnNew && len(items) > 0 {
 			title = "\n### Existing policy denials (not blocking with `--fail-on new`)\n\n"
 		}
 		d.list(title, items, sec.state+" denials", mdListItems)
@@ -170,7 +171,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 			continue
 		}
 		cell := policyCell(r, res)
-		if res.Change == ChangeUnchanged && cell == "✅ pass" {
+		if res.Change == review.ChangeUnchanged && cell == "✅ pass" {
 			quiet++
 			continue
 		}
@@ -209,7 +210,7 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 	var warns []string
 	for _, res := range r.Results {
 		for _, v := range res.Violations {
-			if v.Severity == Warn && !v.Excepted && v.State == StateNew {
+			if v.Severity == Warn && !v.Excepted && v.State == review.StateNew {
 				warns = append(warns, fmt.Sprintf("- **%s** — %s at %s: %s\n", mdText(v.Policy), res.mdLabel(), mdCode(fileLine(v.File, v.Line)), mdText(v.Message)))
 			}
 		}
@@ -275,7 +276,7 @@ func reviewVerdict(r *Report, s ReviewSummary) string {
 		switch {
 		case s.NewDenials > 0:
 			parts = append(parts, plural(s.NewDenials, "new policy denial"))
-		case r.Review.FailOn == FailOnAny && s.ExistingDenials > 0:
+		case r.Review.FailOn == review.FailOnAny && s.ExistingDenials > 0:
 			parts = append(parts, plural(s.ExistingDenials, "policy denial")+" (none new)")
 		}
 		if s.Errors > 0 {
@@ -366,7 +367,7 @@ func versionChange(from, to string) string {
 
 // libraryVersion is " (1.0.0 → 1.1.0)", " (new)", " (removed)" or
 // nothing when the library's version did not change.
-func libraryVersion(l LibraryChange) string {
+func libraryVersion(l review.LibraryChange) string {
 	switch {
 	case l.From == l.To:
 		return ""
@@ -390,14 +391,14 @@ func libraryUsers(templates []string, list func([]string) string) string {
 }
 
 // libraryReach counts a library change's impacted pairs, as templateReach.
-func libraryReach(l LibraryChange, envs int) string {
-	return templateReach(TemplateChange{Services: l.Services, Pairs: l.Pairs}, envs)
+func libraryReach(l review.LibraryChange, envs int) string {
+	return templateReach(review.TemplateChange{Services: l.Services, Pairs: l.Pairs}, envs)
 }
 
 // templateReach counts a template change's impacted pairs: "14 services ×
 // 2 environments", or "14 services, 27 impacted pairs" when they are not
 // all in every environment.
-func templateReach(t TemplateChange, envs int) string {
+func templateReach(t review.TemplateChange, envs int) string {
 	if envs > 1 && t.Pairs == len(t.Services)*envs {
 		return fmt.Sprintf("%s × %d environments", plural(len(t.Services), "service"), envs)
 	}
@@ -406,7 +407,7 @@ func templateReach(t TemplateChange, envs int) string {
 
 // groupMarkdown is one blast-radius line: how many pairs, their shape, a
 // few examples and every pair behind a fold.
-func groupMarkdown(g Group, envs []string) string {
+func groupMarkdown(g review.Group, envs []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "- **%s**", mdText(groupSize(g, envs)))
 	if g.Template != "" {
@@ -435,7 +436,7 @@ func groupMarkdown(g Group, envs []string) string {
 
 // groupSize counts a group: "12 services × 2 environments", "2 services in
 // prod" or "5 pairs across 4 services".
-func groupSize(g Group, envs []string) string {
+func groupSize(g review.Group, envs []string) string {
 	if len(g.Pairs) == len(g.Services)*len(g.Environments) {
 		if len(g.Environments) == 1 {
 			return plural(len(g.Services), "service") + " in " + g.Environments[0]
@@ -447,19 +448,19 @@ func groupSize(g Group, envs []string) string {
 
 // objectsCell summarises a pair's diff: "~Deployment, +PodDisruptionBudget,
 // 5 restamped".
-func objectsCell(diff []render.ObjectChange) string {
+func objectsCell(diff []review.ObjectChange) string {
 	if len(diff) == 0 {
 		return "—"
 	}
-	return strings.Join(objectLabels(diff, 3, func(c render.ObjectChange) string {
-		sign := map[string]string{render.ActionAdded: "+", render.ActionRemoved: "−", render.ActionChanged: "~"}
+	return strings.Join(objectLabels(diff, 3, func(c review.ObjectChange) string {
+		sign := map[string]string{review.ActionAdded: "+", review.ActionRemoved: "−", review.ActionChanged: "~"}
 		return sign[c.Action] + mdText(c.Kind)
 	}), ", ")
 }
 
 // objectLabels names up to n objects of a diff, those that change more
 // than the template annotation first, and counts the rest.
-func objectLabels(diff []render.ObjectChange, n int, label func(render.ObjectChange) string) []string {
+func objectLabels(diff []review.ObjectChange, n int, label func(review.ObjectChange) string) []string {
 	var out []string
 	stamped, more := 0, 0
 	for _, c := range diff {
@@ -492,7 +493,7 @@ func policyCell(r *Report, res *Result) string {
 			continue
 		}
 		switch v.State {
-		case StateNew, StateLetThrough:
+		case review.StateNew, review.StateLetThrough:
 			news++
 		default:
 			existing++
@@ -509,7 +510,7 @@ func policyCell(r *Report, res *Result) string {
 	}
 	if existing > 0 {
 		icon := "❌ "
-		if r.Review.FailOn == FailOnNew {
+		if r.Review.FailOn == review.FailOnNew {
 			icon = ""
 		}
 		parts = append(parts, icon+plural(existing, "existing denial"))
@@ -518,7 +519,7 @@ func policyCell(r *Report, res *Result) string {
 		parts = append(parts, "✅ "+fmt.Sprintf("%d fixed", fixed))
 	}
 	if len(parts) == 0 {
-		if res.Change == ChangeRemoved {
+		if res.Change == review.ChangeRemoved {
 			return "—"
 		}
 		return "✅ pass"
@@ -529,7 +530,7 @@ func policyCell(r *Report, res *Result) string {
 // diffMarkdown folds a pair's diff.
 func diffMarkdown(res *Result) string {
 	var b strings.Builder
-	labels := objectLabels(res.Diff, 4, func(c render.ObjectChange) string { return c.Action + " " + mdHTML(c.Kind) })
+	labels := objectLabels(res.Diff, 4, func(c review.ObjectChange) string { return c.Action + " " + mdHTML(c.Kind) })
 	fmt.Fprintf(&b, "<details><summary><code>%s</code> (%s): %s — %s</summary>\n\n", mdHTML(res.Service), mdHTML(res.Environment), res.Change, strings.Join(labels, ", "))
 	// Objects that only change the template annotation (a template's
 	// version bump) are named, not diffed: the JSON report has them.
@@ -563,10 +564,10 @@ type denial struct {
 }
 
 func (dn *denial) markdown(r *Report) string {
-	icon := map[string]string{StateLetThrough: "🛑 ", StateNew: "🆕 ", StateExisting: "", StateFixed: "✅ "}[dn.state]
+	icon := map[string]string{review.StateLetThrough: "🛑 ", review.StateNew: "🆕 ", review.StateExisting: "", review.StateFixed: "✅ "}[dn.state]
 	var b strings.Builder
 	fmt.Fprintf(&b, "- %s**%s** — %s (%s) at %s: %s\n", icon, mdText(dn.policy), mdCode(dn.service), mdText(strings.Join(dn.envs, ", ")), mdCode(fileLine(dn.file, dn.line)), mdText(dn.message))
-	if dn.hint != "" && dn.state != StateFixed {
+	if dn.hint != "" && dn.state != review.StateFixed {
 		fmt.Fprintf(&b, "  - fix: %s\n", mdText(dn.hint))
 	}
 	return b.String()
@@ -603,7 +604,7 @@ func groupDenials(r *Report) []*denial {
 			add(res, v)
 		}
 	}
-	rank := map[string]int{StateLetThrough: -1, StateNew: 0, StateExisting: 1, StateFixed: 2, "": 1}
+	rank := map[string]int{review.StateLetThrough: -1, review.StateNew: 0, review.StateExisting: 1, review.StateFixed: 2, "": 1}
 	slices.SortStableFunc(out, func(a, b *denial) int { return cmp.Compare(rank[a.state], rank[b.state]) })
 	return out
 }

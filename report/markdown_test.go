@@ -1,10 +1,9 @@
-package policy
+package report
 
 import (
+	"github.com/pave-dev/pave/review"
 	"strings"
 	"testing"
-
-	"github.com/pave-dev/pave/render"
 )
 
 func TestMarkdownFormat(t *testing.T) { testFormat(t, "markdown", nil) }
@@ -64,12 +63,12 @@ func TestMdCodeCannotBeLeft(t *testing.T) {
 // hostileComment is a review whose denial message, service, object and
 // diff are s.
 func hostileComment(s string) *Report {
-	r := &Report{Review: &Review{Base: RevisionInfo{Ref: "HEAD~1"}, Head: RevisionInfo{Ref: "HEAD"}, FailOn: FailOnAny, Environments: []string{"prod"}}}
+	r := &Report{Review: &review.Review{Base: review.RevisionInfo{Ref: "HEAD~1"}, Head: review.RevisionInfo{Ref: "HEAD"}, FailOn: review.FailOnAny, Environments: []string{"prod"}}}
 	r.Results = []*Result{{
-		Service: "payments/checkout", Environment: "prod", File: "services/payments/checkout/service.yaml", Change: ChangeChanged,
-		Violations: []Violation{{Policy: "image-tag-pinned", Severity: Deny, Message: "image " + s + " is tagged latest", File: "services/payments/checkout/service.yaml", Line: 8, State: StateNew}},
+		Service: "payments/checkout", Environment: "prod", File: "services/payments/checkout/service.yaml", Change: review.ChangeChanged,
+		Violations: []Violation{{Policy: "image-tag-pinned", Severity: Deny, Message: "image " + s + " is tagged latest", File: "services/payments/checkout/service.yaml", Line: 8, State: review.StateNew}},
 		Errors:     []Error{},
-		Diff: []render.ObjectChange{{Action: render.ActionChanged, Kind: "ConfigMap", Namespace: "payments-prod", Name: "checkout",
+		Diff: []review.ObjectChange{{Action: review.ActionChanged, Kind: "ConfigMap", Namespace: "payments-prod", Name: "checkout",
 			Fields: []string{"data.x"}, Diff: " data:\n-  x: old\n+  x: |\n+" + s + "\n  y: " + s + "\n"}},
 	}}
 	r.Results[0].Status = r.Results[0].status()

@@ -1,29 +1,40 @@
-package policy
+// Package report is the model of what pave check and a review report, and
+// its output formats: text, json, markdown, sarif, junit, github (one file
+// each, behind Formatter) and the pull-request comment (comment.go).
+//
+// FromRun builds a report from a pipeline run (pave check), FromReview
+// from a review (pave check --base), FromCompileError from policies that
+// do not compile. The JSON format is a user contract: its shape only
+// grows.
+package report
 
 import (
 	"path/filepath"
 
-	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/pipeline"
+	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/review"
 )
 
-// Severity is the rule a result came from.
-type Severity string
+// The engine's values, as reports hold them.
+type (
+	Policy    = policy.Policy
+	Exception = policy.Exception
+	ObjectRef = policy.ObjectRef
+	Error     = policy.Error
+	Severity  = policy.Severity
+)
 
+// Severities and statuses, as the engine gives them.
 const (
-	// Deny results block the service.
-	Deny Severity = "deny"
-	// Warn results are reported and do not block.
-	Warn Severity = "warn"
+	Deny        = policy.Deny
+	Warn        = policy.Warn
+	StatusPass  = policy.StatusPass
+	StatusFail  = policy.StatusFail
+	StatusError = policy.StatusError
 )
 
-// Status of one service in one environment.
-const (
-	StatusPass  = "pass"
-	StatusFail  = "fail"
-	StatusError = "error"
-)
-
-// Report is the outcome of checking a catalog.
+// Report is the outcome of checking a catalog, or of reviewing a change.
 type Report struct {
 	// Results are sorted by service, then environment in delivery order. A
 	// result without environment holds a service's own problems: invalid
@@ -37,7 +48,7 @@ type Report struct {
 	// Review is set by pave check --base: the results then cover the
 	// service × environment pairs a change impacts, each with its Change
 	// and Diff, and violations carry their State against the base.
-	Review *Review `json:"-"`
+	Review *review.Review `json:"-"`
 	// Exceptions are, in a review, the exceptions the change adds, changes
 	// or removes; otherwise every exception of the services checked.
 	Exceptions []ExceptionEntry `json:"exceptions,omitempty"`
@@ -56,7 +67,7 @@ type Result struct {
 	// review and for a service's own problems.
 	Change string `json:"change,omitempty"`
 	// Diff lists the objects added, removed or changed, base → head.
-	Diff []render.ObjectChange `json:"diff,omitempty"`
+	Diff []review.ObjectChange `json:"diff,omitempty"`
 	// Fixed are the base's violations the change removes (state "fixed").
 	Fixed []Violation `json:"fixed,omitempty"`
 }
@@ -77,38 +88,22 @@ type Violation struct {
 	Excepted  bool       `json:"excepted"`
 	Exception *Exception `json:"exception,omitempty"`
 	// State compares the violation with the base of a review: new (absent
-	// at base), existing, or fixed (gone at head).
+	// at base), existing, fixed (gone at head) or let-through.
 	State string `json:"state,omitempty"`
 }
 
-// ObjectRef names a rendered object.
-type ObjectRef struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
-}
-
-// Exception is a service's exception, as it applied to a result.
-type Exception struct {
-	Policy string `json:"policy"`
-	// Environments it holds in; all when empty.
-	Environments []string `json:"environments,omitempty"`
-	Reason       string   `json:"reason"`
-	ApprovedBy   string   `json:"approvedBy"`
-	Expires      string   `json:"expires"`
-	Expired      bool     `json:"expired"`
-	// File is the exceptions file (exceptions/<team>/<service>.yaml),
-	// Field where in it the exception is written, e.g. "exceptions[0]".
-	File  string `json:"file"`
-	Field string `json:"field"`
-	Line  int    `json:"line"`
-}
-
-// Error is a problem that stopped a check: a validation or render error,
-// a policy that timed out or failed.
-type Error struct {
-	File    string `json:"file"`
-	Line    int    `json:"line,omitempty"`
-	Message string `json:"message"`
+// ExceptionEntry is an exception as a report lists it, apart from the
+// violations it covers. pave check lists every exception of the services
+// it checked; a review lists those the change adds, changes or removes,
+// the first thing every format shows: each needs one of pave.yaml's
+// exceptions.approvers to approve the pull request.
+type ExceptionEntry struct {
+	// Change is added, changed or removed in a review; empty otherwise.
+	Change  string `json:"change,omitempty"`
+	Service string `json:"service"`
+	Exception
+	// Before is the base's version of a changed exception.
+	Before *Exception `json:"before,omitempty"`
 }
 
 // Summary counts a report's results.
@@ -134,6 +129,20 @@ func (r *Result) status() string {
 		}
 	}
 	return StatusPass
+}
+
+// problem is a violation as the pipeline words it.
+func (r *Result) problem(v *Violation) pipeline.Problem {
+	kind := string(v.Severity)
+	if v.Excepted {
+		kind = pipeline.KindExcepted
+	}
+	return pipeline.Problem{Service: r.Service, Environment: r.Environment, Kind: kind, Policy: v.Policy, File: v.File, Line: v.Line, Message: v.Message}
+}
+
+// errorProblem is an error as the pipeline words it.
+func (r *Result) errorProblem(e Error) pipeline.Problem {
+	return pipeline.ErrorProblem(r.Service, r.Environment, e)
 }
 
 // Summary counts services, denials (not excepted), warnings, excepted
@@ -184,7 +193,7 @@ func (r *Report) Blocks(v *Violation) bool {
 	if !v.Blocking() {
 		return false
 	}
-	return r.Review == nil || r.Review.FailOn != FailOnNew || v.State == StateNew || v.State == StateLetThrough
+	return r.Review == nil || r.Review.FailOn != review.FailOnNew || v.State == review.StateNew || v.State == review.StateLetThrough
 }
 
 // RelocateFiles joins every file path with dir, so that a report names
@@ -233,4 +242,70 @@ func (r *Report) MapFiles(m func(string) string) {
 			x.Before.File = join(x.Before.File)
 		}
 	}
+}
+
+// ReviewSummary counts what a review found.
+type ReviewSummary struct {
+	// Pairs counts the impacted service × environment pairs; Added,
+	// Changed, Removed and Unchanged split them.
+	Pairs     int `json:"pairs"`
+	Added     int `json:"added"`
+	Changed   int `json:"changed"`
+	Removed   int `json:"removed"`
+	Unchanged int `json:"unchanged"`
+	// Services counts the services with an added, changed or removed pair.
+	Services int `json:"services"`
+	// NewDenials, ExistingDenials and FixedDenials count denials without
+	// exception by state.
+	NewDenials      int `json:"newDenials"`
+	ExistingDenials int `json:"existingDenials"`
+	FixedDenials    int `json:"fixedDenials"`
+	// LetThroughDenials count the denials only the base's rules give (see
+	// review.StateLetThrough).
+	LetThroughDenials int `json:"letThroughDenials"`
+	Errors            int `json:"errors"`
+}
+
+// ReviewSummary counts the report's pairs by change and its denials by
+// state.
+func (r *Report) ReviewSummary() ReviewSummary {
+	var s ReviewSummary
+	s.Errors = r.Summary().Errors
+	services := map[string]bool{}
+	for _, res := range r.Results {
+		switch res.Change {
+		case review.ChangeAdded:
+			s.Added++
+		case review.ChangeChanged:
+			s.Changed++
+		case review.ChangeRemoved:
+			s.Removed++
+		case review.ChangeUnchanged:
+			s.Unchanged++
+		}
+		if res.Change != "" && res.Change != review.ChangeUnchanged {
+			services[res.Service] = true
+		}
+		for _, v := range res.Violations {
+			if !v.Blocking() {
+				continue
+			}
+			switch v.State {
+			case review.StateNew:
+				s.NewDenials++
+			case review.StateLetThrough:
+				s.LetThroughDenials++
+			default:
+				s.ExistingDenials++
+			}
+		}
+		for _, v := range res.Fixed {
+			if v.Blocking() {
+				s.FixedDenials++
+			}
+		}
+	}
+	s.Pairs = s.Added + s.Changed + s.Removed + s.Unchanged
+	s.Services = len(services)
+	return s
 }

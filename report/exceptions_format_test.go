@@ -1,9 +1,10 @@
-package policy
+package report
 
 import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"github.com/pave-dev/pave/review"
 	"strings"
 	"testing"
 )
@@ -19,20 +20,20 @@ func exceptionsReviewReport() *Report {
 	added := Exception{Policy: "ingress-tls-required", Reason: craftedReason, ApprovedBy: "security@example.com", Expires: "2026-12-31", File: "exceptions/storefront/web.yaml", Field: "exceptions[0]", Line: 6}
 	r := &Report{
 		Policies: []*Policy{{ID: "ingress-tls-required", Package: "data.pave.policies.ingress_tls_required", File: "policies/ingress_tls_required.rego", Line: 1}},
-		Review: &Review{
-			Base: RevisionInfo{Ref: "origin/main", Commit: "1111111111111111111111111111111111111111"}, Head: RevisionInfo{Ref: "HEAD", Commit: "2222222222222222222222222222222222222222"},
-			FailOn: FailOnAny, Environments: []string{"prod"}, Groups: []Group{},
+		Review: &review.Review{
+			Base: review.RevisionInfo{Ref: "origin/main", Commit: "1111111111111111111111111111111111111111"}, Head: review.RevisionInfo{Ref: "HEAD", Commit: "2222222222222222222222222222222222222222"},
+			FailOn: review.FailOnAny, Environments: []string{"prod"}, Groups: []review.Group{},
 			Changed: []string{"exceptions/data/report-builder.yaml", "exceptions/payments/checkout.yaml", "exceptions/storefront/web.yaml"},
 		},
 		Exceptions: []ExceptionEntry{
-			{Change: ChangeChanged, Service: "data/report-builder", Exception: Exception{Policy: "readonly-root-filesystem", Environments: []string{"prod"}, Reason: "PDF engine writes to /var/cache", ApprovedBy: "security@example.com", Expires: "2027-03-31", File: "exceptions/data/report-builder.yaml", Field: "exceptions[0]", Line: 10},
+			{Change: review.ChangeChanged, Service: "data/report-builder", Exception: Exception{Policy: "readonly-root-filesystem", Environments: []string{"prod"}, Reason: "PDF engine writes to /var/cache", ApprovedBy: "security@example.com", Expires: "2027-03-31", File: "exceptions/data/report-builder.yaml", Field: "exceptions[0]", Line: 10},
 				Before: &Exception{Policy: "readonly-root-filesystem", Reason: "PDF engine writes to /var/cache", ApprovedBy: "@example/platform-team", Expires: "2026-12-31", File: "exceptions/data/report-builder.yaml", Field: "exceptions[0]", Line: 10}},
-			{Change: ChangeRemoved, Service: "payments/checkout", Exception: Exception{Policy: "image-tag-pinned", Reason: "old", ApprovedBy: "security@example.com", Expires: "2026-09-30", File: "exceptions/payments/checkout.yaml", Field: "exceptions[0]", Line: 7}},
-			{Change: ChangeAdded, Service: "storefront/web", Exception: added},
+			{Change: review.ChangeRemoved, Service: "payments/checkout", Exception: Exception{Policy: "image-tag-pinned", Reason: "old", ApprovedBy: "security@example.com", Expires: "2026-09-30", File: "exceptions/payments/checkout.yaml", Field: "exceptions[0]", Line: 7}},
+			{Change: review.ChangeAdded, Service: "storefront/web", Exception: added},
 		},
 		Results: []*Result{{
-			Service: "storefront/web", Environment: "prod", File: "services/storefront/web/service.yaml", Change: ChangeUnchanged, Errors: []Error{},
-			Violations: []Violation{{Policy: "ingress-tls-required", Severity: Deny, Message: "Ingress/web serves plain HTTP", Field: "spec.ingress.host", File: "services/storefront/web/service.yaml", Line: 12, Excepted: true, Exception: &added, State: StateExisting}},
+			Service: "storefront/web", Environment: "prod", File: "services/storefront/web/service.yaml", Change: review.ChangeUnchanged, Errors: []Error{},
+			Violations: []Violation{{Policy: "ingress-tls-required", Severity: Deny, Message: "Ingress/web serves plain HTTP", Field: "spec.ingress.host", File: "services/storefront/web/service.yaml", Line: 12, Excepted: true, Exception: &added, State: review.StateExisting}},
 		}},
 	}
 	for _, res := range r.Results {
@@ -76,7 +77,7 @@ func TestReviewShowsExceptionsFirst(t *testing.T) {
 			var doc struct {
 				Exceptions []ExceptionEntry
 			}
-			if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Exceptions) != 3 || doc.Exceptions[0].Before == nil || doc.Exceptions[2].Change != ChangeAdded {
+			if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Exceptions) != 3 || doc.Exceptions[0].Before == nil || doc.Exceptions[2].Change != review.ChangeAdded {
 				t.Errorf("json exceptions %+v (%v)", doc.Exceptions, err)
 			}
 		},

@@ -1,4 +1,4 @@
-package render
+package review
 
 import (
 	"fmt"
@@ -11,6 +11,8 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/pave-dev/pave/render"
 )
 
 // Actions of an ObjectChange.
@@ -216,7 +218,7 @@ func (c *comparer) compare(base, head *unstructured.Unstructured) (ObjectChange,
 func withoutRevision(obj map[string]any) map[string]any {
 	md, _ := obj["metadata"].(map[string]any)
 	ann, _ := md["annotations"].(map[string]any)
-	if _, ok := ann[AnnotationRevision]; !ok {
+	if _, ok := ann[render.AnnotationRevision]; !ok {
 		return obj
 	}
 	out := maps.Clone(obj)
@@ -227,7 +229,7 @@ func withoutRevision(obj map[string]any) map[string]any {
 		return out
 	}
 	ann = maps.Clone(ann)
-	delete(ann, AnnotationRevision)
+	delete(ann, render.AnnotationRevision)
 	md["annotations"] = ann
 	return out
 }
@@ -600,4 +602,11 @@ func (c *comparer) yamlLines(obj map[string]any) []string {
 		lines[len(lines)-1] += "\n"
 	}
 	return lines
+}
+
+// ProvenanceOnly reports whether a changed object differs only in the
+// template annotation: what a template's version bump does to every
+// object it renders.
+func (c ObjectChange) ProvenanceOnly() bool {
+	return c.Action == ActionChanged && len(c.Fields) == 1 && c.Fields[0] == render.TemplateField
 }

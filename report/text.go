@@ -1,8 +1,9 @@
-package policy
+package report
 
 import (
 	"bufio"
 	"fmt"
+	"github.com/pave-dev/pave/review"
 	"io"
 	"slices"
 	"strings"
@@ -30,15 +31,13 @@ func (Text) Format(w io.Writer, r *Report) error {
 	}
 	for _, res := range r.Results {
 		fmt.Fprintf(b, "%s %s\n", strings.ToUpper(res.Status), txt(res.label()))
+		// Each line is the pipeline's message, as pave apply and the
+		// daemon word the same problem.
 		for _, e := range res.Errors {
-			fmt.Fprintf(b, "  %s: error: %s\n", txt(fileLine(e.File, e.Line)), indentLines(e.Message))
+			fmt.Fprintf(b, "  %s\n", res.errorProblem(e).Format(txt, indentLines))
 		}
 		for _, v := range res.Violations {
-			kind := string(v.Severity)
-			if v.Excepted {
-				kind = "excepted"
-			}
-			fmt.Fprintf(b, "  %s: %s %s: %s\n", txt(fileLine(v.File, v.Line)), kind, txt(v.Policy), indentLines(v.Message))
+			fmt.Fprintf(b, "  %s\n", res.problem(&v).Format(txt, indentLines))
 			switch {
 			case v.Excepted:
 				fmt.Fprintf(b, "    %s\n", txt(exceptionNote(v.Exception)))
@@ -140,7 +139,7 @@ func reviewText(w io.Writer, r *Report) error {
 				kind = "excepted"
 			}
 			fmt.Fprintf(b, "  %s: %s %s (%s): %s\n", txt(fileLine(v.File, v.Line)), kind, txt(v.Policy), v.State, indentLines(v.Message))
-			if v.Hint != "" && !v.Excepted && v.State != StateFixed {
+			if v.Hint != "" && !v.Excepted && v.State != review.StateFixed {
 				fmt.Fprintf(b, "    hint: %s\n", txt(v.Hint))
 			}
 		}
@@ -157,9 +156,34 @@ func reviewText(w io.Writer, r *Report) error {
 	return b.Flush()
 }
 
-func revisionText(r RevisionInfo) string {
+func revisionText(r review.RevisionInfo) string {
 	if r.Commit == "" || r.Commit == r.Ref {
 		return r.Ref
 	}
 	return fmt.Sprintf("%s (%s)", r.Ref, r.Short())
+}
+
+// exceptionsText is the text formats' first block.
+func exceptionsText(w io.Writer, r *Report) {
+	if len(r.Exceptions) == 0 {
+		return
+	}
+	switch {
+	case r.Review == nil:
+		fmt.Fprintln(w, "EXCEPTIONS")
+	case r.exceptionHeadline() != "":
+		fmt.Fprintf(w, "⚠ EXCEPTIONS: %s; %s\n", r.exceptionHeadline(), approvalNote)
+	default:
+		fmt.Fprintln(w, "EXCEPTIONS removed")
+	}
+	for _, x := range r.Exceptions {
+		change := ""
+		if x.Change != "" {
+			change = x.Change + " "
+		}
+		fmt.Fprintf(w, "  %s: %s%s\n", fileLine(x.File, x.Line), change, exceptionLine(x))
+	}
+	if r.Review != nil {
+		fmt.Fprintln(w)
+	}
 }
