@@ -3,30 +3,44 @@
 // diff, pave check and the review all call it, so a service is judged,
 // and a problem worded, the same way by every entry point.
 //
-// A Pipeline holds a catalog, a renderer and a policy engine. Evaluate
-// judges one service in one environment — what the daemon does for each
-// pair it reconciles:
+// A Pipeline holds a catalog, a renderer and a policy engine; it is safe
+// for concurrent use. Evaluate judges one service in one environment —
+// the daemon's step for each pair it reconciles:
 //
-//	p := pipeline.New(cat, render.New(cat, render.Options{Revision: rev}), engine)
-//	out := p.Evaluate(ctx, svc, "prod")
-//	if out.Blocked() {
-//		for _, prob := range out.Problems() {
-//			status.Errors = append(status.Errors, pipeline.Message(prob))
-//		}
-//		return // nothing applied or pruned
+//	p := pipeline.New(cat, renderer, engine) // once per catalog revision
+//	if probs, invalid := p.Invalid(id); invalid {
+//		// service.yaml (or its exceptions file) does not validate:
+//		// status errors = Message of each problem; nothing applied or pruned
 //	}
-//	apply(out.Rendered)
+//	out := p.Evaluate(ctx, svc, env)
+//	// metrics: out.RenderTime, out.EvaluateTime; out.Verdict is the
+//	// policy.Result the status API shows
+//	if out.Blocked() {
+//		var msgs []string
+//		for _, prob := range out.Problems() {
+//			msgs = append(msgs, pipeline.Message(prob))
+//		}
+//		// out.Rendered == nil: it did not render (out.RenderErr says why);
+//		// otherwise a policy denies it or could not run. Status errors and
+//		// the PolicyDenied event carry msgs; nothing applied or pruned.
+//	}
+//	// apply out.Rendered
 //
 // Run does the same for a selection of services in one environment or
-// all of them, in parallel, and adds what concerns a service as a whole
-// (an invalid service.yaml, exceptions naming unknown policies or denying
-// nothing) and the catalog's own errors. Its order is deterministic:
-// services by id, environments in delivery order.
+// all of them, Options.Workers at a time (errgroup), and adds what concerns a
+// service as a whole (an invalid service.yaml, exceptions naming unknown
+// policies or denying nothing) and the catalog's own errors. Its order is
+// deterministic: services by id, environments in delivery order.
 //
-// Message is the one text of a problem (a denial, a warning, an error):
-// "services/payments/checkout/service.yaml:8: deny image-tag-pinned:
-// Deployment/checkout: …". pave check prints it under the pair it
-// concerns; lists that mix pairs prefix the pair (Problem.String).
+// Message is the one text of a problem (a denial, a warning, an error),
+// the same in pave check's text, pave apply and diff, and — once it calls
+// Evaluate — the daemon's status and events:
+//
+//	services/payments/checkout/service.yaml:8: deny image-tag-pinned: Deployment/checkout: …
+//	services/storefront/web/service.yaml:18: error: render: patch spec.patches[0]: …
+//
+// pave check prints it under the pair it concerns; lists that mix pairs
+// prefix the pair (Problem.String).
 package pipeline
 
 import (
@@ -35,6 +49,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -75,6 +90,9 @@ type Outcome struct {
 	// Verdict holds the policy results and every error (render errors
 	// included, as "render: …"); its Status is pass, fail or error.
 	Verdict *policy.Result
+	// RenderTime and EvaluateTime are how long each step took (for
+	// metrics); EvaluateTime is zero when rendering failed.
+	RenderTime, EvaluateTime time.Duration
 }
 
 // Blocked reports whether the pair must not be applied: it failed to
@@ -103,7 +121,9 @@ func (o *Outcome) Problems() []Problem {
 // an error return: one service's failure never stops the others.
 func (p *Pipeline) Evaluate(ctx context.Context, svc *catalog.Service, env string) *Outcome {
 	out := &Outcome{Service: svc, Environment: env}
+	start := time.Now()
 	rendered, err := p.renderer.Render(svc, env)
+	out.RenderTime = time.Since(start)
 	if err != nil {
 		out.RenderErr = err
 		res := &policy.Result{Service: svc.ID(), Environment: env, File: svc.File, Status: policy.StatusError, Violations: []policy.Violation{}}
@@ -122,8 +142,29 @@ func (p *Pipeline) Evaluate(ctx context.Context, svc *catalog.Service, env strin
 		return out
 	}
 	out.Rendered = rendered
+	start = time.Now()
 	out.Verdict = p.engine.Evaluate(ctx, policy.Input{Service: svc, Environment: env, Namespace: rendered.Namespace, Objects: rendered.Objects})
+	out.EvaluateTime = time.Since(start)
 	return out
+}
+
+// Invalid reports whether the service id ("team/name") is invalid — its
+// service.yaml, or its exceptions file, did not validate, so it is not in
+// the catalog's services — and its validation errors as problems. Nothing
+// of an invalid service is rendered, applied or pruned.
+func (p *Pipeline) Invalid(id string) ([]Problem, bool) {
+	team, name, _ := strings.Cut(id, "/")
+	file := catalog.ServiceFileFor(team, name)
+	if !slices.Contains(p.catalog.Invalid, file) {
+		return nil, false
+	}
+	var out []Problem
+	for _, ce := range p.catalog.Errors {
+		if catalog.ServiceFileOf(ce.File) == file {
+			out = append(out, ErrorProblem(id, "", policy.ErrorOf(ce)))
+		}
+	}
+	return out, true
 }
 
 // Options select what Run covers.

@@ -138,3 +138,34 @@ func TestRunKeepsOrderWithWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidServiceReadsTheSame: the validation errors of an invalid
+// service.yaml, as the daemon gets them for one service (Invalid), are
+// the lines pave check prints under it; a valid service is not invalid.
+func TestInvalidServiceReadsTheSame(t *testing.T) {
+	checkout := strings.Replace(exampleService(t, checkoutFile), "port: 8080", `port: "8080"`, 1)
+	cat := exampleWith(t, map[string]string{checkoutFile: checkout})
+	engine, err := policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pipeline.New(cat, render.New(cat, render.Options{}), engine)
+	probs, invalid := p.Invalid("payments/checkout")
+	if !invalid || len(probs) != 1 {
+		t.Fatalf("Invalid = %+v, %v; want one problem", probs, invalid)
+	}
+	msg := pipeline.Message(probs[0])
+	if want := checkoutFile + ":9: error: spec.port: expected an integer"; !strings.HasPrefix(msg, want) {
+		t.Errorf("message %q, want it to start %q", msg, want)
+	}
+	var text bytes.Buffer
+	if err := (report.Text{}).Format(&text, report.FromRun(p.Run(context.Background(), pipeline.Options{Services: []string{"payments/checkout"}}))); err != nil {
+		t.Fatal(err)
+	}
+	if want := "ERROR payments/checkout\n  " + msg + "\n"; !strings.Contains(text.String(), want) {
+		t.Errorf("pave check does not say %q:\n%s", want, text.String())
+	}
+	if _, invalid := p.Invalid("storefront/web"); invalid {
+		t.Error("a valid service is reported invalid")
+	}
+}

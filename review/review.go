@@ -30,7 +30,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing/fstest"
 	"time"
 
@@ -60,10 +59,12 @@ type Options struct {
 
 // side is one revision, loaded.
 type side struct {
-	cat     *catalog.Catalog
-	byID    map[string]*catalog.Service
-	engine  *policy.Engine // without policies when they do not compile
-	renders *recorder
+	cat      *catalog.Catalog
+	byID     map[string]*catalog.Service
+	engine   *policy.Engine // without policies when they do not compile
+	renderer *render.Renderer
+	// renders are what the side's pipeline runs rendered, for the diff.
+	renders renders
 }
 
 // Run reviews the change from base to head. It returns an error only when
@@ -141,7 +142,7 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*Review, error) {
 
 	// Head: validate, render and evaluate every impacted service.
 	if len(impact.Services) > 0 {
-		run := pipeline.New(headCat, hs.renders, hs.engine).Run(ctx, pipeline.Options{Services: impact.Services, Environment: opts.Environment, Workers: opts.Workers})
+		run := hs.run(ctx, impact.Services, opts)
 		for _, e := range run.Errors {
 			rv.Errors = append(rv.Errors, policy.ErrorOf(e))
 		}
@@ -183,7 +184,7 @@ func noPolicies(cat *catalog.Catalog, now func() time.Time) (*policy.Engine, err
 }
 
 func newSide(cat *catalog.Catalog) *side {
-	s := &side{cat: cat, byID: make(map[string]*catalog.Service, len(cat.Services)), renders: newRecorder(render.New(cat, render.Options{}))}
+	s := &side{cat: cat, byID: make(map[string]*catalog.Service, len(cat.Services)), renderer: render.New(cat, render.Options{}), renders: renders{}}
 	for _, svc := range cat.Services {
 		s.byID[svc.ID()] = svc
 	}
@@ -226,10 +227,21 @@ func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map
 	for i, svc := range services {
 		ids[i] = svc.ID()
 	}
-	run := pipeline.New(s.cat, s.renders, s.engine).Run(ctx, pipeline.Options{Services: ids, Environment: opts.Environment, Workers: opts.Workers})
-	for _, r := range resultsOf(run) {
+	for _, r := range resultsOf(s.run(ctx, ids, opts)) {
 		out[pairOf(r)] = r
 	}
+}
+
+// run validates, renders and evaluates the services of ids through the
+// pipeline, and keeps what rendered.
+func (s *side) run(ctx context.Context, ids []string, opts Options) *pipeline.Run {
+	run := pipeline.New(s.cat, s.renderer, s.engine).Run(ctx, pipeline.Options{Services: ids, Environment: opts.Environment, Workers: opts.Workers})
+	for _, o := range run.Outcomes() {
+		if o.Rendered != nil {
+			s.renders[pairKey{o.Service.ID(), o.Environment}] = o.Rendered
+		}
+	}
+	return run
 }
 
 // combine sets every head result's change, diff and violation states, and
@@ -344,41 +356,14 @@ func objectsOf(r *render.Result) []*unstructured.Unstructured {
 	return r.Objects
 }
 
-// recorder renders and keeps what it rendered, for the diff.
-type recorder struct {
-	r  *render.Renderer
-	mu sync.Mutex
-	m  map[pairKey]*render.Result
-}
+// renders are the rendered service × environment pairs of a side.
+type renders map[pairKey]*render.Result
 
-func newRecorder(r *render.Renderer) *recorder {
-	return &recorder{r: r, m: map[pairKey]*render.Result{}}
-}
+func (r renders) get(k pairKey) *render.Result { return r[k] }
 
-// Render implements pipeline.Renderer.
-func (rec *recorder) Render(svc *catalog.Service, env string) (*render.Result, error) {
-	res, err := rec.r.Render(svc, env)
-	if err == nil {
-		rec.mu.Lock()
-		rec.m[pairKey{svc.ID(), env}] = res
-		rec.mu.Unlock()
-	}
-	return res, err
-}
-
-func (rec *recorder) get(k pairKey) *render.Result {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.m[k]
-}
-
-func (rec *recorder) keys() []pairKey {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	keys := make([]pairKey, 0, len(rec.m))
-	for k := range rec.m {
-		keys = append(keys, k)
-	}
+// keys lists the pairs, sorted by service and environment.
+func (r renders) keys() []pairKey {
+	keys := slices.Collect(maps.Keys(r))
 	slices.SortFunc(keys, func(a, b pairKey) int {
 		return cmp.Or(strings.Compare(a.service, b.service), strings.Compare(a.env, b.env))
 	})
