@@ -97,6 +97,16 @@ func (e *CompileError) Error() string {
 	return "policies do not compile:\n" + e.Errors.Error()
 }
 
+// ResultErrors are the compile errors as a check or review reports them,
+// each at its file and line.
+func (e *CompileError) ResultErrors() []Error {
+	out := make([]Error, len(e.Errors))
+	for i, ce := range e.Errors {
+		out[i] = Error{File: ce.File, Line: ce.Line, Message: "policy does not compile: " + ce.Message}
+	}
+	return out
+}
+
 // Load parses and compiles every .rego file under dir of the catalog fsys
 // (the *_test.rego unit tests included, so that a broken test is caught
 // too) and prepares one query over every package's deny and warn rules.

@@ -52,11 +52,7 @@ func FromReview(rv *review.Review) *Report {
 // compile: nothing is checked (fail closed), every compile error is
 // reported at its file and line.
 func FromCompileError(err *policy.CompileError) *Report {
-	r := &Report{Results: []*Result{}}
-	for _, e := range err.Errors {
-		r.Errors = append(r.Errors, Error{File: e.File, Line: e.Line, Message: "policy does not compile: " + e.Message})
-	}
-	return r
+	return &Report{Results: []*Result{}, Errors: err.ResultErrors()}
 }
 
 func resultOf(res *policy.Result) *Result {

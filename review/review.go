@@ -126,9 +126,7 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*Review, error) {
 	switch {
 	case errors.As(err, &compileErr):
 		// Fail closed: report the policies, still show what changes.
-		for _, e := range compileErr.Errors {
-			rv.Errors = append(rv.Errors, policy.Error{File: e.File, Line: e.Line, Message: "policy does not compile: " + e.Message})
-		}
+		rv.Errors = append(rv.Errors, compileErr.ResultErrors()...)
 		if hs.engine, err = noPolicies(headCat, now); err != nil {
 			return nil, err
 		}
