@@ -133,11 +133,9 @@ func (r *Result) status() string {
 
 // problem is a violation as the pipeline words it.
 func (r *Result) problem(v *Violation) pipeline.Problem {
-	kind := string(v.Severity)
-	if v.Excepted {
-		kind = pipeline.KindExcepted
-	}
-	return pipeline.Problem{Service: r.Service, Environment: r.Environment, Kind: kind, Policy: v.Policy, File: v.File, Line: v.Line, Message: v.Message}
+	return pipeline.ViolationProblem(r.Service, r.Environment, policy.Violation{
+		Policy: v.Policy, Severity: v.Severity, Message: v.Message, File: v.File, Line: v.Line, Excepted: v.Excepted,
+	})
 }
 
 // errorProblem is an error as the pipeline words it.
