@@ -55,7 +55,7 @@ vuln:
 
 ## bench: benchmarks, with the figures they measure (the cluster ones run once)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./catalog ./render ./policy
+	$(GO) test -run '^$$' -bench . -benchmem ./catalog ./render ./pipeline
 	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./review
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./reconciler/apply ./e2e/daemon
 

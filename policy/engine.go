@@ -6,9 +6,14 @@
 // out. Engine.Evaluate then checks one service in one environment: it runs
 // every policy package's `deny` and `warn` rules over the service's settings
 // and rendered objects, applies the service's exceptions, and places every
-// result on the line of service.yaml that caused it. Engine.Check does that
-// for a whole catalog, and the formatters in this package print the Report
-// for terminals, pull requests and CI systems.
+// result on the line of service.yaml that caused it. ServiceResult reports
+// what concerns a service as a whole (exceptions naming unknown policies,
+// exceptions that deny nothing), and Test runs the policies' own Rego unit
+// tests (pave policy test).
+//
+// policy is the engine only: it knows no renderer (Input carries the
+// rendered objects) and no output format. The pipeline package runs it
+// over a catalog; the report package prints what it finds.
 package policy
 
 import (
@@ -90,6 +95,16 @@ type CompileError struct {
 
 func (e *CompileError) Error() string {
 	return "policies do not compile:\n" + e.Errors.Error()
+}
+
+// ResultErrors are the compile errors as a check or review reports them,
+// each at its file and line.
+func (e *CompileError) ResultErrors() []Error {
+	out := make([]Error, len(e.Errors))
+	for i, ce := range e.Errors {
+		out[i] = Error{File: ce.File, Line: ce.Line, Message: "policy does not compile: " + ce.Message}
+	}
+	return out
 }
 
 // Load parses and compiles every .rego file under dir of the catalog fsys

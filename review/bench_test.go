@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/report"
 	"github.com/pave-dev/pave/review"
 	"github.com/pave-dev/pave/review/reviewtest"
 )
@@ -29,7 +29,7 @@ func templateChangeAtScale(tb testing.TB, n int) *reviewtest.Repo {
 
 // review runs what pave check --base does: open, read both commits, diff
 // the trees, render and evaluate both sides, format.
-func reviewRepo(tb testing.TB, repo *reviewtest.Repo, out io.Writer, formatters ...policy.Formatter) *policy.Report {
+func reviewRepo(tb testing.TB, repo *reviewtest.Repo, out io.Writer, formatters ...report.Formatter) *report.Report {
 	r, err := review.Open(repo.Catalog)
 	if err != nil {
 		tb.Fatal(err)
@@ -46,10 +46,11 @@ func reviewRepo(tb testing.TB, repo *reviewtest.Repo, out io.Writer, formatters 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rep, err := review.Run(context.Background(), base, head, review.Options{Changed: changed, Now: now})
+	rv, err := review.Run(context.Background(), base, head, review.Options{Changed: changed, Now: now})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	rep := report.FromReview(rv)
 	for _, f := range formatters {
 		if err := f.Format(out, rep); err != nil {
 			tb.Fatal(err)
@@ -64,24 +65,24 @@ func reviewRepo(tb testing.TB, repo *reviewtest.Repo, out io.Writer, formatters 
 func TestCommentFitsAtScale(t *testing.T) {
 	repo := templateChangeAtScale(t, 300)
 	var b bytes.Buffer
-	rep := reviewRepo(t, repo, &b, policy.Markdown{Limit: policy.CommentLimit})
+	rep := reviewRepo(t, repo, &b, report.Markdown{Limit: report.CommentLimit})
 	md := b.String()
-	if n := len([]rune(md)); n > policy.CommentLimit {
-		t.Errorf("comment is %d characters, over %d", n, policy.CommentLimit)
+	if n := len([]rune(md)); n > report.CommentLimit {
+		t.Errorf("comment is %d characters, over %d", n, report.CommentLimit)
 	}
 	if s := rep.ReviewSummary(); s.Changed != 606 {
 		t.Errorf("summary %+v: want 303 web-services × 2 environments changed", s)
 	}
-	for _, want := range []string{policy.Marker, "### Blast radius", "303 services × 2 environments (staging, prod)", "svc-0299 (prod)", "<details>", "### Example diffs", "+          runAsUser: 10001", "All 606 impacted pairs pass every policy", "This comment was cut to fit", "-o markdown --output-file report.md"} {
+	for _, want := range []string{report.Marker, "### Blast radius", "303 services × 2 environments (staging, prod)", "svc-0299 (prod)", "<details>", "### Example diffs", "+          runAsUser: 10001", "All 606 impacted pairs pass every policy", "This comment was cut to fit", "-o markdown --output-file report.md"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("comment lacks %q", want)
 		}
 	}
 	var full bytes.Buffer
-	if err := (policy.Markdown{}).Format(&full, rep); err != nil {
+	if err := (report.Markdown{}).Format(&full, rep); err != nil {
 		t.Fatal(err)
 	}
-	if full.Len() <= policy.CommentLimit || strings.Contains(full.String(), "cut to fit") {
+	if full.Len() <= report.CommentLimit || strings.Contains(full.String(), "cut to fit") {
 		t.Errorf("the full report (-o) is %d bytes and must not be cut", full.Len())
 	}
 }
@@ -95,7 +96,7 @@ func BenchmarkReviewTemplateChange1000(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		rep := reviewRepo(b, repo, io.Discard, policy.Markdown{Limit: policy.CommentLimit}, policy.JSON{})
+		rep := reviewRepo(b, repo, io.Discard, report.Markdown{Limit: report.CommentLimit}, report.JSON{})
 		b.ReportMetric(time.Since(start).Seconds(), "s/review")
 		b.ReportMetric(float64(rep.ReviewSummary().Pairs), "pairs")
 	}

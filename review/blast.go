@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/pave-dev/pave/catalog"
-	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
 )
 
@@ -18,8 +17,7 @@ const maxShapeFields = 4
 
 // blastRadius fills the review's platform changes (templates, policies,
 // pave.yaml) and groups the impacted pairs by the shape of their change.
-func blastRadius(report *policy.Report, bs, hs *side, impact catalog.Impact) {
-	rv := report.Review
+func blastRadius(rv *Review, bs, hs *side, impact catalog.Impact) {
 	templateOf := func(id string) string {
 		if svc, ok := hs.byID[id]; ok {
 			return svc.TemplateName()
@@ -49,13 +47,13 @@ func blastRadius(report *policy.Report, bs, hs *side, impact catalog.Impact) {
 		}
 	}
 	pairsOf := map[string]int{} // service → impacted pairs
-	for _, res := range report.Results {
+	for _, res := range rv.Results {
 		if res.Environment != "" {
 			pairsOf[res.Service]++
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(changedTemplates)) {
-		tc := policy.TemplateChange{Name: name, Services: []string{}}
+		tc := TemplateChange{Name: name, Services: []string{}}
 		if bs != nil {
 			if t, ok := bs.cat.Templates[name]; ok {
 				tc.From = t.Version
@@ -82,7 +80,7 @@ func blastRadius(report *policy.Report, bs, hs *side, impact catalog.Impact) {
 		rv.Templates = append(rv.Templates, tc)
 	}
 	for _, name := range slices.Sorted(maps.Keys(changedLibraries)) {
-		lc := policy.LibraryChange{Name: name, Templates: []string{}, Services: []string{}}
+		lc := LibraryChange{Name: name, Templates: []string{}, Services: []string{}}
 		if bs != nil {
 			if l, ok := bs.cat.Libraries[name]; ok {
 				lc.From = l.Version
@@ -116,8 +114,8 @@ func blastRadius(report *policy.Report, bs, hs *side, impact catalog.Impact) {
 
 	// Pairs of the head the change does not touch.
 	headPairs := 0
-	for _, res := range report.Results {
-		if res.Environment != "" && res.Change != policy.ChangeRemoved {
+	for _, res := range rv.Results {
+		if res.Environment != "" && res.Change != ChangeRemoved {
 			headPairs++
 		}
 	}
@@ -125,13 +123,13 @@ func blastRadius(report *policy.Report, bs, hs *side, impact catalog.Impact) {
 
 	// Groups.
 	type acc struct {
-		group    policy.Group
+		group    Group
 		services map[string]bool
 		envs     map[string]bool
 		failing  bool
 	}
 	groups := map[string]*acc{}
-	for _, res := range report.Results {
+	for _, res := range rv.Results {
 		if res.Environment == "" {
 			continue
 		}
@@ -143,7 +141,7 @@ func blastRadius(report *policy.Report, bs, hs *side, impact catalog.Impact) {
 		key := tmpl + "\x00" + shape
 		g, ok := groups[key]
 		if !ok {
-			g = &acc{group: policy.Group{Shape: shape, Template: tmpl, NewDenials: newDenials, Fixed: fixed}, services: map[string]bool{}, envs: map[string]bool{}}
+			g = &acc{group: Group{Shape: shape, Template: tmpl, NewDenials: newDenials, Fixed: fixed}, services: map[string]bool{}, envs: map[string]bool{}}
 			groups[key] = g
 		}
 		g.services[res.Service] = true
@@ -204,27 +202,27 @@ func boolInt(b bool) int {
 // the objects added and removed by kind, the changed objects with their
 // changed fields (list indexes dropped, cut at a readable depth), and the
 // policies newly failed or no longer failed.
-func shapeOf(res *policy.Result) (shape string, newDenials, fixed []string) {
+func shapeOf(res *Result) (shape string, newDenials, fixed []string) {
 	var parts []string
 	switch {
 	case len(res.Errors) > 0:
 		parts = append(parts, "fail to render or evaluate")
-	case res.Change == policy.ChangeUnchanged:
+	case res.Change == ChangeUnchanged:
 		parts = append(parts, "render no change")
-	case res.Change == policy.ChangeAdded:
-		parts = append(parts, "add "+kinds(res.Diff, render.ActionAdded))
-	case res.Change == policy.ChangeRemoved:
-		parts = append(parts, "remove "+kinds(res.Diff, render.ActionRemoved))
+	case res.Change == ChangeAdded:
+		parts = append(parts, "add "+kinds(res.Diff, ActionAdded))
+	case res.Change == ChangeRemoved:
+		parts = append(parts, "remove "+kinds(res.Diff, ActionRemoved))
 	default:
 		// The template annotation changes on every object when a
 		// template's version changes: say so once, not per object.
-		var added, removed []render.ObjectChange
+		var added, removed []ObjectChange
 		stamped := false
 		for _, c := range res.Diff {
 			switch {
-			case c.Action == render.ActionAdded:
+			case c.Action == ActionAdded:
 				added = append(added, c)
-			case c.Action == render.ActionRemoved:
+			case c.Action == ActionRemoved:
 				removed = append(removed, c)
 			case c.ProvenanceOnly():
 				stamped = true
@@ -235,10 +233,10 @@ func shapeOf(res *policy.Result) (shape string, newDenials, fixed []string) {
 			}
 		}
 		if len(added) > 0 {
-			parts = append(parts, "add "+kinds(added, render.ActionAdded))
+			parts = append(parts, "add "+kinds(added, ActionAdded))
 		}
 		if len(removed) > 0 {
-			parts = append(parts, "remove "+kinds(removed, render.ActionRemoved))
+			parts = append(parts, "remove "+kinds(removed, ActionRemoved))
 		}
 		if stamped {
 			if len(parts) == 0 {
@@ -250,7 +248,7 @@ func shapeOf(res *policy.Result) (shape string, newDenials, fixed []string) {
 	}
 	seen := map[string]bool{}
 	for _, v := range res.Violations {
-		if v.Blocking() && v.State == policy.StateNew && !seen[v.Policy] {
+		if v.Blocking() && v.State == StateNew && !seen[v.Policy] {
 			seen[v.Policy] = true
 			newDenials = append(newDenials, v.Policy)
 		}
@@ -276,7 +274,7 @@ func shapeOf(res *policy.Result) (shape string, newDenials, fixed []string) {
 
 // kinds lists the kinds of a diff's objects with one action: "Deployment,
 // Service, 2 ConfigMap".
-func kinds(diff []render.ObjectChange, action string) string {
+func kinds(diff []ObjectChange, action string) string {
 	var order []string
 	count := map[string]int{}
 	for _, c := range diff {

@@ -29,28 +29,28 @@ func TestFieldSummary(t *testing.T) {
 }
 
 func TestShapeOf(t *testing.T) {
-	deny := func(id, state string) policy.Violation {
-		return policy.Violation{Policy: id, Severity: policy.Deny, State: state}
+	deny := func(id, state string) Violation {
+		return Violation{Violation: policy.Violation{Policy: id, Severity: policy.Deny}, State: state}
 	}
-	stamp := render.ObjectChange{Action: render.ActionChanged, Kind: "Service", Fields: []string{render.TemplateField}}
+	stamp := ObjectChange{Action: ActionChanged, Kind: "Service", Fields: []string{render.TemplateField}}
 	for _, tc := range []struct {
 		name string
-		res  policy.Result
+		res  Result
 		want string
 	}{
-		{"unchanged", policy.Result{Change: policy.ChangeUnchanged}, "render no change"},
-		{"added", policy.Result{Change: policy.ChangeAdded, Diff: []render.ObjectChange{{Action: render.ActionAdded, Kind: "Deployment"}, {Action: render.ActionAdded, Kind: "ConfigMap"}, {Action: render.ActionAdded, Kind: "ConfigMap"}}}, "add Deployment, 2 ConfigMap"},
-		{"template bump only", policy.Result{Change: policy.ChangeChanged, Diff: []render.ObjectChange{stamp}}, "only change the template version stamped on their objects"},
-		{"template change", policy.Result{Change: policy.ChangeChanged, Diff: []render.ObjectChange{
+		{"unchanged", Result{Change: ChangeUnchanged}, "render no change"},
+		{"added", Result{Change: ChangeAdded, Diff: []ObjectChange{{Action: ActionAdded, Kind: "Deployment"}, {Action: ActionAdded, Kind: "ConfigMap"}, {Action: ActionAdded, Kind: "ConfigMap"}}}, "add Deployment, 2 ConfigMap"},
+		{"template bump only", Result{Change: ChangeChanged, Diff: []ObjectChange{stamp}}, "only change the template version stamped on their objects"},
+		{"template change", Result{Change: ChangeChanged, Diff: []ObjectChange{
 			stamp,
-			{Action: render.ActionChanged, Kind: "Deployment", Fields: []string{render.TemplateField, "spec.template.spec.securityContext.runAsUser"}},
-			{Action: render.ActionAdded, Kind: "PodDisruptionBudget"},
+			{Action: ActionChanged, Kind: "Deployment", Fields: []string{render.TemplateField, "spec.template.spec.securityContext.runAsUser"}},
+			{Action: ActionAdded, Kind: "PodDisruptionBudget"},
 		}}, "change Deployment spec.template.spec.securityContext.runAsUser, add PodDisruptionBudget, restamp the template version"},
-		{"new and fixed denials", policy.Result{Change: policy.ChangeUnchanged,
-			Violations: []policy.Violation{deny("b-policy", policy.StateNew), deny("a-policy", policy.StateNew), deny("c-policy", policy.StateExisting), {Policy: "w", Severity: policy.Warn, State: policy.StateNew}},
-			Fixed:      []policy.Violation{deny("d-policy", policy.StateFixed)}},
+		{"new and fixed denials", Result{Change: ChangeUnchanged,
+			Violations: []Violation{deny("b-policy", StateNew), deny("a-policy", StateNew), deny("c-policy", StateExisting), {Violation: policy.Violation{Policy: "w", Severity: policy.Warn}, State: StateNew}},
+			Fixed:      []Violation{deny("d-policy", StateFixed)}},
 			"render no change; now fail a-policy, b-policy; no longer fail d-policy"},
-		{"errors", policy.Result{Change: policy.ChangeChanged, Errors: []policy.Error{{Message: "boom"}}}, "fail to render or evaluate"},
+		{"errors", Result{Change: ChangeChanged, Errors: []policy.Error{{Message: "boom"}}}, "fail to render or evaluate"},
 	} {
 		if got, _, _ := shapeOf(&tc.res); got != tc.want {
 			t.Errorf("%s: shape %q, want %q", tc.name, got, tc.want)
@@ -59,28 +59,28 @@ func TestShapeOf(t *testing.T) {
 }
 
 func TestMarkStates(t *testing.T) {
-	v := func(policyID, field, msg string) policy.Violation {
-		return policy.Violation{Policy: policyID, Severity: policy.Deny, Field: field, Message: msg, Object: &policy.ObjectRef{Kind: "Deployment", Name: "api"}}
+	v := func(policyID, field, msg string) Violation {
+		return Violation{Violation: policy.Violation{Policy: policyID, Severity: policy.Deny, Field: field, Message: msg, Object: &policy.ObjectRef{Kind: "Deployment", Name: "api"}}}
 	}
-	head := &policy.Result{Violations: []policy.Violation{
+	head := &Result{Violations: []Violation{
 		v("image-tag-pinned", "image", `image "api:latest" is not pinned`), // same policy, new message: existing
 		v("no-privileged", "patches[0]", "privileged"),                     // new
 	}}
-	base := &policy.Result{Violations: []policy.Violation{
+	base := &Result{Violations: []Violation{
 		v("image-tag-pinned", "image", `image "api:main" is not pinned`),
 		v("probes-required", "healthCheck", "no readiness probe"), // gone: fixed
 	}}
 	markStates(head, base)
-	if head.Violations[0].State != policy.StateExisting || head.Violations[1].State != policy.StateNew {
+	if head.Violations[0].State != StateExisting || head.Violations[1].State != StateNew {
 		t.Errorf("states %q, %q", head.Violations[0].State, head.Violations[1].State)
 	}
-	if len(head.Fixed) != 1 || head.Fixed[0].Policy != "probes-required" || head.Fixed[0].State != policy.StateFixed {
+	if len(head.Fixed) != 1 || head.Fixed[0].Policy != "probes-required" || head.Fixed[0].State != StateFixed {
 		t.Errorf("fixed %+v", head.Fixed)
 	}
 	// A new pair: everything is new, nothing fixed.
-	head2 := &policy.Result{Violations: []policy.Violation{v("image-tag-pinned", "image", "x")}}
+	head2 := &Result{Violations: []Violation{v("image-tag-pinned", "image", "x")}}
 	markStates(head2, nil)
-	if head2.Violations[0].State != policy.StateNew || len(head2.Fixed) != 0 {
+	if head2.Violations[0].State != StateNew || len(head2.Fixed) != 0 {
 		t.Errorf("unknown base: %+v", head2)
 	}
 }

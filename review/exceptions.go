@@ -1,6 +1,7 @@
 package review
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -15,10 +16,10 @@ import (
 // next to its error. An exception is the same on both sides when it has
 // the same service, policy and environments; it changed when its reason,
 // approver or expiry differ.
-func exceptionChanges(base, head *catalog.Catalog, now time.Time) []policy.ExceptionEntry {
+func exceptionChanges(base, head *catalog.Catalog, now time.Time) []ExceptionChange {
 	type key struct{ service, policy, envs string }
-	index := func(c *catalog.Catalog) (map[key][]policy.ExceptionEntry, []key) {
-		m := map[key][]policy.ExceptionEntry{}
+	index := func(c *catalog.Catalog) (map[key][]ExceptionChange, []key) {
+		m := map[key][]ExceptionChange{}
 		var order []key
 		if c == nil {
 			return m, nil
@@ -29,24 +30,24 @@ func exceptionChanges(base, head *catalog.Catalog, now time.Time) []policy.Excep
 				if _, seen := m[k]; !seen {
 					order = append(order, k)
 				}
-				m[k] = append(m[k], x)
+				m[k] = append(m[k], ExceptionChange{Service: x.Service, Exception: x.Exception})
 			}
 		}
 		return m, order
 	}
 	before, _ := index(base)
 	after, order := index(head)
-	var out []policy.ExceptionEntry
+	var out []ExceptionChange
 	for _, k := range order {
 		for i, x := range after[k] {
 			if i >= len(before[k]) {
-				x.Change = policy.ChangeAdded
+				x.Change = ChangeAdded
 				out = append(out, x)
 				continue
 			}
 			b := before[k][i]
 			if b.Reason != x.Reason || b.ApprovedBy != x.ApprovedBy || b.Expires != x.Expires {
-				x.Change = policy.ChangeChanged
+				x.Change = ChangeChanged
 				was := b.Exception
 				x.Before = &was
 				out = append(out, x)
@@ -56,11 +57,13 @@ func exceptionChanges(base, head *catalog.Catalog, now time.Time) []policy.Excep
 	for k, xs := range before {
 		for i, x := range xs {
 			if i >= len(after[k]) {
-				x.Change = policy.ChangeRemoved
+				x.Change = ChangeRemoved
 				out = append(out, x)
 			}
 		}
 	}
-	policy.SortExceptions(out)
+	slices.SortStableFunc(out, func(a, b ExceptionChange) int {
+		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), strings.Compare(a.Change, b.Change))
+	})
 	return out
 }

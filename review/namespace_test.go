@@ -3,7 +3,7 @@ package review_test
 import (
 	"testing"
 
-	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/review"
 	"github.com/pave-dev/pave/review/reviewtest"
 )
 
@@ -30,7 +30,7 @@ func TestTeamNamespaceAnnouncedOnlyWhenNew(t *testing.T) {
 			repo.Write("services/"+tt.team+"/signup/service.yaml", service(tt.team, "signup"))
 			repo.Commit("add signup")
 			rep := run(t, repo, "HEAD~1", "HEAD", "")
-			wantPairs(t, rep, map[string]string{tt.team + "/signup (staging)": policy.ChangeAdded, tt.team + "/signup (prod)": policy.ChangeAdded})
+			wantPairs(t, rep, map[string]string{tt.team + "/signup (staging)": review.ChangeAdded, tt.team + "/signup (prod)": review.ChangeAdded})
 			for _, env := range []string{"staging", "prod"} {
 				res := result(t, rep, tt.team+"/signup", env)
 				announced := false

@@ -29,8 +29,7 @@ import (
 //     policies that lose their deny rules or stop denying what they
 //     denied at base as weakened;
 //   - the pave.yaml diff is kept for the report to show.
-func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs, hs *side, baseRulesOK bool, changed []string) error {
-	rv := report.Review
+func judgeRules(ctx context.Context, rv *Review, base, head *Side, bs, hs *side, baseRulesOK bool, changed []string) error {
 	var configChanged, policiesChanged, templatesChanged bool
 	direct := map[string]bool{}
 	for _, p := range changed {
@@ -49,7 +48,7 @@ func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs
 	if !configChanged && !policiesChanged && !templatesChanged {
 		return nil
 	}
-	rc := &policy.RulesChange{}
+	rc := &RulesChange{}
 	defer func() {
 		if len(rc.Deleted)+len(rc.Weakened)+len(rc.JudgedByBase) > 0 || rc.NotJudged != "" {
 			rv.Rules = rc
@@ -78,7 +77,7 @@ func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs
 		}
 		for _, p := range bs.engine.Policies() {
 			if !headPolicies[p.ID] {
-				rc.Deleted = append(rc.Deleted, policy.PolicyChange{ID: p.ID, File: p.File, Line: p.Line})
+				rc.Deleted = append(rc.Deleted, PolicyChange{ID: p.ID, File: p.File, Line: p.Line})
 			}
 		}
 	}
@@ -86,7 +85,7 @@ func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs
 	// The services the change edits, judged by the base's rules.
 	letThrough := map[string]int{} // policy → denials let through
 	if len(direct) > 0 && baseRulesOK {
-		for _, res := range report.Results {
+		for _, res := range rv.Results {
 			if res.Environment == "" || !direct[res.Service] {
 				continue
 			}
@@ -94,7 +93,7 @@ func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs
 			if !ok {
 				continue
 			}
-			rendered := hs.renders.get(keyOf(res))
+			rendered := hs.renders.get(pairOf(res))
 			if rendered == nil {
 				continue // it did not render at head: its errors block already
 			}
@@ -113,7 +112,7 @@ func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs
 				res.Status = policy.StatusError
 			}
 			for _, v := range onlyIn(byBase.Violations, res.Violations) {
-				v.State = policy.StateLetThrough
+				v.State = StateLetThrough
 				res.Violations = append(res.Violations, v)
 				letThrough[v.Policy]++
 				if res.Status == policy.StatusPass {
@@ -126,7 +125,7 @@ func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs
 
 	if policiesChanged && baseRulesOK {
 		fixed := map[string]int{}
-		for _, res := range report.Results {
+		for _, res := range rv.Results {
 			if direct[res.Service] {
 				continue // the service changed too: its fixes are its own
 			}
@@ -161,7 +160,7 @@ func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs
 				}
 			}
 			if len(why) > 0 {
-				rc.Weakened = append(rc.Weakened, policy.PolicyChange{ID: p.ID, File: hp.File, Line: hp.Line, Why: strings.Join(why, "; ")})
+				rc.Weakened = append(rc.Weakened, PolicyChange{ID: p.ID, File: hp.File, Line: hp.Line, Why: strings.Join(why, "; ")})
 			}
 		}
 	}
@@ -171,12 +170,12 @@ func judgeRules(ctx context.Context, report *policy.Report, base, head *Side, bs
 // onlyIn returns the blocking violations of byBase that head does not
 // have, matched like the review's violation states (policy, severity,
 // object and field; the message may quote changed values).
-func onlyIn(byBase, head []policy.Violation) []policy.Violation {
+func onlyIn(byBase []policy.Violation, head []Violation) []Violation {
 	have := map[violationKey]int{}
 	for i := range head {
-		have[looseKey(&head[i])]++
+		have[looseKey(&head[i].Violation)]++
 	}
-	var out []policy.Violation
+	var out []Violation
 	for i := range byBase {
 		v := byBase[i]
 		if !v.Blocking() {
@@ -187,7 +186,7 @@ func onlyIn(byBase, head []policy.Violation) []policy.Violation {
 			have[k]--
 			continue
 		}
-		out = append(out, v)
+		out = append(out, Violation{Violation: v})
 	}
 	return out
 }

@@ -7,17 +7,18 @@
 //	repo, _ := review.Open("catalog")
 //	base, _ := repo.Revision("origin/main")
 //	head, _ := repo.WorkTree()
-//	changed, _ := review.Changed(base, head)
-//	report, _ := review.Run(ctx, base, head, review.Options{Changed: changed})
+//	changed, _ := rv.Changed(base, head)
+//	rv, _ := review.Run(ctx, base, head, review.Options{Changed: changed})
 //
 // Both sides are read straight from git (no checkout) or, for the head,
 // from the catalog folder on disk. The changed files decide the impacted
 // service × environment pairs: a service folder → that service; a
 // template → its users at base and head; policies or pave.yaml → every
 // service; a deleted service → its pairs, removed. Each impacted pair is
-// rendered and evaluated on both sides, and the report's results carry
-// its change (added, changed, removed, unchanged), the object-level diff
-// and the state of every violation (new, existing, fixed).
+// rendered and evaluated on both sides (through the pipeline package),
+// and the review's results carry its change (added, changed, removed,
+// unchanged), the object-level diff (Compare) and the state of every
+// violation (new, existing, fixed). The report package formats it.
 package review
 
 import (
@@ -29,13 +30,14 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing/fstest"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
 )
@@ -45,7 +47,7 @@ type Options struct {
 	// Changed are the catalog files that differ between the sides (see
 	// Changed).
 	Changed []string
-	// FailOn is policy.FailOnAny (the default) or policy.FailOnNew.
+	// FailOn is FailOnAny (the default) or FailOnNew.
 	FailOn string
 	// Environment limits the review to one environment; all when empty.
 	Environment string
@@ -57,27 +59,28 @@ type Options struct {
 
 // side is one revision, loaded.
 type side struct {
-	cat     *catalog.Catalog
-	byID    map[string]*catalog.Service
-	engine  *policy.Engine // without policies when they do not compile
-	renders *recorder
+	cat      *catalog.Catalog
+	byID     map[string]*catalog.Service
+	engine   *policy.Engine // without policies when they do not compile
+	renderer *render.Renderer
+	// renders are what the side's pipeline runs rendered, for the diff.
+	renders renders
 }
 
 // Run reviews the change from base to head. It returns an error only when
 // a side cannot be read at all; an invalid head (pave.yaml, a service, a
-// policy) is reported in the report, located at its file and line.
-func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, error) {
+// policy) is reported in the review, located at its file and line.
+func Run(ctx context.Context, base, head *Side, opts Options) (*Review, error) {
 	if opts.FailOn == "" {
-		opts.FailOn = policy.FailOnAny
+		opts.FailOn = FailOnAny
 	}
-	if opts.FailOn != policy.FailOnAny && opts.FailOn != policy.FailOnNew {
-		return nil, fmt.Errorf("fail on %q: want %s or %s", opts.FailOn, policy.FailOnAny, policy.FailOnNew)
+	if opts.FailOn != FailOnAny && opts.FailOn != FailOnNew {
+		return nil, fmt.Errorf("fail on %q: want %s or %s", opts.FailOn, FailOnAny, FailOnNew)
 	}
-	review := &policy.Review{Base: base.Info, Head: head.Info, FailOn: opts.FailOn, Changed: opts.Changed, Groups: []policy.Group{}}
-	if review.Changed == nil {
-		review.Changed = []string{}
+	rv := &Review{Base: base.Info, Head: head.Info, FailOn: opts.FailOn, Changed: opts.Changed, Groups: []Group{}, Results: []*Result{}}
+	if rv.Changed == nil {
+		rv.Changed = []string{}
 	}
-	report := &policy.Report{Results: []*policy.Result{}, Review: review}
 
 	now := opts.Now
 	if now == nil {
@@ -91,9 +94,9 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	if errors.As(err, &cfgErr) {
 		// Nothing at head can be trusted: report pave.yaml, review nothing.
 		for _, e := range cfgErr.Errors {
-			report.Errors = append(report.Errors, policy.Error{File: e.File, Line: e.Line, Message: e.Message})
+			rv.Errors = append(rv.Errors, policy.ErrorOf(e))
 		}
-		return report, nil
+		return rv, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load catalog at %s: %w", head.Info.Ref, err)
@@ -112,20 +115,18 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 		}
 		envs = []string{opts.Environment}
 	}
-	review.Environments = envs
+	rv.Environments = envs
 
 	impact := catalog.Affected(opts.Changed, baseCat, headCat)
 	// New, changed and removed exceptions: the first thing a reviewer sees.
-	report.Exceptions = exceptionChanges(baseCat, headCat, now())
+	rv.Exceptions = exceptionChanges(baseCat, headCat, now())
 	hs := newSide(headCat)
 	hs.engine, err = policy.Load(head.FS, catalog.PoliciesDir, policy.Options{Config: headCat.Config, Now: now})
 	var compileErr *policy.CompileError
 	switch {
 	case errors.As(err, &compileErr):
 		// Fail closed: report the policies, still show what changes.
-		for _, e := range compileErr.Errors {
-			report.Errors = append(report.Errors, policy.Error{File: e.File, Line: e.Line, Message: "policy does not compile: " + e.Message})
-		}
+		rv.Errors = append(rv.Errors, compileErr.ResultErrors()...)
 		if hs.engine, err = noPolicies(headCat, now); err != nil {
 			return nil, err
 		}
@@ -134,20 +135,22 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 	}
 	for _, p := range hs.engine.Policies() {
 		cp := *p
-		report.Policies = append(report.Policies, &cp)
+		rv.HeadPolicies = append(rv.HeadPolicies, &cp)
 	}
 
 	// Head: validate, render and evaluate every impacted service.
 	if len(impact.Services) > 0 {
-		headReport := hs.engine.Check(ctx, headCat, hs.renders, policy.CheckOptions{Services: impact.Services, Environment: opts.Environment, Workers: opts.Workers})
-		report.Errors = append(report.Errors, headReport.Errors...)
-		report.Results = append(report.Results, headReport.Results...)
+		run := hs.run(ctx, impact.Services, opts)
+		for _, e := range run.Errors {
+			rv.Errors = append(rv.Errors, policy.ErrorOf(e))
+		}
+		rv.Results = append(rv.Results, resultsOf(run)...)
 	}
 
 	// Base: the same services, and the removed ones, for the diff and the
 	// violation states.
 	var bs *side
-	baseResults := map[pairKey]*policy.Result{}
+	baseResults := map[pairKey]*Result{}
 	baseRulesOK := false
 	if baseCat != nil {
 		bs = newSide(baseCat)
@@ -164,12 +167,12 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*policy.Report, e
 		bs.evaluate(ctx, baseIDs, opts, baseResults)
 	}
 
-	combine(report, bs, hs, baseResults, envs, opts.Workers)
-	if err := judgeRules(ctx, report, base, head, bs, hs, baseRulesOK, opts.Changed); err != nil {
+	combine(rv, bs, hs, baseResults, envs, opts.Workers)
+	if err := judgeRules(ctx, rv, base, head, bs, hs, baseRulesOK, opts.Changed); err != nil {
 		return nil, err
 	}
-	blastRadius(report, bs, hs, impact)
-	return report, nil
+	blastRadius(rv, bs, hs, impact)
+	return rv, nil
 }
 
 // noPolicies is an engine without policies, for a side whose policies do
@@ -179,7 +182,7 @@ func noPolicies(cat *catalog.Catalog, now func() time.Time) (*policy.Engine, err
 }
 
 func newSide(cat *catalog.Catalog) *side {
-	s := &side{cat: cat, byID: make(map[string]*catalog.Service, len(cat.Services)), renders: newRecorder(render.New(cat, render.Options{}))}
+	s := &side{cat: cat, byID: make(map[string]*catalog.Service, len(cat.Services)), renderer: render.New(cat, render.Options{}), renders: renders{}}
 	for _, svc := range cat.Services {
 		s.byID[svc.ID()] = svc
 	}
@@ -190,10 +193,25 @@ func newSide(cat *catalog.Catalog) *side {
 // service's own problems.
 type pairKey struct{ service, env string }
 
-func keyOf(r *policy.Result) pairKey { return pairKey{r.Service, r.Environment} }
+func pairOf(r *Result) pairKey { return pairKey{r.Service, r.Environment} }
+
+// resultsOf lists a pipeline run's results in order: each service's own
+// problems, then its environments.
+func resultsOf(run *pipeline.Run) []*Result {
+	var out []*Result
+	for _, s := range run.Services {
+		if s.Own != nil {
+			out = append(out, resultOf(s.Own))
+		}
+		for _, o := range s.Outcomes {
+			out = append(out, resultOf(o.Verdict))
+		}
+	}
+	return out
+}
 
 // evaluate renders and evaluates the services of ids the side has.
-func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map[pairKey]*policy.Result) {
+func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map[pairKey]*Result) {
 	var services []*catalog.Service
 	for _, id := range ids {
 		if svc, ok := s.byID[id]; ok {
@@ -207,15 +225,26 @@ func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map
 	for i, svc := range services {
 		ids[i] = svc.ID()
 	}
-	rep := s.engine.Check(ctx, s.cat, s.renders, policy.CheckOptions{Services: ids, Environment: opts.Environment, Workers: opts.Workers})
-	for _, r := range rep.Results {
-		out[keyOf(r)] = r
+	for _, r := range resultsOf(s.run(ctx, ids, opts)) {
+		out[pairOf(r)] = r
 	}
+}
+
+// run validates, renders and evaluates the services of ids through the
+// pipeline, and keeps what rendered.
+func (s *side) run(ctx context.Context, ids []string, opts Options) *pipeline.Run {
+	run := pipeline.New(s.cat, s.renderer, s.engine).Run(ctx, pipeline.Options{Services: ids, Environment: opts.Environment, Workers: opts.Workers})
+	for _, o := range run.Outcomes() {
+		if o.Rendered != nil {
+			s.renders[pairKey{o.Service.ID(), o.Environment}] = o.Rendered
+		}
+	}
+	return run
 }
 
 // combine sets every head result's change, diff and violation states, and
 // adds the removed pairs.
-func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*policy.Result, envs []string, workers int) {
+func combine(rv *Review, bs, hs *side, baseResults map[pairKey]*Result, envs []string, workers int) {
 	invalidAtHead := map[string]bool{}
 	for _, f := range hs.cat.Invalid {
 		invalidAtHead[catalog.ServiceIDOf(f)] = true
@@ -233,50 +262,45 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 	}
 	// Diffing marshals every changed object on both sides: spread it over
 	// the workers like rendering.
-	jobs := make(chan *policy.Result)
-	var wg sync.WaitGroup
-	for range cmp.Or(workers, runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for res := range jobs {
-				k := keyOf(res)
-				markStates(res, baseResults[k])
-				if k.env == "" {
-					continue // a service's own problems: no rendered change
-				}
-				headRender := hs.renders.get(k)
-				var baseRender *render.Result
+	var g errgroup.Group
+	g.SetLimit(cmp.Or(workers, runtime.GOMAXPROCS(0)))
+	for _, res := range rv.Results {
+		seen[pairOf(res)] = true
+		g.Go(func() error {
+			k := pairOf(res)
+			markStates(res, baseResults[k])
+			if k.env == "" {
+				return nil // a service's own problems: no rendered change
+			}
+			headRender := hs.renders.get(k)
+			var baseRender *render.Result
+			if bs != nil {
+				baseRender = bs.renders.get(k)
+			}
+			switch {
+			case headRender == nil && baseRender == nil:
+				res.Change = ChangeAdded
+			case headRender == nil:
+				// It rendered at base and fails at head: the errors say why.
+				res.Change = ChangeChanged
+			default:
+				res.Diff = keptNamespaces(Compare(objectsOf(baseRender), headRender.Objects, CompareOptions{SecretEnv: slices.Concat(secretEnv(bs, k), secretEnv(hs, k))}))
 				if bs != nil {
-					baseRender = bs.renders.get(k)
+					res.Diff = existingNamespaces(res.Diff, bs.cat, hs.byID[k.service], k.env)
 				}
 				switch {
-				case headRender == nil && baseRender == nil:
-					res.Change = policy.ChangeAdded
-				case headRender == nil:
-					// It rendered at base and fails at head: the errors say why.
-					res.Change = policy.ChangeChanged
+				case baseRender == nil:
+					res.Change = ChangeAdded
+				case len(res.Diff) == 0:
+					res.Change = ChangeUnchanged
 				default:
-					res.Diff = keptNamespaces(render.Compare(objectsOf(baseRender), headRender.Objects, render.CompareOptions{SecretEnv: slices.Concat(secretEnv(bs, k), secretEnv(hs, k))}))
-					if bs != nil {
-						res.Diff = existingNamespaces(res.Diff, bs.cat, hs.byID[k.service], k.env)
-					}
-					switch {
-					case baseRender == nil:
-						res.Change = policy.ChangeAdded
-					case len(res.Diff) == 0:
-						res.Change = policy.ChangeUnchanged
-					default:
-						res.Change = policy.ChangeChanged
-					}
+					res.Change = ChangeChanged
 				}
 			}
+			return nil
 		})
 	}
-	for _, res := range report.Results {
-		seen[keyOf(res)] = true
-		jobs <- res
-	}
-	close(jobs)
-	wg.Wait()
+	_ = g.Wait() // the jobs return no error
 	if bs == nil {
 		return
 	}
@@ -291,12 +315,12 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 			continue // not impacted
 		}
 		br := bs.renders.get(k)
-		res := &policy.Result{
+		res := &Result{
 			Service: k.service, Environment: k.env, File: br.Source, Status: policy.StatusPass,
-			Violations: []policy.Violation{}, Errors: []policy.Error{}, Change: policy.ChangeRemoved,
-			Diff: keptNamespaces(render.Compare(br.Objects, nil, render.CompareOptions{SecretEnv: secretEnv(bs, k)})),
+			Violations: []Violation{}, Errors: []policy.Error{}, Change: ChangeRemoved,
+			Diff: keptNamespaces(Compare(br.Objects, nil, CompareOptions{SecretEnv: secretEnv(bs, k)})),
 		}
-		report.Results = append(report.Results, res)
+		rv.Results = append(rv.Results, res)
 	}
 	order := map[string]int{}
 	for i, env := range bs.cat.Config.EnvironmentNames() {
@@ -305,7 +329,7 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 	for i, env := range envs {
 		order[env] = i
 	}
-	slices.SortStableFunc(report.Results, func(a, b *policy.Result) int {
+	slices.SortStableFunc(rv.Results, func(a, b *Result) int {
 		return cmp.Or(strings.Compare(a.Service, b.Service), cmp.Compare(envRank(order, a.Environment), envRank(order, b.Environment)))
 	})
 }
@@ -313,9 +337,9 @@ func combine(report *policy.Report, bs, hs *side, baseResults map[pairKey]*polic
 // keptNamespaces drops the Namespaces a diff removes: pave never deletes
 // a Namespace (the team's other services, and data, live in it), so the
 // review does not announce it.
-func keptNamespaces(diff []render.ObjectChange) []render.ObjectChange {
-	return slices.DeleteFunc(diff, func(c render.ObjectChange) bool {
-		return c.Action == render.ActionRemoved && c.Kind == "Namespace" && c.APIVersion == "v1"
+func keptNamespaces(diff []ObjectChange) []ObjectChange {
+	return slices.DeleteFunc(diff, func(c ObjectChange) bool {
+		return c.Action == ActionRemoved && c.Kind == "Namespace" && c.APIVersion == "v1"
 	})
 }
 
@@ -324,7 +348,7 @@ func keptNamespaces(diff []render.ObjectChange) []render.ObjectChange {
 // renders it at base in that environment, under the same name. The
 // Namespace is the team's, shared by its services, so a new service in it
 // creates nothing there and the review does not announce "+Namespace".
-func existingNamespaces(diff []render.ObjectChange, base *catalog.Catalog, svc *catalog.Service, env string) []render.ObjectChange {
+func existingNamespaces(diff []ObjectChange, base *catalog.Catalog, svc *catalog.Service, env string) []ObjectChange {
 	if svc == nil {
 		return diff
 	}
@@ -338,8 +362,8 @@ func existingNamespaces(diff []render.ObjectChange, base *catalog.Catalog, svc *
 	}) {
 		return diff
 	}
-	return slices.DeleteFunc(diff, func(c render.ObjectChange) bool {
-		return c.Action == render.ActionAdded && c.Kind == "Namespace" && c.APIVersion == "v1" && c.Name == ns
+	return slices.DeleteFunc(diff, func(c ObjectChange) bool {
+		return c.Action == ActionAdded && c.Kind == "Namespace" && c.APIVersion == "v1" && c.Name == ns
 	})
 }
 
@@ -357,41 +381,14 @@ func objectsOf(r *render.Result) []*unstructured.Unstructured {
 	return r.Objects
 }
 
-// recorder renders and keeps what it rendered, for the diff.
-type recorder struct {
-	r  *render.Renderer
-	mu sync.Mutex
-	m  map[pairKey]*render.Result
-}
+// renders are the rendered service × environment pairs of a side.
+type renders map[pairKey]*render.Result
 
-func newRecorder(r *render.Renderer) *recorder {
-	return &recorder{r: r, m: map[pairKey]*render.Result{}}
-}
+func (r renders) get(k pairKey) *render.Result { return r[k] }
 
-// Render implements policy.Renderer.
-func (rec *recorder) Render(svc *catalog.Service, env string) (*render.Result, error) {
-	res, err := rec.r.Render(svc, env)
-	if err == nil {
-		rec.mu.Lock()
-		rec.m[pairKey{svc.ID(), env}] = res
-		rec.mu.Unlock()
-	}
-	return res, err
-}
-
-func (rec *recorder) get(k pairKey) *render.Result {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.m[k]
-}
-
-func (rec *recorder) keys() []pairKey {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	keys := make([]pairKey, 0, len(rec.m))
-	for k := range rec.m {
-		keys = append(keys, k)
-	}
+// keys lists the pairs, sorted by service and environment.
+func (r renders) keys() []pairKey {
+	keys := slices.Collect(maps.Keys(r))
 	slices.SortFunc(keys, func(a, b pairKey) int {
 		return cmp.Or(strings.Compare(a.service, b.service), strings.Compare(a.env, b.env))
 	})

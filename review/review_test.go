@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/policy"
-	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/report"
 	"github.com/pave-dev/pave/review"
 	"github.com/pave-dev/pave/review/reviewtest"
 )
@@ -54,15 +54,15 @@ var scenarios = []struct {
 	base   func(r *reviewtest.Repo)
 	edit   func(r *reviewtest.Repo)
 	failOn string
-	check  func(t *testing.T, rep *policy.Report)
+	check  func(t *testing.T, rep *report.Report)
 }{
 	{
 		name: "add-service",
 		edit: func(r *reviewtest.Repo) {
 			r.Write("services/payments/refunds/service.yaml", "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata:\n  name: refunds\n  team: payments\nspec:\n  template: web-service\n  image: registry.example.com/payments/refunds:2.0.1\n  port: 8080\n  replicas: 2\n  healthCheck:\n    path: /healthz\n")
 		},
-		check: func(t *testing.T, rep *policy.Report) {
-			wantPairs(t, rep, map[string]string{"payments/refunds (staging)": policy.ChangeAdded, "payments/refunds (prod)": policy.ChangeAdded})
+		check: func(t *testing.T, rep *report.Report) {
+			wantPairs(t, rep, map[string]string{"payments/refunds (staging)": review.ChangeAdded, "payments/refunds (prod)": review.ChangeAdded})
 			wantPass(t, rep)
 		},
 	},
@@ -71,8 +71,8 @@ var scenarios = []struct {
 		edit: func(r *reviewtest.Repo) {
 			r.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:1.5.0")
 		},
-		check: func(t *testing.T, rep *policy.Report) {
-			wantPairs(t, rep, map[string]string{"payments/checkout (staging)": policy.ChangeChanged, "payments/checkout (prod)": policy.ChangeChanged})
+		check: func(t *testing.T, rep *report.Report) {
+			wantPairs(t, rep, map[string]string{"payments/checkout (staging)": review.ChangeChanged, "payments/checkout (prod)": review.ChangeChanged})
 			res := result(t, rep, "payments/checkout", "prod")
 			if len(res.Diff) != 1 || res.Diff[0].Kind != "Deployment" || !strings.Contains(res.Diff[0].Diff, "+") || !strings.Contains(res.Diff[0].Diff, "checkout:1.5.0") {
 				t.Errorf("diff of payments/checkout (prod): %+v", res.Diff)
@@ -85,8 +85,8 @@ var scenarios = []struct {
 		edit: func(r *reviewtest.Repo) {
 			r.Edit("services/storefront/web/service.yaml", func(s string) string { return s + "    prod:\n      replicas: 5\n" })
 		},
-		check: func(t *testing.T, rep *policy.Report) {
-			wantPairs(t, rep, map[string]string{"storefront/web (staging)": policy.ChangeUnchanged, "storefront/web (prod)": policy.ChangeChanged})
+		check: func(t *testing.T, rep *report.Report) {
+			wantPairs(t, rep, map[string]string{"storefront/web (staging)": review.ChangeUnchanged, "storefront/web (prod)": review.ChangeChanged})
 			res := result(t, rep, "storefront/web", "prod")
 			if len(res.Diff) != 1 || !slices.Equal(res.Diff[0].Fields, []string{"spec.replicas"}) {
 				t.Errorf("storefront/web (prod) diff: %+v", res.Diff)
@@ -100,7 +100,7 @@ var scenarios = []struct {
 			// The Deployment is the library's: web-service alone adds to it.
 			r.Replace("templates/web-service/templates/deployment.yaml", `include "pave.deployment" .`, `include "pave.deployment" . | replace "  revisionHistoryLimit: 5\n" "  revisionHistoryLimit: 5\n  progressDeadlineSeconds: 300\n"`)
 		},
-		check: func(t *testing.T, rep *policy.Report) {
+		check: func(t *testing.T, rep *report.Report) {
 			rv := rep.Review
 			if len(rv.Templates) != 1 || rv.Templates[0].Name != "web-service" || rv.Templates[0].From != "1.0.0" || rv.Templates[0].To != "1.1.0" {
 				t.Fatalf("templates: %+v", rv.Templates)
@@ -110,7 +110,7 @@ var scenarios = []struct {
 				t.Errorf("web-service users: %v", users)
 			}
 			for _, res := range rep.Results {
-				if res.Change != policy.ChangeChanged || !slices.Contains(users, res.Service) {
+				if res.Change != review.ChangeChanged || !slices.Contains(users, res.Service) {
 					t.Errorf("%s (%s): %s, want only web-service users, changed", res.Service, res.Environment, res.Change)
 				}
 			}
@@ -126,7 +126,7 @@ var scenarios = []struct {
 			r.Replace("templates/_lib/Chart.yaml", "version: 1.0.0", "version: 1.1.0")
 			r.Replace("templates/_lib/templates/_helpers.tpl", "  terminationGracePeriodSeconds: 30\n", "  terminationGracePeriodSeconds: 45\n")
 		},
-		check: func(t *testing.T, rep *policy.Report) {
+		check: func(t *testing.T, rep *report.Report) {
 			rv := rep.Review
 			if len(rv.Templates) != 0 {
 				t.Errorf("templates: %+v, want none (only the library changed)", rv.Templates)
@@ -143,12 +143,12 @@ var scenarios = []struct {
 				t.Errorf("%d impacted pairs, want every service × 2 environments", len(rep.Results))
 			}
 			for _, res := range rep.Results {
-				if res.Change != policy.ChangeChanged {
+				if res.Change != review.ChangeChanged {
 					t.Errorf("%s (%s): %s, want changed", res.Service, res.Environment, res.Change)
 				}
 			}
 			var text bytes.Buffer
-			if err := (policy.Text{}).Format(&text, rep); err != nil {
+			if err := (report.Text{}).Format(&text, rep); err != nil {
 				t.Fatal(err)
 			}
 			if want := "library _lib changed (1.0.0 → 1.1.0): used by templates cron-job, web-service, worker → 8 services × 2 environments\n"; !strings.Contains(text.String(), want) {
@@ -162,14 +162,14 @@ var scenarios = []struct {
 		edit: func(r *reviewtest.Repo) {
 			r.Write("policies/ingress_tls_required.rego", ingressTLSPolicy)
 		},
-		check: func(t *testing.T, rep *policy.Report) {
+		check: func(t *testing.T, rep *report.Report) {
 			s := rep.ReviewSummary()
 			if s.NewDenials != 4 || s.Changed+s.Added+s.Removed != 0 || s.Unchanged != 16 {
 				t.Errorf("summary %+v: want 4 new denials (2 services × 2 environments) and 16 unchanged pairs", s)
 			}
 			res := result(t, rep, "storefront/web", "prod")
 			v := find(res.Violations, "ingress-tls-required")
-			if v == nil || v.State != policy.StateNew || v.Line == 0 || !strings.HasSuffix(v.File, "services/storefront/web/service.yaml") {
+			if v == nil || v.State != review.StateNew || v.Line == 0 || !strings.HasSuffix(v.File, "services/storefront/web/service.yaml") {
 				t.Errorf("storefront/web (prod) violation: %+v", v)
 			}
 			if !rep.Failed() {
@@ -184,8 +184,8 @@ var scenarios = []struct {
 			// image of a service that keeps failing it.
 			r.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:1.4.3")
 		},
-		failOn: policy.FailOnNew,
-		check: func(t *testing.T, rep *policy.Report) {
+		failOn: review.FailOnNew,
+		check: func(t *testing.T, rep *report.Report) {
 			s := rep.ReviewSummary()
 			if s.NewDenials != 0 || s.ExistingDenials != 2 {
 				t.Errorf("summary %+v: want the 2 ingress denials of checkout, existing", s)
@@ -200,19 +200,19 @@ var scenarios = []struct {
 		edit: func(r *reviewtest.Repo) {
 			r.Write("exceptions/storefront/web.yaml", webException("security@example.com", "2026-12-31"))
 		},
-		check: func(t *testing.T, rep *policy.Report) {
+		check: func(t *testing.T, rep *report.Report) {
 			res := result(t, rep, "storefront/web", "prod")
 			v := find(res.Violations, "ingress-tls-required")
-			if v == nil || !v.Excepted || v.State != policy.StateExisting {
+			if v == nil || !v.Excepted || v.State != review.StateExisting {
 				t.Errorf("storefront/web (prod): %+v, want the existing denial excepted", v)
 			}
-			if res.Change != policy.ChangeUnchanged {
+			if res.Change != review.ChangeUnchanged {
 				t.Errorf("an exception changes no object: %s", res.Change)
 			}
 			if rep.ReviewSummary().ExistingDenials != 0 {
 				t.Errorf("no denial is left for storefront/web: %+v", rep.ReviewSummary())
 			}
-			if len(rep.Exceptions) != 1 || rep.Exceptions[0].Change != policy.ChangeAdded || rep.Exceptions[0].Service != "storefront/web" ||
+			if len(rep.Exceptions) != 1 || rep.Exceptions[0].Change != review.ChangeAdded || rep.Exceptions[0].Service != "storefront/web" ||
 				rep.Exceptions[0].File != "exceptions/storefront/web.yaml" || rep.Exceptions[0].Line != 5 {
 				t.Errorf("exceptions %+v, want the added one", rep.Exceptions)
 			}
@@ -226,7 +226,7 @@ var scenarios = []struct {
 		edit: func(r *reviewtest.Repo) {
 			r.Write("exceptions/storefront/web.yaml", webException("storefront-team@example.com", "2099-01-01"))
 		},
-		check: func(t *testing.T, rep *policy.Report) {
+		check: func(t *testing.T, rep *report.Report) {
 			res := result(t, rep, "storefront/web", "")
 			var got []string
 			for _, e := range res.Errors {
@@ -264,8 +264,8 @@ var scenarios = []struct {
 			r.Replace("services/payments/checkout/service.yaml", "registry.example.com/payments/checkout:1.4.2", "quay.example.net/payments/checkout:1.4.2")
 			r.Replace("services/payments/checkout/service.yaml", "  environments:\n", "  patches:\n    - target: {kind: Deployment}\n      patch: |-\n        - {op: add, path: /spec/template/spec/containers/0/securityContext/privileged, value: true}\n  environments:\n")
 		},
-		failOn: policy.FailOnNew,
-		check: func(t *testing.T, rep *policy.Report) {
+		failOn: review.FailOnNew,
+		check: func(t *testing.T, rep *report.Report) {
 			if !rep.Failed() {
 				t.Fatal("a change that weakens the rules it needs must fail, even with --fail-on new")
 			}
@@ -273,7 +273,7 @@ var scenarios = []struct {
 				res := result(t, rep, "payments/checkout", env)
 				for _, id := range []string{"allowed-registries", "no-privileged"} {
 					v := find(res.Violations, id)
-					if v == nil || v.State != policy.StateLetThrough || !v.Blocking() {
+					if v == nil || v.State != review.StateLetThrough || !v.Blocking() {
 						t.Errorf("payments/checkout (%s): %s = %+v, want a let-through denial", env, id, v)
 					}
 				}
@@ -287,7 +287,7 @@ var scenarios = []struct {
 					continue
 				}
 				for _, v := range res.Violations {
-					if v.State == policy.StateLetThrough {
+					if v.State == review.StateLetThrough {
 						t.Errorf("%s (%s): %s let through, but the change does not edit it", res.Service, res.Environment, v.Policy)
 					}
 				}
@@ -321,7 +321,7 @@ var scenarios = []struct {
 			// it is evaluated, not when it compiles.
 			r.Write("policies/one_kind.rego", "package pave.policies.one_kind\n\nkind := o.kind if {\n\tsome o in input.objects\n}\n\ndeny contains \"never\" if kind == \"Never\"\n")
 		},
-		check: func(t *testing.T, rep *policy.Report) {
+		check: func(t *testing.T, rep *report.Report) {
 			res := result(t, rep, "payments/checkout", "prod")
 			if res.Status != policy.StatusError || len(res.Errors) == 0 || !strings.HasPrefix(res.Errors[0].Message, "the base's rules: ") {
 				t.Fatalf("payments/checkout (prod): status %s, errors %+v; want an error from the base's rules", res.Status, res.Errors)
@@ -339,13 +339,13 @@ var scenarios = []struct {
 			r.Remove("policies/no_privileged.rego")
 			r.Remove("policies/no_privileged_test.rego")
 		},
-		check: func(t *testing.T, rep *policy.Report) {
+		check: func(t *testing.T, rep *report.Report) {
 			rc := rep.Review.Rules
 			if rc == nil || len(rc.Deleted) != 1 || rc.Deleted[0].ID != "no-privileged" {
 				t.Fatalf("rules change %+v: want no-privileged deleted", rc)
 			}
 			var md bytes.Buffer
-			if err := (policy.Markdown{}).Format(&md, rep); err != nil {
+			if err := (report.Markdown{}).Format(&md, rep); err != nil {
 				t.Fatal(err)
 			}
 			if first := strings.SplitN(md.String(), "\n", 3)[1]; !strings.Contains(first, "weakens the platform's rules") {
@@ -361,7 +361,7 @@ var scenarios = []struct {
 			r.Replace("policies/no_privileged.rego", "deny contains", "warn contains")
 			r.Replace("services/payments/checkout/service.yaml", "  environments:\n", "  patches:\n    - target: {kind: Deployment}\n      patch: |-\n        - {op: add, path: /spec/template/spec/containers/0/securityContext/privileged, value: true}\n  environments:\n")
 		},
-		check: func(t *testing.T, rep *policy.Report) {
+		check: func(t *testing.T, rep *report.Report) {
 			rc := rep.Review.Rules
 			if rc == nil || len(rc.Weakened) != 1 || rc.Weakened[0].ID != "no-privileged" || !strings.Contains(rc.Weakened[0].Why, "only warns") {
 				t.Fatalf("rules change %+v: want no-privileged weakened to a warning", rc)
@@ -380,8 +380,8 @@ var scenarios = []struct {
 		edit: func(r *reviewtest.Repo) {
 			r.Remove("services/data/events-consumer")
 		},
-		check: func(t *testing.T, rep *policy.Report) {
-			wantPairs(t, rep, map[string]string{"data/events-consumer (staging)": policy.ChangeRemoved, "data/events-consumer (prod)": policy.ChangeRemoved})
+		check: func(t *testing.T, rep *report.Report) {
+			wantPairs(t, rep, map[string]string{"data/events-consumer (staging)": review.ChangeRemoved, "data/events-consumer (prod)": review.ChangeRemoved})
 			for _, res := range rep.Results {
 				for _, c := range res.Diff {
 					if c.Action != "removed" {
@@ -400,12 +400,12 @@ var scenarios = []struct {
 			r.Replace("services/payments/settlement/service.yaml", "spec:\n", "spec:\n  replicaz: 3\n")
 			r.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:1.5.0")
 		},
-		check: func(t *testing.T, rep *policy.Report) {
+		check: func(t *testing.T, rep *report.Report) {
 			res := result(t, rep, "payments/settlement", "")
 			if len(res.Errors) == 0 || res.Errors[0].Line == 0 || !strings.Contains(res.Errors[0].Message, "replicaz") {
 				t.Errorf("payments/settlement: %+v, want an error at the replicaz line", res.Errors)
 			}
-			if r := result(t, rep, "payments/checkout", "prod"); r.Change != policy.ChangeChanged {
+			if r := result(t, rep, "payments/checkout", "prod"); r.Change != review.ChangeChanged {
 				t.Errorf("payments/checkout (prod) is still diffed: %s", r.Change)
 			}
 			if !rep.Failed() {
@@ -464,11 +464,12 @@ func TestWorkTreeHead(t *testing.T) {
 	if !slices.Equal(changed, []string{"services/payments/checkout/service.yaml"}) {
 		t.Errorf("changed %v", changed)
 	}
-	rep, err := review.Run(context.Background(), base, head, review.Options{Changed: changed, Now: now})
+	rv, err := review.Run(context.Background(), base, head, review.Options{Changed: changed, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPairs(t, rep, map[string]string{"payments/checkout (staging)": policy.ChangeChanged, "payments/checkout (prod)": policy.ChangeChanged})
+	rep := report.FromReview(rv)
+	wantPairs(t, rep, map[string]string{"payments/checkout (staging)": review.ChangeChanged, "payments/checkout (prod)": review.ChangeChanged})
 	if rep.Review.Head.Ref != review.WorkTree || rep.Review.Head.Commit != "" {
 		t.Errorf("head %+v", rep.Review.Head)
 	}
@@ -532,7 +533,7 @@ func TestPolicyCompileErrorAtHead(t *testing.T) {
 	if len(rep.Errors) == 0 || !strings.Contains(rep.Errors[0].Message, "does not compile") || !rep.Failed() {
 		t.Errorf("errors %+v", rep.Errors)
 	}
-	if res := result(t, rep, "payments/checkout", "prod"); res.Change != policy.ChangeChanged || len(res.Diff) == 0 {
+	if res := result(t, rep, "payments/checkout", "prod"); res.Change != review.ChangeChanged || len(res.Diff) == 0 {
 		t.Errorf("payments/checkout (prod): %s %v", res.Change, res.Diff)
 	}
 }
@@ -546,12 +547,12 @@ func TestPolicyCompileErrorAtBase(t *testing.T) {
 	repo.Remove("policies/broken.rego")
 	repo.Replace("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:latest")
 	repo.Commit("mend the policy; checkout: latest")
-	rep := run(t, repo, "HEAD~1", "HEAD", policy.FailOnNew)
+	rep := run(t, repo, "HEAD~1", "HEAD", review.FailOnNew)
 	res := result(t, rep, "payments/checkout", "prod")
-	if res.Change != policy.ChangeChanged || len(res.Diff) == 0 {
+	if res.Change != review.ChangeChanged || len(res.Diff) == 0 {
 		t.Errorf("payments/checkout (prod): %s %v", res.Change, res.Diff)
 	}
-	if v := find(res.Violations, "image-tag-pinned"); v == nil || v.State != policy.StateNew {
+	if v := find(res.Violations, "image-tag-pinned"); v == nil || v.State != review.StateNew {
 		t.Errorf("image-tag-pinned: %+v, want new", v)
 	}
 	if s := rep.ReviewSummary(); s.ExistingDenials != 0 || s.FixedDenials != 0 || !rep.Failed() {
@@ -576,10 +577,10 @@ exceptions:
 
 // wantExceptionFirst: every format of the review starts with the
 // exception the pull request adds, before the verdict's details.
-func wantExceptionFirst(t *testing.T, rep *policy.Report, file string) {
+func wantExceptionFirst(t *testing.T, rep *report.Report, file string) {
 	t.Helper()
-	for _, format := range policy.Formats() {
-		f, _ := policy.Get(format)
+	for _, format := range report.Formats() {
+		f, _ := report.Get(format)
 		var b bytes.Buffer
 		if err := f.Format(&b, rep); err != nil {
 			t.Fatal(err)
@@ -618,7 +619,7 @@ func wantExceptionFirst(t *testing.T, rep *policy.Report, file string) {
 	}
 }
 
-func run(t *testing.T, repo *reviewtest.Repo, baseRef, headRef, failOn string) *policy.Report {
+func run(t *testing.T, repo *reviewtest.Repo, baseRef, headRef, failOn string) *report.Report {
 	t.Helper()
 	r, err := review.Open(repo.Catalog)
 	if err != nil {
@@ -636,14 +637,14 @@ func run(t *testing.T, repo *reviewtest.Repo, baseRef, headRef, failOn string) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := review.Run(context.Background(), base, head, review.Options{Changed: changed, FailOn: failOn, Now: now})
+	rv, err := review.Run(context.Background(), base, head, review.Options{Changed: changed, FailOn: failOn, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rep
+	return report.FromReview(rv)
 }
 
-func wantPairs(t *testing.T, rep *policy.Report, want map[string]string) {
+func wantPairs(t *testing.T, rep *report.Report, want map[string]string) {
 	t.Helper()
 	got := map[string]string{}
 	for _, res := range rep.Results {
@@ -663,16 +664,16 @@ func wantPairs(t *testing.T, rep *policy.Report, want map[string]string) {
 	}
 }
 
-func wantPass(t *testing.T, rep *policy.Report) {
+func wantPass(t *testing.T, rep *report.Report) {
 	t.Helper()
 	if rep.Failed() {
 		var b bytes.Buffer
-		_ = policy.Text{}.Format(&b, rep)
+		_ = report.Text{}.Format(&b, rep)
 		t.Errorf("review fails:\n%s", b.String())
 	}
 }
 
-func result(t *testing.T, rep *policy.Report, service, env string) *policy.Result {
+func result(t *testing.T, rep *report.Report, service, env string) *report.Result {
 	t.Helper()
 	for _, res := range rep.Results {
 		if res.Service == service && res.Environment == env {
@@ -683,7 +684,7 @@ func result(t *testing.T, rep *policy.Report, service, env string) *policy.Resul
 	return nil
 }
 
-func find(vs []policy.Violation, id string) *policy.Violation {
+func find(vs []report.Violation, id string) *report.Violation {
 	for i := range vs {
 		if vs[i].Policy == id {
 			return &vs[i]
@@ -695,12 +696,12 @@ func find(vs []policy.Violation, id string) *policy.Violation {
 // golden compares the markdown and JSON reports with
 // testdata/golden/<name>.{md,json}; commit hashes are replaced by BASE
 // and HEAD, which depend on the example catalog's content.
-func golden(t *testing.T, name string, rep *policy.Report) {
+func golden(t *testing.T, name string, rep *report.Report) {
 	t.Helper()
 	for _, f := range []struct {
 		ext       string
-		formatter policy.Formatter
-	}{{"md", policy.Markdown{Limit: policy.CommentLimit}}, {"json", policy.JSON{}}} {
+		formatter report.Formatter
+	}{{"md", report.Markdown{Limit: report.CommentLimit}}, {"json", report.JSON{}}} {
 		var b bytes.Buffer
 		if err := f.formatter.Format(&b, rep); err != nil {
 			t.Fatal(err)
@@ -750,7 +751,7 @@ stringData:
 	repo.Commit("rotate the webhook secret")
 	rep := run(t, repo, "HEAD~1", "HEAD", "")
 	res := result(t, rep, "payments/checkout", "prod")
-	var secretChange *render.ObjectChange
+	var secretChange *review.ObjectChange
 	for i, c := range res.Diff {
 		if c.Kind == "Secret" {
 			secretChange = &res.Diff[i]
@@ -759,7 +760,7 @@ stringData:
 	if secretChange == nil || !slices.Contains(secretChange.Fields, "stringData.token") || !strings.Contains(secretChange.Diff, "<redacted: changed>") {
 		t.Fatalf("the Secret's change is not reported: %+v", res.Diff)
 	}
-	for _, f := range []policy.Formatter{policy.Text{}, policy.JSON{}, policy.Markdown{}, policy.SARIF{}, policy.JUnit{}, policy.GitHub{}} {
+	for _, f := range []report.Formatter{report.Text{}, report.JSON{}, report.Markdown{}, report.SARIF{}, report.JUnit{}, report.GitHub{}} {
 		var b bytes.Buffer
 		if err := f.Format(&b, rep); err != nil {
 			t.Fatal(err)

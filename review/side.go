@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/source"
 )
 
@@ -20,7 +19,7 @@ const WorkTree = "working tree"
 
 // Side is one revision of the catalog: a git commit or the working tree.
 type Side struct {
-	Info policy.RevisionInfo
+	Info RevisionInfo
 	// FS is rooted at the catalog (the folder holding pave.yaml).
 	FS fs.FS
 
@@ -89,7 +88,7 @@ func (r *Repo) Revision(ref string) (*Side, error) {
 		}
 	}
 	return &Side{
-		Info:   policy.RevisionInfo{Ref: ref, Commit: rev.ID, Message: rev.Message},
+		Info:   RevisionInfo{Ref: ref, Commit: rev.ID, Message: rev.Message},
 		FS:     fsys,
 		rev:    rev,
 		prefix: r.Prefix,
@@ -102,7 +101,7 @@ func (r *Repo) WorkTree() (*Side, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", r.dir, err)
 	}
-	return &Side{Info: policy.RevisionInfo{Ref: WorkTree}, FS: root.FS(), prefix: r.Prefix, closer: root.Close}, nil
+	return &Side{Info: RevisionInfo{Ref: WorkTree}, FS: root.FS(), prefix: r.Prefix, closer: root.Close}, nil
 }
 
 // Changed lists the catalog files that differ between two sides, relative

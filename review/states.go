@@ -13,9 +13,9 @@ import (
 // A violation is matched on its policy, severity, object, field and
 // message first, then — for messages that quote a changed value, such as
 // an image tag — on everything but the message.
-func markStates(head, base *policy.Result) {
+func markStates(head, base *Result) {
 	for i := range head.Violations {
-		head.Violations[i].State = policy.StateNew
+		head.Violations[i].State = StateNew
 	}
 	if base == nil {
 		return
@@ -28,18 +28,18 @@ func markStates(head, base *policy.Result) {
 		byKey := map[violationKey][]int{}
 		for i := range base.Violations {
 			if remaining[i] {
-				k := key(&base.Violations[i])
+				k := key(&base.Violations[i].Violation)
 				byKey[k] = append(byKey[k], i)
 			}
 		}
 		for i := range head.Violations {
 			v := &head.Violations[i]
-			if v.State != policy.StateNew {
+			if v.State != StateNew {
 				continue
 			}
-			k := key(v)
+			k := key(&v.Violation)
 			if idx := byKey[k]; len(idx) > 0 {
-				v.State = policy.StateExisting
+				v.State = StateExisting
 				remaining[idx[0]] = false
 				byKey[k] = idx[1:]
 			}
@@ -50,7 +50,7 @@ func markStates(head, base *policy.Result) {
 	for i, left := range remaining {
 		if left {
 			v := base.Violations[i]
-			v.State = policy.StateFixed
+			v.State = StateFixed
 			head.Fixed = append(head.Fixed, v)
 		}
 	}

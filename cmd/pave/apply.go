@@ -19,9 +19,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/reconciler/apply"
 	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/report"
 )
 
 // clusterFlags are the flags of every command that talks to clusters.
@@ -141,27 +143,29 @@ mass-prune guard. Exit status 1 when any service was not applied cleanly.`,
 	return cmd
 }
 
-// pipeline is validate → render → policy for a set of services, the part
-// of apply and diff that never touches a cluster.
-type pipeline struct {
+// clusterRun is what apply and diff apply: the pairs that rendered and
+// passed the pipeline, and those it blocked.
+type clusterRun struct {
 	cat      *catalog.Catalog
 	rendered []*render.Result
 	blocked  map[apply.Pair]error
 	problems []string // what to tell the user, one line each
 }
 
-func runPipeline(ctx context.Context, cat *catalog.Catalog, catalogDir, revision, env string, ids []string) (*pipeline, error) {
-	p := &pipeline{cat: cat, blocked: map[apply.Pair]error{}}
+// judge runs the pipeline (validate → render → policy) over the services
+// of ids (all when empty) in env (all when empty): the part of apply and
+// diff that never touches a cluster.
+func judge(ctx context.Context, cat *catalog.Catalog, catalogDir, revision, env string, ids []string) (*clusterRun, error) {
+	p := &clusterRun{cat: cat, blocked: map[apply.Pair]error{}}
 	checkExceptionPolicies(cat)
-	services, err := selectServices(cat, ids)
-	if err != nil {
+	if _, err := selectServices(cat, ids); err != nil {
 		return nil, err
 	}
 	envs := cat.Config.EnvironmentNames()
+	if env != "" && !slices.Contains(envs, env) {
+		return nil, usageError("unknown environment %q (pave.yaml environments: %s)", env, strings.Join(envs, ", "))
+	}
 	if env != "" {
-		if !slices.Contains(envs, env) {
-			return nil, usageError("unknown environment %q (pave.yaml environments: %s)", env, strings.Join(envs, ", "))
-		}
 		envs = []string{env}
 	}
 	show := func(file string) string { return displayPath(catalogDir, file) }
@@ -171,9 +175,8 @@ func runPipeline(ctx context.Context, cat *catalog.Catalog, catalogDir, revision
 		p.problems = append(p.problems, c.Error())
 	}
 	for _, f := range cat.Invalid {
-		id := strings.TrimSuffix(strings.TrimPrefix(f, catalog.ServicesDir+"/"), "/"+catalog.ServiceFile)
 		for _, e := range envs {
-			p.blocked[apply.Pair{Service: id, Environment: e}] = errors.New("invalid service.yaml")
+			p.blocked[apply.Pair{Service: catalog.ServiceIDOf(f), Environment: e}] = errors.New("invalid service.yaml")
 		}
 	}
 	engine, err := policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
@@ -181,38 +184,20 @@ func runPipeline(ctx context.Context, cat *catalog.Catalog, catalogDir, revision
 		// Fail closed: a broken policy bundle applies nothing.
 		return nil, &exitError{code: exitFailure, err: fmt.Errorf("policies: %w", err)}
 	}
-	r := render.New(cat, render.Options{Revision: revision})
-	for _, svc := range services {
-		for _, e := range envs {
-			pair := apply.Pair{Service: svc.ID(), Environment: e}
-			res, err := r.Render(svc, e)
-			if err != nil {
-				p.blocked[pair] = err
-				for _, re := range render.Errors(err) {
-					c := *re
-					c.File = show(re.File)
-					p.problems = append(p.problems, c.Error())
-				}
-				continue
-			}
-			verdict := engine.Evaluate(ctx, policy.Input{Service: svc, Environment: e, Namespace: res.Namespace, Objects: res.Objects})
-			denied := false
-			for _, v := range verdict.Violations {
-				if !v.Blocking() {
-					continue
-				}
-				denied = true
-				p.problems = append(p.problems, fmt.Sprintf("%s:%d: %s (%s): policy %s denied: %s", show(v.File), v.Line, svc.ID(), e, v.Policy, v.Message))
-			}
-			for _, ve := range verdict.Errors {
-				denied = true
-				p.problems = append(p.problems, fmt.Sprintf("%s: %s", show(ve.File), ve.Message))
-			}
-			if denied {
-				p.blocked[pair] = errors.New("denied by policy")
-				continue
-			}
-			p.rendered = append(p.rendered, res)
+	run := pipeline.New(cat, render.New(cat, render.Options{Revision: revision}), engine).Run(ctx, pipeline.Options{Services: ids, Environment: env})
+	for _, out := range run.Outcomes() {
+		pair := apply.Pair{Service: out.Service.ID(), Environment: out.Environment}
+		if !out.Blocked() {
+			p.rendered = append(p.rendered, out.Rendered)
+			continue
+		}
+		p.blocked[pair] = errors.New("denied by policy")
+		if out.RenderErr != nil {
+			p.blocked[pair] = out.RenderErr
+		}
+		for _, prob := range out.Problems() {
+			prob.File = show(prob.File)
+			p.problems = append(p.problems, prob.String())
 		}
 	}
 	return p, nil
@@ -297,7 +282,7 @@ func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // prepareClusterRun is what apply and diff share: load the catalog, build
 // the cluster clients, then validate, render and evaluate the services,
 // printing every problem. The caller closes the catalog.
-func prepareClusterRun(ctx context.Context, catalogDir, revision, env string, ids []string, cf *clusterFlags, stderr io.Writer) (*catalog.Catalog, map[string]*apply.Cluster, *pipeline, error) {
+func prepareClusterRun(ctx context.Context, catalogDir, revision, env string, ids []string, cf *clusterFlags, stderr io.Writer) (*catalog.Catalog, map[string]*apply.Cluster, *clusterRun, error) {
 	cat, err := loadCatalog(catalogDir)
 	if err != nil {
 		return nil, nil, nil, err
@@ -314,13 +299,13 @@ func prepareClusterRun(ctx context.Context, catalogDir, revision, env string, id
 	if revision == "" {
 		revision = gitRevision(catalogDir)
 	}
-	p, err := runPipeline(ctx, cat, catalogDir, revision, env, ids)
+	p, err := judge(ctx, cat, catalogDir, revision, env, ids)
 	if err != nil {
 		cat.Close()
 		return nil, nil, nil, err
 	}
 	for _, line := range p.problems {
-		fmt.Fprintln(stderr, policy.Terminal(line))
+		fmt.Fprintln(stderr, report.Terminal(line))
 	}
 	return cat, clusters, p, nil
 }
@@ -385,7 +370,7 @@ func printApplyResults(w io.Writer, results []*apply.Result, wait bool) bool {
 		fmt.Fprintf(w, "%s (%s not applied)\n", msg, plural(unreachable[msg], "service"))
 	}
 	for _, d := range details {
-		fmt.Fprintln(w, policy.Terminal(d))
+		fmt.Fprintln(w, report.Terminal(d))
 	}
 	return clean
 }

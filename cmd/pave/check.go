@@ -12,8 +12,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/report"
+	"github.com/pave-dev/pave/review"
 )
 
 type checkOptions struct {
@@ -85,10 +88,10 @@ change introduces count —, 2 for usage errors or an invalid pave.yaml
 	}
 	cmd.Flags().StringVar(&o.catalogDir, "catalog", ".", "catalog folder (holds pave.yaml)")
 	cmd.Flags().StringVar(&o.env, "env", "", "check only this environment")
-	o.out.bind(cmd.Flags(), policy.Formats(), true)
+	o.out.bind(cmd.Flags(), report.Formats(), true)
 	cmd.Flags().StringVar(&o.base, "base", "", "review the change from this git revision (e.g. origin/main, HEAD~1)")
 	cmd.Flags().StringVar(&o.head, "head", "", "head git revision of the review (default: the catalog folder as it is on disk)")
-	cmd.Flags().StringVar(&o.failOn, "fail-on", policy.FailOnAny, "with --base: fail on any denial in an impacted pair (any) or only on denials the change introduces (new)")
+	cmd.Flags().StringVar(&o.failOn, "fail-on", review.FailOnAny, "with --base: fail on any denial in an impacted pair (any) or only on denials the change introduces (new)")
 	cmd.Flags().BoolVar(&o.githubComment, "github-comment", false, "with --base: create or update pave's comment on the pull request (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH)")
 	cmd.Flags().StringVar(&o.githubAuthor, "github-comment-author", "", "with --github-comment: the login pave's comment is posted as, when the token cannot tell (default: the token's login; PAVE_GITHUB_COMMENT_AUTHOR)")
 	cmd.Flags().BoolVar(&o.githubAnnotations, "github-annotations", false, "with --base: create a check run with annotations on the service.yaml lines")
@@ -101,7 +104,7 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	if err := o.out.check(); err != nil {
 		return err
 	}
-	formatter, err := policy.Get(o.out.format)
+	formatter, err := report.Get(o.out.format)
 	if err != nil {
 		return &exitError{code: exitInternal, err: err}
 	}
@@ -111,7 +114,7 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 		}
 		return o.review(ctx, stdout, stderr)
 	}
-	for flag, set := range map[string]bool{"--head": o.head != "", "--github-comment": o.githubComment, "--github-comment-author": o.githubAuthor != "", "--github-annotations": o.githubAnnotations, "--gitlab-note": o.gitlabNote, "--pr": o.pr != 0, "--fail-on": o.failOn != policy.FailOnAny} {
+	for flag, set := range map[string]bool{"--head": o.head != "", "--github-comment": o.githubComment, "--github-comment-author": o.githubAuthor != "", "--github-annotations": o.githubAnnotations, "--gitlab-note": o.gitlabNote, "--pr": o.pr != 0, "--fail-on": o.failOn != review.FailOnAny} {
 		if set {
 			return flagError("%s needs --base REF: it concerns the review of a change", flag)
 		}
@@ -136,16 +139,13 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 		return err
 	}
 
-	var report *policy.Report
+	var rep *report.Report
 	engine, err := policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
 	var compileErr *policy.CompileError
 	switch {
 	case errors.As(err, &compileErr):
 		// Fail closed: nothing is checked when a policy does not compile.
-		report = &policy.Report{Results: []*policy.Result{}}
-		for _, e := range compileErr.Errors {
-			report.Errors = append(report.Errors, policy.Error{File: e.File, Line: e.Line, Message: "policy does not compile: " + e.Message})
-		}
+		rep = report.FromCompileError(compileErr)
 	case err != nil:
 		return &exitError{code: exitInternal, err: err}
 	default:
@@ -154,24 +154,24 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 			envs = 1
 		}
 		prog := o.progress(stderr, "checking", "service", len(selected)*envs)
-		report = engine.Check(ctx, cat, countingRenderer{render.New(cat, render.Options{}), prog}, policy.CheckOptions{Services: ids, Environment: o.env})
+		rep = report.FromRun(pipeline.New(cat, countingRenderer{render.New(cat, render.Options{}), prog}, engine).Run(ctx, pipeline.Options{Services: ids, Environment: o.env}))
 		prog.end()
 	}
-	report.RelocateFiles(o.catalogDir)
+	rep.RelocateFiles(o.catalogDir)
 
-	if err := o.write(stdout, stderr, formatter, report); err != nil {
+	if err := o.write(stdout, stderr, formatter, rep); err != nil {
 		return err
 	}
-	if report.Failed() {
+	if rep.Failed() {
 		return silentExit(exitFailure)
 	}
 	return nil
 }
 
 // write prints the report, or writes it to --output-file.
-func (o *checkOptions) write(stdout, stderr io.Writer, formatter policy.Formatter, report *policy.Report) error {
+func (o *checkOptions) write(stdout, stderr io.Writer, formatter report.Formatter, rep *report.Report) error {
 	var buf bytes.Buffer
-	if err := formatter.Format(&buf, report); err != nil {
+	if err := formatter.Format(&buf, rep); err != nil {
 		return &exitError{code: exitInternal, err: err}
 	}
 	if o.out.file == "" {
@@ -186,9 +186,9 @@ func (o *checkOptions) write(stdout, stderr io.Writer, formatter policy.Formatte
 		if err := os.WriteFile(o.out.file, buf.Bytes(), 0o644); err != nil {
 			return usageError("--output-file: %v", err)
 		}
-		s := report.Summary()
-		if report.Review != nil {
-			rs := report.ReviewSummary()
+		s := rep.Summary()
+		if rep.Review != nil {
+			rs := rep.ReviewSummary()
 			fmt.Fprintf(stderr, "wrote %s: %d impacted pairs (%d added, %d changed, %d removed, %d unchanged), %d new denials, %d existing, %d fixed, %d errors\n", o.out.file, rs.Pairs, rs.Added, rs.Changed, rs.Removed, rs.Unchanged, rs.NewDenials, rs.ExistingDenials, rs.FixedDenials, rs.Errors)
 		} else {
 			fmt.Fprintf(stderr, "wrote %s: %d services, %d denials, %d warnings, %d excepted, %d errors\n", o.out.file, s.Services, s.Denials, s.Warnings, s.Excepted, s.Errors)
@@ -209,7 +209,7 @@ func (o *checkOptions) progress(stderr io.Writer, verb, noun string, total int) 
 // countingRenderer counts each service × environment rendered on the
 // progress line.
 type countingRenderer struct {
-	policy.Renderer
+	pipeline.Renderer
 	prog *progress
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/pave-dev/pave/report"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,13 +12,11 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-
-	"github.com/pave-dev/pave/policy"
 )
 
 func TestCheckExampleCatalogPassesInEveryFormat(t *testing.T) {
 	sch := sarifSchema(t)
-	for _, format := range policy.Formats() {
+	for _, format := range report.Formats() {
 		t.Run(format, func(t *testing.T) {
 			code, stdout, stderr := pave(t, "check", "--catalog", exampleCatalog, "--format", format)
 			if code != 0 {
@@ -98,7 +97,7 @@ func TestCheckAcceptance(t *testing.T) {
 				"junit":    {`name="` + tc.policy + `" classname="payments/checkout.prod" file="` + file + fmt.Sprintf(`" line="%d"`, tc.line), "<failure"},
 				"github":   {fmt.Sprintf("::error file=%s,line=%d,title=%s%%3A payments/checkout (prod)::", file, tc.line, tc.policy)},
 			}
-			for _, format := range policy.Formats() {
+			for _, format := range report.Formats() {
 				code, stdout, stderr := pave(t, "check", "--catalog", dir, "--format", format)
 				if code != 1 {
 					t.Errorf("%s: exit %d, want 1\n%s", format, code, stderr)
@@ -241,7 +240,7 @@ func appendFile(t *testing.T, file, text string) {
 
 func sarifSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	f, err := os.Open("../../policy/testdata/sarif-schema-2.1.0.json")
+	f, err := os.Open("../../report/testdata/sarif-schema-2.1.0.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/pave-dev/pave/report"
 	"io"
 	"time"
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/spf13/cobra"
 
-	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/reconciler/apply"
 )
 
@@ -95,7 +95,7 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 		opts.Impersonate = o.cluster.impersonate
 		diffs, err := apply.New(c, opts).Diff(ctx, cat.Config, res)
 		if err != nil {
-			fmt.Fprintln(prog, policy.Terminal(fmt.Sprintf("%s (%s): %v", res.Service, res.Environment, err)))
+			fmt.Fprintln(prog, report.Terminal(fmt.Sprintf("%s (%s): %v", res.Service, res.Environment, err)))
 			changed = true
 			continue
 		}
@@ -104,7 +104,7 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 				continue
 			}
 			changed = true
-			fmt.Fprintf(stdout, "# %s\n%s\n", policy.Terminal(fmt.Sprintf("%s (%s): %s %s", res.Service, res.Environment, d.Object, d.Action)), policy.TerminalLines(d.Diff, ""))
+			fmt.Fprintf(stdout, "# %s\n%s\n", report.Terminal(fmt.Sprintf("%s (%s): %s %s", res.Service, res.Environment, d.Object, d.Action)), report.TerminalLines(d.Diff, ""))
 		}
 	}
 	prog.end()

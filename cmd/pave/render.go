@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pave-dev/pave/catalog"
-	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/render"
+	"github.com/pave-dev/pave/report"
 )
 
 type renderOptions struct {
@@ -115,7 +115,7 @@ func (o *renderOptions) run(stdout, stderr io.Writer, ids []string) error {
 		}
 		c := *e
 		c.File = filepath.Join(o.catalogDir, filepath.FromSlash(e.File))
-		fmt.Fprintln(stderr, policy.Terminal(c.Error()))
+		fmt.Fprintln(stderr, report.Terminal(c.Error()))
 		failed = true
 	}
 	r := render.New(cat, render.Options{Revision: o.revision})
@@ -129,10 +129,10 @@ func (o *renderOptions) run(stdout, stderr io.Writer, ids []string) error {
 				for _, e := range render.Errors(err) {
 					c := *e
 					c.File = filepath.Join(o.catalogDir, filepath.FromSlash(e.File))
-					fmt.Fprintln(stderr, policy.Terminal(c.Error()))
+					fmt.Fprintln(stderr, report.Terminal(c.Error()))
 				}
 				if len(render.Errors(err)) == 0 {
-					fmt.Fprintln(stderr, policy.Terminal(err.Error()))
+					fmt.Fprintln(stderr, report.Terminal(err.Error()))
 				}
 				failed = true
 				continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/pave-dev/pave/report"
 	"io"
 	"os"
 	"path"
@@ -11,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/pave-dev/pave/forge"
-	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/review"
 )
 
@@ -21,8 +21,8 @@ const checkRunName = "pave check"
 // review runs check --base: the change from the base revision to the
 // head, reported in the chosen format and posted where asked.
 func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) error {
-	if o.failOn != policy.FailOnAny && o.failOn != policy.FailOnNew {
-		return flagError("--fail-on: want %s or %s, got %q", policy.FailOnAny, policy.FailOnNew, o.failOn)
+	if o.failOn != review.FailOnAny && o.failOn != review.FailOnNew {
+		return flagError("--fail-on: want %s or %s, got %q", review.FailOnAny, review.FailOnNew, o.failOn)
 	}
 	// Check the forge settings before the work, so a misconfigured job
 	// fails at once with what to set.
@@ -75,24 +75,25 @@ func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) err
 		return &exitError{code: exitInternal, err: err}
 	}
 	prog := o.progress(stderr, "reviewing "+plural(len(changed), "changed file"), "", 0)
-	report, err := review.Run(ctx, base, head, review.Options{Changed: changed, FailOn: o.failOn, Environment: o.env})
+	rv, err := review.Run(ctx, base, head, review.Options{Changed: changed, FailOn: o.failOn, Environment: o.env})
 	prog.end()
 	if err != nil {
 		return usageError("%v", err)
 	}
+	rep := report.FromReview(rv)
 
 	// What is posted names repository paths (the catalog sits at
 	// repo.Prefix); the report printed here names files as the user who
 	// ran pave can open them.
-	report.MapFiles(func(f string) string { return path.Join(repo.Prefix, f) })
-	annotations := annotationsOf(report)
+	rep.MapFiles(func(f string) string { return path.Join(repo.Prefix, f) })
+	annotations := annotationsOf(rep)
 	var comment bytes.Buffer
 	if gh != nil || gl != nil {
-		if err := (policy.Markdown{Limit: policy.CommentLimit}).Format(&comment, report); err != nil {
+		if err := (report.Markdown{Limit: report.CommentLimit}).Format(&comment, rep); err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
 	}
-	report.MapFiles(func(f string) string {
+	rep.MapFiles(func(f string) string {
 		rel := strings.TrimPrefix(f, repo.Prefix+"/")
 		if repo.Prefix == "" {
 			rel = f
@@ -100,16 +101,16 @@ func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) err
 		return filepath.Join(o.catalogDir, filepath.FromSlash(rel))
 	})
 
-	formatter, _ := policy.Get(o.out.format)
+	formatter, _ := report.Get(o.out.format)
 	if o.out.format == "markdown" && o.out.file == "" {
-		formatter = policy.Markdown{Limit: policy.CommentLimit}
+		formatter = report.Markdown{Limit: report.CommentLimit}
 	}
 	// The report first: a forge that fails to take it must not hide it.
-	if err := o.write(stdout, stderr, formatter, report); err != nil {
+	if err := o.write(stdout, stderr, formatter, rep); err != nil {
 		return err
 	}
 	if o.githubComment {
-		posted, err := gh.UpsertComment(ctx, policy.Marker, comment.String())
+		posted, err := gh.UpsertComment(ctx, report.Marker, comment.String())
 		if err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
@@ -117,10 +118,10 @@ func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) err
 	}
 	if o.githubAnnotations {
 		conclusion := "success"
-		if report.Failed() {
+		if rep.Failed() {
 			conclusion = "failure"
 		}
-		s := report.ReviewSummary()
+		s := rep.ReviewSummary()
 		title := fmt.Sprintf("%d pairs impacted, %d new denials, %d errors", s.Pairs, s.NewDenials, s.Errors)
 		posted, err := gh.CreateCheckRun(ctx, forge.CheckRun{Name: checkRunName, Conclusion: conclusion, Title: title, Summary: comment.String(), Annotations: annotations})
 		if err != nil {
@@ -129,13 +130,13 @@ func (o *checkOptions) review(ctx context.Context, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "created check run %s with %d annotations\n", posted.URL, len(annotations))
 	}
 	if o.gitlabNote {
-		posted, err := gl.UpsertNote(ctx, policy.Marker, comment.String())
+		posted, err := gl.UpsertNote(ctx, report.Marker, comment.String())
 		if err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
 		fmt.Fprintf(stderr, "%s merge request note %s\n", verb(posted.Updated), posted.URL)
 	}
-	if report.Failed() {
+	if rep.Failed() {
 		return silentExit(exitFailure)
 	}
 	return nil
@@ -152,7 +153,7 @@ func verb(updated bool) string {
 // annotations on their files (repository paths): failures
 // for what blocks, warnings for warnings and denials that do not block
 // (existing ones with --fail-on new).
-func annotationsOf(r *policy.Report) []forge.Annotation {
+func annotationsOf(r *report.Report) []forge.Annotation {
 	var out []forge.Annotation
 	for _, e := range r.Errors {
 		out = append(out, forge.Annotation{Path: e.File, Line: e.Line, Level: "failure", Title: "pave: catalog", Message: e.Message})

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/pave-dev/pave/report"
+	"github.com/pave-dev/pave/review"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,7 +14,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/pave-dev/pave/forge/forgetest"
-	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/review/reviewtest"
 )
 
@@ -50,7 +51,7 @@ func TestReviewTemplateChangeAcceptance(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
-	if !strings.HasPrefix(stdout, policy.Marker+"\n## ✅ 3 services change, all policies pass") {
+	if !strings.HasPrefix(stdout, report.Marker+"\n## ✅ 3 services change, all policies pass") {
 		t.Errorf("first lines:\n%s", firstLines(stdout, 3))
 	}
 	for _, want := range []string{
@@ -132,7 +133,7 @@ func TestReviewNewServiceDenied(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", code, stdout, stderr)
 	}
-	var rep policy.Report
+	var rep report.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestReviewNewServiceDenied(t *testing.T) {
 		for _, v := range res.Violations {
 			if v.Policy == "image-tag-pinned" {
 				found = true
-				if v.State != policy.StateNew || v.Line != 8 || v.File != filepath.Join(repo.Catalog, "services/payments/refunds/service.yaml") {
+				if v.State != review.StateNew || v.Line != 8 || v.File != filepath.Join(repo.Catalog, "services/payments/refunds/service.yaml") {
 					t.Errorf("%s (%s): %+v, want new at service.yaml:8", res.Service, res.Environment, v)
 				}
 			}
@@ -185,9 +186,9 @@ func TestReviewPostsOneGitHubComment(t *testing.T) {
 	t.Setenv("GITHUB_API_URL", gh.URL())
 	t.Setenv("GITHUB_EVENT_PATH", event)
 
-	report := filepath.Join(t.TempDir(), "report.md")
+	reportFile := filepath.Join(t.TempDir(), "report.md")
 	for run := range 2 {
-		code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--format", "markdown", "--output-file", report, "--github-comment", "--github-annotations")
+		code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--format", "markdown", "--output-file", reportFile, "--github-comment", "--github-annotations")
 		if code != 0 {
 			t.Fatalf("run %d: exit %d\n%s%s", run, code, stdout, stderr)
 		}
@@ -203,11 +204,11 @@ func TestReviewPostsOneGitHubComment(t *testing.T) {
 	if len(comments) != 1 {
 		t.Fatalf("%d comments on the pull request, want one updated", len(comments))
 	}
-	full, err := os.ReadFile(report)
+	full, err := os.ReadFile(reportFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body := comments[0].Body; !strings.HasPrefix(body, policy.Marker) || body != string(full) {
+	if body := comments[0].Body; !strings.HasPrefix(body, report.Marker) || body != string(full) {
 		t.Errorf("comment body differs from the report:\n%s", firstLines(body, 5))
 	}
 	runs := gh.CheckRuns()
@@ -233,7 +234,7 @@ func TestReviewLeavesAForgedMarkerComment(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			gh := forgetest.NewGitHub(t, "acme", "catalog", "gh-token")
 			gh.AddPullRequest(7, "0123456789abcdef0123456789abcdef01234567")
-			forged := policy.Marker + "\n## ✅ all policies pass"
+			forged := report.Marker + "\n## ✅ all policies pass"
 			theirs := gh.AddComment(7, "mallory", forged)
 			t.Setenv("GITHUB_TOKEN", "gh-token")
 			t.Setenv("GITHUB_REPOSITORY", "acme/catalog")
@@ -319,7 +320,7 @@ func TestReviewPostsOneGitLabNote(t *testing.T) {
 		}
 	}
 	notes := gl.Notes(12)
-	if len(notes) != 1 || !strings.HasPrefix(notes[0].Body, policy.Marker) || !strings.Contains(notes[0].Body, "### Blast radius") {
+	if len(notes) != 1 || !strings.HasPrefix(notes[0].Body, report.Marker) || !strings.Contains(notes[0].Body, "### Blast radius") {
 		t.Errorf("notes: %+v", notes)
 	}
 }
@@ -443,12 +444,12 @@ func TestReviewEveryFormat(t *testing.T) {
 	want := map[string][]string{
 		"text":     {"CHANGED payments/checkout (prod): fail", "+        image: registry.example.com/payments/checkout:latest", "deny image-tag-pinned (new)"},
 		"json":     {`"change": "changed"`, `"state": "new"`, `"diff": [`, `"reviewSummary"`},
-		"markdown": {policy.Marker, "## ❌ 2 new policy denials", "```diff", "🆕 **image-tag-pinned**"},
+		"markdown": {report.Marker, "## ❌ 2 new policy denials", "```diff", "🆕 **image-tag-pinned**"},
 		"sarif":    {`"baselineState": "new"`, `"change": "changed"`},
 		"junit":    {`<testcase name="change"`, "checkout:latest", "(new)"},
 		"github":   {"::error file=", "title=image-tag-pinned%3A payments/checkout (prod) (new)", "2 pairs impacted: 0 added, 2 changed"},
 	}
-	for _, format := range policy.Formats() {
+	for _, format := range report.Formats() {
 		t.Run(format, func(t *testing.T) {
 			code, stdout, stderr := pave(t, "check", "--catalog", repo.Catalog, "--base", "HEAD~1", "--format", format)
 			if code != 1 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/report"
 )
 
 type validateOptions struct {
@@ -111,13 +112,13 @@ func (o *validateOptions) print(w io.Writer, errs, warnings catalog.ErrorList, c
 		for _, e := range errs {
 			c := *e
 			c.File = o.displayPath(e.File)
-			fmt.Fprintln(w, paint(policy.Terminal(c.Error())))
+			fmt.Fprintln(w, paint(report.Terminal(c.Error())))
 		}
 		for _, e := range warnings {
 			c := *e
 			c.File = o.displayPath(e.File)
 			c.Message = "warning: " + c.Message
-			fmt.Fprintln(w, paint(policy.Terminal(c.Error())))
+			fmt.Fprintln(w, paint(report.Terminal(c.Error())))
 		}
 		return
 	}
