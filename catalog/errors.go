@@ -24,14 +24,18 @@ type Error struct {
 	Message string `json:"message"`
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return e.Location() + ": " + e.Message }
+
+// Location is "file:line:column", "file:line" or "file", as much as is
+// known.
+func (e *Error) Location() string {
 	switch {
 	case e.Line > 0 && e.Column > 0:
-		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
+		return fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
 	case e.Line > 0:
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+		return fmt.Sprintf("%s:%d", e.File, e.Line)
 	default:
-		return fmt.Sprintf("%s: %s", e.File, e.Message)
+		return e.File
 	}
 }
 

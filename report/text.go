@@ -3,10 +3,11 @@ package report
 import (
 	"bufio"
 	"fmt"
-	"github.com/pave-dev/pave/review"
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/pave-dev/pave/review"
 )
 
 // Text prints results grouped by service and environment, for a terminal:
@@ -14,30 +15,41 @@ import (
 //	FAIL payments/checkout (prod)
 //	  services/payments/checkout/service.yaml:8: deny image-tag-pinned: ...
 //	    hint: ...
-type Text struct{}
+//
+// With Colour set (a terminal), the words it writes itself — each
+// result's status and each line's kind — are coloured; text from the
+// catalog never is.
+type Text struct {
+	Colour bool
+}
 
 // Format implements Formatter.
-func (Text) Format(w io.Writer, r *Report) error {
+func (t Text) Format(w io.Writer, r *Report) error {
+	pal := palette{on: t.Colour}
 	if r.Review != nil {
-		return reviewText(w, r)
+		return reviewText(w, r, pal)
 	}
 	b := bufio.NewWriter(w)
 	exceptionsText(b, r)
 	if len(r.Errors) > 0 {
-		fmt.Fprintln(b, "ERROR catalog")
+		fmt.Fprintln(b, pal.status("ERROR")+" catalog")
 		for _, e := range r.Errors {
 			fmt.Fprintf(b, "  %s: %s\n", txt(fileLine(e.File, e.Line)), indentLines(e.Message))
 		}
 	}
 	for _, res := range r.Results {
-		fmt.Fprintf(b, "%s %s\n", strings.ToUpper(res.Status), txt(res.label()))
+		fmt.Fprintf(b, "%s %s\n", pal.status(strings.ToUpper(res.Status)), txt(res.label()))
 		// Each line is the pipeline's message, as pave apply and the
 		// daemon word the same problem.
 		for _, e := range res.Errors {
-			fmt.Fprintf(b, "  %s\n", res.errorProblem(e).Format(txt, indentLines))
+			p := res.errorProblem(e)
+			p.Kind = pal.kind(p.Kind)
+			fmt.Fprintf(b, "  %s\n", p.Format(txt, indentLines))
 		}
 		for _, v := range res.Violations {
-			fmt.Fprintf(b, "  %s\n", res.problem(&v).Format(txt, indentLines))
+			p := res.problem(&v)
+			p.Kind = pal.kind(p.Kind)
+			fmt.Fprintf(b, "  %s\n", p.Format(txt, indentLines))
 			switch {
 			case v.Excepted:
 				fmt.Fprintf(b, "    %s\n", txt(exceptionNote(v.Exception)))
@@ -65,7 +77,7 @@ func plural(n int, word string) string {
 // reviewText prints a review for a terminal: the revisions, the blast
 // radius, then every impacted pair with its change, its object diffs and
 // its policy results marked new, existing or fixed.
-func reviewText(w io.Writer, r *Report) error {
+func reviewText(w io.Writer, r *Report, pal palette) error {
 	b := bufio.NewWriter(w)
 	rv := r.Review
 	s := r.ReviewSummary()
@@ -107,7 +119,7 @@ func reviewText(w io.Writer, r *Report) error {
 		}
 	}
 	if len(r.Errors) > 0 {
-		fmt.Fprintln(b, "\nERROR catalog")
+		fmt.Fprintln(b, "\n"+pal.status("ERROR")+" catalog")
 		for _, e := range r.Errors {
 			fmt.Fprintf(b, "  %s: %s\n", txt(fileLine(e.File, e.Line)), indentLines(e.Message))
 		}
@@ -117,7 +129,7 @@ func reviewText(w io.Writer, r *Report) error {
 		if change == "" {
 			change = "service"
 		}
-		fmt.Fprintf(b, "\n%s %s: %s\n", txt(strings.ToUpper(change)), txt(res.label()), res.Status)
+		fmt.Fprintf(b, "\n%s %s: %s\n", txt(strings.ToUpper(change)), txt(res.label()), pal.status(res.Status))
 		for _, c := range res.Diff {
 			if c.ProvenanceOnly() {
 				fmt.Fprintf(b, "  restamped %s: only %s changes\n", txt(c.Label()), txt(c.Fields[0]))
@@ -131,14 +143,14 @@ func reviewText(w io.Writer, r *Report) error {
 			fmt.Fprintf(b, "    %s\n", txtLines(strings.TrimSuffix(c.Diff, "\n"), "    "))
 		}
 		for _, e := range res.Errors {
-			fmt.Fprintf(b, "  %s: error: %s\n", txt(fileLine(e.File, e.Line)), indentLines(e.Message))
+			fmt.Fprintf(b, "  %s: %s: %s\n", txt(fileLine(e.File, e.Line)), pal.kind("error"), indentLines(e.Message))
 		}
 		for _, v := range slices.Concat(res.Violations, res.Fixed) {
 			kind := string(v.Severity)
 			if v.Excepted {
 				kind = "excepted"
 			}
-			fmt.Fprintf(b, "  %s: %s %s (%s): %s\n", txt(fileLine(v.File, v.Line)), kind, txt(v.Policy), v.State, indentLines(v.Message))
+			fmt.Fprintf(b, "  %s: %s %s (%s): %s\n", txt(fileLine(v.File, v.Line)), pal.kind(kind), txt(v.Policy), v.State, indentLines(v.Message))
 			if v.Hint != "" && !v.Excepted && v.State != review.StateFixed {
 				fmt.Fprintf(b, "    hint: %s\n", txt(v.Hint))
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -262,9 +263,7 @@ func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	prog = o.con.progress(stderr, "applying "+plural(len(p.rendered), "service"), "", 0)
 	results := fleet.Reconcile(ctx, round)
 	prog.end()
-	out := o.con.paintedWriter(stdout, applyPaint)
-	clean := printApplyResults(out, results, o.wait) && len(p.blocked) == 0 && len(cat.Errors) == 0
-	out.Flush()
+	clean := printApplyResults(stdout, results, o.wait, o.con.colored(stdout)) && len(p.blocked) == 0 && len(cat.Errors) == 0
 	if !clean {
 		return silentExit(exitFailure)
 	}
@@ -312,8 +311,10 @@ func prepareClusterRun(ctx context.Context, catalogDir, revision, env string, id
 
 // printApplyResults prints one line per service and environment, and the
 // details that need attention; it reports whether everything was clean.
-func printApplyResults(w io.Writer, results []*apply.Result, wait bool) bool {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+func printApplyResults(w io.Writer, results []*apply.Result, wait, colour bool) bool {
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
+	healths := make([]string, 0, len(results))
 	fmt.Fprintln(tw, "SERVICE\tENVIRONMENT\tCLUSTER\tHEALTH\tCHANGES")
 	clean := true
 	var details []string
@@ -338,6 +339,7 @@ func printApplyResults(w io.Writer, results []*apply.Result, wait bool) bool {
 			service = "(cluster)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", service, r.Environment, r.Cluster, health, strings.Join(parts, ", "))
+		healths = append(healths, health)
 		if r.Err != nil && apply.IsUnreachable(r.Err) {
 			clean = false
 			msg := r.Err.Error()
@@ -366,8 +368,19 @@ func printApplyResults(w io.Writer, results []*apply.Result, wait bool) bool {
 		}
 	}
 	tw.Flush()
+	if colour {
+		// Coloured once aligned, at the column's place in each row, so
+		// the colour codes do not count as width.
+		io.WriteString(w, colourColumn(table.String(), "HEALTH", healths, healthColour))
+	} else {
+		w.Write(table.Bytes())
+	}
 	for _, msg := range unreachableOrder {
-		fmt.Fprintf(w, "%s (%s not applied)\n", msg, plural(unreachable[msg], "service"))
+		line := fmt.Sprintf("%s (%s not applied)", report.Terminal(msg), plural(unreachable[msg], "service"))
+		if colour {
+			line = sgrRed + line + sgrReset
+		}
+		fmt.Fprintln(w, line)
 	}
 	for _, d := range details {
 		fmt.Fprintln(w, report.Terminal(d))

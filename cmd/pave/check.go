@@ -170,16 +170,16 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 
 // write prints the report, or writes it to --output-file.
 func (o *checkOptions) write(stdout, stderr io.Writer, formatter report.Formatter, rep *report.Report) error {
+	if t, ok := formatter.(report.Text); ok && o.out.file == "" && o.con != nil {
+		t.Colour = o.con.colored(stdout)
+		formatter = t
+	}
 	var buf bytes.Buffer
 	if err := formatter.Format(&buf, rep); err != nil {
 		return &exitError{code: exitInternal, err: err}
 	}
 	if o.out.file == "" {
-		out := buf.Bytes()
-		if o.out.format == "text" && o.con != nil {
-			out = []byte(o.con.painter(stdout, checkPaint)(string(out)))
-		}
-		if _, err := stdout.Write(out); err != nil {
+		if _, err := stdout.Write(buf.Bytes()); err != nil {
 			return &exitError{code: exitInternal, err: err}
 		}
 	} else {

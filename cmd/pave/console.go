@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -130,87 +130,44 @@ const (
 	sgrBold   = "\x1b[1m"
 )
 
-// paintRule colours the first capture group of every match of re.
-type paintRule struct {
-	re    *regexp.Regexp
-	color string
+// healthColour is the colour of a health in pave apply's table.
+func healthColour(health string) string {
+	switch health {
+	case "Failed", "ClusterUnreachable":
+		return sgrRed
+	case "Progressing", "Unknown":
+		return sgrYellow
+	case "Ready", "Pruned":
+		return sgrGreen
+	}
+	return ""
 }
 
-// paint colours text line by line; the words it colours were written by
-// pave (its report formats escape every control character of the
-// catalog's text), so no colour is ever taken from the input.
-func paint(text string, rules []paintRule) string {
-	lines := strings.SplitAfter(text, "\n")
-	for i, line := range lines {
-		for _, r := range rules {
-			m := r.re.FindStringSubmatchIndex(line)
-			if m == nil || m[2] < 0 {
-				continue
-			}
-			line = line[:m[2]] + r.color + line[m[2]:m[3]] + sgrReset + line[m[3]:]
-			break
+// colourColumn colours the cells of one column of an aligned table: the
+// column starts where its header does, and row i (after the header)
+// holds cells[i]. A row whose text there is not the cell is left alone.
+func colourColumn(table, header string, cells []string, colour func(string) string) string {
+	lines := strings.SplitAfter(table, "\n")
+	if len(lines) == 0 {
+		return table
+	}
+	at := strings.Index(lines[0], header)
+	if at < 0 {
+		return table
+	}
+	at = utf8.RuneCountInString(lines[0][:at])
+	for i, cell := range cells {
+		if i+1 >= len(lines) || colour(cell) == "" {
+			continue
 		}
-		lines[i] = line
+		row := []rune(lines[i+1])
+		end := at + utf8.RuneCountInString(cell)
+		if end > len(row) || string(row[at:end]) != cell {
+			continue
+		}
+		lines[i+1] = string(row[:at]) + colour(cell) + cell + sgrReset + string(row[end:])
 	}
 	return strings.Join(lines, "")
-}
-
-var (
-	// checkPaint colours pave check's text report: the status of each
-	// service and environment, the kind of each result, and a review's
-	// verdict of each pair.
-	checkPaint = []paintRule{
-		{regexp.MustCompile(`^(FAIL|ERROR)\b`), sgrRed + sgrBold},
-		{regexp.MustCompile(`^(WARN)\b`), sgrYellow + sgrBold},
-		{regexp.MustCompile(`^(PASS)\b`), sgrGreen},
-		{regexp.MustCompile(`^  \S+: (deny|error)\b`), sgrRed},
-		{regexp.MustCompile(`^  \S+: (warn)\b`), sgrYellow},
-		{regexp.MustCompile(`^  \S+: (excepted)\b`), sgrGreen},
-		{regexp.MustCompile(`^(?:ADDED|CHANGED|REMOVED|UNCHANGED|SERVICE) .*: (fail|error)\n?$`), sgrRed + sgrBold},
-		{regexp.MustCompile(`^(?:ADDED|CHANGED|REMOVED|UNCHANGED|SERVICE) .*: (warn)\n?$`), sgrYellow + sgrBold},
-		{regexp.MustCompile(`^(?:ADDED|CHANGED|REMOVED|UNCHANGED|SERVICE) .*: (pass)\n?$`), sgrGreen},
-	}
-	// applyPaint colours pave apply's table: each service's health, and
-	// the clusters that did not answer.
-	applyPaint = []paintRule{
-		{regexp.MustCompile(`\s(Failed|ClusterUnreachable)\s`), sgrRed},
-		{regexp.MustCompile(`\s(Progressing|Unknown)\s`), sgrYellow},
-		{regexp.MustCompile(`\s(Ready|Pruned)\s`), sgrGreen},
-		{regexp.MustCompile(`^(.* \(\d+ services? not applied\))\n?$`), sgrRed},
-	}
-	// validatePaint colours pave validate's lines: errors and warnings.
-	validatePaint = []paintRule{
-		{regexp.MustCompile(`^\S+?:(?:\d+:)*\s(warning):`), sgrYellow + sgrBold},
-		{regexp.MustCompile(`^(\S+?:(?:\d+:)*)\s`), sgrRed},
-	}
-)
-
-// painter colours what a command prints on w, when w gets colour.
-func (c *console) painter(w io.Writer, rules []paintRule) func(string) string {
-	if !c.colored(w) {
-		return func(s string) string { return s }
-	}
-	return func(s string) string { return paint(s, rules) }
-}
-
-// paintedWriter holds what a command prints and writes it coloured on
-// Flush; it suits reports printed at once at the end.
-type paintedWriter struct {
-	w     io.Writer
-	paint func(string) string
-	buf   strings.Builder
-}
-
-func (c *console) paintedWriter(w io.Writer, rules []paintRule) *paintedWriter {
-	return &paintedWriter{w: w, paint: c.painter(w, rules)}
-}
-
-func (p *paintedWriter) Write(b []byte) (int, error) { return p.buf.Write(b) }
-
-func (p *paintedWriter) Flush() error {
-	_, err := io.WriteString(p.w, p.paint(p.buf.String()))
-	p.buf.Reset()
-	return err
 }
 
 // progress is a line on stderr that says how far a long run is

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pave-dev/pave/reconciler/apply"
 )
 
 // fakeTerminal stands in for the process's terminal: the writers listed
@@ -114,26 +117,40 @@ func TestColourFlagRefusesOtherValues(t *testing.T) {
 }
 
 // TestApplyTableColour: the health of each service in pave apply's table
-// is coloured after the table is aligned, so the columns stay aligned.
+// is coloured once the table is aligned, so the columns stay aligned and
+// a name that reads like a health is never coloured.
 func TestApplyTableColour(t *testing.T) {
-	table := "SERVICE            ENVIRONMENT  CLUSTER  HEALTH              CHANGES\n" +
-		"payments/checkout  prod         prod     Ready               3 created\n" +
-		"payments/ledger    prod         prod     Failed              1 configured\n" +
-		"data/events        prod         prod     Progressing         1 created\n" +
-		"cluster prod: connection refused (2 services not applied)\n"
-	got := paint(table, applyPaint)
+	results := []*apply.Result{
+		{Service: "payments/checkout", Environment: "prod", Cluster: "prod", Health: apply.Health{Status: apply.HealthReady}},
+		{Service: "payments/ledger", Environment: "prod", Cluster: "prod", Health: apply.Health{Status: apply.HealthFailed}},
+		{Service: "data/Ready", Environment: "prod", Cluster: "prod", Health: apply.Health{Status: apply.HealthProgressing}},
+		{Service: "data/events", Environment: "prod", Cluster: "prod", Err: fmt.Errorf("cluster prod: %w", apply.ErrUnreachable)},
+		{Service: "data/report", Environment: "prod", Cluster: "prod", Err: fmt.Errorf("cluster prod: %w", apply.ErrUnreachable)},
+	}
+	var plain, coloured bytes.Buffer
+	printApplyResults(&plain, results, true, false)
+	printApplyResults(&coloured, results, true, true)
+	if strings.Contains(plain.String(), "\x1b") {
+		t.Errorf("colour without a terminal:\n%q", plain.String())
+	}
+	got := coloured.String()
 	for _, want := range []string{
 		" " + sgrGreen + "Ready" + sgrReset + " ",
 		" " + sgrRed + "Failed" + sgrReset + " ",
 		" " + sgrYellow + "Progressing" + sgrReset + " ",
-		sgrRed + "cluster prod: connection refused (2 services not applied)" + sgrReset + "\n",
+		sgrRed + "cluster prod: " + apply.ErrUnreachable.Error() + " (2 services not applied)" + sgrReset + "\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%q", want, got)
 		}
 	}
-	if !strings.HasPrefix(got, "SERVICE            ENVIRONMENT") {
-		t.Errorf("header changed: %q", got)
+	if strings.Contains(got, "data/"+sgrGreen) {
+		t.Errorf("a service name was coloured:\n%q", got)
+	}
+	// Without the colour codes, both tables are the same, aligned.
+	strip := strings.NewReplacer(sgrGreen, "", sgrRed, "", sgrYellow, "", sgrReset, "")
+	if strip.Replace(got) != plain.String() {
+		t.Errorf("colour changed the table:\n%s\nwant\n%s", strip.Replace(got), plain.String())
 	}
 }
 

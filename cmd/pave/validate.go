@@ -105,20 +105,22 @@ func (o *validateOptions) displayPath(rel string) string {
 
 func (o *validateOptions) print(w io.Writer, errs, warnings catalog.ErrorList, cat *catalog.Catalog) {
 	if o.out.format == "text" {
-		paint := func(s string) string { return s }
-		if o.con != nil {
-			paint = o.con.painter(w, validatePaint)
+		// Colour marks pave's own words: the location of an error in
+		// red, the word "warning" in yellow; the message is escaped text.
+		red, yellow := func(s string) string { return s }, func(s string) string { return s }
+		if o.con != nil && o.con.colored(w) {
+			red = func(s string) string { return sgrRed + s + sgrReset }
+			yellow = func(s string) string { return sgrYellow + sgrBold + s + sgrReset }
 		}
 		for _, e := range errs {
 			c := *e
 			c.File = o.displayPath(e.File)
-			fmt.Fprintln(w, paint(report.Terminal(c.Error())))
+			fmt.Fprintf(w, "%s: %s\n", red(report.Terminal(c.Location())), report.Terminal(c.Message))
 		}
 		for _, e := range warnings {
 			c := *e
 			c.File = o.displayPath(e.File)
-			c.Message = "warning: " + c.Message
-			fmt.Fprintln(w, paint(report.Terminal(c.Error())))
+			fmt.Fprintf(w, "%s: %s: %s\n", report.Terminal(c.Location()), yellow("warning"), report.Terminal(c.Message))
 		}
 		return
 	}
