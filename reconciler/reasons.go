@@ -10,7 +10,8 @@ type Reason string
 const (
 	// ReasonApplied: a new version reached the cluster and is healthy.
 	ReasonApplied Reason = "Applied"
-	// ReasonUpToDate: nothing to write (or only drift corrected); healthy.
+	// ReasonUpToDate: nothing to write (or only drift corrected, which has
+	// its own event); healthy. It records no event.
 	ReasonUpToDate Reason = "UpToDate"
 	// ReasonProgressing: applied, not healthy yet; checked again.
 	ReasonProgressing Reason = "Progressing"
@@ -71,7 +72,7 @@ type outcome struct {
 // outcomes is the one table of reasons.
 var outcomes = map[Reason]outcome{
 	ReasonApplied:            {Phase: PhaseReady, EventType: corev1.EventTypeNormal},
-	ReasonUpToDate:           {Phase: PhaseReady, EventType: corev1.EventTypeNormal},
+	ReasonUpToDate:           {Phase: PhaseReady},
 	ReasonProgressing:        {Phase: PhaseProgressing, EventType: corev1.EventTypeNormal, Retry: true},
 	ReasonHealthCheckFailed:  {Phase: PhaseFailed, EventType: corev1.EventTypeWarning, ChangeFailure: true},
 	ReasonApplyFailed:        {Phase: PhaseFailed, EventType: corev1.EventTypeWarning, ChangeFailure: true, Retry: true},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/policy"
@@ -68,7 +69,10 @@ type result struct {
 	pruned               []string
 	// current: the cluster holds this revision (AppliedRevision).
 	current bool
-	// wrote: something was written (not skipped): LastApplyTime.
+	// checked: the objects were applied or checked for drift, not skipped
+	// on an unchanged hash: LastApplyTime.
+	checked bool
+	// wrote: an object was created, changed or deleted.
 	wrote bool
 	// deployed: a new version of the service reached the cluster (not
 	// only drift corrected): DORA counts it.
@@ -194,7 +198,7 @@ func (d *Daemon) stepRemove(ctx context.Context, p *pairRun, r *result) bool {
 		return false
 	}
 	d.collectChanges(out, r)
-	r.reason, r.wrote = ReasonRemoved, len(out.Pruned) > 0
+	r.reason, r.wrote = ReasonRemoved, out.Wrote()
 	r.health = fmt.Sprintf("removed from the catalog; %d objects pruned", len(out.Pruned))
 	r.message = r.health
 	r.pruned = nil // one event says it all
@@ -270,7 +274,7 @@ func (d *Daemon) stepApply(ctx context.Context, p *pairRun, r *result) bool {
 			r.driftCorrected++
 		}
 	}
-	r.wrote = !out.Skipped
+	r.checked, r.wrote = !out.Skipped, out.Wrote()
 	r.deployed = !out.Skipped && (r.changes[string(ssa.CreatedAction)] > 0 || r.changes[string(ssa.ConfiguredAction)] > 0) && len(out.Drift) == 0
 	r.current = out.Err == nil
 	return true
@@ -350,7 +354,7 @@ func (d *Daemon) record(p *pairRun, r *result) bool {
 			e.Drift = append(e.Drift, r.drift...)
 			if r.current {
 				e.AppliedRevision = rev.ID
-				if r.wrote {
+				if r.checked {
 					e.LastApplyTime = &now
 				}
 			}
@@ -378,14 +382,12 @@ func (d *Daemon) record(p *pairRun, r *result) bool {
 	ev := func(reason Reason, msg string) {
 		d.events.emit(p.env.Cluster, p.team, p.name, k.Environment, outcomeOf(reason).EventType, reason, msg)
 	}
-	if o.EventType == "Warning" || (o.EventType != "" && r.wrote) {
+	if o.EventType == corev1.EventTypeWarning || (o.EventType != "" && r.wrote) {
 		msg := r.message
 		if msg == "" {
 			msg = strings.Join(r.errors, "; ")
 		}
-		if r.reason != ReasonUpToDate || len(r.drift) == 0 { // drift has its own event
-			ev(r.reason, msg)
-		}
+		ev(r.reason, msg)
 	}
 	if len(r.drift) > 0 {
 		ev(ReasonDrift, r.drift[0].Message)
@@ -407,8 +409,8 @@ func (d *Daemon) record(p *pairRun, r *result) bool {
 		log.Error(r.err, "reconcile failed; will retry")
 	case o.Retry && len(r.errors) > 0:
 		log.Info("reconcile failed; will retry", "errors", r.errors)
-	case o.EventType == "Warning":
-		log.Info("nothing applied or pruned", "errors", r.errors)
+	case o.EventType == corev1.EventTypeWarning:
+		log.Info("reconcile stopped", "errors", r.errors, "health", r.health)
 	default:
 		log.Info("reconciled", "changes", summarize(r.changes), "health", r.health)
 	}
