@@ -48,8 +48,9 @@ func TestDORA(t *testing.T) {
 	// minutes before.
 	d.clock.Step(time.Hour)
 	unready := "  patches:\n    - target: {kind: Deployment}\n      patch: |-\n        - {op: add, path: /spec/template/metadata/annotations/" + strings.ReplaceAll(testcluster.UnreadyAnnotation, "/", "~1") + ", value: \"true\"}\n"
-	writeFile(t, dir, file, serviceYAML(id, webService("registry.example.com/dora/api:1.1.0")+unready))
-	touchAll(t, dir, d.clock.Now().Add(-5*time.Minute))
+	saved := d.clock.Now().Add(-5 * time.Minute)
+	touchAll(t, dir, saved)
+	writeFileAt(t, dir, file, serviceYAML(id, webService("registry.example.com/dora/api:1.1.0")+unready), saved)
 	d.refetch()
 	d.phase(2*time.Minute, PhaseFailed, id)
 	for _, env := range []string{"staging", "prod"} {
@@ -68,8 +69,9 @@ func TestDORA(t *testing.T) {
 
 	// Half an hour after the failure, the fix, saved 2 minutes before.
 	d.clock.Step(30 * time.Minute)
-	writeFile(t, dir, file, serviceYAML(id, webService("registry.example.com/dora/api:1.1.1")))
-	touchAll(t, dir, d.clock.Now().Add(-2*time.Minute))
+	saved = d.clock.Now().Add(-2 * time.Minute)
+	touchAll(t, dir, saved)
+	writeFileAt(t, dir, file, serviceYAML(id, webService("registry.example.com/dora/api:1.1.1")), saved)
 	d.refetch()
 	d.phase(time.Minute, PhaseReady, id)
 	for _, env := range []string{"staging", "prod"} {

@@ -3,8 +3,10 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,8 +28,9 @@ func TestShutdownFlushesEvents(t *testing.T) {
 	d := run(t, catalogDir(t, []string{"events"}, nil))
 
 	const n = 40
+	run := strconv.FormatInt(time.Now().UnixNano(), 36) // events of an earlier run stay in the cluster
 	for i := range n {
-		d.events.emit("staging", "events", fmt.Sprintf("svc%d", i), "staging", corev1.EventTypeNormal, ReasonApplied, fmt.Sprintf("event %d", i))
+		d.events.emit("staging", "events", fmt.Sprintf("svc%d", i), "staging", corev1.EventTypeNormal, ReasonApplied, fmt.Sprintf("event %d of run %s", i, run))
 	}
 	d.stop()
 
@@ -37,7 +40,7 @@ func TestShutdownFlushesEvents(t *testing.T) {
 	}
 	got := 0
 	for _, e := range evs.Items {
-		if strings.HasPrefix(e.InvolvedObject.Name, "events.svc") && e.Reason == string(ReasonApplied) {
+		if strings.HasPrefix(e.InvolvedObject.Name, "events.svc") && strings.HasSuffix(e.Message, " of run "+run) {
 			got++
 		}
 		if e.Reason == flushReason {

@@ -117,6 +117,22 @@ func editFile(t *testing.T, dir, rel, old, new string) {
 	writeFile(t, dir, rel, strings.Replace(string(b), old, new, 1))
 }
 
+// writeFileAt writes a file whose modification time is at, atomically
+// (renamed into place), so that no fetch sees it with another time.
+func writeFileAt(t *testing.T, dir, rel, content string, at time.Time) {
+	t.Helper()
+	tmp := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tmp, at, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // touchAll sets every file's modification time: a folder revision's time
 // (where DORA's lead time starts) is its newest file's.
 func touchAll(t *testing.T, dir string, at time.Time) {
@@ -150,7 +166,8 @@ func run(t *testing.T, dir string, opts ...daemonOption) *testDaemon {
 	t.Helper()
 	clk := clocktesting.NewFakeClock(start)
 	o := DefaultOptions()
-	o.Clock, o.Interval, o.ResyncInterval, o.ShutdownTimeout, o.PingTimeout = clk, time.Hour, 10*time.Hour, 10*time.Second, 3*time.Second
+	// Tests fetch with TriggerFetch: no poll or resync comes between.
+	o.Clock, o.Interval, o.ResyncInterval, o.ShutdownTimeout, o.PingTimeout = clk, 1000*time.Hour, 1000*time.Hour, 10*time.Second, 3*time.Second
 	o.Apply.WaitTimeout, o.Apply.PollInterval = 60*time.Second, 250*time.Millisecond
 	configs := map[string]*rest.Config{}
 	for _, name := range []string{"staging", "prod"} {

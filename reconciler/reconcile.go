@@ -120,7 +120,7 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey) (retry bool) {
 	}
 	r := &result{}
 	defer func() { retry = d.record(p, r) }()
-	for _, s := range []step{d.stepCluster, d.stepCatalog, d.stepReachable, d.stepRemove, d.stepRenderEvaluate, d.stepApply, d.stepHealth} {
+	for _, s := range []step{d.stepCluster, d.stepCatalog, d.stepReachable, d.stepRemove, d.stepRenderEvaluate, d.stepApply, d.stepPrune, d.stepDrift, d.stepHealth} {
 		if !s(ctx, p, r) {
 			return
 		}
@@ -197,11 +197,10 @@ func (d *Daemon) stepRemove(ctx context.Context, p *pairRun, r *result) bool {
 		}
 		return false
 	}
-	d.collectChanges(out, r)
+	r.changes = counts(out)
 	r.reason, r.wrote = ReasonRemoved, out.Wrote()
 	r.health = fmt.Sprintf("removed from the catalog; %d objects pruned", len(out.Pruned))
-	r.message = r.health
-	r.pruned = nil // one event says it all
+	r.message = r.health // one event says it all
 	return false
 }
 
@@ -250,9 +249,10 @@ func (d *Daemon) stepRenderEvaluate(ctx context.Context, p *pairRun, r *result) 
 	return true
 }
 
-// stepApply applies the rendered objects: ownership and scope checks,
-// server-side apply, prune of what the render dropped, the wait for
-// health and the drift check, all in the cluster's applier.
+// stepApply applies the rendered objects through the cluster's applier,
+// which in one call checks scope and ownership, server-side applies what
+// changed, prunes what the render dropped, checks drift and waits for
+// health; the steps after it read its result.
 func (d *Daemon) stepApply(ctx context.Context, p *pairRun, r *result) bool {
 	budget, err := d.budget(ctx, p.applier)
 	if err != nil {
@@ -264,39 +264,60 @@ func (d *Daemon) stepApply(ctx context.Context, p *pairRun, r *result) bool {
 	})
 	out := p.out
 	r.applied, r.cluster, r.hash = true, p.applier.Cluster.Name, p.rendered.Hash
-	r.health, r.healthObject = out.Health.Message, out.Health.Object
-	d.collectChanges(out, r)
+	r.changes = counts(out)
+	r.checked, r.wrote, r.current = !out.Skipped, out.Wrote(), out.Err == nil
+	return true
+}
+
+// stepPrune lists the objects the apply deleted because the render no
+// longer has them.
+func (d *Daemon) stepPrune(_ context.Context, p *pairRun, r *result) bool {
+	r.pruned = deleted(p.out)
+	return true
+}
+
+// stepDrift records the fields changed in the cluster that the apply
+// found (and, in correct mode, put back).
+func (d *Daemon) stepDrift(_ context.Context, p *pairRun, r *result) bool {
 	now := d.clock.Now()
-	for _, ev := range out.Drift {
+	for _, ev := range p.out.Drift {
 		r.drift = append(r.drift, DriftRecord{Time: now, Object: ev.Object.String(), Field: ev.Field, Manager: ev.Manager, Corrected: ev.Corrected,
 			Message: fmt.Sprintf("%s on %s (%s)", ev, p.key.Service, p.key.Environment)})
 		if ev.Corrected {
 			r.driftCorrected++
 		}
 	}
-	r.checked, r.wrote = !out.Skipped, out.Wrote()
-	r.deployed = !out.Skipped && (r.changes[string(ssa.CreatedAction)] > 0 || r.changes[string(ssa.ConfiguredAction)] > 0) && len(out.Drift) == 0
-	r.current = out.Err == nil
+	// A deployment is a new version reaching the cluster, not a drift
+	// correction.
+	r.deployed = !p.out.Skipped && (r.changes[string(ssa.CreatedAction)] > 0 || r.changes[string(ssa.ConfiguredAction)] > 0) && len(p.out.Drift) == 0
 	return true
 }
 
-// collectChanges tallies an apply's changes and the objects it deleted.
-func (d *Daemon) collectChanges(out *apply.Result, r *result) {
-	r.changes = map[string]int{}
+// counts tallies an apply's changes by action, prunes included.
+func counts(out *apply.Result) map[string]int {
+	m := map[string]int{}
 	for action, n := range out.Counts() {
-		r.changes[string(action)] = n
+		m[string(action)] = n
 	}
+	return m
+}
+
+// deleted lists the objects an apply or removal deleted.
+func deleted(out *apply.Result) []string {
+	var objs []string
 	for _, c := range out.Pruned {
 		if c.Action == ssa.DeletedAction {
-			r.pruned = append(r.pruned, c.Object.String())
+			objs = append(objs, c.Object.String())
 		}
 	}
+	return objs
 }
 
 // stepHealth turns the apply's error and the objects' health into the
 // reason.
 func (d *Daemon) stepHealth(_ context.Context, p *pairRun, r *result) bool {
 	out := p.out
+	r.health, r.healthObject = out.Health.Message, out.Health.Object
 	switch {
 	case out.Err != nil && apply.IsUnreachable(out.Err):
 		r.fail(ReasonClusterUnreachable, out.Err.Error())
