@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/policy"
@@ -25,37 +27,6 @@ import (
 	"github.com/pave-dev/pave/render"
 	"github.com/pave-dev/pave/source"
 )
-
-// Options configure the daemon.
-type Options struct {
-	// Interval between polls of the source (with jitter).
-	Interval time.Duration
-	// ResyncInterval between drift checks of every service.
-	ResyncInterval time.Duration
-	// Concurrency is the number of queue workers.
-	Concurrency int
-	// Apply configures every cluster's applier (wait timeout, drift mode).
-	Apply apply.Options
-	// AllowMassPrune disables the mass-prune guard.
-	AllowMassPrune bool
-	// ShutdownTimeout bounds how long in-flight applies may finish on stop.
-	ShutdownTimeout time.Duration
-	// PingTimeout bounds a cluster's reachability check.
-	PingTimeout time.Duration
-	// MaxBackoff caps the retry delay of a failing service or fetch.
-	MaxBackoff time.Duration
-	// Now is the clock.
-	Now func() time.Time
-}
-
-// DefaultOptions are the defaults of pave serve's flags.
-func DefaultOptions() Options {
-	return Options{
-		Interval: time.Minute, ResyncInterval: 10 * time.Minute, Concurrency: 4,
-		Apply: apply.DefaultOptions(), ShutdownTimeout: 30 * time.Second, PingTimeout: 5 * time.Second,
-		MaxBackoff: 5 * time.Minute, Now: time.Now,
-	}
-}
 
 // pairKey is one service in one environment: the unit of work.
 type pairKey struct {
@@ -77,6 +48,7 @@ type Daemon struct {
 	log     logr.Logger
 	src     source.Source
 	opts    Options
+	clock   clock.WithTicker
 	Status  *Store
 	Metrics *Metrics
 	// Appliers by cluster name.
@@ -107,31 +79,31 @@ type pingResult struct {
 	err error
 }
 
-type doraState struct {
-	failedAt time.Time
-}
-
 // New builds a daemon over a source and the clusters' appliers.
 func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier, opts Options) *Daemon {
-	if opts.Now == nil {
-		opts.Now = time.Now
+	def := DefaultOptions()
+	if opts.Clock == nil {
+		opts.Clock = def.Clock
 	}
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}
-	if opts.MaxBackoff == 0 {
-		opts.MaxBackoff = 5 * time.Minute
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = def.MinBackoff
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = def.MaxBackoff
 	}
 	d := &Daemon{
-		log: log, src: src, opts: opts, appliers: appliers,
+		log: log, src: src, opts: opts, appliers: appliers, clock: opts.Clock,
 		Status: NewStore(), cache: render.NewCache(),
 		resync: map[pairKey]bool{}, budgets: map[string]*apply.PruneBudget{},
 		reachable: map[string]pingResult{}, dora: map[pairKey]*doraState{},
 		fetchNow: make(chan struct{}, 1),
 	}
 	d.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.NewTypedItemExponentialFailureRateLimiter[pairKey](time.Second, opts.MaxBackoff),
-		workqueue.TypedRateLimitingQueueConfig[pairKey]{Name: "pave"},
+		workqueue.NewTypedItemExponentialFailureRateLimiter[pairKey](opts.MinBackoff, opts.MaxBackoff),
+		workqueue.TypedRateLimitingQueueConfig[pairKey]{Name: "pave", Clock: opts.Clock},
 	)
 	d.Metrics = NewMetrics(func() float64 { return float64(d.queue.Len()) })
 	d.events = newEventRecorder(log, appliers)
@@ -156,53 +128,70 @@ func (d *Daemon) TriggerFetch() {
 }
 
 // Run reconciles until ctx is cancelled, then lets in-flight work finish
-// (bounded by ShutdownTimeout) and returns.
+// (bounded by ShutdownTimeout), writes the Kubernetes Events still queued
+// (bounded by what is left of it) and returns.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.restoreStatus(ctx)
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	var workers sync.WaitGroup
-	for range d.opts.Concurrency {
-		workers.Go(func() {
-			for d.processNext(workCtx) {
-			}
-		})
-	}
+	workers := make(chan struct{})
+	go func() {
+		defer close(workers)
+		d.work(workCtx)
+	}()
 
 	d.fetch(ctx)
-	resync := time.NewTicker(d.opts.ResyncInterval)
+	resync := d.clock.NewTicker(d.opts.ResyncInterval)
 	defer resync.Stop()
-	poll := time.NewTimer(d.nextPoll())
+	poll := d.clock.NewTimer(d.nextPoll())
 	defer poll.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			d.log.Info("shutting down; finishing in-flight work", "timeout", d.opts.ShutdownTimeout.String())
-			done := make(chan struct{})
-			go func() {
-				d.queue.ShutDownWithDrain()
-				workers.Wait()
-				close(done)
-			}()
+			deadline, cancel := context.WithTimeout(context.Background(), d.opts.ShutdownTimeout)
+			defer cancel()
+			go d.queue.ShutDownWithDrain()
 			select {
-			case <-done:
-			case <-time.After(d.opts.ShutdownTimeout):
+			case <-workers:
+			case <-deadline.Done():
 				d.log.Info("shutdown timeout reached; abandoning in-flight work")
 				cancelWork()
 				d.queue.ShutDown()
 			}
+			d.events.shutdown(deadline)
 			return nil
-		case <-poll.C:
+		case <-poll.C():
 			d.fetch(ctx)
 			poll.Reset(d.nextPoll())
 		case <-d.fetchNow:
 			d.fetch(ctx)
 		case <-d.src.Notify():
 			d.fetch(ctx)
-		case <-resync.C:
+		case <-resync.C():
 			d.enqueueAll(true)
 		}
 	}
+}
+
+// work hands the queue's pairs to at most Concurrency reconciles at once
+// until the queue shuts down, then waits for those in flight.
+func (d *Daemon) work(ctx context.Context) {
+	var g errgroup.Group
+	g.SetLimit(d.opts.Concurrency)
+	for {
+		key, shutdown := d.queue.Get()
+		if shutdown {
+			break
+		}
+		// Go waits for a free worker; the pair stays "processing" in the
+		// queue meanwhile, so a new Add of it is deduplicated.
+		g.Go(func() error {
+			d.process(ctx, key)
+			return nil
+		})
+	}
+	_ = g.Wait() // reconciles return no error: a failure is the pair's alone
 }
 
 // nextPoll is the time to the next poll: the interval, doubled for each
@@ -220,11 +209,12 @@ func (d *Daemon) nextPoll() time.Duration {
 // fetch gets the source's current revision and, when it is new, loads it
 // and queues the services it affects.
 func (d *Daemon) fetch(ctx context.Context) {
-	start := d.opts.Now()
+	start := d.clock.Now()
 	rev, err := d.src.Fetch(ctx)
-	d.Metrics.FetchDuration.Observe(time.Since(start).Seconds())
-	d.Metrics.ReconcileDuration.WithLabelValues("fetch").Observe(time.Since(start).Seconds())
-	now := d.opts.Now()
+	took := d.clock.Since(start).Seconds()
+	d.Metrics.FetchDuration.Observe(took)
+	d.Metrics.ReconcileDuration.WithLabelValues("fetch").Observe(took)
+	now := d.clock.Now()
 	if err != nil {
 		d.fetchFailed++
 		d.Metrics.FetchErrors.Inc()
@@ -264,7 +254,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 	d.Metrics.RevisionInfo.Reset()
 	d.Metrics.RevisionInfo.WithLabelValues(rev.ID, rev.Branch).Set(1)
 
-	loadStart := d.opts.Now()
+	loadStart := d.clock.Now()
 	// An ingress host stays with the service that held it at the last
 	// revision loaded; only a newcomer claiming it is refused.
 	var held catalog.HostClaims
@@ -276,7 +266,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 	if err == nil {
 		engine, err = policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
 	}
-	d.Metrics.ReconcileDuration.WithLabelValues("load").Observe(time.Since(loadStart).Seconds())
+	d.Metrics.ReconcileDuration.WithLabelValues("load").Observe(d.clock.Since(loadStart).Seconds())
 	if err != nil {
 		d.catalogInvalid(log, rev, err)
 		return
@@ -356,7 +346,7 @@ func (d *Daemon) catalogInvalid(log logr.Logger, rev *source.Revision, err error
 	for _, svc := range d.Status.Services() {
 		for env := range svc.Environments {
 			d.Status.update(svc.Team, svc.Name, env, func(_ *ServiceStatus, e *EnvironmentStatus) {
-				e.Phase = PhaseCatalogInvalid
+				e.Phase = outcomeOf(ReasonCatalogInvalid).Phase
 				e.DesiredRevision = rev.ID
 				e.Errors = msgs
 			})
@@ -423,14 +413,11 @@ func (d *Daemon) enqueueAll(resync bool) {
 	}
 }
 
-func (d *Daemon) processNext(ctx context.Context) bool {
-	key, shutdown := d.queue.Get()
-	if shutdown {
-		return false
-	}
+// process reconciles one pair and requeues it with backoff when the
+// outcome asks for a retry.
+func (d *Daemon) process(ctx context.Context, key pairKey) {
 	defer d.queue.Done(key)
-	retry := d.reconcile(ctx, key)
-	if retry {
+	if d.reconcile(ctx, key) {
 		d.queue.AddRateLimited(key)
 	} else {
 		d.queue.Forget(key)
@@ -440,7 +427,6 @@ func (d *Daemon) processNext(ctx context.Context) bool {
 		d.log.Info("first sync finished")
 	}
 	d.Metrics.setPhases(d.Status.PhaseCounts())
-	return true
 }
 
 func teamName(id string) (string, string) {
@@ -468,12 +454,12 @@ func (d *Daemon) ping(ctx context.Context, a *apply.Applier) error {
 	d.mu.Lock()
 	last, ok := d.reachable[a.Cluster.Name]
 	d.mu.Unlock()
-	if ok && time.Since(last.at) < 5*time.Second {
+	if ok && d.clock.Since(last.at) < 5*time.Second {
 		return last.err
 	}
 	err := a.Cluster.Ping(ctx, d.opts.PingTimeout)
 	d.mu.Lock()
-	d.reachable[a.Cluster.Name] = pingResult{at: time.Now(), err: err}
+	d.reachable[a.Cluster.Name] = pingResult{at: d.clock.Now(), err: err}
 	d.mu.Unlock()
 	return err
 }
@@ -484,240 +470,6 @@ func (d *Daemon) takeResync(k pairKey) bool {
 	r := d.resync[k]
 	delete(d.resync, k)
 	return r
-}
-
-// reconcile brings one service in one environment to the current
-// revision. It returns true when the work should be retried with backoff.
-func (d *Daemon) reconcile(ctx context.Context, k pairKey) bool {
-	d.mu.RLock()
-	snap := d.snap
-	d.mu.RUnlock()
-	if snap == nil {
-		return false
-	}
-	team, name := teamName(k.Service)
-	rev := snap.rev
-	log := d.log.WithValues("service", k.Service, "environment", k.Environment, "revision", rev.Short())
-	now := d.opts.Now()
-	setStatus := func(fn func(e *EnvironmentStatus)) {
-		d.Status.update(team, name, k.Environment, func(_ *ServiceStatus, e *EnvironmentStatus) {
-			e.LastReconcile = &now
-			e.DesiredRevision = rev.ID
-			fn(e)
-		})
-	}
-	env, ok := snap.cat.Config.Environment(k.Environment)
-	if !ok {
-		return false
-	}
-	a, ok := d.appliers[env.Cluster]
-	if !ok {
-		setStatus(func(e *EnvironmentStatus) {
-			e.Phase, e.Cluster, e.Errors = PhaseClusterUnreachable, env.Cluster, []string{fmt.Sprintf("no credentials for cluster %s", env.Cluster)}
-		})
-		return false
-	}
-	svc, inCatalog := snap.cat.Service(k.Service)
-	if !inCatalog {
-		file := catalog.ServicesDir + "/" + k.Service + "/" + catalog.ServiceFile
-		if slices.Contains(snap.cat.Invalid, file) {
-			var errs []string
-			for _, e := range snap.cat.Errors {
-				if catalog.ServiceFileOf(e.File) == file {
-					errs = append(errs, e.Error())
-				}
-			}
-			setStatus(func(e *EnvironmentStatus) { e.Phase, e.Errors, e.Policy = PhaseRenderError, errs, nil })
-			log.Info("invalid service.yaml; nothing applied or pruned", "errors", len(errs))
-			return false
-		}
-		return d.remove(ctx, log, a, k, team, name, setStatus)
-	}
-	if err := d.ping(ctx, a); err != nil {
-		setStatus(func(e *EnvironmentStatus) {
-			e.Phase, e.Cluster, e.Errors = PhaseClusterUnreachable, env.Cluster, []string{err.Error()}
-		})
-		log.Info("cluster unreachable; will retry", "cluster", env.Cluster, "error", err.Error())
-		return true
-	}
-
-	start := d.opts.Now()
-	res, err := snap.renderer.Render(svc, k.Environment)
-	d.Metrics.ReconcileDuration.WithLabelValues("render").Observe(time.Since(start).Seconds())
-	if err != nil {
-		var errs []string
-		for _, e := range render.Errors(err) {
-			errs = append(errs, e.Error())
-		}
-		if len(errs) == 0 {
-			errs = []string{err.Error()}
-		}
-		setStatus(func(e *EnvironmentStatus) { e.Phase, e.Errors, e.Policy = PhaseRenderError, errs, nil })
-		log.Error(err, "render failed; nothing applied or pruned")
-		return false
-	}
-
-	start = d.opts.Now()
-	verdict := snap.engine.Evaluate(ctx, policy.Input{Service: svc, Environment: k.Environment, Namespace: res.Namespace, Objects: res.Objects})
-	d.Metrics.ReconcileDuration.WithLabelValues("policy").Observe(time.Since(start).Seconds())
-	var denials []string
-	for _, v := range verdict.Violations {
-		if v.Blocking() {
-			d.Metrics.PolicyViolations.WithLabelValues(v.Policy).Inc()
-			denials = append(denials, fmt.Sprintf("%s:%d: %s: %s", v.File, v.Line, v.Policy, v.Message))
-		}
-	}
-	for _, e := range verdict.Errors {
-		denials = append(denials, e.Message)
-	}
-	if len(denials) > 0 {
-		setStatus(func(e *EnvironmentStatus) {
-			e.Phase, e.Errors, e.Policy, e.Namespace, e.Cluster = PhasePolicyDenied, denials, verdict, res.Namespace, env.Cluster
-		})
-		log.Info("denied by policy; nothing applied or pruned", "denials", len(denials))
-		d.events.emit(a.Cluster.Name, team, name, k.Environment, "Warning", "PolicyDenied", strings.Join(denials, "; "))
-		return false
-	}
-
-	budget, err := d.budget(ctx, a)
-	if err != nil {
-		setStatus(func(e *EnvironmentStatus) { e.Phase, e.Errors = PhaseClusterUnreachable, []string{err.Error()} })
-		return true
-	}
-	start = d.opts.Now()
-	out := a.Apply(ctx, snap.cat.Config, res, d.takeResync(k), budget)
-	d.Metrics.ReconcileDuration.WithLabelValues("apply").Observe(time.Since(start).Seconds())
-	counts := map[string]int{}
-	for action, n := range out.Counts() {
-		counts[string(action)] = n
-		d.Metrics.ApplyObjects.WithLabelValues(string(action)).Add(float64(n))
-	}
-	var drift []DriftRecord
-	for _, ev := range out.Drift {
-		drift = append(drift, DriftRecord{Time: now, Object: ev.Object.String(), Field: ev.Field, Manager: ev.Manager, Corrected: ev.Corrected, Message: fmt.Sprintf("%s on %s (%s)", ev, k.Service, k.Environment)})
-		if ev.Corrected {
-			d.Metrics.DriftCorrections.WithLabelValues(team, name, k.Environment).Inc()
-		}
-		log.Info("drift", "object", ev.Object.String(), "field", ev.Field, "manager", ev.Manager, "corrected", ev.Corrected)
-	}
-	if len(drift) > 0 {
-		d.events.emit(a.Cluster.Name, team, name, k.Environment, "Warning", "Drift", drift[0].Message)
-	}
-	phase := phaseOfHealth(out.Health.Status)
-	var errs []string
-	if out.Err != nil {
-		errs = []string{out.Err.Error()}
-		if apply.IsUnreachable(out.Err) {
-			phase = PhaseClusterUnreachable
-		} else if phase == PhaseReady {
-			phase = PhaseFailed
-		}
-	}
-	deployed := !out.Skipped && (counts[string("created")] > 0 || counts[string("configured")] > 0) && len(out.Drift) == 0
-	setStatus(func(e *EnvironmentStatus) {
-		e.Phase, e.Errors, e.Policy, e.Changes = phase, errs, verdict, counts
-		e.Cluster, e.Namespace, e.Hash = a.Cluster.Name, res.Namespace, res.Hash
-		e.Health, e.HealthObject = out.Health.Message, out.Health.Object
-		e.Drift = append(e.Drift, drift...)
-		if out.Err == nil {
-			e.AppliedRevision = rev.ID
-			if !out.Skipped {
-				e.LastApplyTime = &now
-			}
-		}
-	})
-	d.Status.update(team, name, k.Environment, func(s *ServiceStatus, _ *EnvironmentStatus) {
-		s.Template, s.Source = res.Template, res.Source
-	})
-	d.recordDORA(log, k, team, name, rev, phase, deployed)
-	if deployed {
-		d.events.emit(a.Cluster.Name, team, name, k.Environment, "Normal", "Applied", fmt.Sprintf("revision %s: %s", rev.Short(), summarize(counts)))
-	}
-	for _, p := range out.Pruned {
-		if p.Action == "deleted" {
-			d.events.emit(a.Cluster.Name, team, name, k.Environment, "Normal", "Pruned", fmt.Sprintf("deleted %s", p.Object))
-		}
-	}
-	log.Info("reconciled", "phase", phase, "changes", summarize(counts), "health", out.Health.Message)
-	if apply.IsRefusal(out.Err) {
-		// Nothing was written; a retry cannot help until the catalog or
-		// the live object changes (the next revision or resync checks again).
-		log.Info("refused; nothing applied", "reason", out.Err.Error())
-		d.events.emit(a.Cluster.Name, team, name, k.Environment, "Warning", "Refused", out.Err.Error())
-		return false
-	}
-	if out.Err != nil {
-		log.Error(out.Err, "apply failed; will retry")
-		return true
-	}
-	return phase == PhaseProgressing
-}
-
-// remove prunes a service that left the catalog.
-func (d *Daemon) remove(ctx context.Context, log logr.Logger, a *apply.Applier, k pairKey, team, name string, setStatus func(func(*EnvironmentStatus))) bool {
-	if err := d.ping(ctx, a); err != nil {
-		setStatus(func(e *EnvironmentStatus) { e.Phase, e.Errors = PhaseClusterUnreachable, []string{err.Error()} })
-		return true
-	}
-	budget, err := d.budget(ctx, a)
-	if err != nil {
-		return true
-	}
-	out := a.Remove(ctx, team, name, k.Environment, budget)
-	if out.Err != nil {
-		setStatus(func(e *EnvironmentStatus) { e.Phase, e.Errors = PhaseFailed, []string{out.Err.Error()} })
-		log.Error(out.Err, "pruning a removed service failed")
-		d.events.emit(a.Cluster.Name, team, name, k.Environment, "Warning", "PruneFailed", out.Err.Error())
-		// A refusal of the guard waits for a human; anything else is retried.
-		var refused *apply.MassPruneError
-		return !errors.As(out.Err, &refused)
-	}
-	for _, p := range out.Pruned {
-		d.Metrics.ApplyObjects.WithLabelValues(string(p.Action)).Inc()
-	}
-	setStatus(func(e *EnvironmentStatus) {
-		e.Phase, e.Errors, e.Policy, e.Health = PhasePruned, nil, nil, fmt.Sprintf("removed from the catalog; %d objects pruned", len(out.Pruned))
-	})
-	log.Info("service left the catalog; pruned", "objects", len(out.Pruned))
-	return false
-}
-
-// recordDORA counts deployments, their lead time, change failures and
-// time to restore.
-func (d *Daemon) recordDORA(log logr.Logger, k pairKey, team, name string, rev *source.Revision, phase Phase, deployed bool) {
-	d.mu.Lock()
-	st, ok := d.dora[k]
-	if !ok {
-		st = &doraState{}
-		d.dora[k] = st
-	}
-	now := d.opts.Now()
-	var restored time.Duration
-	switch {
-	case phase == PhaseReady && deployed:
-		d.Metrics.Deployments.WithLabelValues(team, name, k.Environment).Inc()
-		lead := now.Sub(rev.Time)
-		d.Metrics.LeadTime.WithLabelValues(team, name, k.Environment).Observe(lead.Seconds())
-		if !st.failedAt.IsZero() {
-			restored = now.Sub(st.failedAt)
-			d.Metrics.TimeToRestore.WithLabelValues(team, name, k.Environment).Observe(restored.Seconds())
-			st.failedAt = time.Time{}
-		}
-		d.mu.Unlock()
-		log.Info("deployed", "leadTime", lead.String(), "restoredAfter", restored.String())
-		return
-	case phase == PhaseFailed && deployed:
-		d.Metrics.ChangeFailures.WithLabelValues(team, name, k.Environment).Inc()
-		if st.failedAt.IsZero() {
-			st.failedAt = now
-		}
-	case phase == PhaseReady && !st.failedAt.IsZero():
-		// Became healthy without a new deployment (e.g. a slow rollout).
-		restored = now.Sub(st.failedAt)
-		d.Metrics.TimeToRestore.WithLabelValues(team, name, k.Environment).Observe(restored.Seconds())
-		st.failedAt = time.Time{}
-	}
-	d.mu.Unlock()
 }
 
 func summarize(counts map[string]int) string {

@@ -1,6 +1,11 @@
 package reconciler
 
 import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,14 +19,57 @@ import (
 
 // eventRecorder puts Kubernetes Events on the inventory object of a service
 // in its environment's cluster: applies, prunes, denials and drift. Every
-// event goes through emit.
+// event goes through emit; shutdown flushes what is queued.
 type eventRecorder struct {
-	log       logr.Logger
-	recorders map[string]record.EventRecorder
+	log      logr.Logger
+	clusters map[string]*clusterEvents
+	flushes  atomic.Int64
+}
+
+// clusterEvents is one cluster's broadcaster. Events are written by one
+// goroutine of the broadcaster, in order; flushSink lets shutdown know when
+// it has reached a marker, i.e. written everything queued before it.
+type clusterEvents struct {
+	broadcaster record.EventBroadcaster
+	recorder    record.EventRecorder
+	sink        *flushSink
+}
+
+// flushReason marks the event shutdown queues last. It never reaches the
+// cluster: flushSink swallows it.
+const flushReason = "pave.dev/flush"
+
+// flushSink is the broadcaster's sink: the cluster's Events API, but for
+// flush markers, which it answers itself and reports on reached.
+type flushSink struct {
+	record.EventSink
+	mu      sync.Mutex
+	reached map[string]chan struct{}
+}
+
+func (s *flushSink) marker(name string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := make(chan struct{})
+	s.reached[name] = ch
+	return ch
+}
+
+func (s *flushSink) Create(e *corev1.Event) (*corev1.Event, error) {
+	if e.Reason == flushReason {
+		s.mu.Lock()
+		if ch, ok := s.reached[e.InvolvedObject.Name]; ok {
+			close(ch)
+			delete(s.reached, e.InvolvedObject.Name)
+		}
+		s.mu.Unlock()
+		return e, nil
+	}
+	return s.EventSink.Create(e)
 }
 
 func newEventRecorder(log logr.Logger, appliers map[string]*apply.Applier) *eventRecorder {
-	r := &eventRecorder{log: log, recorders: map[string]record.EventRecorder{}}
+	r := &eventRecorder{log: log, clusters: map[string]*clusterEvents{}}
 	for name, a := range appliers {
 		cs, err := kubernetes.NewForConfig(a.Cluster.Config)
 		if err != nil {
@@ -29,25 +77,53 @@ func newEventRecorder(log logr.Logger, appliers map[string]*apply.Applier) *even
 			continue
 		}
 		b := record.NewBroadcaster()
-		b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
-		r.recorders[name] = b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "pave"})
+		sink := &flushSink{EventSink: &typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")}, reached: map[string]chan struct{}{}}
+		b.StartRecordingToSink(sink)
+		r.clusters[name] = &clusterEvents{broadcaster: b, sink: sink, recorder: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "pave"})}
 	}
 	return r
 }
 
 // emit records an event on the inventory ConfigMap of team/name in env.
 // Messages never hold secret values: pave never reads them.
-func (r *eventRecorder) emit(cluster, team, name, env, eventType, reason, message string) {
-	rec, ok := r.recorders[cluster]
-	if !ok {
+func (r *eventRecorder) emit(cluster, team, name, env, eventType string, reason Reason, message string) {
+	c, ok := r.clusters[cluster]
+	if !ok || eventType == "" {
 		return
 	}
 	if len(message) > 1000 {
 		message = message[:1000] + "…"
 	}
-	inv := &corev1.ConfigMap{
+	c.recorder.Event(inventoryRef(team+"."+name+"."+env), eventType, string(reason), message)
+}
+
+func inventoryRef(name string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: apply.SystemNamespace, Name: team + "." + name + "." + env},
+		ObjectMeta: metav1.ObjectMeta{Namespace: apply.SystemNamespace, Name: name},
 	}
-	rec.Event(inv, eventType, reason, message)
+}
+
+// shutdown writes the events still queued, within ctx, then shuts every
+// broadcaster down. Nothing may be emitted after it. A cluster that does
+// not take its events before ctx ends loses them (and it is logged).
+func (r *eventRecorder) shutdown(ctx context.Context) {
+	var wg sync.WaitGroup
+	for name, c := range r.clusters {
+		wg.Go(func() {
+			// The broadcaster writes events one at a time, in order: when
+			// the marker reaches the sink, everything before it was
+			// written (or given up on).
+			marker := fmt.Sprintf("pave-flush-%d", r.flushes.Add(1))
+			reached := c.sink.marker(marker)
+			c.recorder.Event(inventoryRef(marker), corev1.EventTypeNormal, flushReason, "flush")
+			select {
+			case <-reached:
+			case <-ctx.Done():
+				r.log.Info("events not yet written when the shutdown timeout ran out; dropping them", "cluster", name)
+			}
+			c.broadcaster.Shutdown()
+		})
+	}
+	wg.Wait()
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/policy"
-	"github.com/pave-dev/pave/reconciler/apply"
 )
 
 // Phase is where a service stands in an environment.
@@ -180,19 +179,6 @@ func (s *Store) PhaseCounts() map[Phase]int {
 	return m
 }
 
-// forget drops a service's environment (after it was pruned and left the
-// catalog).
-func (s *Store) forget(id, env string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if svc, ok := s.services[id]; ok {
-		delete(svc.Environments, env)
-		if len(svc.Environments) == 0 {
-			delete(s.services, id)
-		}
-	}
-}
-
 func copyService(svc *ServiceStatus) ServiceStatus {
 	c := *svc
 	c.Environments = make(map[string]*EnvironmentStatus, len(svc.Environments))
@@ -203,19 +189,4 @@ func copyService(svc *ServiceStatus) ServiceStatus {
 		c.Environments[k] = &ec
 	}
 	return c
-}
-
-func phaseOfHealth(h apply.HealthStatus) Phase {
-	switch h {
-	case apply.HealthReady:
-		return PhaseReady
-	case apply.HealthFailed:
-		return PhaseFailed
-	case apply.HealthPruned:
-		return PhasePruned
-	case apply.HealthUnreachable:
-		return PhaseClusterUnreachable
-	default:
-		return PhaseProgressing
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/logger"
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,30 +29,68 @@ import (
 )
 
 type serveOptions struct {
+	source            sourceOptions
+	listen            string
+	probeListen       string
+	apiTokenFile      string
+	http              reconciler.ServerOptions
+	webhookSecretFile string
+	daemon            reconciler.Options
+	leaderCluster     string
+	cluster           clusterFlags
+	leader            leaderelection.Options
+	log               logger.Options
+}
+
+// sourceOptions are what pave serve follows: a git branch or a folder.
+type sourceOptions struct {
 	repo, branch, path string
 	cacheDir           string
 	gitAuth            source.GitAuth
 	gitTimeout         time.Duration
-	listen             string
-	probeListen        string
-	apiTokenFile       string
-	http               reconciler.ServerOptions
-	webhookSecretFile  string
-	interval           time.Duration
-	resyncInterval     time.Duration
-	concurrency        int
-	waitTimeout        time.Duration
-	driftMode          string
-	allowMassPrune     bool
-	shutdownTimeout    time.Duration
-	leaderCluster      string
-	cluster            clusterFlags
-	leader             leaderelection.Options
-	log                logger.Options
+}
+
+func defaultSourceOptions() sourceOptions {
+	return sourceOptions{branch: "main", gitTimeout: time.Minute}
+}
+
+// BindFlags adds the source's flags, with o's values as defaults.
+func (o *sourceOptions) BindFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.repo, "repo", o.repo, "catalog git repository URL (https://, ssh:// or file://)")
+	fs.StringVar(&o.branch, "branch", o.branch, "branch to follow")
+	fs.StringVar(&o.path, "path", o.path, "follow a local catalog folder instead of git (for developing templates and policies)")
+	fs.StringVar(&o.cacheDir, "cache-dir", o.cacheDir, "where to keep the local clone (default: the user cache folder)")
+	fs.StringVar(&o.gitAuth.TokenFile, "git-token-file", o.gitAuth.TokenFile, "file holding an https access token")
+	fs.StringVar(&o.gitAuth.UsernameFile, "git-username-file", o.gitAuth.UsernameFile, "file holding the https username")
+	fs.StringVar(&o.gitAuth.PasswordFile, "git-password-file", o.gitAuth.PasswordFile, "file holding the https password")
+	fs.StringVar(&o.gitAuth.SSHKeyFile, "git-ssh-key-file", o.gitAuth.SSHKeyFile, "file holding the ssh private key")
+	fs.StringVar(&o.gitAuth.KnownHostsFile, "git-known-hosts-file", o.gitAuth.KnownHostsFile, "known_hosts file the ssh host key is checked against")
+	fs.DurationVar(&o.gitTimeout, "git-timeout", o.gitTimeout, "bound on each fetch")
+}
+
+// leaderElectFlag is the one flag that turns leader election on.
+// fluxcd's leaderelection.Options binds its own for the same thing,
+// libLeaderElectFlag; serve leaves that one out.
+const (
+	leaderElectFlag    = "leader-elect"
+	libLeaderElectFlag = "enable-leader-election"
+)
+
+// bindLeaderFlags adds --leader-elect and the library's lease flags (with
+// the library's defaults), but not the library's own switch.
+func bindLeaderFlags(o *leaderelection.Options, fs *pflag.FlagSet) {
+	lib := pflag.NewFlagSet("leaderelection", pflag.ContinueOnError)
+	o.BindFlags(lib)
+	lib.VisitAll(func(f *pflag.Flag) {
+		if f.Name != libLeaderElectFlag {
+			fs.AddFlag(f)
+		}
+	})
+	fs.BoolVar(&o.Enable, leaderElectFlag, o.Enable, "take a Lease so that only one replica applies at a time")
 }
 
 func newServeCmd() *cobra.Command {
-	o := serveOptions{http: reconciler.DefaultServerOptions()}
+	o := serveOptions{source: defaultSourceOptions(), http: reconciler.DefaultServerOptions(), daemon: reconciler.DefaultOptions()}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the reconciler: follow the catalog and keep every cluster in step",
@@ -81,47 +120,31 @@ exits 0.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&o.repo, "repo", "", "catalog git repository URL (https://, ssh:// or file://)")
-	fs.StringVar(&o.branch, "branch", "main", "branch to follow")
-	fs.StringVar(&o.path, "path", "", "follow a local catalog folder instead of git (for developing templates and policies)")
-	fs.StringVar(&o.cacheDir, "cache-dir", "", "where to keep the local clone (default: the user cache folder)")
-	fs.StringVar(&o.gitAuth.TokenFile, "git-token-file", "", "file holding an https access token")
-	fs.StringVar(&o.gitAuth.UsernameFile, "git-username-file", "", "file holding the https username")
-	fs.StringVar(&o.gitAuth.PasswordFile, "git-password-file", "", "file holding the https password")
-	fs.StringVar(&o.gitAuth.SSHKeyFile, "git-ssh-key-file", "", "file holding the ssh private key")
-	fs.StringVar(&o.gitAuth.KnownHostsFile, "git-known-hosts-file", "", "known_hosts file the ssh host key is checked against")
-	fs.DurationVar(&o.gitTimeout, "git-timeout", time.Minute, "bound on each fetch")
+	o.source.BindFlags(fs)
 	fs.StringVar(&o.listen, "listen", ":8080", "address of the status API and the webhook")
 	fs.StringVar(&o.probeListen, "probe-listen", ":8081", "address of /healthz, /readyz and /metrics")
 	fs.StringVar(&o.apiTokenFile, "api-token-file", "", "file holding the bearer token required by /api/ (at least 16 characters)")
 	o.http.BindFlags(fs)
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the push webhook secret (enables POST /hooks/git)")
-	fs.DurationVar(&o.interval, "interval", time.Minute, "poll interval of the source (with jitter)")
-	fs.DurationVar(&o.resyncInterval, "resync-interval", 10*time.Minute, "interval of drift checks of every service")
-	fs.IntVar(&o.concurrency, "concurrency", 4, "services reconciled at once")
-	fs.DurationVar(&o.waitTimeout, "wait-timeout", 5*time.Minute, "how long to wait for a service to become healthy (0: do not wait)")
-	fs.StringVar(&o.driftMode, "drift-mode", "correct", "what to do with objects changed in a cluster: correct or warn")
-	fs.BoolVar(&o.allowMassPrune, "allow-mass-prune", false, "allow deleting more than half of a cluster's, or all of a team's, pave-managed objects")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight work may finish on SIGTERM")
+	o.daemon.BindFlags(fs)
 	fs.StringVar(&o.leaderCluster, "leader-election-cluster", "", "cluster holding the leader-election Lease (default: the first --cluster)")
 	o.cluster.bind(fs)
-	o.leader.BindFlags(fs)
-	fs.BoolVar(&o.leader.Enable, "leader-elect", false, "take a Lease so that only one replica applies at a time (same as --enable-leader-election)")
+	bindLeaderFlags(&o.leader, fs)
 	o.log.BindFlags(fs)
 	return cmd
 }
 
 func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
-	if (o.repo == "") == (o.path == "") {
+	if (o.source.repo == "") == (o.source.path == "") {
 		return flagError("give exactly one of --repo or --path")
 	}
-	if o.driftMode != string(apply.DriftCorrect) && o.driftMode != string(apply.DriftWarn) {
-		return flagError("--drift-mode must be correct or warn")
-	}
-	if err := o.checkRepoURL(); err != nil {
+	if err := o.source.checkRepoURL(); err != nil {
 		return err
 	}
 	if err := o.http.Validate(); err != nil {
+		return usageError("%v", err)
+	}
+	if err := o.daemon.Validate(); err != nil {
 		return usageError("%v", err)
 	}
 	var apiToken []byte
@@ -140,25 +163,21 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src, err := o.source(log)
+	src, err := o.source.open(log)
 	if err != nil {
 		return usageError("%v", err)
 	}
 	defer src.Close()
 
-	opts := reconciler.DefaultOptions()
-	opts.Interval, opts.ResyncInterval, opts.Concurrency = o.interval, o.resyncInterval, o.concurrency
-	opts.AllowMassPrune, opts.ShutdownTimeout = o.allowMassPrune, o.shutdownTimeout
-	opts.Apply.WaitTimeout, opts.Apply.DriftMode = o.waitTimeout, apply.DriftMode(o.driftMode)
-	// --wait-timeout=0 applies without waiting for health.
-	opts.Apply.Wait = o.waitTimeout > 0
+	opts := o.daemon
 	opts.Apply.Impersonate = o.cluster.impersonate
+	opts.Apply.Now = opts.Clock.Now
 	appliers := map[string]*apply.Applier{}
 	for name, c := range clusters {
 		appliers[name] = apply.New(c, opts.Apply)
 	}
 	d := reconciler.New(log, src, appliers, opts)
-	d.SetSourceURL(source.RedactURL(o.describeSource()))
+	d.SetSourceURL(source.RedactURL(o.source.describe()))
 
 	var webhook http.Handler
 	if o.webhookSecretFile != "" {
@@ -167,7 +186,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 			return usageError("--webhook-secret-file: %v", err)
 		}
 		webhook, err = source.NewWebhook(source.WebhookOptions{
-			Secret: secret, Branch: o.branch, Trigger: d.TriggerFetch,
+			Secret: secret, Branch: o.source.branch, Trigger: d.TriggerFetch,
 			OnRejected: func(reason string) { d.Metrics.WebhookRejected.WithLabelValues(reason).Inc() },
 		})
 		if err != nil {
@@ -192,7 +211,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 		}()
 	}
 	log.Info("serving", "api", servers["api"].Addr().String(), "probes", servers["probes"].Addr().String(),
-		"token", apiToken != nil, "source", source.RedactURL(o.describeSource()), "clusters", len(clusters))
+		"token", apiToken != nil, "source", source.RedactURL(o.source.describe()), "clusters", len(clusters))
 
 	runErr := o.runLeading(ctx, log, clusters, d.Run)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -207,7 +226,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 // checkRepoURL refuses a --repo carrying credentials before anything else
 // runs, so the URL is never logged, served or kept; the message never
 // repeats it.
-func (o *serveOptions) checkRepoURL() error {
+func (o *sourceOptions) checkRepoURL() error {
 	if o.repo == "" {
 		return nil
 	}
@@ -248,14 +267,14 @@ func isLoopback(addr net.Addr) bool {
 	return ok && tcp.IP.IsLoopback()
 }
 
-func (o *serveOptions) describeSource() string {
+func (o *sourceOptions) describe() string {
 	if o.path != "" {
 		return o.path
 	}
 	return o.repo + "#" + o.branch
 }
 
-func (o *serveOptions) source(log logr.Logger) (source.Source, error) {
+func (o *sourceOptions) open(log logr.Logger) (source.Source, error) {
 	if o.path != "" {
 		return source.NewDir(o.path, source.DirOptions{OnError: func(err error) { log.Error(err, "watching the catalog folder") }})
 	}

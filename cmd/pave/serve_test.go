@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pave-dev/pave/reconciler"
 )
 
 func TestServeRefusesCredentialsInRepo(t *testing.T) {
@@ -152,5 +156,83 @@ func TestServeListeners(t *testing.T) {
 	code, body := get("http://"+api+"/api/v1/source", "Bearer "+token)
 	if code != http.StatusOK || !strings.Contains(body, catalogDir) {
 		t.Errorf("/api/v1/source = %d %s", code, body)
+	}
+}
+
+// TestServeHelpFlagsOnce: pave serve --help lists every flag once, and
+// each default is the one its subsystem's options hold (written once, in
+// DefaultOptions); leader election has one switch, --leader-elect.
+func TestServeHelpFlagsOnce(t *testing.T) {
+	code, stdout, stderr := pave(t, "serve", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	seen := map[string]string{}
+	flagLine := regexp.MustCompile(`^\s+(?:-\w, )?--([a-z0-9-]+)\b(.*)$`)
+	for _, line := range strings.Split(stdout, "\n") {
+		m := flagLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		if _, dup := seen[m[1]]; dup {
+			t.Errorf("--%s is listed twice", m[1])
+		}
+		seen[m[1]] = m[2]
+	}
+	d, srv := reconciler.DefaultOptions(), reconciler.DefaultServerOptions()
+	for flag, def := range map[string]string{
+		"interval":                       d.Interval.String(),
+		"resync-interval":                d.ResyncInterval.String(),
+		"concurrency":                    fmt.Sprint(d.Concurrency),
+		"wait-timeout":                   d.Apply.WaitTimeout.String(),
+		"drift-mode":                     fmt.Sprintf("%q", d.Apply.DriftMode),
+		"shutdown-timeout":               d.ShutdownTimeout.String(),
+		"min-backoff":                    d.MinBackoff.String(),
+		"max-backoff":                    d.MaxBackoff.String(),
+		"http-read-timeout":              srv.ReadTimeout.String(),
+		"http-max-conns":                 fmt.Sprint(srv.MaxConns),
+		"branch":                         `"main"`,
+		"git-timeout":                    "1m0s",
+		"leader-election-lease-duration": "35s",
+		"leader-election-renew-deadline": "30s",
+		"leader-election-retry-period":   "5s",
+	} {
+		rest, ok := seen[flag]
+		if !ok {
+			t.Errorf("--%s is not listed", flag)
+			continue
+		}
+		if !strings.HasSuffix(rest, "(default "+def+")") {
+			t.Errorf("--%s: %q, want (default %s)", flag, strings.TrimSpace(rest), def)
+		}
+	}
+	if _, ok := seen["leader-elect"]; !ok {
+		t.Error("--leader-elect is not listed")
+	}
+	if _, ok := seen["enable-leader-election"]; ok {
+		t.Error("--enable-leader-election is listed beside --leader-elect")
+	}
+}
+
+// TestServeRejectsBadDaemonFlags: the library's second leader-election
+// switch is not a flag of pave serve, and the daemon's options are checked
+// before anything starts.
+func TestServeRejectsBadDaemonFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--enable-leader-election"}, "unknown flag: --enable-leader-election"},
+		{[]string{"--drift-mode", "ignore"}, `invalid argument "ignore" for "--drift-mode" flag: must be correct or warn`},
+		{[]string{"--concurrency", "0"}, "--concurrency must be at least 1, got 0"},
+		{[]string{"--min-backoff", "10m", "--max-backoff", "1m"}, "--min-backoff (10m0s) must not exceed --max-backoff (1m0s)"},
+		{[]string{"--interval", "0s"}, "--interval must be positive"},
+		{[]string{"--wait-timeout", "-1s"}, "--wait-timeout must not be negative"},
+	} {
+		code, _, stderr := pave(t, append([]string{"serve", "--path", dir}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, %q; want %d, %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/render"
 )
@@ -66,16 +68,19 @@ func (f *Fleet) Reconcile(ctx context.Context, r Round) []*Result {
 	}
 	var mu sync.Mutex
 	var results []*Result
-	var wg sync.WaitGroup
+	// No limit and no shared context: each cluster goes at its own pace,
+	// and one failing never cancels another.
+	var g errgroup.Group
 	for cluster, envs := range byCluster {
-		wg.Go(func() {
+		g.Go(func() error {
 			rs := f.reconcileCluster(ctx, cluster, envs, r)
 			mu.Lock()
 			results = append(results, rs...)
 			mu.Unlock()
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // failures are in the results
 	slices.SortFunc(results, func(a, b *Result) int {
 		if a.Service != b.Service {
 			if a.Service < b.Service {
@@ -123,21 +128,18 @@ func (f *Fleet) reconcileCluster(ctx context.Context, cluster string, envs []cat
 		return failAll(err)
 	}
 
+	// Concurrency applies at once; a failed apply is its service's result
+	// and stops no other.
 	out := make([]*Result, len(work))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range max(1, f.Concurrency) {
-		wg.Go(func() {
-			for i := range jobs {
-				out[i] = a.Apply(ctx, r.Config, work[i], r.Resync, budget)
-			}
+	var g errgroup.Group
+	g.SetLimit(max(1, f.Concurrency))
+	for i := range work {
+		g.Go(func() error {
+			out[i] = a.Apply(ctx, r.Config, work[i], r.Resync, budget)
+			return nil
 		})
 	}
-	for i := range work {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+	_ = g.Wait()
 
 	if r.PruneRemoved {
 		invs, err := a.Inventories(ctx)

@@ -1,0 +1,439 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/policy"
+	"github.com/pave-dev/pave/reconciler/apply"
+	"github.com/pave-dev/pave/render"
+)
+
+// A reconcile of one service in one environment has two layers, the way
+// Flux's kustomize-controller is written: reconcile, the outer layer, runs
+// the steps and then, in one deferred call, records what they came to —
+// status, metrics, Kubernetes Events, DORA and the retry decision — from
+// one result value. The steps only fill that value in; none of them
+// records anything.
+
+// pairRun is what the steps of one reconcile share.
+type pairRun struct {
+	key        pairKey
+	team, name string
+	snap       *snapshot
+	env        catalog.Environment
+	log        logr.Logger
+
+	applier  *apply.Applier
+	svc      *catalog.Service
+	removed  bool // the service left the catalog: prune it
+	rendered *render.Result
+	verdict  *policy.Result
+	out      *apply.Result
+}
+
+// result is what one reconcile came to.
+type result struct {
+	reason Reason
+	// errors are the status API's errors; the event's message is message,
+	// or errors joined.
+	errors  []string
+	message string
+	// err is logged with the outcome.
+	err error
+
+	cluster, namespace, hash string
+	template, source         string
+	// evaluated is set once policy ran: policy is then its result (nil
+	// clears an older one).
+	evaluated bool
+	policy    *policy.Result
+	// denied lists the policies that blocked, for the metric.
+	denied []string
+
+	// applied: the apply step ran (health, changes and pruned are set).
+	applied              bool
+	health, healthObject string
+	changes              map[string]int
+	drift                []DriftRecord
+	driftCorrected       int
+	pruned               []string
+	// current: the cluster holds this revision (AppliedRevision).
+	current bool
+	// checked: the objects were applied or checked for drift, not skipped
+	// on an unchanged hash: LastApplyTime.
+	checked bool
+	// wrote: an object was created, changed or deleted.
+	wrote bool
+	// deployed: a new version of the service reached the cluster (not
+	// only drift corrected): DORA counts it.
+	deployed bool
+
+	stages map[string]time.Duration
+}
+
+func (r *result) fail(reason Reason, errs ...string) {
+	r.reason, r.errors = reason, errs
+}
+
+// timed runs fn and adds its duration to the stage's.
+func (d *Daemon) timed(r *result, stage string, fn func()) {
+	start := d.clock.Now()
+	fn()
+	if r.stages == nil {
+		r.stages = map[string]time.Duration{}
+	}
+	r.stages[stage] += d.clock.Since(start)
+}
+
+// step is one step of the inner pipeline. It fills in the result and
+// returns false to stop the pipeline there.
+type step func(ctx context.Context, p *pairRun, r *result) bool
+
+// reconcile brings one service in one environment to the current
+// revision, and records the outcome once. It returns true when the pair
+// should be retried with backoff.
+func (d *Daemon) reconcile(ctx context.Context, k pairKey) (retry bool) {
+	d.mu.RLock()
+	snap := d.snap
+	d.mu.RUnlock()
+	if snap == nil {
+		return false
+	}
+	env, ok := snap.cat.Config.Environment(k.Environment)
+	if !ok {
+		return false
+	}
+	team, name := teamName(k.Service)
+	p := &pairRun{
+		key: k, team: team, name: name, snap: snap, env: env,
+		log: d.log.WithValues("service", k.Service, "environment", k.Environment, "revision", snap.rev.Short()),
+	}
+	r := &result{}
+	defer func() { retry = d.record(p, r) }()
+	for _, s := range []step{d.stepCluster, d.stepCatalog, d.stepReachable, d.stepRemove, d.stepRenderEvaluate, d.stepApply, d.stepPrune, d.stepDrift, d.stepHealth} {
+		if !s(ctx, p, r) {
+			return
+		}
+	}
+	return
+}
+
+// stepCluster finds the applier of the environment's cluster.
+func (d *Daemon) stepCluster(_ context.Context, p *pairRun, r *result) bool {
+	a, ok := d.appliers[p.env.Cluster]
+	r.cluster = p.env.Cluster
+	if !ok {
+		r.fail(ReasonNoCredentials, fmt.Sprintf("no credentials for cluster %s", p.env.Cluster))
+		return false
+	}
+	p.applier = a
+	return true
+}
+
+// stepCatalog finds the service in the revision. An invalid service.yaml
+// stops here: what runs keeps running. A service no longer in the
+// catalog goes on to be pruned.
+func (d *Daemon) stepCatalog(_ context.Context, p *pairRun, r *result) bool {
+	svc, ok := p.snap.cat.Service(p.key.Service)
+	if ok {
+		p.svc = svc
+		return true
+	}
+	file := catalog.ServicesDir + "/" + p.key.Service + "/" + catalog.ServiceFile
+	if slices.Contains(p.snap.cat.Invalid, file) {
+		var errs []string
+		for _, e := range p.snap.cat.Errors {
+			if catalog.ServiceFileOf(e.File) == file {
+				errs = append(errs, e.Error())
+			}
+		}
+		r.fail(ReasonInvalidService, errs...)
+		r.evaluated = true
+		return false
+	}
+	p.removed = true
+	return true
+}
+
+// stepReachable checks the cluster answers (at most every few seconds).
+func (d *Daemon) stepReachable(ctx context.Context, p *pairRun, r *result) bool {
+	if err := d.ping(ctx, p.applier); err != nil {
+		r.fail(ReasonClusterUnreachable, err.Error())
+		return false
+	}
+	return true
+}
+
+// stepRemove prunes a service that left the catalog.
+func (d *Daemon) stepRemove(ctx context.Context, p *pairRun, r *result) bool {
+	if !p.removed {
+		return true
+	}
+	budget, err := d.budget(ctx, p.applier)
+	if err != nil {
+		r.fail(ReasonClusterUnreachable, err.Error())
+		return false
+	}
+	var out *apply.Result
+	d.timed(r, "apply", func() { out = p.applier.Remove(ctx, p.team, p.name, p.key.Environment, budget) })
+	r.evaluated = true
+	if out.Err != nil {
+		r.err = out.Err
+		var refused *apply.MassPruneError
+		if errors.As(out.Err, &refused) {
+			r.fail(ReasonPruneRefused, out.Err.Error())
+		} else {
+			r.fail(ReasonPruneFailed, out.Err.Error())
+		}
+		return false
+	}
+	r.changes = counts(out)
+	r.reason, r.wrote = ReasonRemoved, out.Wrote()
+	r.health = fmt.Sprintf("removed from the catalog; %d objects pruned", len(out.Pruned))
+	r.message = r.health // one event says it all
+	return false
+}
+
+// stepRenderEvaluate renders the service for the environment and
+// evaluates the policies on the result: a render error or a blocking
+// violation stops here, and nothing is applied or pruned.
+func (d *Daemon) stepRenderEvaluate(ctx context.Context, p *pairRun, r *result) bool {
+	var res *render.Result
+	var err error
+	d.timed(r, "render", func() { res, err = p.snap.renderer.Render(p.svc, p.key.Environment) })
+	r.evaluated = true
+	if err != nil {
+		var errs []string
+		for _, e := range render.Errors(err) {
+			errs = append(errs, e.Error())
+		}
+		if len(errs) == 0 {
+			errs = []string{err.Error()}
+		}
+		r.fail(ReasonRenderFailed, errs...)
+		r.err = err
+		return false
+	}
+	p.rendered = res
+	r.namespace, r.template, r.source = res.Namespace, res.Template, res.Source
+
+	var verdict *policy.Result
+	d.timed(r, "policy", func() {
+		verdict = p.snap.engine.Evaluate(ctx, policy.Input{Service: p.svc, Environment: p.key.Environment, Namespace: res.Namespace, Objects: res.Objects})
+	})
+	p.verdict, r.policy = verdict, verdict
+	var denials []string
+	for _, v := range verdict.Violations {
+		if v.Blocking() {
+			r.denied = append(r.denied, v.Policy)
+			denials = append(denials, fmt.Sprintf("%s:%d: %s: %s", v.File, v.Line, v.Policy, v.Message))
+		}
+	}
+	for _, e := range verdict.Errors {
+		denials = append(denials, e.Message)
+	}
+	if len(denials) > 0 {
+		r.fail(ReasonPolicyDenied, denials...)
+		return false
+	}
+	return true
+}
+
+// stepApply applies the rendered objects through the cluster's applier,
+// which in one call checks scope and ownership, server-side applies what
+// changed, prunes what the render dropped, checks drift and waits for
+// health; the steps after it read its result.
+func (d *Daemon) stepApply(ctx context.Context, p *pairRun, r *result) bool {
+	budget, err := d.budget(ctx, p.applier)
+	if err != nil {
+		r.fail(ReasonClusterUnreachable, err.Error())
+		return false
+	}
+	d.timed(r, "apply", func() {
+		p.out = p.applier.Apply(ctx, p.snap.cat.Config, p.rendered, d.takeResync(p.key), budget)
+	})
+	out := p.out
+	r.applied, r.cluster, r.hash = true, p.applier.Cluster.Name, p.rendered.Hash
+	r.changes = counts(out)
+	r.checked, r.wrote, r.current = !out.Skipped, out.Wrote(), out.Err == nil
+	return true
+}
+
+// stepPrune lists the objects the apply deleted because the render no
+// longer has them.
+func (d *Daemon) stepPrune(_ context.Context, p *pairRun, r *result) bool {
+	r.pruned = deleted(p.out)
+	return true
+}
+
+// stepDrift records the fields changed in the cluster that the apply
+// found (and, in correct mode, put back).
+func (d *Daemon) stepDrift(_ context.Context, p *pairRun, r *result) bool {
+	now := d.clock.Now()
+	for _, ev := range p.out.Drift {
+		r.drift = append(r.drift, DriftRecord{Time: now, Object: ev.Object.String(), Field: ev.Field, Manager: ev.Manager, Corrected: ev.Corrected,
+			Message: fmt.Sprintf("%s on %s (%s)", ev, p.key.Service, p.key.Environment)})
+		if ev.Corrected {
+			r.driftCorrected++
+		}
+	}
+	// A deployment is a new version reaching the cluster, not a drift
+	// correction.
+	r.deployed = !p.out.Skipped && (r.changes[string(ssa.CreatedAction)] > 0 || r.changes[string(ssa.ConfiguredAction)] > 0) && len(p.out.Drift) == 0
+	return true
+}
+
+// counts tallies an apply's changes by action, prunes included.
+func counts(out *apply.Result) map[string]int {
+	m := map[string]int{}
+	for action, n := range out.Counts() {
+		m[string(action)] = n
+	}
+	return m
+}
+
+// deleted lists the objects an apply or removal deleted.
+func deleted(out *apply.Result) []string {
+	var objs []string
+	for _, c := range out.Pruned {
+		if c.Action == ssa.DeletedAction {
+			objs = append(objs, c.Object.String())
+		}
+	}
+	return objs
+}
+
+// stepHealth turns the apply's error and the objects' health into the
+// reason.
+func (d *Daemon) stepHealth(_ context.Context, p *pairRun, r *result) bool {
+	out := p.out
+	r.health, r.healthObject = out.Health.Message, out.Health.Object
+	switch {
+	case out.Err != nil && apply.IsUnreachable(out.Err):
+		r.fail(ReasonClusterUnreachable, out.Err.Error())
+	case out.Err != nil && apply.IsRefusal(out.Err):
+		r.fail(ReasonRefused, out.Err.Error())
+	case out.Err != nil:
+		r.fail(ReasonApplyFailed, out.Err.Error())
+	case out.Health.Status == apply.HealthReady && r.deployed:
+		r.reason = ReasonApplied
+	case out.Health.Status == apply.HealthReady:
+		r.reason = ReasonUpToDate
+	case out.Health.Status == apply.HealthFailed:
+		r.reason = ReasonHealthCheckFailed
+	case out.Health.Status == apply.HealthUnreachable:
+		r.reason = ReasonClusterUnreachable
+	default:
+		r.reason = ReasonProgressing
+	}
+	r.err = out.Err
+	if r.reason == ReasonApplied || r.reason == ReasonProgressing {
+		r.message = fmt.Sprintf("revision %s: %s", p.snap.rev.Short(), summarize(r.changes))
+	}
+	if r.reason == ReasonHealthCheckFailed && out.Err == nil {
+		r.message = strings.TrimSpace(out.Health.Object + ": " + out.Health.Message)
+	}
+	return false
+}
+
+// record is the outer layer's deferred half: everything the daemon
+// reports about one reconcile, from its result. It returns whether to
+// retry.
+func (d *Daemon) record(p *pairRun, r *result) bool {
+	o := outcomeOf(r.reason)
+	now := d.clock.Now()
+	rev := p.snap.rev
+	k := p.key
+
+	// Status.
+	d.Status.update(p.team, p.name, k.Environment, func(s *ServiceStatus, e *EnvironmentStatus) {
+		e.Phase, e.Errors, e.LastReconcile, e.DesiredRevision = o.Phase, r.errors, &now, rev.ID
+		if r.cluster != "" {
+			e.Cluster = r.cluster
+		}
+		if r.namespace != "" {
+			e.Namespace = r.namespace
+		}
+		if r.evaluated {
+			e.Policy = r.policy
+		}
+		if r.applied || r.reason == ReasonRemoved {
+			e.Health, e.HealthObject, e.Changes = r.health, r.healthObject, r.changes
+		}
+		if r.applied {
+			e.Hash = r.hash
+			e.Drift = append(e.Drift, r.drift...)
+			if r.current {
+				e.AppliedRevision = rev.ID
+				if r.checked {
+					e.LastApplyTime = &now
+				}
+			}
+		}
+		if r.template != "" {
+			s.Template, s.Source = r.template, r.source
+		}
+	})
+
+	// Metrics.
+	for stage, took := range r.stages {
+		d.Metrics.ReconcileDuration.WithLabelValues(stage).Observe(took.Seconds())
+	}
+	for _, pol := range r.denied {
+		d.Metrics.PolicyViolations.WithLabelValues(pol).Inc()
+	}
+	for action, n := range r.changes {
+		d.Metrics.ApplyObjects.WithLabelValues(action).Add(float64(n))
+	}
+	if r.driftCorrected > 0 {
+		d.Metrics.DriftCorrections.WithLabelValues(p.team, p.name, k.Environment).Add(float64(r.driftCorrected))
+	}
+
+	// Events, on the service's inventory in its cluster.
+	ev := func(reason Reason, msg string) {
+		d.events.emit(p.env.Cluster, p.team, p.name, k.Environment, outcomeOf(reason).EventType, reason, msg)
+	}
+	if o.EventType == corev1.EventTypeWarning || (o.EventType != "" && r.wrote) {
+		msg := r.message
+		if msg == "" {
+			msg = strings.Join(r.errors, "; ")
+		}
+		ev(r.reason, msg)
+	}
+	if len(r.drift) > 0 {
+		ev(ReasonDrift, r.drift[0].Message)
+	}
+	for _, obj := range r.pruned {
+		ev(ReasonPruned, "deleted "+obj)
+	}
+
+	// DORA.
+	d.recordDORA(p.log, k, p.team, p.name, rev, r.reason, r.deployed)
+
+	// Logs.
+	log := p.log.WithValues("reason", string(r.reason), "phase", string(o.Phase))
+	for _, dr := range r.drift {
+		log.Info("drift", "object", dr.Object, "field", dr.Field, "manager", dr.Manager, "corrected", dr.Corrected)
+	}
+	switch {
+	case o.Retry && r.err != nil:
+		log.Error(r.err, "reconcile failed; will retry")
+	case o.Retry && len(r.errors) > 0:
+		log.Info("reconcile failed; will retry", "errors", r.errors)
+	case o.EventType == corev1.EventTypeWarning:
+		log.Info("reconcile stopped", "errors", r.errors, "health", r.health)
+	default:
+		log.Info("reconciled", "changes", summarize(r.changes), "health", r.health)
+	}
+	return o.Retry
+}
