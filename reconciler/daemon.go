@@ -22,6 +22,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/reconciler/apply"
 	"github.com/pave-dev/pave/render"
@@ -39,8 +40,10 @@ type pairKey struct {
 type snapshot struct {
 	rev      *source.Revision
 	cat      *catalog.Catalog
-	renderer *render.Renderer
 	engine   *policy.Engine
+	// pipe renders and judges the catalog's services, as every other
+	// entry point does.
+	pipe *pipeline.Pipeline
 }
 
 // Daemon is pave serve's reconciler.
@@ -271,7 +274,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 		d.catalogInvalid(log, rev, err)
 		return
 	}
-	snap := &snapshot{rev: rev, cat: cat, engine: engine, renderer: render.New(cat, render.Options{Revision: rev.ID, Cache: d.cache})}
+	snap := &snapshot{rev: rev, cat: cat, engine: engine, pipe: pipeline.New(cat, render.New(cat, render.Options{Revision: rev.ID, Cache: d.cache}), engine)}
 
 	// Which services does this revision affect?
 	all := prev == nil

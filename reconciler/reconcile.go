@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/pipeline"
 	"github.com/pave-dev/pave/policy"
 	"github.com/pave-dev/pave/reconciler/apply"
 	"github.com/pave-dev/pave/render"
@@ -149,13 +149,10 @@ func (d *Daemon) stepCatalog(_ context.Context, p *pairRun, r *result) bool {
 		p.svc = svc
 		return true
 	}
-	file := catalog.ServicesDir + "/" + p.key.Service + "/" + catalog.ServiceFile
-	if slices.Contains(p.snap.cat.Invalid, file) {
+	if probs, invalid := p.snap.pipe.Invalid(p.key.Service); invalid {
 		var errs []string
-		for _, e := range p.snap.cat.Errors {
-			if catalog.ServiceFileOf(e.File) == file {
-				errs = append(errs, e.Error())
-			}
+		for _, prob := range probs {
+			errs = append(errs, pipeline.Message(prob))
 		}
 		r.fail(ReasonInvalidService, errs...)
 		r.evaluated = true
@@ -208,45 +205,39 @@ func (d *Daemon) stepRemove(ctx context.Context, p *pairRun, r *result) bool {
 // evaluates the policies on the result: a render error or a blocking
 // violation stops here, and nothing is applied or pruned.
 func (d *Daemon) stepRenderEvaluate(ctx context.Context, p *pairRun, r *result) bool {
-	var res *render.Result
-	var err error
-	d.timed(r, "render", func() { res, err = p.snap.renderer.Render(p.svc, p.key.Environment) })
+	out := p.snap.pipe.Evaluate(ctx, p.svc, p.key.Environment)
+	if r.stages == nil {
+		r.stages = map[string]time.Duration{}
+	}
+	r.stages["render"] += out.RenderTime
+	r.stages["policy"] += out.EvaluateTime
 	r.evaluated = true
-	if err != nil {
-		var errs []string
-		for _, e := range render.Errors(err) {
-			errs = append(errs, e.Error())
-		}
-		if len(errs) == 0 {
-			errs = []string{err.Error()}
-		}
-		r.fail(ReasonRenderFailed, errs...)
-		r.err = err
+	if out.Rendered != nil {
+		p.rendered = out.Rendered
+		r.namespace, r.template, r.source = out.Rendered.Namespace, out.Rendered.Template, out.Rendered.Source
+		p.verdict, r.policy = out.Verdict, out.Verdict
+	}
+	if !out.Blocked() {
+		return true
+	}
+	// The same words as pave check and pave apply: one message per
+	// problem, from the pipeline.
+	var msgs []string
+	for _, prob := range out.Problems() {
+		msgs = append(msgs, pipeline.Message(prob))
+	}
+	if out.Rendered == nil {
+		r.fail(ReasonRenderFailed, msgs...)
+		r.err = out.RenderErr
 		return false
 	}
-	p.rendered = res
-	r.namespace, r.template, r.source = res.Namespace, res.Template, res.Source
-
-	var verdict *policy.Result
-	d.timed(r, "policy", func() {
-		verdict = p.snap.engine.Evaluate(ctx, policy.Input{Service: p.svc, Environment: p.key.Environment, Namespace: res.Namespace, Objects: res.Objects})
-	})
-	p.verdict, r.policy = verdict, verdict
-	var denials []string
-	for _, v := range verdict.Violations {
+	for _, v := range out.Verdict.Violations {
 		if v.Blocking() {
 			r.denied = append(r.denied, v.Policy)
-			denials = append(denials, fmt.Sprintf("%s:%d: %s: %s", v.File, v.Line, v.Policy, v.Message))
 		}
 	}
-	for _, e := range verdict.Errors {
-		denials = append(denials, e.Message)
-	}
-	if len(denials) > 0 {
-		r.fail(ReasonPolicyDenied, denials...)
-		return false
-	}
-	return true
+	r.fail(ReasonPolicyDenied, msgs...)
+	return false
 }
 
 // stepApply applies the rendered objects through the cluster's applier,
