@@ -38,9 +38,9 @@ type pairKey struct {
 // snapshot is one accepted revision of the catalog and what was built from
 // it, swapped atomically when a new revision arrives.
 type snapshot struct {
-	rev      *source.Revision
-	cat      *catalog.Catalog
-	engine   *policy.Engine
+	rev    *source.Revision
+	cat    *catalog.Catalog
+	engine *policy.Engine
 	// pipe renders and judges the catalog's services, as every other
 	// entry point does.
 	pipe *pipeline.Pipeline
