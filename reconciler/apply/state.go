@@ -25,8 +25,8 @@ type Deployment struct {
 	Template string     `json:"template,omitempty"` // name@version
 	Hash     string     `json:"hash,omitempty"`     // rendered hash
 	Start    time.Time  `json:"start"`
-	End      *time.Time `json:"end,omitempty"` // nil while in progress
-	Result   string     `json:"result"`        // "Progressing", "Ready", "Failed", "RolledBack", "Superseded"
+	End      *time.Time `json:"end,omitempty"`   // nil while in progress
+	Result   string     `json:"result"`          // "Progressing", "Ready", "Failed", "RolledBack", "Superseded"
 	Cause    string     `json:"cause,omitempty"` // the failing object and why, or who rolled back
 }
 
