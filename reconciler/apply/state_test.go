@@ -409,11 +409,28 @@ func TestStateDeletedWithInventory(t *testing.T) {
 		}
 	}
 
+	c := a.Cluster.Client
+	// A removal the mass-prune guard refuses keeps everything, the state
+	// included: the history and holds go only with the inventory.
+	refused := a.Remove(ctx, team, service, "staging", &PruneBudget{teamTotal: map[string]int{}, teamDel: map[string]int{}})
+	var guard *MassPruneError
+	if !errors.As(refused.Err, &guard) {
+		t.Fatalf("Remove under an empty budget: %v, want the mass-prune guard's refusal", refused.Err)
+	}
+	if s, err := a.State(ctx, p); err != nil || len(s.History) != 1 {
+		t.Errorf("state after a refused removal: %+v, %v; want kept", s, err)
+	}
+	if inv, err := readInventory(ctx, c, team, service, "staging"); err != nil || inv == nil {
+		t.Errorf("inventory after a refused removal: %v, %v; want kept", inv, err)
+	}
+
 	out := a.Remove(ctx, team, service, "staging", nil)
 	if out.Err != nil {
 		t.Fatal(out.Err)
 	}
-	c := a.Cluster.Client
+	if out.Health.Status != HealthPruned || len(out.Pruned) != 1 {
+		t.Errorf("Remove: %+v, want the object pruned", out)
+	}
 	for name, o := range map[string]client.Object{
 		"the service's object": &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "config"}},
 		"the inventory":        &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: SystemNamespace, Name: inventoryName(team, service, "staging")}},
