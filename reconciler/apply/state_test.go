@@ -450,3 +450,46 @@ func TestStateDeletedWithInventory(t *testing.T) {
 		t.Errorf("state after Remove: %+v, %v; want empty", s, err)
 	}
 }
+
+// A state that does not decode (edited by hand, say) is an error for its
+// own pair only: it is not overwritten, and the others still restore.
+func TestStateCorruptAffectsOnlyItsPair(t *testing.T) {
+	ctx := context.Background()
+	a, _ := stateApplier(t, "prod")
+	bad, good := statePair(t, "prod"), statePair(t, "staging")
+	if _, err := a.UpdateState(ctx, good, func(s *PairState) error { s.Suspended = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	team, service, _ := splitPair(bad)
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: SystemNamespace, Name: stateName(team, service, "prod"), Labels: map[string]string{
+			render.LabelManagedBy: render.ManagedBy, render.LabelTeam: team, render.LabelService: service, render.LabelEnvironment: "prod", LabelState: "true",
+		}},
+		Data: map[string]string{dataState: `{"history": [`},
+	}
+	if err := a.Cluster.Client.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Cluster.Client.Delete(context.Background(), cm) })
+
+	if _, err := a.State(ctx, bad); err == nil || !strings.Contains(err.Error(), cm.Name) {
+		t.Errorf("State of a corrupt state: %v, want an error naming %s", err, cm.Name)
+	}
+	if _, err := a.UpdateState(ctx, bad, func(s *PairState) error { s.Suspended = true; return nil }); err == nil {
+		t.Error("UpdateState wrote over a corrupt state")
+	}
+	var stored corev1.ConfigMap
+	if err := a.Cluster.Client.Get(ctx, client.ObjectKeyFromObject(cm), &stored); err != nil || stored.Data[dataState] != cm.Data[dataState] {
+		t.Errorf("the corrupt state was changed: %v %q", err, stored.Data[dataState])
+	}
+	states, err := a.States(ctx)
+	if err == nil || !strings.Contains(err.Error(), cm.Name) {
+		t.Errorf("States: %v, want an error naming %s", err, cm.Name)
+	}
+	if s := states[good]; s == nil || !s.Suspended {
+		t.Errorf("States()[%v] = %+v, want the good pair restored", good, s)
+	}
+	if _, ok := states[bad]; ok {
+		t.Errorf("States returned the corrupt pair")
+	}
+}
