@@ -52,13 +52,21 @@ func stateApplier(t *testing.T, cluster string) (*Applier, *atomic.Int64) {
 	return New(c, testOptions()), n
 }
 
-// statePair is a pair no other test uses.
-func statePair(t *testing.T, env string) Pair {
+// statePair is a pair no other test uses; its state in a's cluster is
+// deleted when the test ends.
+func statePair(t *testing.T, a *Applier, env string) Pair {
 	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
 	if len(name) > 40 {
 		name = name[len(name)-40:]
 	}
-	return Pair{Service: "st/" + strings.Trim(name, "-"), Environment: env}
+	p := Pair{Service: "st/" + strings.Trim(name, "-"), Environment: env}
+	t.Cleanup(func() {
+		team, service, _ := splitPair(p)
+		if err := deleteState(context.Background(), a.Cluster.Client, team, service, env); err != nil {
+			t.Error(err)
+		}
+	})
+	return p
 }
 
 func at(min int) time.Time { return time.Date(2026, 11, 28, 10, min, 0, 0, time.UTC) }
@@ -172,7 +180,7 @@ func TestStateLastHealthy(t *testing.T) {
 func TestStateRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	a, _ := stateApplier(t, "staging")
-	p := statePair(t, "staging")
+	p := statePair(t, a, "staging")
 
 	s, err := a.State(ctx, p)
 	if err != nil || !reflect.DeepEqual(s, &PairState{}) {
@@ -219,7 +227,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if read, _ := a.State(ctx, p); !reflect.DeepEqual(read, want) {
 		t.Errorf("a failing fn changed the state: %+v", read)
 	}
-	fresh := statePair(t, "prod")
+	fresh := statePair(t, a, "prod")
 	if _, err := b.UpdateState(ctx, fresh, func(*PairState) error { return errNo }); !errors.Is(err, errNo) {
 		t.Errorf("UpdateState with a failing fn: %v, want %v", err, errNo)
 	}
@@ -274,7 +282,7 @@ func TestStateConcurrentUpdates(t *testing.T) {
 	ctx := context.Background()
 	a, _ := stateApplier(t, "staging")
 	b, _ := stateApplier(t, "staging")
-	p := statePair(t, "staging")
+	p := statePair(t, a, "staging")
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*HistoryLimit)
@@ -327,7 +335,7 @@ func TestStateConcurrentUpdates(t *testing.T) {
 func TestStatesListsOnlyStates(t *testing.T) {
 	ctx := context.Background()
 	a, _ := stateApplier(t, "prod")
-	p1, p2 := statePair(t, "prod"), statePair(t, "staging") // environments may share a cluster
+	p1, p2 := statePair(t, a, "prod"), statePair(t, a, "staging") // environments may share a cluster
 	for i, p := range []Pair{p1, p2} {
 		if _, err := a.UpdateState(ctx, p, func(s *PairState) error {
 			s.HeldAt = fmt.Sprint("rev", i)
@@ -342,10 +350,12 @@ func TestStatesListsOnlyStates(t *testing.T) {
 	if err := writeInventory(ctx, a.Cluster.Client, &Inventory{Team: team, Service: service + "-inv", Environment: "prod", Revision: "x"}); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = deleteInventory(context.Background(), a.Cluster.Client, team, service+"-inv", "prod") })
 	other := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: SystemNamespace, Name: "st.other.prod.state-not", Labels: map[string]string{render.LabelManagedBy: render.ManagedBy, render.LabelTeam: team}}}
 	if err := a.Cluster.Client.Create(ctx, other); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = a.Cluster.Client.Delete(context.Background(), other) })
 
 	// A restarted pave restores them in one request.
 	b, requests := stateApplier(t, "prod")
@@ -387,9 +397,9 @@ func TestStateDeletedWithInventory(t *testing.T) {
 	ctx := context.Background()
 	a, _ := stateApplier(t, "staging")
 	ns := testcluster.Namespace(t)
-	p := statePair(t, "staging")
+	p := statePair(t, a, "staging")
 	team, service, _ := splitPair(p)
-	keep := Pair{Service: p.Service, Environment: "prod"} // same cluster, another environment
+	keep := statePair(t, a, "prod") // the same service in another environment of the cluster
 
 	labels := map[string]string{render.LabelManagedBy: render.ManagedBy, render.LabelTeam: team, render.LabelService: service, render.LabelEnvironment: "staging"}
 	obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "config", Labels: labels}}
@@ -456,7 +466,7 @@ func TestStateDeletedWithInventory(t *testing.T) {
 func TestStateCorruptAffectsOnlyItsPair(t *testing.T) {
 	ctx := context.Background()
 	a, _ := stateApplier(t, "prod")
-	bad, good := statePair(t, "prod"), statePair(t, "staging")
+	bad, good := statePair(t, a, "prod"), statePair(t, a, "staging")
 	if _, err := a.UpdateState(ctx, good, func(s *PairState) error { s.Suspended = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
