@@ -260,7 +260,8 @@ func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	for pair := range p.blocked {
 		round.Catalog[pair.Service] = true
 	}
-	prog = o.con.progress(stderr, "applying "+plural(len(p.rendered), "service"), "", 0)
+	prog = o.con.progress(stderr, "applying", "pair", len(p.rendered))
+	round.Done = func(*apply.Result) { prog.add(1) }
 	results := fleet.Reconcile(ctx, round)
 	prog.end()
 	clean := printApplyResults(stdout, results, o.wait, o.con.colored(stdout)) && len(p.blocked) == 0 && len(cat.Errors) == 0

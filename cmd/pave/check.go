@@ -153,7 +153,7 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 		if o.env != "" {
 			envs = 1
 		}
-		prog := o.progress(stderr, "checking", "service", len(selected)*envs)
+		prog := o.progress(stderr, "checking", "pair", len(selected)*envs)
 		rep = report.FromRun(pipeline.New(cat, countingRenderer{render.New(cat, render.Options{}), prog}, engine).Run(ctx, pipeline.Options{Services: ids, Environment: o.env}))
 		prog.end()
 	}

@@ -252,7 +252,7 @@ func TestProgressLine(t *testing.T) {
 	con := &console{term: fakeTerminal(nil, &out)}
 	con.term.now, con.term.progressDelay = now, time.Second
 
-	p := con.progress(&out, "checking", "service", 10)
+	p := con.progress(&out, "checking", "pair", 10)
 	p.add(1)
 	if out.Len() != 0 {
 		t.Fatalf("drawn before the delay: %q", out.String())
@@ -266,10 +266,10 @@ func TestProgressLine(t *testing.T) {
 	clock = clock.Add(10 * time.Millisecond)
 	p.add(1) // the line was cleared: drawn again at once
 	p.end()
-	want := "\r\x1b[Kchecking 2/10 services…" +
-		"\r\x1b[Kchecking 4/10 services…" +
+	want := "\r\x1b[Kchecking 2/10 pairs…" +
+		"\r\x1b[Kchecking 4/10 pairs…" +
 		"\r\x1b[Kpayments/checkout (prod): denied\n" +
-		"\r\x1b[Kchecking 5/10 services…" +
+		"\r\x1b[Kchecking 5/10 pairs…" +
 		"\r\x1b[K"
 	if out.String() != want {
 		t.Errorf("terminal got\n%q\nwant\n%q", out.String(), want)
@@ -277,7 +277,7 @@ func TestProgressLine(t *testing.T) {
 
 	// On a pipe: nothing but the message.
 	var pipe bytes.Buffer
-	p = con.progress(&pipe, "checking", "service", 10)
+	p = con.progress(&pipe, "checking", "pair", 10)
 	clock = clock.Add(time.Hour)
 	p.add(5)
 	io.WriteString(p, "a message\n")
@@ -299,7 +299,7 @@ func TestCheckProgress(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
 	got := stderr.String()
-	if !strings.Contains(got, "\r\x1b[Kchecking ") || !strings.Contains(got, "/16 services…") || !strings.HasSuffix(got, "\r\x1b[K") {
+	if !strings.Contains(got, "\r\x1b[Kchecking ") || !strings.Contains(got, "/16 pairs…") || !strings.HasSuffix(got, "\r\x1b[K") {
 		t.Errorf("stderr on a terminal = %q", got)
 	}
 	if strings.Contains(stdout.String(), "\r") {
@@ -396,7 +396,7 @@ func TestApplyAndDiffOnATerminal(t *testing.T) {
 			t.Errorf("apply: no %q in:\n%s", want, stdout.String())
 		}
 	}
-	if got := stderr.String(); !strings.Contains(got, "\r\x1b[Kchecking services… 0s") || !strings.Contains(got, "\r\x1b[Kapplying 16 services… 0s") || !strings.HasSuffix(got, "\r\x1b[K") {
+	if got := stderr.String(); !strings.Contains(got, "\r\x1b[Kchecking services… 0s") || !strings.Contains(got, "\r\x1b[Kapplying 0/16 pairs…") || !strings.HasSuffix(got, "\r\x1b[K") {
 		t.Errorf("apply: stderr = %q", got)
 	}
 

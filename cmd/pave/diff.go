@@ -82,7 +82,7 @@ func (o *diffOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []s
 			changed = true
 		}
 	}
-	prog = o.con.progress(stderr, "diffing", "service", len(p.rendered))
+	prog = o.con.progress(stderr, "diffing", "pair", len(p.rendered))
 	defer prog.end()
 	for _, res := range p.rendered {
 		prog.add(1)

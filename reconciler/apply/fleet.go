@@ -48,6 +48,10 @@ type Round struct {
 	AllowMassPrune bool
 	// Environments limits the round (nil: all).
 	Environments []string
+	// Done, when set, is called with each service × environment's result
+	// as soon as it is known (from the clusters' workers, at once: it must
+	// be safe for concurrent use). pave apply counts its progress with it.
+	Done func(*Result)
 }
 
 // Pair is a service in an environment.
@@ -109,6 +113,9 @@ func (f *Fleet) reconcileCluster(ctx context.Context, cluster string, envs []cat
 		for _, res := range work {
 			out = append(out, &Result{Service: res.Service, Environment: res.Environment, Cluster: cluster, Revision: res.Revision, Hash: res.Hash, Err: err,
 				Health: Health{Status: HealthUnreachable, Message: err.Error()}})
+			if r.Done != nil {
+				r.Done(out[len(out)-1])
+			}
 		}
 		return out
 	}
@@ -136,6 +143,9 @@ func (f *Fleet) reconcileCluster(ctx context.Context, cluster string, envs []cat
 	for i := range work {
 		g.Go(func() error {
 			out[i] = a.Apply(ctx, r.Config, work[i], r.Resync, budget)
+			if r.Done != nil {
+				r.Done(out[i])
+			}
 			return nil
 		})
 	}
