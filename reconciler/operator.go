@@ -3,6 +3,8 @@ package reconciler
 import (
 	"context"
 	"errors"
+
+	"github.com/pave-dev/pave/reconciler/apply"
 )
 
 // Operator is what the write API asks of the daemon.
@@ -18,7 +20,7 @@ type Operator interface {
 	// Resume undoes Suspend and a rollback hold; env "" = every environment.
 	Resume(ctx context.Context, service, env string) error
 	// History is the pair's deployments, newest first (apply.PairState.History).
-	History(ctx context.Context, service, env string) ([]deployment, error)
+	History(ctx context.Context, service, env string) ([]apply.Deployment, error)
 }
 
 var (

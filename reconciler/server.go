@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/net/netutil"
 
+	"github.com/pave-dev/pave/reconciler/apply"
 	"github.com/pave-dev/pave/source"
 )
 
@@ -326,8 +327,8 @@ type OperatorResult struct {
 // ServiceHistory is the history endpoint's answer: each environment's
 // deployments, newest first.
 type ServiceHistory struct {
-	Service      string                  `json:"service"`
-	Environments map[string][]deployment `json:"environments"`
+	Service      string                        `json:"service"`
+	Environments map[string][]apply.Deployment `json:"environments"`
 }
 
 // operatorVerb describes one write endpoint.
@@ -508,7 +509,7 @@ func (d *Daemon) serveHistory(w http.ResponseWriter, r *http.Request, op Operato
 		}
 		slices.Sort(envs)
 	}
-	out := ServiceHistory{Service: id, Environments: map[string][]deployment{}}
+	out := ServiceHistory{Service: id, Environments: map[string][]apply.Deployment{}}
 	for _, env := range envs {
 		h, err := op.History(r.Context(), id, env)
 		if err != nil {
@@ -516,7 +517,7 @@ func (d *Daemon) serveHistory(w http.ResponseWriter, r *http.Request, op Operato
 			return
 		}
 		if h == nil {
-			h = []deployment{}
+			h = []apply.Deployment{}
 		}
 		out.Environments[env] = h
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 
+	"github.com/pave-dev/pave/reconciler/apply"
 	"github.com/pave-dev/pave/source"
 )
 
@@ -419,7 +420,7 @@ type recordingOperator struct {
 	mu      sync.Mutex
 	calls   []call
 	err     error
-	history map[string][]deployment // by environment
+	history map[string][]apply.Deployment // by environment
 }
 
 func (o *recordingOperator) record(c call) error {
@@ -455,7 +456,7 @@ func (o *recordingOperator) Resume(_ context.Context, service, env string) error
 	return o.record(call{"resume", service, env, ""})
 }
 
-func (o *recordingOperator) History(_ context.Context, service, env string) ([]deployment, error) {
+func (o *recordingOperator) History(_ context.Context, service, env string) ([]apply.Deployment, error) {
 	if err := o.record(call{"history", service, env, ""}); err != nil {
 		return nil, err
 	}
@@ -569,7 +570,7 @@ func TestOperatorAPIRefusesMissingOrWrongToken(t *testing.T) {
 // nothing, even though the reads (history included) are open; without an
 // operator they do not exist.
 func TestOperatorAPIOffWithoutToken(t *testing.T) {
-	op := &recordingOperator{history: map[string][]deployment{"prod": {{Revision: "abc"}}}}
+	op := &recordingOperator{history: map[string][]apply.Deployment{"prod": {{Revision: "abc"}}}}
 	url, _, logs := operatorAPI(t, nil, op)
 	for _, ep := range writeEndpoints {
 		code, body, _ := do(t, http.MethodPost, url+ep.path, "", ep.body)
@@ -726,7 +727,7 @@ func TestOperatorAPIMethodNotAllowed(t *testing.T) {
 // service has a status in, newest first as the operator gives them.
 func TestOperatorAPIHistory(t *testing.T) {
 	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-	op := &recordingOperator{history: map[string][]deployment{
+	op := &recordingOperator{history: map[string][]apply.Deployment{
 		"staging": {{Revision: "bbb", Start: t0.Add(time.Hour)}, {Revision: "aaa", Start: t0}},
 		"prod":    {{Revision: "aaa", Start: t0.Add(2 * time.Hour)}},
 	}}
