@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pave-dev/pave/reconciler"
+	"github.com/pave-dev/pave/report"
 )
 
 // The environment variables the operator commands fall back on.
@@ -182,9 +183,13 @@ func apiPath(segments ...string) string {
 }
 
 // withContext prefixes err's message with what the command was doing,
-// keeping its exit code.
+// keeping its exit code. A mistake in the flags stays as it is: it
+// points at the command's --help instead.
 func withContext(err error, format string, args ...any) error {
 	var ee *exitError
+	if errors.As(err, &ee) && ee.help {
+		return err
+	}
 	if errors.As(err, &ee) && ee.err != nil {
 		return &exitError{code: ee.code, err: fmt.Errorf(format+": %w", append(args, ee.err)...), help: ee.help}
 	}
@@ -224,6 +229,8 @@ func (c *apiClient) refused(resp *http.Response, data []byte) error {
 	if len(msg) > 500 {
 		msg = msg[:500] + "…"
 	}
+	// The message may quote anything a service or a cluster said.
+	msg = report.Terminal(msg)
 	e := &apiError{code: resp.StatusCode, message: msg}
 	code := exitInternal
 	switch resp.StatusCode {

@@ -194,7 +194,7 @@ func gateText(e *statusEnv) string {
 // terminal, tabs and newlines flattened so the table stays aligned, "-"
 // when empty.
 func cell(s string) string {
-	s = strings.Join(strings.Fields(report.Terminal(s)), " ")
+	s = report.Terminal(strings.Join(strings.Fields(s), " "))
 	if s == "" {
 		return "-"
 	}
