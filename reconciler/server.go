@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/net/netutil"
 
+	"github.com/pave-dev/pave/reconciler/apply"
 	"github.com/pave-dev/pave/source"
 )
 
@@ -30,9 +33,15 @@ type APIOptions struct {
 	// Webhook handles POST /hooks/git; nil leaves it unrouted.
 	Webhook http.Handler
 	// Token, when not empty, is the bearer token every request under
-	// /api/ must carry (compared in constant time). Read endpoints and
-	// any later write endpoint share it: they are all routed behind it.
+	// /api/ must carry (compared in constant time). Read and write
+	// endpoints share it: they are all routed behind it.
 	Token []byte
+	// Operator serves the history and the write endpoints (promote,
+	// rollback, suspend, resume); nil leaves them unrouted (404). The
+	// write endpoints act only when Token is set too: without it they
+	// answer 403 and call nothing, since anyone who reaches the
+	// listener could otherwise roll back production.
+	Operator Operator
 }
 
 // APIHandler serves the API listener (pave serve --listen), for people
@@ -43,8 +52,18 @@ type APIOptions struct {
 //	GET  /api/v1/source                 the followed revision and the last fetch error
 //	POST /hooks/git                     push webhooks (when o.Webhook is set)
 //
+// and, when o.Operator is set, the operator's endpoints (operatorRoutes):
+//
+//	GET  /api/v1/services/{team}/{name}/history   deployments per environment
+//	POST /api/v1/services/{team}/{name}/promote   env
+//	POST /api/v1/services/{team}/{name}/rollback  env, revision (optional)
+//	POST /api/v1/services/{team}/{name}/suspend   env (optional: every environment)
+//	POST /api/v1/services/{team}/{name}/resume    env (optional: every environment)
+//	POST /api/v1/templates/{template}/promote     env
+//
 // Everything under /api/ requires "Authorization: Bearer <token>" when
-// o.Token is set; the webhook checks its own signatures. Probes and
+// o.Token is set; the webhook checks its own signatures. Without o.Token
+// the POST endpoints answer 403 and change nothing. Probes and
 // metrics are not here but on the probe listener (ProbeHandler), so that
 // load on this one never fails a liveness probe.
 func (d *Daemon) APIHandler(o APIOptions) http.Handler {
@@ -63,12 +82,15 @@ func (d *Daemon) APIHandler(o APIOptions) http.Handler {
 	api.HandleFunc("GET /api/v1/source", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, redactSource(d.Status.Source()))
 	})
+	if o.Operator != nil {
+		d.operatorRoutes(api, o.Operator, len(o.Token) > 0)
+	}
 
 	mux := http.NewServeMux()
 	// Every path under /api/, known or not, goes through the token check
 	// first: an unauthenticated client learns nothing, not even which
 	// paths exist.
-	mux.Handle("/api/", requireToken(o.Token, api))
+	mux.Handle("/api/", requireToken(o.Token, api, d.log))
 	if o.Webhook != nil {
 		mux.Handle(source.WebhookPath, o.Webhook)
 	}
@@ -110,7 +132,9 @@ func redactSource(s SourceStatus) SourceStatus {
 // requireToken lets a request through only with "Authorization: Bearer
 // <token>"; an empty token lets everything through. Digests are compared,
 // so neither the token's content nor its length leaks through timing.
-func requireToken(token []byte, next http.Handler) http.Handler {
+// A refused write is logged (method, path, remote address; never what
+// the client sent as a token).
+func requireToken(token []byte, next http.Handler, log logr.Logger) http.Handler {
 	if len(token) == 0 {
 		return next
 	}
@@ -119,6 +143,9 @@ func requireToken(token []byte, next http.Handler) http.Handler {
 		got, ok := bearerToken(r.Header.Get("Authorization"))
 		sum := sha256.Sum256([]byte(got))
 		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || !ok {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				log.Info("refused an API write without a valid bearer token", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pave"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid bearer token is required (Authorization: Bearer <token>)"})
 			return
@@ -272,4 +299,232 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// maxOperatorBody bounds the JSON body of a write request: a few short
+// strings.
+const maxOperatorBody = 4 << 10
+
+// operatorRequest is what a write endpoint reads, from the JSON body
+// ({"env": "prod"}) or the query (?env=prod); both may be given if they
+// agree.
+type operatorRequest struct {
+	Env      string `json:"env,omitempty"`
+	Revision string `json:"revision,omitempty"`
+}
+
+// OperatorResult is a write endpoint's answer when the operator accepted
+// the request.
+type OperatorResult struct {
+	Verb     string `json:"verb"`
+	Service  string `json:"service,omitempty"`
+	Template string `json:"template,omitempty"`
+	// Env is empty when the verb applies to every environment.
+	Env      string `json:"env,omitempty"`
+	Revision string `json:"revision,omitempty"`
+}
+
+// ServiceHistory is the history endpoint's answer: each environment's
+// deployments, newest first.
+type ServiceHistory struct {
+	Service      string                        `json:"service"`
+	Environments map[string][]apply.Deployment `json:"environments"`
+}
+
+// operatorVerb describes one write endpoint.
+type operatorVerb struct {
+	verb    string
+	needEnv bool // env is required (else "" means every environment)
+	withRev bool // the request may carry a revision
+	do      func(ctx context.Context, target string, req operatorRequest) error
+}
+
+// operatorRoutes adds the history and the write endpoints to api. With
+// writable false (no API token) the write endpoints refuse with 403
+// before reading the request: an open listener must not let anyone roll
+// back production.
+func (d *Daemon) operatorRoutes(api *http.ServeMux, op Operator, writable bool) {
+	log := d.log.WithName("api")
+	api.HandleFunc("GET /api/v1/services/{team}/{name}/history", func(w http.ResponseWriter, r *http.Request) {
+		d.serveHistory(w, r, op)
+	})
+	service := func(r *http.Request) string { return r.PathValue("team") + "/" + r.PathValue("name") }
+	for _, v := range []operatorVerb{
+		{verb: "promote", needEnv: true, do: func(ctx context.Context, svc string, q operatorRequest) error {
+			return op.Promote(ctx, svc, q.Env)
+		}},
+		{verb: "rollback", needEnv: true, withRev: true, do: func(ctx context.Context, svc string, q operatorRequest) error {
+			return op.Rollback(ctx, svc, q.Env, q.Revision)
+		}},
+		{verb: "suspend", do: func(ctx context.Context, svc string, q operatorRequest) error {
+			return op.Suspend(ctx, svc, q.Env)
+		}},
+		{verb: "resume", do: func(ctx context.Context, svc string, q operatorRequest) error {
+			return op.Resume(ctx, svc, q.Env)
+		}},
+	} {
+		api.Handle("/api/v1/services/{team}/{name}/"+v.verb, operatorHandler(log, v, writable, func(r *http.Request) (string, string) {
+			return "service", service(r)
+		}))
+	}
+	api.Handle("/api/v1/templates/{template}/promote", operatorHandler(log, operatorVerb{
+		verb: "promote-template", needEnv: true,
+		do: func(ctx context.Context, tmpl string, q operatorRequest) error {
+			return op.PromoteTemplate(ctx, tmpl, q.Env)
+		},
+	}, writable, func(r *http.Request) (string, string) { return "template", r.PathValue("template") }))
+}
+
+// operatorHandler serves one write endpoint: POST only, the request read
+// and checked, the operator called, the outcome logged and mapped to a
+// status code.
+func operatorHandler(log logr.Logger, v operatorVerb, writable bool, target func(*http.Request) (kind, name string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, "%s needs POST, got %s", r.URL.Path, r.Method)
+			return
+		}
+		kind, name := target(r)
+		if !writable {
+			log.Info("refused an API write: the write API is off without --api-token-file", "verb", v.verb, kind, name, "remote", r.RemoteAddr)
+			writeError(w, http.StatusForbidden, "the write API is off: pave serve runs without --api-token-file")
+			return
+		}
+		q, err := readOperatorRequest(w, r)
+		if err == nil {
+			err = v.check(q)
+		}
+		if err != nil {
+			log.Info("refused an API write: bad request", "verb", v.verb, kind, name, "remote", r.RemoteAddr, "error", err.Error())
+			writeError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		err = v.do(r.Context(), name, q)
+		kv := []any{"verb", v.verb, kind, name, "env", q.Env, "remote", r.RemoteAddr}
+		if q.Revision != "" {
+			kv = append(kv, "revision", q.Revision)
+		}
+		if err != nil {
+			code := operatorErrorCode(err)
+			log.Info("operator request refused", append(kv, "status", code, "error", err.Error())...)
+			writeError(w, code, "%s", source.RedactURLs(err.Error()))
+			return
+		}
+		log.Info("operator request done", kv...)
+		res := OperatorResult{Verb: v.verb, Env: q.Env, Revision: q.Revision}
+		if kind == "template" {
+			res.Template = name
+		} else {
+			res.Service = name
+		}
+		writeJSON(w, http.StatusOK, res)
+	})
+}
+
+// check refuses a request missing the environment the verb needs, or
+// carrying a revision the verb does not take.
+func (v operatorVerb) check(q operatorRequest) error {
+	if v.needEnv && q.Env == "" {
+		return fmt.Errorf("%s needs env (in the JSON body or ?env=)", v.verb)
+	}
+	if !v.withRev && q.Revision != "" {
+		return fmt.Errorf("%s takes no revision", v.verb)
+	}
+	return nil
+}
+
+// readOperatorRequest reads env and revision from the query and the JSON
+// body (bounded, unknown fields refused); a value given in both must be
+// the same.
+func readOperatorRequest(w http.ResponseWriter, r *http.Request) (operatorRequest, error) {
+	var body operatorRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOperatorBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+		return body, fmt.Errorf("body: %w", err)
+	}
+	if dec.More() {
+		return body, errors.New("body: more than one JSON value")
+	}
+	query := r.URL.Query()
+	for k := range query {
+		if k != "env" && k != "revision" {
+			return body, fmt.Errorf("unknown query parameter %q (env, revision)", k)
+		}
+	}
+	out := body
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"env", &out.Env}, {"revision", &out.Revision}} {
+		v := query.Get(f.name)
+		switch {
+		case v == "":
+		case *f.dst == "":
+			*f.dst = v
+		case *f.dst != v:
+			return body, fmt.Errorf("%s is %q in the body but %q in the query", f.name, *f.dst, v)
+		}
+	}
+	return out, nil
+}
+
+// operatorErrorCode maps the operator's errors to status codes.
+func operatorErrorCode(err error) int {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, ErrNotSupported):
+		return http.StatusNotImplemented
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// serveHistory answers GET .../history: the deployments of the
+// environment named by ?env=, or of every environment the service has a
+// status in.
+func (d *Daemon) serveHistory(w http.ResponseWriter, r *http.Request, op Operator) {
+	id := r.PathValue("team") + "/" + r.PathValue("name")
+	for k := range r.URL.Query() {
+		if k != "env" {
+			writeError(w, http.StatusBadRequest, "unknown query parameter %q (env)", k)
+			return
+		}
+	}
+	envs := []string{r.URL.Query().Get("env")}
+	if envs[0] == "" {
+		svc, ok := d.Status.Service(id)
+		if !ok {
+			writeError(w, http.StatusNotFound, "no such service")
+			return
+		}
+		envs = envs[:0]
+		for env := range svc.Environments {
+			envs = append(envs, env)
+		}
+		slices.Sort(envs)
+	}
+	out := ServiceHistory{Service: id, Environments: map[string][]apply.Deployment{}}
+	for _, env := range envs {
+		h, err := op.History(r.Context(), id, env)
+		if err != nil {
+			writeError(w, operatorErrorCode(err), "%s", source.RedactURLs(err.Error()))
+			return
+		}
+		if h == nil {
+			h = []apply.Deployment{}
+		}
+		out.Environments[env] = h
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// writeError answers {"error": "..."}.
+func writeError(w http.ResponseWriter, code int, format string, args ...any) {
+	writeJSON(w, code, map[string]string{"error": fmt.Sprintf(format, args...)})
 }

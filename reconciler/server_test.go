@@ -11,15 +11,22 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
+	"encoding/json"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+
+	"github.com/pave-dev/pave/reconciler/apply"
 	"github.com/pave-dev/pave/source"
 )
 
@@ -401,5 +408,363 @@ func TestServerOptionsValidate(t *testing.T) {
 		if err := o.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// call is one call the recording operator received.
+type call struct{ verb, target, env, revision string }
+
+// recordingOperator records what the write API asks of it and answers
+// err (nil: accepted) and history.
+type recordingOperator struct {
+	mu      sync.Mutex
+	calls   []call
+	err     error
+	history map[string][]apply.Deployment // by environment
+}
+
+func (o *recordingOperator) record(c call) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, c)
+	return o.err
+}
+
+func (o *recordingOperator) Calls() []call {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.calls)
+}
+
+func (o *recordingOperator) Promote(_ context.Context, service, env string) error {
+	return o.record(call{"promote", service, env, ""})
+}
+
+func (o *recordingOperator) PromoteTemplate(_ context.Context, template, env string) error {
+	return o.record(call{"promote-template", template, env, ""})
+}
+
+func (o *recordingOperator) Rollback(_ context.Context, service, env, revision string) error {
+	return o.record(call{"rollback", service, env, revision})
+}
+
+func (o *recordingOperator) Suspend(_ context.Context, service, env string) error {
+	return o.record(call{"suspend", service, env, ""})
+}
+
+func (o *recordingOperator) Resume(_ context.Context, service, env string) error {
+	return o.record(call{"resume", service, env, ""})
+}
+
+func (o *recordingOperator) History(_ context.Context, service, env string) ([]apply.Deployment, error) {
+	if err := o.record(call{"history", service, env, ""}); err != nil {
+		return nil, err
+	}
+	h, ok := o.history[env]
+	if !ok {
+		return nil, fmt.Errorf("environment %s: %w", env, ErrNotFound)
+	}
+	return h, nil
+}
+
+// operatorAPI serves a daemon's API with op behind token, logging into
+// the returned buffer.
+func operatorAPI(t *testing.T, token []byte, op Operator) (string, *Daemon, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	log := funcr.New(func(prefix, args string) { logs.WriteString(prefix + " " + args + "\n") }, funcr.Options{})
+	d := New(log, nil, nil, DefaultOptions())
+	srv := httptest.NewServer(d.APIHandler(APIOptions{Token: token, Operator: op}))
+	t.Cleanup(srv.Close)
+	return srv.URL, d, logs
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) WriteString(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(v)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// do sends one request and returns the status code and body.
+func do(t *testing.T, method, url, auth, body string) (int, string, http.Header) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// writeEndpoints is one valid request to every write endpoint.
+var writeEndpoints = []struct{ path, body string }{
+	{"/api/v1/services/payments/checkout/promote", `{"env":"prod"}`},
+	{"/api/v1/services/payments/checkout/rollback", `{"env":"prod","revision":"abc123"}`},
+	{"/api/v1/services/payments/checkout/suspend", `{"env":"prod"}`},
+	{"/api/v1/services/payments/checkout/resume", ``},
+	{"/api/v1/templates/web-service/promote", `{"env":"prod"}`},
+}
+
+// A write without the bearer token, or with a wrong one, is refused with
+// 401 and never reaches the operator; the refusal is logged without what
+// the client sent.
+func TestOperatorAPIRefusesMissingOrWrongToken(t *testing.T) {
+	op := &recordingOperator{}
+	url, _, logs := operatorAPI(t, []byte(testToken), op)
+	wrong := "0123456789abcdef-not-the-token!!"
+	for _, ep := range writeEndpoints {
+		for _, auth := range []string{"", "Bearer " + wrong, "Basic " + testToken, "Bearer " + testToken + "x"} {
+			code, body, h := do(t, http.MethodPost, url+ep.path, auth, ep.body)
+			if code != http.StatusUnauthorized || h.Get("WWW-Authenticate") == "" {
+				t.Errorf("POST %s with %q = %d %s, want 401", ep.path, auth, code, body)
+			}
+		}
+	}
+	if c := op.Calls(); len(c) != 0 {
+		t.Fatalf("the operator was called without a valid token: %v", c)
+	}
+	if n := strings.Count(logs.String(), "refused an API write without a valid bearer token"); n != 4*len(writeEndpoints) {
+		t.Errorf("%d refusals logged, want %d:\n%s", n, 4*len(writeEndpoints), logs)
+	}
+	if strings.Contains(logs.String(), wrong) || strings.Contains(logs.String(), testToken) {
+		t.Errorf("the log shows a token:\n%s", logs)
+	}
+	// The same requests with the token go through.
+	for _, ep := range writeEndpoints {
+		if code, body, _ := do(t, http.MethodPost, url+ep.path, "Bearer "+testToken, ep.body); code != http.StatusOK {
+			t.Errorf("POST %s with the token = %d %s", ep.path, code, body)
+		}
+	}
+	if c := op.Calls(); len(c) != len(writeEndpoints) {
+		t.Errorf("calls with the token: %v", c)
+	}
+}
+
+// Without --api-token-file the write endpoints answer 403 and call
+// nothing, even though the reads (history included) are open; without an
+// operator they do not exist.
+func TestOperatorAPIOffWithoutToken(t *testing.T) {
+	op := &recordingOperator{history: map[string][]apply.Deployment{"prod": {{Revision: "abc"}}}}
+	url, _, logs := operatorAPI(t, nil, op)
+	for _, ep := range writeEndpoints {
+		code, body, _ := do(t, http.MethodPost, url+ep.path, "", ep.body)
+		if code != http.StatusForbidden || !strings.Contains(body, `"error": "the write API is off: pave serve runs without --api-token-file"`) {
+			t.Errorf("POST %s without a configured token = %d %s, want 403", ep.path, code, body)
+		}
+	}
+	if c := op.Calls(); len(c) != 0 {
+		t.Fatalf("the operator was called with the write API off: %v", c)
+	}
+	if !strings.Contains(logs.String(), "the write API is off") {
+		t.Errorf("refusals not logged:\n%s", logs)
+	}
+	if code, body, _ := do(t, http.MethodGet, url+"/api/v1/services/payments/checkout/history?env=prod", "", ""); code != http.StatusOK {
+		t.Errorf("history without a configured token = %d %s", code, body)
+	}
+
+	none, _, _ := operatorAPI(t, []byte(testToken), nil)
+	for _, ep := range append(writeEndpoints, struct{ path, body string }{"/api/v1/services/payments/checkout/history", ""}) {
+		if code, body, _ := do(t, http.MethodPost, none+ep.path, "Bearer "+testToken, ep.body); code != http.StatusNotFound {
+			t.Errorf("POST %s without an operator = %d %s, want 404", ep.path, code, body)
+		}
+	}
+}
+
+// Each verb reaches the operator with the service (or template), the
+// environment and the revision of the request, from the JSON body or the
+// query; malformed requests are refused with 400 before the operator.
+func TestOperatorAPIRoutes(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, body string
+		want             call   // zero: not called
+		code             int    // 0: 200
+		errorHas         string // in the 4xx body
+	}{
+		{"promote", "/api/v1/services/payments/checkout/promote", `{"env":"prod"}`, call{"promote", "payments/checkout", "prod", ""}, 0, ""},
+		{"promote, env in the query", "/api/v1/services/payments/checkout/promote?env=prod", ``, call{"promote", "payments/checkout", "prod", ""}, 0, ""},
+		{"promote, env in both", "/api/v1/services/payments/checkout/promote?env=prod", `{"env":"prod"}`, call{"promote", "payments/checkout", "prod", ""}, 0, ""},
+		{"promote without env", "/api/v1/services/payments/checkout/promote", `{}`, call{}, 400, "promote needs env"},
+		{"promote with a revision", "/api/v1/services/payments/checkout/promote", `{"env":"prod","revision":"abc"}`, call{}, 400, "promote takes no revision"},
+		{"env differs between body and query", "/api/v1/services/payments/checkout/promote?env=staging", `{"env":"prod"}`, call{}, 400, `env is "prod" in the body but "staging" in the query`},
+		{"unknown body field", "/api/v1/services/payments/checkout/promote", `{"env":"prod","force":true}`, call{}, 400, `unknown field "force"`},
+		{"unknown query parameter", "/api/v1/services/payments/checkout/promote?env=prod&force=1", ``, call{}, 400, `unknown query parameter "force"`},
+		{"body not JSON", "/api/v1/services/payments/checkout/promote", `env=prod`, call{}, 400, "body:"},
+		{"two JSON values", "/api/v1/services/payments/checkout/promote", `{"env":"prod"} {"env":"staging"}`, call{}, 400, "more than one JSON value"},
+		{"body too large", "/api/v1/services/payments/checkout/promote", `{"env":"` + strings.Repeat("p", maxOperatorBody) + `"}`, call{}, 400, "too large"},
+		{"rollback to the last healthy revision", "/api/v1/services/payments/checkout/rollback", `{"env":"prod"}`, call{"rollback", "payments/checkout", "prod", ""}, 0, ""},
+		{"rollback to a revision", "/api/v1/services/payments/checkout/rollback?env=prod&revision=0123abcd", ``, call{"rollback", "payments/checkout", "prod", "0123abcd"}, 0, ""},
+		{"rollback without env", "/api/v1/services/payments/checkout/rollback", `{"revision":"0123abcd"}`, call{}, 400, "rollback needs env"},
+		{"suspend one environment", "/api/v1/services/payments/checkout/suspend", `{"env":"staging"}`, call{"suspend", "payments/checkout", "staging", ""}, 0, ""},
+		{"suspend every environment", "/api/v1/services/payments/checkout/suspend", ``, call{"suspend", "payments/checkout", "", ""}, 0, ""},
+		{"resume one environment", "/api/v1/services/payments/checkout/resume?env=prod", ``, call{"resume", "payments/checkout", "prod", ""}, 0, ""},
+		{"resume every environment", "/api/v1/services/payments/checkout/resume", `{}`, call{"resume", "payments/checkout", "", ""}, 0, ""},
+		{"resume with a revision", "/api/v1/services/payments/checkout/resume", `{"revision":"abc"}`, call{}, 400, "resume takes no revision"},
+		{"promote a template wave", "/api/v1/templates/web-service/promote", `{"env":"prod"}`, call{"promote-template", "web-service", "prod", ""}, 0, ""},
+		{"promote a template wave without env", "/api/v1/templates/web-service/promote", ``, call{}, 400, "promote-template needs env"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			op := &recordingOperator{}
+			url, _, logs := operatorAPI(t, []byte(testToken), op)
+			code, body, _ := do(t, http.MethodPost, url+tc.path, "Bearer "+testToken, tc.body)
+			want := tc.code
+			if want == 0 {
+				want = http.StatusOK
+			}
+			if code != want {
+				t.Fatalf("POST %s %s = %d %s, want %d", tc.path, tc.body, code, body, want)
+			}
+			calls := op.Calls()
+			if tc.want == (call{}) {
+				if len(calls) != 0 {
+					t.Errorf("the operator was called: %v", calls)
+				}
+				var e map[string]string
+				if err := json.Unmarshal([]byte(body), &e); err != nil || !strings.Contains(e["error"], tc.errorHas) {
+					t.Errorf("error body %s (%v), want %q in {\"error\": ...}", body, err, tc.errorHas)
+				}
+				return
+			}
+			if len(calls) != 1 || calls[0] != tc.want {
+				t.Fatalf("calls = %v, want [%v]", calls, tc.want)
+			}
+			var res OperatorResult
+			if err := json.Unmarshal([]byte(body), &res); err != nil || res.Verb != tc.want.verb || res.Env != tc.want.env || res.Revision != tc.want.revision || res.Service+res.Template != tc.want.target {
+				t.Errorf("answer %s (%v), want %v", body, err, tc.want)
+			}
+			// Every write is logged with its verb, target, environment
+			// and the client's address, never the token.
+			line := logs.String()
+			for _, want := range []string{`"msg"="operator request done"`, `"verb"="` + tc.want.verb + `"`, `"` + tc.want.target + `"`, `"env"="` + tc.want.env + `"`, `"remote"="127.0.0.1:`} {
+				if !strings.Contains(line, want) {
+					t.Errorf("log lacks %s:\n%s", want, line)
+				}
+			}
+			if strings.Contains(line, testToken) {
+				t.Errorf("the log shows the token:\n%s", line)
+			}
+		})
+	}
+}
+
+// The operator's errors become 404, 409, 501 (else 500) with
+// {"error": "..."}, and are logged.
+func TestOperatorAPIErrorMapping(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code int
+	}{
+		{fmt.Errorf("service payments/nope: %w", ErrNotFound), http.StatusNotFound},
+		{fmt.Errorf("prod has no revision awaiting approval: %w", ErrConflict), http.StatusConflict},
+		{fmt.Errorf("template waves: %w", ErrNotSupported), http.StatusNotImplemented},
+		{errors.New("write the inventory: etcdserver: request timed out"), http.StatusInternalServerError},
+		{fmt.Errorf("clone https://robot:hunter22@git.example.com/c.git: %w", ErrConflict), http.StatusConflict},
+	} {
+		op := &recordingOperator{err: tc.err}
+		url, _, logs := operatorAPI(t, []byte(testToken), op)
+		for _, ep := range writeEndpoints {
+			code, body, _ := do(t, http.MethodPost, url+ep.path, "Bearer "+testToken, ep.body)
+			var e struct{ Error string }
+			if code != tc.code || json.Unmarshal([]byte(body), &e) != nil || e.Error != source.RedactURLs(tc.err.Error()) {
+				t.Errorf("POST %s with the operator failing %q = %d %s, want %d", ep.path, tc.err, code, body, tc.code)
+			}
+			if strings.Contains(body, "hunter22") {
+				t.Errorf("the answer shows a credential: %s", body)
+			}
+		}
+		if !strings.Contains(logs.String(), `"msg"="operator request refused"`) || !strings.Contains(logs.String(), fmt.Sprintf(`"status"=%d`, tc.code)) {
+			t.Errorf("refusal not logged:\n%s", logs)
+		}
+	}
+}
+
+// Only POST changes anything; other methods get 405 and an Allow header.
+func TestOperatorAPIMethodNotAllowed(t *testing.T) {
+	op := &recordingOperator{}
+	url, _, _ := operatorAPI(t, []byte(testToken), op)
+	for _, ep := range writeEndpoints {
+		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			code, body, h := do(t, m, url+ep.path+"?env=prod", "Bearer "+testToken, "")
+			if code != http.StatusMethodNotAllowed || h.Get("Allow") != http.MethodPost || !strings.Contains(body, `"error"`) {
+				t.Errorf("%s %s = %d %v %s, want 405 with Allow: POST", m, ep.path, code, h.Get("Allow"), body)
+			}
+		}
+	}
+	if code, _, _ := do(t, http.MethodPost, url+"/api/v1/services/payments/checkout/history", "Bearer "+testToken, ""); code != http.StatusMethodNotAllowed {
+		t.Errorf("POST history = %d, want 405", code)
+	}
+	if c := op.Calls(); len(c) != 0 {
+		t.Errorf("the operator was called: %v", c)
+	}
+}
+
+// History answers one environment (?env=) or every environment the
+// service has a status in, newest first as the operator gives them.
+func TestOperatorAPIHistory(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	op := &recordingOperator{history: map[string][]apply.Deployment{
+		"staging": {{Revision: "bbb", Start: t0.Add(time.Hour)}, {Revision: "aaa", Start: t0}},
+		"prod":    {{Revision: "aaa", Start: t0.Add(2 * time.Hour)}},
+	}}
+	url, d, _ := operatorAPI(t, []byte(testToken), op)
+	for _, env := range []string{"staging", "prod"} {
+		d.Status.update("payments", "checkout", env, func(*ServiceStatus, *EnvironmentStatus) {})
+	}
+	auth := "Bearer " + testToken
+	get := func(path string) (int, ServiceHistory, string) {
+		code, body, _ := do(t, http.MethodGet, url+path, auth, "")
+		var h ServiceHistory
+		if code == 200 {
+			if err := json.Unmarshal([]byte(body), &h); err != nil {
+				t.Fatalf("%s: %v\n%s", path, err, body)
+			}
+		}
+		return code, h, body
+	}
+	code, h, body := get("/api/v1/services/payments/checkout/history")
+	if code != 200 || h.Service != "payments/checkout" || len(h.Environments) != 2 ||
+		len(h.Environments["staging"]) != 2 || h.Environments["staging"][0].Revision != "bbb" || h.Environments["prod"][0].Revision != "aaa" {
+		t.Errorf("every environment: %d %s", code, body)
+	}
+	code, h, body = get("/api/v1/services/payments/checkout/history?env=prod")
+	if code != 200 || len(h.Environments) != 1 || len(h.Environments["prod"]) != 1 {
+		t.Errorf("?env=prod: %d %s", code, body)
+	}
+	if code, _, body := get("/api/v1/services/payments/checkout/history?env=qa"); code != 404 || !strings.Contains(body, "environment qa: not found") {
+		t.Errorf("unknown environment: %d %s", code, body)
+	}
+	if code, _, body := get("/api/v1/services/payments/nope/history"); code != 404 {
+		t.Errorf("unknown service: %d %s", code, body)
+	}
+	if code, _, body := get("/api/v1/services/payments/checkout/history?limit=3"); code != 400 {
+		t.Errorf("unknown parameter: %d %s", code, body)
+	}
+	if code, _, _ := do(t, http.MethodGet, url+"/api/v1/services/payments/checkout/history", "", ""); code != 401 {
+		t.Errorf("history without the token = %d, want 401", code)
 	}
 }
