@@ -45,6 +45,11 @@ const (
 	// are broken; the previous state keeps running.
 	ReasonCatalogInvalid Reason = "CatalogInvalid"
 
+	// ReasonWaiting: the pair waits at its promotion gate and runs
+	// nothing pave can apply meanwhile (never deployed there, or its
+	// revision cannot be loaded). Not a failure.
+	ReasonWaiting Reason = "Waiting"
+
 	// Events recorded beside a reconcile's own.
 
 	// ReasonDrift: a field changed in the cluster (corrected or not).
@@ -86,6 +91,7 @@ var outcomes = map[Reason]outcome{
 	ReasonPruneFailed:        {Phase: PhaseFailed, EventType: corev1.EventTypeWarning, Retry: true},
 	ReasonPruneRefused:       {Phase: PhaseFailed, EventType: corev1.EventTypeWarning},
 	ReasonCatalogInvalid:     {Phase: PhaseCatalogInvalid},
+	ReasonWaiting:            {Phase: PhaseWaiting},
 	ReasonDrift:              {EventType: corev1.EventTypeWarning},
 	ReasonPruned:             {EventType: corev1.EventTypeNormal},
 }
