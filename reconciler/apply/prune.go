@@ -151,7 +151,11 @@ func (a *Applier) Remove(ctx context.Context, team, service, env string, budget 
 		out.Err = fmt.Errorf("%d objects could not be deleted; will retry", len(failed))
 		return out
 	}
-	if err := deleteInventory(ctx, a.Cluster.Client, team, service, env); err != nil {
+	// The pair's history and holds go with it, first: while the inventory
+	// stays, a failed delete is retried.
+	if err := deleteState(ctx, a.Cluster.Client, team, service, env); err != nil {
+		out.Err = err
+	} else if err := deleteInventory(ctx, a.Cluster.Client, team, service, env); err != nil {
 		out.Err = err
 	}
 	out.Health = Health{Status: HealthPruned, Message: "removed from the catalog; all objects pruned"}
