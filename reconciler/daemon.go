@@ -71,6 +71,8 @@ type Daemon struct {
 	// pairs is the operator's state of each pair (suspension, rollback
 	// hold, approvals), as stored in its cluster.
 	pairs map[pairKey]*pairFlags
+	// deployments is each pair's last deployment, as its history keeps it.
+	deployments map[pairKey]*apply.Deployment
 	// lastSeen is the last revision fetched, accepted or not.
 	lastSeen string
 	resync   map[pairKey]bool
@@ -111,7 +113,7 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		Status: NewStore(), cache: render.NewCache(),
 		resync: map[pairKey]bool{}, budgets: map[string]*apply.PruneBudget{},
 		reachable: map[string]pingResult{}, dora: map[pairKey]*doraState{},
-		snaps: map[string]*snapshot{}, pairs: map[pairKey]*pairFlags{},
+		snaps: map[string]*snapshot{}, pairs: map[pairKey]*pairFlags{}, deployments: map[pairKey]*apply.Deployment{},
 		fetchNow: make(chan struct{}, 1),
 	}
 	d.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -519,6 +521,7 @@ func (d *Daemon) restoreStatus(ctx context.Context) {
 			d.log.Info("cannot read inventories of an unreachable cluster", "cluster", name, "error", err.Error())
 			continue
 		}
+		d.restoreFlags(ctx, name, a)
 		invs, err := a.Inventories(ctx)
 		if err != nil {
 			d.log.Error(err, "reading inventories", "cluster", name)

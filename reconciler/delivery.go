@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/go-logr/logr"
+
+	"github.com/pave-dev/pave/reconciler/apply"
 )
 
 // pairFlags is the operator's state of a pair, kept in memory as a copy of
@@ -87,9 +89,19 @@ func (d *Daemon) release(ctx context.Context, log logr.Logger, keys []pairKey) {
 }
 
 // setFlags changes a pair's operator state: in its cluster first, so that
-// it survives a restart, then in memory.
+// it survives a restart and a leader change, then in memory.
 func (d *Daemon) setFlags(ctx context.Context, k pairKey, fn func(*pairFlags)) error {
-	if err := d.persistFlags(ctx, k, fn); err != nil {
+	a, err := d.applierOf(k.Environment)
+	if err != nil {
+		return err
+	}
+	st, err := a.UpdateState(ctx, apply.Pair{Service: k.Service, Environment: k.Environment}, func(s *apply.PairState) error {
+		f := pairFlags{suspended: s.Suspended, heldAt: s.HeldAt, approved: slices.Clone(s.Approved)}
+		fn(&f)
+		s.Suspended, s.HeldAt, s.Approved = f.suspended, f.heldAt, f.approved
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -98,12 +110,162 @@ func (d *Daemon) setFlags(ctx context.Context, k pairKey, fn func(*pairFlags)) e
 		f = &pairFlags{}
 		d.pairs[k] = f
 	}
-	fn(f)
-	held := f.heldAt
+	fn(f) // the hashes, kept in memory only
+	f.suspended, f.heldAt, f.approved = st.Suspended, st.HeldAt, slices.Clone(st.Approved)
+	held, suspended := f.heldAt, f.suspended
 	d.mu.Unlock()
 	team, name := teamName(k.Service)
-	d.Status.update(team, name, k.Environment, func(_ *ServiceStatus, e *EnvironmentStatus) { e.HeldAt = held })
+	d.Status.update(team, name, k.Environment, func(_ *ServiceStatus, e *EnvironmentStatus) { e.HeldAt, e.Suspended = held, suspended })
 	return nil
+}
+
+// applierOf is the applier of an environment's cluster.
+func (d *Daemon) applierOf(env string) (*apply.Applier, error) {
+	d.mu.RLock()
+	snap := d.snap
+	d.mu.RUnlock()
+	if snap == nil {
+		return nil, fmt.Errorf("no revision loaded yet: %w", ErrNotFound)
+	}
+	e, ok := snap.cat.Config.Environment(env)
+	if !ok {
+		return nil, fmt.Errorf("environment %s: %w", env, ErrNotFound)
+	}
+	a, ok := d.appliers[e.Cluster]
+	if !ok {
+		return nil, fmt.Errorf("no credentials for cluster %s of environment %s", e.Cluster, env)
+	}
+	return a, nil
+}
+
+// restoreFlags loads the operator's state of every pair a cluster keeps,
+// and the pairs' last deployments, on start.
+func (d *Daemon) restoreFlags(ctx context.Context, cluster string, a *apply.Applier) {
+	states, err := a.States(ctx)
+	if err != nil {
+		d.log.Error(err, "reading pair states", "cluster", cluster)
+	}
+	for p, st := range states {
+		k := pairKey{p.Service, p.Environment}
+		d.mu.Lock()
+		d.pairs[k] = &pairFlags{suspended: st.Suspended, heldAt: st.HeldAt, approved: slices.Clone(st.Approved)}
+		if len(st.History) > 0 {
+			last := st.History[0]
+			d.deployments[k] = &last
+		}
+		d.mu.Unlock()
+		team, name := teamName(p.Service)
+		d.Status.update(team, name, p.Environment, func(_ *ServiceStatus, e *EnvironmentStatus) {
+			e.Suspended, e.HeldAt = st.Suspended, st.HeldAt
+		})
+	}
+}
+
+// Rollback holds a service's pair in env at a previous revision (revision
+// "" = the last healthy one before the running one) and applies it; the
+// hold lasts until a commit that changes the service, or Resume.
+func (d *Daemon) Rollback(ctx context.Context, service, env, revision string) error {
+	if env == "" {
+		return fmt.Errorf("rollback %s: an environment is required: %w", service, ErrNotFound)
+	}
+	keys, _, err := d.pairsOf(service, env)
+	if err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	k := keys[0]
+	a, err := d.applierOf(env)
+	if err != nil {
+		return fmt.Errorf("rollback %s in %s: %w", service, env, err)
+	}
+	if revision == "" {
+		st, err := a.State(ctx, apply.Pair{Service: service, Environment: env})
+		if err != nil {
+			return fmt.Errorf("rollback %s in %s: %w", service, env, err)
+		}
+		running := ""
+		if e := d.env(k); e != nil {
+			running = e.AppliedRevision
+		}
+		last, ok := st.LastHealthy(running)
+		if !ok {
+			return fmt.Errorf("rollback %s in %s: no healthy revision before %s in its history: %w", service, env, shortRev(running), ErrConflict)
+		}
+		revision = last.Revision
+	}
+	if _, err := d.snapshotOf(ctx, revision); err != nil {
+		return fmt.Errorf("rollback %s in %s to %s: %v: %w", service, env, shortRev(revision), err, ErrConflict)
+	}
+	if err := d.setFlags(ctx, k, func(f *pairFlags) { f.heldAt = revision }); err != nil {
+		return fmt.Errorf("rollback %s in %s: %w", service, env, err)
+	}
+	d.log.Info("rolled back; held until a commit changes the service, or pave resume", "service", service, "environment", env, "revision", shortRev(revision))
+	d.queue.Add(k)
+	return nil
+}
+
+// History returns a pair's deployments, newest first, as kept in its
+// cluster.
+func (d *Daemon) History(ctx context.Context, service, env string) ([]apply.Deployment, error) {
+	if env == "" {
+		return nil, fmt.Errorf("history %s: an environment is required: %w", service, ErrNotFound)
+	}
+	if _, _, err := d.pairsOf(service, env); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	a, err := d.applierOf(env)
+	if err != nil {
+		return nil, fmt.Errorf("history %s in %s: %w", service, env, err)
+	}
+	st, err := a.State(ctx, apply.Pair{Service: service, Environment: env})
+	if err != nil {
+		return nil, fmt.Errorf("history %s in %s: %w", service, env, err)
+	}
+	return st.History, nil
+}
+
+// recordDeployment keeps a pair's history: an apply of a new render starts
+// a deployment (Progressing; an earlier one still in progress becomes
+// Superseded), which ends Ready or Failed with its cause.
+func (d *Daemon) recordDeployment(ctx context.Context, p *pairRun, r *result, phase Phase) {
+	if !r.applied || !r.current {
+		return
+	}
+	k := p.key
+	now := d.clock.Now()
+	d.mu.Lock()
+	cur := d.deployments[k]
+	var dep apply.Deployment
+	switch {
+	case cur == nil || cur.Hash != r.hash:
+		dep = apply.Deployment{Revision: p.snap.rev.ID, Template: r.template, Hash: r.hash, Start: now, Result: apply.DeploymentProgressing}
+		if held := d.pairs[k]; held != nil && held.heldAt == p.snap.rev.ID {
+			dep.Cause = "rollback (pave rollback)"
+		}
+	case cur.End == nil:
+		dep = *cur
+	default:
+		d.mu.Unlock()
+		return // already recorded as ended
+	}
+	switch phase {
+	case PhaseReady:
+		dep.Result, dep.End = apply.DeploymentReady, &now
+	case PhaseFailed:
+		dep.Result, dep.End, dep.Cause = apply.DeploymentFailed, &now, cause(&EnvironmentStatus{Health: r.health, HealthObject: r.healthObject, Errors: r.errors})
+	}
+	if cur != nil && cur.Hash == dep.Hash && cur.Result == dep.Result && cur.Start.Equal(dep.Start) {
+		d.mu.Unlock()
+		return // nothing new
+	}
+	d.deployments[k] = &dep
+	d.mu.Unlock()
+	_, err := p.applier.UpdateState(ctx, apply.Pair{Service: k.Service, Environment: k.Environment}, func(s *apply.PairState) error {
+		s.Record(dep)
+		return nil
+	})
+	if err != nil {
+		p.log.Error(err, "recording the deployment in the pair's history")
+	}
 }
 
 // Promote approves the newest revision of a service for an environment
@@ -176,8 +338,6 @@ func (d *Daemon) Suspend(ctx context.Context, service, env string) error {
 		if err := d.setFlags(ctx, k, func(f *pairFlags) { f.suspended = true }); err != nil {
 			return fmt.Errorf("suspend %s in %s: %w", service, k.Environment, err)
 		}
-		team, name := teamName(service)
-		d.Status.update(team, name, k.Environment, func(_ *ServiceStatus, e *EnvironmentStatus) { e.Suspended = true })
 		d.log.Info("suspended", "service", service, "environment", k.Environment)
 	}
 	return nil

@@ -139,7 +139,7 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey) (retry bool) {
 		log: d.log.WithValues("service", k.Service, "environment", k.Environment, "revision", snap.rev.Short()),
 	}
 	r := &result{}
-	defer func() { retry = d.record(p, r) }()
+	defer func() { retry = d.record(ctx, p, r) }()
 	if dec.snap == nil {
 		r.reason, r.message = ReasonWaiting, dec.gate
 		return
@@ -373,7 +373,7 @@ func (d *Daemon) stepHealth(_ context.Context, p *pairRun, r *result) bool {
 // record is the outer layer's deferred half: everything the daemon
 // reports about one reconcile, from its result. It returns whether to
 // retry.
-func (d *Daemon) record(p *pairRun, r *result) bool {
+func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 	o := outcomeOf(r.reason)
 	now := d.clock.Now()
 	rev := p.snap.rev
@@ -421,6 +421,9 @@ func (d *Daemon) record(p *pairRun, r *result) bool {
 		}
 		changed = before.Phase != e.Phase || before.Hash != e.Hash || before.AppliedRevision != e.AppliedRevision
 	})
+	// History, in the pair's cluster.
+	d.recordDeployment(ctx, p, r, o.Phase)
+
 	// The next environment's gate may have opened (or halted).
 	if nextEnv, ok := next(p.newest.cat.Config, k.Environment); ok {
 		nk := pairKey{k.Service, nextEnv}
