@@ -427,7 +427,9 @@ func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 	// The next environment's gate may have opened (or halted).
 	if nextEnv, ok := next(p.newest.cat.Config, k.Environment); ok {
 		nk := pairKey{k.Service, nextEnv}
-		if ns := d.env(nk); changed || (ns != nil && ns.PendingRevision != "") {
+		// A pair waiting for a retry re-checks its gate then: its
+		// backoff stands.
+		if changed && d.queue.NumRequeues(nk) == 0 {
 			d.queue.Add(nk)
 		}
 	}
