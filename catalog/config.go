@@ -45,6 +45,11 @@ type Config struct {
 	// (pave check, the review). A kind whose scope pave cannot tell is
 	// refused.
 	CustomResources []CustomResource `yaml:"customResources" json:"customResources,omitempty"`
+	// Rollback says what pave serve does when a service's new revision
+	// ends Failed in an environment: manual (default) leaves it for an
+	// operator; auto re-applies the last revision that was healthy there
+	// and holds the service at it until a commit changes it.
+	Rollback RollbackMode `yaml:"rollback" json:"rollback,omitempty"`
 
 	positions map[string]Position
 }
@@ -128,6 +133,14 @@ type Environment struct {
 	// before it (not allowed on the first environment).
 	Promotion Promotion `yaml:"promotion" json:"promotion"`
 }
+
+// RollbackMode is pave.yaml's rollback: manual or auto.
+type RollbackMode string
+
+const (
+	RollbackManual RollbackMode = "manual"
+	RollbackAuto   RollbackMode = "auto"
+)
 
 // Approval says whether a revision needs a human before it enters an
 // environment.
@@ -398,6 +411,13 @@ func (v *validator) config(c *Config) {
 		c.Exceptions.MaxLifetime = DefaultExceptionLifetime
 	}
 	v.customResources(c.CustomResources)
+	switch c.Rollback {
+	case "":
+		c.Rollback = RollbackManual
+	case RollbackManual, RollbackAuto:
+	default:
+		v.errorf("rollback", "rollback: %q must be manual or auto", c.Rollback)
+	}
 
 	if c.Defaults.Size == "" {
 		if _, ok := c.Sizes["small"]; ok {

@@ -107,6 +107,9 @@ teams:
 			t.Errorf("%s: promotion %+v, want %+v", env, e.Promotion, want)
 		}
 	}
+	if cfg.Rollback != RollbackManual {
+		t.Errorf("rollback %q, want manual by default", cfg.Rollback)
+	}
 }
 
 func TestLoadWithoutConfig(t *testing.T) {

@@ -239,7 +239,7 @@ func (d *Daemon) recordDeployment(ctx context.Context, p *pairRun, r *result, ph
 	case cur == nil || cur.Hash != r.hash:
 		dep = apply.Deployment{Revision: p.snap.rev.ID, Template: r.template, Hash: r.hash, Start: now, Result: apply.DeploymentProgressing}
 		if held := d.pairs[k]; held != nil && held.heldAt == p.snap.rev.ID {
-			dep.Cause = "rollback (pave rollback)"
+			dep.Cause = "rollback to an earlier healthy revision"
 		}
 	case cur.End == nil:
 		dep = *cur
@@ -361,4 +361,21 @@ func (d *Daemon) Resume(ctx context.Context, service, env string) error {
 		d.queue.Add(k)
 	}
 	return nil
+}
+
+// autoRollback, with pave.yaml's rollback: auto, re-applies the last
+// revision that was healthy in the environment when a new one ends
+// Failed, holds the pair there until a commit changes the service, and
+// says so in an event.
+func (d *Daemon) autoRollback(ctx context.Context, p *pairRun, r *result) {
+	k := p.key
+	failure := cause(&EnvironmentStatus{Health: r.health, HealthObject: r.healthObject, Errors: r.errors})
+	if err := d.Rollback(ctx, k.Service, k.Environment, ""); err != nil {
+		p.log.Info("automatic rollback impossible", "error", err.Error())
+		return
+	}
+	held := d.flags(k).heldAt
+	msg := fmt.Sprintf("rolled back to %s (rollback: auto) after revision %s failed: %s", shortRev(held), p.snap.rev.Short(), failure)
+	p.log.Info(msg)
+	d.events.emit(p.env.Cluster, p.team, p.name, k.Environment, outcomeOf(ReasonRolledBack).EventType, ReasonRolledBack, msg)
 }

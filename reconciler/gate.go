@@ -128,6 +128,8 @@ func (d *Daemon) gate(_ context.Context, k pairKey, newest *snapshot, svc *catal
 	}
 	desired := ps.DesiredRevision == newest.rev.ID
 	switch {
+	case !runs && ps.HeldAt != "":
+		return fmt.Sprintf("halted: %s held at %s by a rollback", prev, shortRev(ps.HeldAt)), 0
 	case (runs || desired) && halts(ps.Phase):
 		return fmt.Sprintf("halted: %s %s: %s", prev, ps.Phase, cause(ps)), 0
 	case !runs || ps.Phase != PhaseReady || ps.ReadySince == nil:

@@ -3,11 +3,14 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/pave-dev/pave/e2e/testcluster"
 	"github.com/pave-dev/pave/reconciler/apply"
@@ -166,5 +169,56 @@ func TestRollbackHoldsUntilTheServiceChanges(t *testing.T) {
 	liveImage(t, 10*time.Second, "prod", "rollback-prod", "api", img+"1.2.0")
 	if e := d.env(id, "prod"); e.HeldAt != "" {
 		t.Errorf("still held after a commit of the service: %+v", e)
+	}
+}
+
+// TestRollbackAuto: with rollback: auto, a revision that fails in staging
+// is rolled back there to the last healthy one (live in the cluster), the
+// pair is held, prod never receives it, and the fix releases the hold.
+func TestRollbackAuto(t *testing.T) {
+	const id = "autoback/api"
+	const file = "services/autoback/api/service.yaml"
+	const img = "registry.example.com/autoback/api:"
+	dir := catalogDir(t, []string{"autoback"}, map[string]string{id: webService(img + "1.0.0")})
+	editFile(t, dir, "pave.yaml", "\nteams:\n", "\nrollback: auto\n\nteams:\n")
+	d := run(t, dir, func(o *Options, _ map[string]*rest.Config) { o.Apply.WaitTimeout = 20 * time.Second })
+	d.phase(time.Minute, PhaseReady, id)
+	v1 := d.Status.Source().Revision
+
+	d.clock.Step(time.Minute)
+	writeFile(t, dir, file, serviceYAML(id, webService(img+"2.0.0")+unready))
+	d.refetch()
+	v2 := d.Status.Source().Revision
+	d.waitFor(2*time.Minute, "staging rolled back", func() (bool, string) {
+		e := d.env(id, "staging")
+		return e.HeldAt == v1 && e.AppliedRevision == v1 && e.Phase == PhaseReady, fmt.Sprintf("%+v", e)
+	})
+	liveImage(t, 10*time.Second, "staging", "autoback-staging", "api", img+"1.0.0")
+	d.queue.Add(pairKey{id, "prod"})
+	d.gateIs(time.Minute, id, "prod", "halted: staging held at "+shortRev(v1))
+	liveImage(t, time.Second, "prod", "autoback-prod", "api", img+"1.0.0")
+	hist, err := d.History(context.Background(), id, "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (The failure and the rollback happen at one instant of the fake
+	// clock: their order in the history is not asserted.)
+	var failed, rolledBack bool
+	for _, h := range hist {
+		failed = failed || (h.Revision == v2 && h.Result == apply.DeploymentFailed && strings.Contains(h.Cause, "CrashLoopBackOff"))
+		rolledBack = rolledBack || (h.Revision == v1 && h.Result == apply.DeploymentReady && strings.Contains(h.Cause, "rollback"))
+	}
+	if len(hist) != 3 || !failed || !rolledBack {
+		t.Errorf("staging history %+v, want v1, then v2 failed with its cause, and the rollback to v1", hist)
+	}
+
+	// The fix releases the hold and goes through.
+	d.clock.Step(time.Minute)
+	writeFile(t, dir, file, serviceYAML(id, webService(img+"2.0.1")))
+	d.refetch()
+	d.phase(time.Minute, PhaseReady, id)
+	liveImage(t, 10*time.Second, "prod", "autoback-prod", "api", img+"2.0.1")
+	if e := d.env(id, "staging"); e.HeldAt != "" {
+		t.Errorf("staging still held after the fix: %+v", e)
 	}
 }

@@ -56,6 +56,9 @@ const (
 	ReasonDrift Reason = "Drift"
 	// ReasonPruned: an object the render no longer has was deleted.
 	ReasonPruned Reason = "Pruned"
+	// ReasonRolledBack: with rollback: auto, a failed revision was rolled
+	// back to the last healthy one.
+	ReasonRolledBack Reason = "RolledBack"
 )
 
 // outcome is what a reason means.
@@ -94,6 +97,7 @@ var outcomes = map[Reason]outcome{
 	ReasonWaiting:            {Phase: PhaseWaiting},
 	ReasonDrift:              {EventType: corev1.EventTypeWarning},
 	ReasonPruned:             {EventType: corev1.EventTypeNormal},
+	ReasonRolledBack:         {EventType: corev1.EventTypeWarning},
 }
 
 // outcomeOf returns the table's row for r; a reason missing from it

@@ -423,6 +423,9 @@ func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 	})
 	// History, in the pair's cluster.
 	d.recordDeployment(ctx, p, r, o.Phase)
+	if r.reason == ReasonHealthCheckFailed && heldAt == "" && p.newest.cat.Config.Rollback == catalog.RollbackAuto {
+		d.autoRollback(ctx, p, r)
+	}
 
 	// The next environment's gate may have opened (or halted).
 	if nextEnv, ok := next(p.newest.cat.Config, k.Environment); ok {
