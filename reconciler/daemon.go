@@ -71,6 +71,9 @@ type Daemon struct {
 	// pairs is the operator's state of each pair (suspension, rollback
 	// hold, approvals), as stored in its cluster.
 	pairs map[pairKey]*pairFlags
+	// inflight holds the pairs being reconciled; recheck those whose gate
+	// may have opened meanwhile (see wake).
+	inflight, recheck map[pairKey]bool
 	// deployments is each pair's last deployment, as its history keeps it.
 	deployments map[pairKey]*apply.Deployment
 	// lastSeen is the last revision fetched, accepted or not.
@@ -114,6 +117,7 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		resync: map[pairKey]bool{}, budgets: map[string]*apply.PruneBudget{},
 		reachable: map[string]pingResult{}, dora: map[pairKey]*doraState{},
 		snaps: map[string]*snapshot{}, pairs: map[pairKey]*pairFlags{}, deployments: map[pairKey]*apply.Deployment{},
+		inflight: map[pairKey]bool{}, recheck: map[pairKey]bool{},
 		fetchNow: make(chan struct{}, 1),
 	}
 	d.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -443,10 +447,25 @@ func (d *Daemon) enqueueAll(resync bool) {
 // outcome asks for a retry.
 func (d *Daemon) process(ctx context.Context, key pairKey) {
 	defer d.queue.Done(key)
-	if d.reconcile(ctx, key) {
+	d.mu.Lock()
+	d.inflight[key] = true
+	d.mu.Unlock()
+	retry := d.reconcile(ctx, key)
+	if retry {
 		d.queue.AddRateLimited(key)
 	} else {
 		d.queue.Forget(key)
+	}
+	// The environment before changed during this reconcile, which may
+	// have read its status earlier: check the gate again, unless a retry
+	// will.
+	d.mu.Lock()
+	delete(d.inflight, key)
+	recheck := d.recheck[key] && !retry
+	delete(d.recheck, key)
+	d.mu.Unlock()
+	if recheck {
+		d.queue.Add(key)
 	}
 	if !d.synced.Load() {
 		d.mu.Lock()

@@ -265,3 +265,20 @@ func next(cfg *catalog.Config, env string) (string, bool) {
 	}
 	return cfg.Environments[i+1].Name, true
 }
+
+// wake re-checks a pair's gate after the environment before it changed:
+// at once when idle; after its reconcile when one is running (it may have
+// read the old status); not at all when it waits for a retry, which
+// re-checks the gate and keeps its backoff.
+func (d *Daemon) wake(k pairKey) {
+	d.mu.Lock()
+	if d.inflight[k] {
+		d.recheck[k] = true
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Unlock()
+	if d.queue.NumRequeues(k) == 0 {
+		d.queue.Add(k)
+	}
+}

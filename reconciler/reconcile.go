@@ -379,6 +379,10 @@ func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 	rev := p.snap.rev
 	k := p.key
 
+	// History, in the pair's cluster, before the status shows the
+	// outcome.
+	d.recordDeployment(ctx, p, r, o.Phase)
+
 	// Status.
 	var changed bool
 	heldAt := d.flags(k).heldAt
@@ -421,19 +425,14 @@ func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 		}
 		changed = before.Phase != e.Phase || before.Hash != e.Hash || before.AppliedRevision != e.AppliedRevision
 	})
-	// History, in the pair's cluster.
-	d.recordDeployment(ctx, p, r, o.Phase)
 	if r.reason == ReasonHealthCheckFailed && heldAt == "" && p.newest.cat.Config.Rollback == catalog.RollbackAuto {
 		d.autoRollback(ctx, p, r)
 	}
 
 	// The next environment's gate may have opened (or halted).
 	if nextEnv, ok := next(p.newest.cat.Config, k.Environment); ok {
-		nk := pairKey{k.Service, nextEnv}
-		// A pair waiting for a retry re-checks its gate then: its
-		// backoff stands.
-		if changed && d.queue.NumRequeues(nk) == 0 {
-			d.queue.Add(nk)
+		if changed {
+			d.wake(pairKey{k.Service, nextEnv})
 		}
 	}
 
