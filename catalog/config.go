@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/distribution/reference"
 	"gopkg.in/yaml.v3"
@@ -44,6 +45,11 @@ type Config struct {
 	// (pave check, the review). A kind whose scope pave cannot tell is
 	// refused.
 	CustomResources []CustomResource `yaml:"customResources" json:"customResources,omitempty"`
+	// Rollback says what pave serve does when a service's new revision
+	// ends Failed in an environment: manual (default) leaves it for an
+	// operator; auto re-applies the last revision that was healthy there
+	// and holds the service at it until a commit changes it.
+	Rollback RollbackMode `yaml:"rollback" json:"rollback,omitempty"`
 
 	positions map[string]Position
 }
@@ -123,7 +129,62 @@ type Environment struct {
 	Cluster string `yaml:"cluster" json:"cluster"`
 	// Namespace is a pattern with {team} and {env}; default "{team}-{env}".
 	Namespace string `yaml:"namespace" json:"namespace"`
+	// Promotion gates what this environment receives on the environment
+	// before it (not allowed on the first environment).
+	Promotion Promotion `yaml:"promotion" json:"promotion"`
 }
+
+// RollbackMode is pave.yaml's rollback: manual or auto.
+type RollbackMode string
+
+const (
+	RollbackManual RollbackMode = "manual"
+	RollbackAuto   RollbackMode = "auto"
+)
+
+// Approval says whether a revision needs a human before it enters an
+// environment.
+type Approval string
+
+const (
+	// ApprovalAuto promotes as soon as the environment before is Ready
+	// (and soaked).
+	ApprovalAuto Approval = "auto"
+	// ApprovalManual waits, after that, for pave promote.
+	ApprovalManual Approval = "manual"
+)
+
+// Promotion is an environment's gate: a service's revision enters it only
+// once the environment before it runs that revision and is Ready, has
+// stayed Ready for Soak and, with approval manual, was approved.
+type Promotion struct {
+	// Soak is how long the environment before must stay Ready (default 0).
+	Soak Duration `yaml:"soak" json:"soak,omitempty"`
+	// Approval is auto (default) or manual.
+	Approval Approval `yaml:"approval" json:"approval,omitempty"`
+}
+
+// Duration is a Go duration written as a string ("10m", "1h30m").
+type Duration time.Duration
+
+// String writes the duration the way Go does ("10m0s").
+func (d Duration) String() string { return time.Duration(d).String() }
+
+func (d *Duration) decodeNode(dec *decoder, n *yaml.Node, p string) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		dec.fail(n, p, "expected a duration such as 10m or 1h30m, got %s", describe(n))
+		return
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		dec.fail(n, p, "%q is not a duration (write e.g. 30s, 10m or 1h30m)", n.Value)
+		return
+	}
+	*d = Duration(v)
+}
+
+// MarshalJSON writes the duration as "10m0s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
 // Size is a named set of resource requests and limits.
 type Size struct {
@@ -295,6 +356,7 @@ func (v *validator) config(c *Config) {
 		} else {
 			v.namespacePattern(p+".namespace", e.Namespace)
 		}
+		v.promotion(i, p, e)
 	}
 
 	if c.Sizes == nil {
@@ -349,6 +411,13 @@ func (v *validator) config(c *Config) {
 		c.Exceptions.MaxLifetime = DefaultExceptionLifetime
 	}
 	v.customResources(c.CustomResources)
+	switch c.Rollback {
+	case "":
+		c.Rollback = RollbackManual
+	case RollbackManual, RollbackAuto:
+	default:
+		v.errorf("rollback", "rollback: %q must be manual or auto", c.Rollback)
+	}
 
 	if c.Defaults.Size == "" {
 		if _, ok := c.Sizes["small"]; ok {
@@ -378,6 +447,21 @@ func (v *validator) config(c *Config) {
 				v.errorf(fmt.Sprintf("%s.clusterScopedNames[%d]", p, i), "%s.clusterScopedNames[%d]: %q is not a valid object name (%s)", p, i, n, errs[0])
 			}
 		}
+	}
+}
+
+// promotion checks an environment's promotion block: none on the first
+// environment (nothing comes before it), approval auto or manual.
+func (v *validator) promotion(i int, p string, e *Environment) {
+	if i == 0 && e.Promotion != (Promotion{}) {
+		v.errorf(p+".promotion#key", "%s.promotion: the first environment receives every revision first; promotion gates only the environments after it", p)
+	}
+	switch e.Promotion.Approval {
+	case "":
+		e.Promotion.Approval = ApprovalAuto
+	case ApprovalAuto, ApprovalManual:
+	default:
+		v.errorf(p+".promotion.approval", "%s.promotion.approval: %q must be auto or manual", p, e.Promotion.Approval)
 	}
 }
 

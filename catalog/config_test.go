@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestInvalidConfigs checks every fixture in testdata/config the same way
@@ -77,6 +78,37 @@ teams:
 	}
 	if _, err := cfg.Namespace("payments", "qa"); err == nil {
 		t.Error("unknown environment must be an error")
+	}
+}
+
+// TestPromotionDefaults: an environment without a promotion block is
+// promoted at once (soak 0, approval auto); one with a block keeps it.
+func TestPromotionDefaults(t *testing.T) {
+	cfg, errs := ParseConfig("pave.yaml", []byte(`apiVersion: pave.dev/v1alpha1
+kind: Catalog
+environments:
+  - {name: staging, cluster: staging}
+  - {name: qa, cluster: staging}
+  - name: prod
+    cluster: prod
+    promotion: {soak: 10m, approval: manual}
+teams:
+  - {name: payments, owners: [a@example.com]}
+`))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	for env, want := range map[string]Promotion{
+		"staging": {Approval: ApprovalAuto},
+		"qa":      {Approval: ApprovalAuto},
+		"prod":    {Soak: Duration(10 * time.Minute), Approval: ApprovalManual},
+	} {
+		if e, _ := cfg.Environment(env); e.Promotion != want {
+			t.Errorf("%s: promotion %+v, want %+v", env, e.Promotion, want)
+		}
+	}
+	if cfg.Rollback != RollbackManual {
+		t.Errorf("rollback %q, want manual by default", cfg.Rollback)
 	}
 }
 

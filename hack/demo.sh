@@ -37,6 +37,7 @@ git -C "$repo" -c user.name=pave-demo -c user.email=demo@example.com commit -qm 
 step "pave serve"
 bin/pave serve --repo "file://$repo" --branch main --cache-dir "$demo/cache" \
   --listen "127.0.0.1:$port" --probe-listen "127.0.0.1:$probe_port" --interval 10s --resync-interval 2m \
+  --wait-timeout 30s \
   --cluster staging="$root/.cache/clusters/staging/kubeconfig" \
   --cluster prod="$root/.cache/clusters/prod/kubeconfig" \
   >"$demo/pave.log" 2>&1 &
@@ -80,21 +81,59 @@ out (within 10 s):
 Ctrl-C stops pave and both clusters.
 EOT
 
+# pairs prints checkout's status per environment: phase, running and
+# pending revision, gate.
+pairs() {
+  curl -fsS "http://127.0.0.1:$port/api/v1/services/payments/checkout" | python3 -c 'import json,sys
+for env, e in sorted(json.load(sys.stdin)["environments"].items(), key=lambda kv: kv[0] != "staging"):
+    print("  %-8s %-12s running %-8s pending %-8s %s" % (env, e["phase"], e.get("appliedRevision","")[:8], e.get("pendingRevision","")[:8], e.get("gate","")))'
+}
+
+# waitfor CONDITION: polls checkout's status until the python condition on
+# e (environments by name) holds.
+waitfor() {
+  for _ in $(seq 1 90); do
+    got=$(curl -fsS "http://127.0.0.1:$port/api/v1/services/payments/checkout" | python3 -c 'import json,sys; e=json.load(sys.stdin)["environments"]; print("ok" if ('"$1"') else "")')
+    [[ "$got" == ok ]] && return 0
+    sleep 1
+  done
+  pairs >&2
+  tail -20 "$demo/pave.log" >&2
+  return 1
+}
+
 if [[ -n "${PAVE_DEMO_SCRIPTED:-}" ]]; then
-  # Non-interactive run (CI): make the change above and check it lands.
-  sed -i 's/checkout:1.4.2/checkout:1.4.3/' "$repo/services/payments/checkout/service.yaml"
+  # Non-interactive run (CI): a failing change halts in staging, prod keeps
+  # running the previous revision; the fix is promoted through staging to
+  # prod.
+  waitfor 'all(v["phase"]=="Ready" for v in e.values())'
+  good=$(git -C "$repo" rev-parse HEAD)
+  step "a failing change: checkout 1.5.0 whose pods never become ready"
+  sed -i 's/checkout:1.4.2/checkout:1.5.0/' "$repo/services/payments/checkout/service.yaml"
+  cat >>"$repo/services/payments/checkout/service.yaml" <<'EOY'
+  patches:
+    - target: {kind: Deployment}
+      patch: |-
+        - {op: add, path: /spec/template/metadata/annotations/e2e.pave.dev~1unready, value: "true"}
+EOY
+  git -C "$repo" -c user.name=pave-demo -c user.email=demo@example.com commit -qam "checkout 1.5.0"
+  waitfor 'e["staging"]["phase"]=="Failed" and e["prod"].get("gate","").startswith("halted:") and e["prod"]["appliedRevision"]=="'"$good"'"' ||
+    { echo "the failing change was not halted in staging" >&2; exit 1; }
+  step "halted in staging; prod keeps the previous revision"
+  pairs
+
+  step "the fix: checkout 1.5.1"
+  git -C "$repo" checkout -q HEAD~1 -- services/payments/checkout/service.yaml
+  sed -i 's/checkout:1.4.2/checkout:1.5.1/' "$repo/services/payments/checkout/service.yaml"
   step "pave check --base HEAD: the review of the change, as a pull request shows it"
   bin/pave check --catalog "$repo" --base HEAD -o markdown --output-file "$demo/review.md"
   sed -n '1,12p' "$demo/review.md"
-  git -C "$repo" -c user.name=pave-demo -c user.email=demo@example.com commit -qam "checkout 1.4.3"
+  git -C "$repo" -c user.name=pave-demo -c user.email=demo@example.com commit -qam "checkout 1.5.1"
   want=$(git -C "$repo" rev-parse HEAD)
-  for _ in $(seq 1 60); do
-    got=$(curl -fsS "http://127.0.0.1:$port/api/v1/services/payments/checkout" | python3 -c 'import json,sys; e=json.load(sys.stdin)["environments"]; print("ok" if all(v.get("appliedRevision")=="'"$want"'" and v["phase"]=="Ready" for v in e.values()) else "")')
-    [[ "$got" == ok ]] && { step "the commit rolled out to staging and prod"; exit 0; }
-    sleep 1
-  done
-  echo "the commit did not roll out" >&2
-  tail -20 "$demo/pave.log" >&2
-  exit 1
+  waitfor 'all(v.get("appliedRevision")=="'"$want"'" and v["phase"]=="Ready" for v in e.values())' ||
+    { echo "the fix did not roll out" >&2; exit 1; }
+  step "the fix went through staging and was promoted to prod"
+  pairs
+  exit 0
 fi
 wait "$serve_pid"

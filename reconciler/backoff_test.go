@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +80,9 @@ func TestBackoff(t *testing.T) {
 	if img := image(t, "prod", "backoff-prod", "api"); img != "registry.example.com/backoff/api:1.1.0" {
 		t.Errorf("prod image %s after recovery", img)
 	}
-	if n := d.queue.NumRequeues(key); n != 0 {
-		t.Errorf("%d requeues remembered after the recovery, want the backoff reset", n)
-	}
+	// The worker forgets the pair's failures once its reconcile returned.
+	d.waitFor(5*time.Second, "backoff reset", func() (bool, string) {
+		n := d.queue.NumRequeues(key)
+		return n == 0, fmt.Sprintf("%d requeues remembered after the recovery", n)
+	})
 }

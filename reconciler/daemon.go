@@ -41,6 +41,8 @@ type snapshot struct {
 	rev    *source.Revision
 	cat    *catalog.Catalog
 	engine *policy.Engine
+	// rnd renders the catalog's services (pipe renders with it).
+	rnd *render.Renderer
 	// pipe renders and judges the catalog's services, as every other
 	// entry point does.
 	pipe *pipeline.Pipeline
@@ -63,6 +65,17 @@ type Daemon struct {
 
 	mu   sync.RWMutex
 	snap *snapshot
+	// snaps holds the snapshots of older revisions some pair still runs
+	// (promotion keeps later environments on them), by revision ID.
+	snaps map[string]*snapshot
+	// pairs is the operator's state of each pair (suspension, rollback
+	// hold, approvals), as stored in its cluster.
+	pairs map[pairKey]*pairFlags
+	// inflight holds the pairs being reconciled; recheck those whose gate
+	// may have opened meanwhile (see wake).
+	inflight, recheck map[pairKey]bool
+	// deployments is each pair's last deployment, as its history keeps it.
+	deployments map[pairKey]*apply.Deployment
 	// lastSeen is the last revision fetched, accepted or not.
 	lastSeen string
 	resync   map[pairKey]bool
@@ -70,8 +83,9 @@ type Daemon struct {
 	// reachable caches each cluster's last ping.
 	reachable map[string]pingResult
 	dora      map[pairKey]*doraState
-	// pending counts the pairs of the first sync still to reconcile.
-	pending     atomic.Int64
+	// first holds the pairs of the first sync still to reconcile (a
+	// promotion or a soak queues more pairs, which do not count).
+	first       map[pairKey]bool
 	synced      atomic.Bool
 	fetchNow    chan struct{}
 	fetchFailed int
@@ -102,6 +116,8 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		Status: NewStore(), cache: render.NewCache(),
 		resync: map[pairKey]bool{}, budgets: map[string]*apply.PruneBudget{},
 		reachable: map[string]pingResult{}, dora: map[pairKey]*doraState{},
+		snaps: map[string]*snapshot{}, pairs: map[pairKey]*pairFlags{}, deployments: map[pairKey]*apply.Deployment{},
+		inflight: map[pairKey]bool{}, recheck: map[pairKey]bool{},
 		fetchNow: make(chan struct{}, 1),
 	}
 	d.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -264,17 +280,13 @@ func (d *Daemon) fetch(ctx context.Context) {
 	if prev != nil {
 		held = prev.cat.HostClaims()
 	}
-	cat, err := catalog.LoadWith(rev.FS, catalog.LoadOptions{HostClaims: held})
-	var engine *policy.Engine
-	if err == nil {
-		engine, err = policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
-	}
+	snap, err := d.load(rev, held)
 	d.Metrics.ReconcileDuration.WithLabelValues("load").Observe(d.clock.Since(loadStart).Seconds())
 	if err != nil {
 		d.catalogInvalid(log, rev, err)
 		return
 	}
-	snap := &snapshot{rev: rev, cat: cat, engine: engine, pipe: pipeline.New(cat, render.New(cat, render.Options{Revision: rev.ID, Cache: d.cache}), engine)}
+	cat := snap.cat
 
 	// Which services does this revision affect?
 	all := prev == nil
@@ -291,9 +303,13 @@ func (d *Daemon) fetch(ctx context.Context) {
 		}
 	}
 	d.mu.Lock()
+	if prev != nil {
+		d.snaps[prev.rev.ID] = prev
+	}
 	d.snap = snap
 	d.budgets = map[string]*apply.PruneBudget{}
 	d.mu.Unlock()
+	d.retainSnapshots()
 	d.Status.updateSource(func(s *SourceStatus) { s.Applied, s.CatalogError = rev.ID, nil })
 	for _, e := range cat.Errors {
 		log.Info("invalid service", "file", e.File, "error", e.Error())
@@ -310,15 +326,26 @@ func (d *Daemon) fetch(ctx context.Context) {
 		}
 	}
 	log.Info("new revision", "message", rev.Message, "affected", len(keys), "all", all)
+	// A commit that changes a service releases the rollback holding it.
+	if prev != nil {
+		d.release(ctx, log, keys)
+	}
 	for _, k := range keys {
 		team, name := teamName(k.Service)
 		d.Status.update(team, name, k.Environment, func(_ *ServiceStatus, e *EnvironmentStatus) { e.DesiredRevision = rev.ID })
 	}
 	if !d.synced.Load() {
-		d.pending.Add(int64(len(keys)))
-		if len(keys) == 0 {
+		d.mu.Lock()
+		if d.first == nil {
+			d.first = map[pairKey]bool{}
+		}
+		for _, k := range keys {
+			d.first[k] = true
+		}
+		if len(d.first) == 0 {
 			d.synced.Store(true)
 		}
+		d.mu.Unlock()
 	}
 	for _, k := range keys {
 		d.queue.Add(k)
@@ -420,14 +447,34 @@ func (d *Daemon) enqueueAll(resync bool) {
 // outcome asks for a retry.
 func (d *Daemon) process(ctx context.Context, key pairKey) {
 	defer d.queue.Done(key)
-	if d.reconcile(ctx, key) {
+	d.mu.Lock()
+	d.inflight[key] = true
+	d.mu.Unlock()
+	retry := d.reconcile(ctx, key)
+	if retry {
 		d.queue.AddRateLimited(key)
 	} else {
 		d.queue.Forget(key)
 	}
-	if !d.synced.Load() && d.pending.Add(-1) <= 0 {
-		d.synced.Store(true)
-		d.log.Info("first sync finished")
+	// The environment before changed during this reconcile, which may
+	// have read its status earlier: check the gate again, unless a retry
+	// will.
+	d.mu.Lock()
+	delete(d.inflight, key)
+	recheck := d.recheck[key] && !retry
+	delete(d.recheck, key)
+	d.mu.Unlock()
+	if recheck {
+		d.queue.Add(key)
+	}
+	if !d.synced.Load() {
+		d.mu.Lock()
+		delete(d.first, key)
+		done := d.first != nil && len(d.first) == 0
+		d.mu.Unlock()
+		if done && d.synced.CompareAndSwap(false, true) {
+			d.log.Info("first sync finished")
+		}
 	}
 	d.Metrics.setPhases(d.Status.PhaseCounts())
 }
@@ -493,6 +540,7 @@ func (d *Daemon) restoreStatus(ctx context.Context) {
 			d.log.Info("cannot read inventories of an unreachable cluster", "cluster", name, "error", err.Error())
 			continue
 		}
+		d.restoreFlags(ctx, name, a)
 		invs, err := a.Inventories(ctx)
 		if err != nil {
 			d.log.Error(err, "reading inventories", "cluster", name)

@@ -22,8 +22,10 @@ type doraState struct {
 // their lead time from the commit, change failures (a new version that
 // ended in a failure reason of the outcomes table) and the time to
 // restore after one. deployed says this reconcile put a new version in
-// the cluster.
-func (d *Daemon) recordDORA(log logr.Logger, k pairKey, team, name string, rev *source.Revision, reason Reason, deployed bool) {
+// the cluster. Lead time is measured where a change is delivered: from
+// the commit to Ready in the last environment (last), since promotion
+// brings it there through every environment before.
+func (d *Daemon) recordDORA(log logr.Logger, k pairKey, team, name string, rev *source.Revision, reason Reason, deployed, last bool) {
 	o := outcomeOf(reason)
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -49,7 +51,9 @@ func (d *Daemon) recordDORA(log logr.Logger, k pairKey, team, name string, rev *
 	case o.Phase == PhaseReady && st.deploying != nil:
 		lead := now.Sub(st.deploying.Time)
 		d.Metrics.Deployments.WithLabelValues(team, name, k.Environment).Inc()
-		d.Metrics.LeadTime.WithLabelValues(team, name, k.Environment).Observe(lead.Seconds())
+		if last {
+			d.Metrics.LeadTime.WithLabelValues(team, name, k.Environment).Observe(lead.Seconds())
+		}
 		st.deploying = nil
 		log.Info("deployed", "leadTime", lead.String())
 		restore()

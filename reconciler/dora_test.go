@@ -11,10 +11,12 @@ import (
 )
 
 // TestDORA: the DORA metrics are recorded from each reconcile's result, on
-// the daemon's clock: a deployment that becomes healthy counts once with
-// its lead time from the commit, a fetch that changes nothing counts
-// nothing, a deployment that ends failed is a change failure, and the next
-// healthy deployment measures the time to restore from that failure.
+// the daemon's clock: a deployment that becomes healthy counts once, with
+// its lead time from the commit to Ready in the last environment (prod;
+// staging records none), a fetch that changes nothing counts
+// nothing, a deployment that ends failed is a change failure (in staging,
+// where it halts: prod never receives it), and the next healthy deployment
+// measures the time to restore from that failure.
 func TestDORA(t *testing.T) {
 	const id = "dora/api"
 	const file = "services/dora/api/service.yaml"
@@ -27,6 +29,9 @@ func TestDORA(t *testing.T) {
 
 	want := func(step string, env string, deployments, failures float64, leadCount uint64, leadSum float64, restoreCount uint64, restoreSum float64) {
 		t.Helper()
+		if env != "prod" {
+			leadCount, leadSum = 0, 0 // lead time ends in the last environment
+		}
 		if n := d.counter("pave_deployments_total", id, env); n != deployments {
 			t.Errorf("%s, %s: pave_deployments_total = %v, want %v", step, env, n, deployments)
 		}
@@ -52,20 +57,20 @@ func TestDORA(t *testing.T) {
 	touchAll(t, dir, saved)
 	writeFileAt(t, dir, file, serviceYAML(id, webService("registry.example.com/dora/api:1.1.0")+unready), saved)
 	d.refetch()
-	d.phase(2*time.Minute, PhaseFailed, id)
-	for _, env := range []string{"staging", "prod"} {
-		if e := d.env(id, env); !strings.Contains(e.Health, "CrashLoopBackOff") {
-			t.Errorf("%s: health %q, want the crash-looping pods named", env, e.Health)
-		}
-		want("failed deployment", env, 1, 1, 1, 600, 0, 0)
+	// It fails in staging; promotion keeps it from prod.
+	d.envPhase(2*time.Minute, id, "staging", PhaseFailed)
+	d.gateIs(time.Minute, id, "prod", "halted: staging Failed")
+	if e := d.env(id, "staging"); !strings.Contains(e.Health, "CrashLoopBackOff") {
+		t.Errorf("staging: health %q, want the crash-looping pods named", e.Health)
 	}
+	want("failed deployment", "staging", 1, 1, 1, 600, 0, 0)
+	want("failed deployment", "prod", 1, 0, 1, 600, 0, 0)
 
 	// A fetch that finds nothing new changes nothing.
 	d.TriggerFetch()
 	time.Sleep(time.Second)
-	for _, env := range []string{"staging", "prod"} {
-		want("fetch without a change", env, 1, 1, 1, 600, 0, 0)
-	}
+	want("fetch without a change", "staging", 1, 1, 1, 600, 0, 0)
+	want("fetch without a change", "prod", 1, 0, 1, 600, 0, 0)
 
 	// Half an hour after the failure, the fix, saved 2 minutes before.
 	d.clock.Step(30 * time.Minute)
@@ -74,8 +79,9 @@ func TestDORA(t *testing.T) {
 	writeFileAt(t, dir, file, serviceYAML(id, webService("registry.example.com/dora/api:1.1.1")), saved)
 	d.refetch()
 	d.phase(time.Minute, PhaseReady, id)
+	want("restoring deployment", "staging", 2, 1, 2, 600+120, 1, 1800)
+	want("restoring deployment", "prod", 2, 0, 2, 600+120, 0, 0)
 	for _, env := range []string{"staging", "prod"} {
-		want("restoring deployment", env, 2, 1, 2, 600+120, 1, 1800)
 		if e := d.env(id, env); e.LastApplyTime == nil || !e.LastApplyTime.Equal(d.clock.Now()) {
 			t.Errorf("%s: last apply %v, want the daemon's clock %v", env, e.LastApplyTime, d.clock.Now())
 		}

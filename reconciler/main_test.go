@@ -164,6 +164,17 @@ type daemonOption func(*Options, map[string]*rest.Config)
 // stopped when the test ends.
 func run(t *testing.T, dir string, opts ...daemonOption) *testDaemon {
 	t.Helper()
+	src, err := source.NewDir(dir, source.DirOptions{Debounce: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runSource(t, dir, src, opts...)
+}
+
+// runSource starts a daemon on a source (dir is the catalog folder the
+// test edits).
+func runSource(t *testing.T, dir string, src source.Source, opts ...daemonOption) *testDaemon {
+	t.Helper()
 	clk := clocktesting.NewFakeClock(start)
 	o := DefaultOptions()
 	// Tests fetch with TriggerFetch: no poll or resync comes between.
@@ -184,10 +195,6 @@ func run(t *testing.T, dir string, opts ...daemonOption) *testDaemon {
 			t.Fatal(err)
 		}
 		appliers[name] = apply.New(c, o.Apply)
-	}
-	src, err := source.NewDir(dir, source.DirOptions{Debounce: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
 	}
 	d := New(logr.Discard(), src, appliers, o)
 	if testing.Verbose() {

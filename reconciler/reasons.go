@@ -45,12 +45,20 @@ const (
 	// are broken; the previous state keeps running.
 	ReasonCatalogInvalid Reason = "CatalogInvalid"
 
+	// ReasonWaiting: the pair waits at its promotion gate and runs
+	// nothing pave can apply meanwhile (never deployed there, or its
+	// revision cannot be loaded). Not a failure.
+	ReasonWaiting Reason = "Waiting"
+
 	// Events recorded beside a reconcile's own.
 
 	// ReasonDrift: a field changed in the cluster (corrected or not).
 	ReasonDrift Reason = "Drift"
 	// ReasonPruned: an object the render no longer has was deleted.
 	ReasonPruned Reason = "Pruned"
+	// ReasonRolledBack: with rollback: auto, a failed revision was rolled
+	// back to the last healthy one.
+	ReasonRolledBack Reason = "RolledBack"
 )
 
 // outcome is what a reason means.
@@ -86,8 +94,10 @@ var outcomes = map[Reason]outcome{
 	ReasonPruneFailed:        {Phase: PhaseFailed, EventType: corev1.EventTypeWarning, Retry: true},
 	ReasonPruneRefused:       {Phase: PhaseFailed, EventType: corev1.EventTypeWarning},
 	ReasonCatalogInvalid:     {Phase: PhaseCatalogInvalid},
+	ReasonWaiting:            {Phase: PhaseWaiting},
 	ReasonDrift:              {EventType: corev1.EventTypeWarning},
 	ReasonPruned:             {EventType: corev1.EventTypeNormal},
+	ReasonRolledBack:         {EventType: corev1.EventTypeWarning},
 }
 
 // outcomeOf returns the table's row for r; a reason missing from it

@@ -29,9 +29,13 @@ import (
 type pairRun struct {
 	key        pairKey
 	team, name string
-	snap       *snapshot
-	env        catalog.Environment
-	log        logr.Logger
+	// snap is the revision the pair runs in this reconcile; newest the
+	// source's (they differ while a promotion gate is closed).
+	snap, newest *snapshot
+	// gate is the decision that picked snap.
+	gate gateDecision
+	env  catalog.Environment
+	log  logr.Logger
 
 	applier  *apply.Applier
 	svc      *catalog.Service
@@ -104,28 +108,57 @@ type step func(ctx context.Context, p *pairRun, r *result) bool
 // should be retried with backoff.
 func (d *Daemon) reconcile(ctx context.Context, k pairKey) (retry bool) {
 	d.mu.RLock()
-	snap := d.snap
+	newest := d.snap
 	d.mu.RUnlock()
-	if snap == nil {
+	if newest == nil {
 		return false
 	}
-	env, ok := snap.cat.Config.Environment(k.Environment)
+	env, ok := newest.cat.Config.Environment(k.Environment)
 	if !ok {
 		return false
 	}
 	team, name := teamName(k.Service)
+	if d.flags(k).suspended {
+		// Suspended: no apply, no drift correction; the status says so.
+		d.Status.update(team, name, k.Environment, func(_ *ServiceStatus, e *EnvironmentStatus) {
+			e.Suspended, e.DesiredRevision = true, newest.rev.ID
+		})
+		return false
+	}
+	st := d.env(k)
+	dec := d.decide(ctx, k, newest, st)
+	if dec.requeueAfter > 0 {
+		d.queue.AddAfter(k, dec.requeueAfter)
+	}
+	snap := dec.snap
+	if snap == nil {
+		snap = newest
+	}
 	p := &pairRun{
-		key: k, team: team, name: name, snap: snap, env: env,
+		key: k, team: team, name: name, snap: snap, newest: newest, gate: dec, env: env,
 		log: d.log.WithValues("service", k.Service, "environment", k.Environment, "revision", snap.rev.Short()),
 	}
 	r := &result{}
-	defer func() { retry = d.record(p, r) }()
+	defer func() { retry = d.record(ctx, p, r) }()
+	if dec.snap == nil {
+		r.reason, r.message = ReasonWaiting, dec.gate
+		return
+	}
 	for _, s := range []step{d.stepCluster, d.stepCatalog, d.stepReachable, d.stepRemove, d.stepRenderEvaluate, d.stepApply, d.stepPrune, d.stepDrift, d.stepHealth} {
 		if !s(ctx, p, r) {
 			return
 		}
 	}
 	return
+}
+
+// env returns a copy of a pair's status, nil when it has none.
+func (d *Daemon) env(k pairKey) *EnvironmentStatus {
+	svc, ok := d.Status.Service(k.Service)
+	if !ok {
+		return nil
+	}
+	return svc.Environments[k.Environment]
 }
 
 // stepCluster finds the applier of the environment's cluster.
@@ -340,15 +373,23 @@ func (d *Daemon) stepHealth(_ context.Context, p *pairRun, r *result) bool {
 // record is the outer layer's deferred half: everything the daemon
 // reports about one reconcile, from its result. It returns whether to
 // retry.
-func (d *Daemon) record(p *pairRun, r *result) bool {
+func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 	o := outcomeOf(r.reason)
 	now := d.clock.Now()
 	rev := p.snap.rev
 	k := p.key
 
+	// History, in the pair's cluster, before the status shows the
+	// outcome.
+	d.recordDeployment(ctx, p, r, o.Phase)
+
 	// Status.
+	var changed bool
+	heldAt := d.flags(k).heldAt
 	d.Status.update(p.team, p.name, k.Environment, func(s *ServiceStatus, e *EnvironmentStatus) {
-		e.Phase, e.Errors, e.LastReconcile, e.DesiredRevision = o.Phase, r.errors, &now, rev.ID
+		before := *e
+		e.Phase, e.Errors, e.LastReconcile, e.DesiredRevision = o.Phase, r.errors, &now, p.newest.rev.ID
+		e.PendingRevision, e.Gate, e.Suspended, e.HeldAt = p.gate.pending, p.gate.gate, false, heldAt
 		if r.cluster != "" {
 			e.Cluster = r.cluster
 		}
@@ -374,7 +415,26 @@ func (d *Daemon) record(p *pairRun, r *result) bool {
 		if r.template != "" {
 			s.Template, s.Source = r.template, r.source
 		}
+		// The next environment's soak counts from when this one became
+		// Ready with what it runs.
+		switch {
+		case o.Phase != PhaseReady:
+			e.ReadySince = nil
+		case before.Phase != PhaseReady || before.Hash != e.Hash || e.ReadySince == nil:
+			e.ReadySince = &now
+		}
+		changed = before.Phase != e.Phase || before.Hash != e.Hash || before.AppliedRevision != e.AppliedRevision
 	})
+	if r.reason == ReasonHealthCheckFailed && heldAt == "" && p.newest.cat.Config.Rollback == catalog.RollbackAuto {
+		d.autoRollback(ctx, p, r)
+	}
+
+	// The next environment's gate may have opened (or halted).
+	if nextEnv, ok := next(p.newest.cat.Config, k.Environment); ok {
+		if changed {
+			d.wake(pairKey{k.Service, nextEnv})
+		}
+	}
 
 	// Metrics.
 	for stage, took := range r.stages {
@@ -409,7 +469,8 @@ func (d *Daemon) record(p *pairRun, r *result) bool {
 	}
 
 	// DORA.
-	d.recordDORA(p.log, k, p.team, p.name, rev, r.reason, r.deployed)
+	_, hasNext := next(p.newest.cat.Config, k.Environment)
+	d.recordDORA(p.log, k, p.team, p.name, rev, r.reason, r.deployed, !hasNext)
 
 	// Logs.
 	log := p.log.WithValues("reason", string(r.reason), "phase", string(o.Phase))

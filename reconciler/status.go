@@ -21,22 +21,37 @@ const (
 	PhaseClusterUnreachable Phase = "ClusterUnreachable"
 	PhasePruned             Phase = "Pruned"
 	PhaseCatalogInvalid     Phase = "CatalogInvalid"
+	// PhaseWaiting: the pair runs nothing yet, or nothing pave can load,
+	// and waits at its promotion gate.
+	PhaseWaiting Phase = "Waiting"
 )
 
 // Phases lists every phase, for metrics.
-var Phases = []Phase{PhasePending, PhaseReady, PhaseProgressing, PhaseFailed, PhasePolicyDenied, PhaseRenderError, PhaseClusterUnreachable, PhasePruned, PhaseCatalogInvalid}
+var Phases = []Phase{PhasePending, PhaseReady, PhaseProgressing, PhaseFailed, PhasePolicyDenied, PhaseRenderError, PhaseClusterUnreachable, PhasePruned, PhaseCatalogInvalid, PhaseWaiting}
 
 // EnvironmentStatus is a service in one environment, as the status API
 // reports it.
 type EnvironmentStatus struct {
-	Phase           Phase      `json:"phase"`
-	Cluster         string     `json:"cluster,omitempty"`
-	Namespace       string     `json:"namespace,omitempty"`
-	DesiredRevision string     `json:"desiredRevision,omitempty"`
-	AppliedRevision string     `json:"appliedRevision,omitempty"`
-	LastApplyTime   *time.Time `json:"lastApplyTime,omitempty"`
-	LastReconcile   *time.Time `json:"lastReconcile,omitempty"`
-	Hash            string     `json:"hash,omitempty"`
+	Phase           Phase  `json:"phase"`
+	Cluster         string `json:"cluster,omitempty"`
+	Namespace       string `json:"namespace,omitempty"`
+	DesiredRevision string `json:"desiredRevision,omitempty"`
+	AppliedRevision string `json:"appliedRevision,omitempty"`
+	// PendingRevision is the newest revision the pair waits for at its
+	// promotion gate ("" when it runs the newest).
+	PendingRevision string `json:"pendingRevision"`
+	// Gate says why the pair does not run the newest revision yet.
+	Gate string `json:"gate,omitempty"`
+	// Suspended: pave suspend stopped reconciling the pair.
+	Suspended bool `json:"suspended"`
+	// HeldAt is the revision a rollback holds the pair at.
+	HeldAt string `json:"heldAt,omitempty"`
+	// ReadySince is when the pair last became Ready with what it runs:
+	// the soak of the next environment counts from it.
+	ReadySince    *time.Time `json:"readySince,omitempty"`
+	LastApplyTime *time.Time `json:"lastApplyTime,omitempty"`
+	LastReconcile *time.Time `json:"lastReconcile,omitempty"`
+	Hash          string     `json:"hash,omitempty"`
 	// Policy holds the policy results, the same objects as
 	// pave check --format json.
 	Policy *policy.Result `json:"policy,omitempty"`

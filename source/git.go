@@ -335,3 +335,31 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// At returns an older revision of the followed branch from the local
+// clone, by commit ID: the daemon renders an environment from the
+// revision it is allowed to run (promotion, rollback), after a restart
+// too. It reads only what an earlier fetch brought into the clone.
+func (g *Git) At(_ context.Context, id string) (*Revision, error) {
+	if !plumbing.IsHash(id) {
+		return nil, fmt.Errorf("revision %q is not a commit ID", id)
+	}
+	h := plumbing.NewHash(id)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.repo == nil {
+		repo, err := openClone(g.repoDir)
+		if err != nil {
+			return nil, err
+		}
+		g.repo = repo
+	}
+	if _, err := g.repo.CommitObject(h); err != nil {
+		return nil, fmt.Errorf("revision %s is not in the clone of %s: %w", shorten(id), g.redactedURL(), err)
+	}
+	rev, err := g.revision(h, plumbing.ZeroHash)
+	if err != nil {
+		return nil, err
+	}
+	return rev, nil
+}

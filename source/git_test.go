@@ -401,6 +401,21 @@ func TestGitFileURL(t *testing.T) {
 	if want := []string{"pave.yaml", "templates/t/Chart.yaml"}; !slices.Equal(all, want) {
 		t.Errorf("ChangedPaths(nil) = %q, want %q", all, want)
 	}
+	// An older revision is read back from the clone (promotion and
+	// rollback render from it), an unknown one is refused.
+	old, err := g.At(context.Background(), c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.ID != c1 || old.Message != "one" || readString(t, old.FS, "services/a/b/service.yaml") != "b\n" {
+		t.Errorf("At(%s) = %s %q", c1, old.ID, old.Message)
+	}
+	if _, err := g.At(context.Background(), strings.Repeat("1", 40)); err == nil || !strings.Contains(err.Error(), "not in the clone") {
+		t.Errorf("At(unknown) err = %v, want not in the clone", err)
+	}
+	if _, err := g.At(context.Background(), "HEAD"); err == nil {
+		t.Error("At(HEAD): no error, want a commit ID required")
+	}
 	work.push(c1)
 	if rev := fetch(t, g); rev.ID != c1 || !rev.ForcePushed {
 		t.Errorf("after force-push: %s (force-pushed %v), want %s, true", rev.ID, rev.ForcePushed, c1)

@@ -206,6 +206,7 @@ type envStatus struct {
 	DesiredRevision string   `json:"desiredRevision"`
 	Errors          []string `json:"errors"`
 	Health          string   `json:"health"`
+	Gate            string   `json:"gate"`
 	Policy          *struct {
 		Violations []struct {
 			Policy string `json:"policy"`
@@ -412,9 +413,12 @@ func TestDaemon(t *testing.T) {
 	t.Run("a policy-violating change is not applied", func(t *testing.T) {
 		r.edit("services/payments/checkout/service.yaml", "checkout:1.4.2", "checkout:latest")
 		rev = r.commitPush("checkout: latest")
+		// Staging evaluates it first; the denial halts it there, and prod
+		// never receives it (promotion: prod waits for staging to run it
+		// Ready).
 		waitFor(t, 30*time.Second, "checkout denied", func() (bool, string) {
 			s := d.services()["payments/checkout"]
-			e := s.Environments["prod"]
+			e := s.Environments["staging"]
 			if e == nil || e.Phase != "PolicyDenied" || e.DesiredRevision != rev {
 				return false, fmt.Sprintf("%+v", e)
 			}
@@ -425,12 +429,20 @@ func TestDaemon(t *testing.T) {
 			}
 			return false, fmt.Sprintf("violations %+v", e.Policy.Violations)
 		})
+		waitFor(t, 30*time.Second, "prod halted", func() (bool, string) {
+			e := d.services()["payments/checkout"].Environments["prod"]
+			return e != nil && e.Phase == "Ready" && strings.HasPrefix(e.Gate, "halted: staging PolicyDenied: ") && strings.Contains(e.Gate, "image-tag-pinned"), fmt.Sprintf("%+v", e)
+		})
 		if img := deploymentImage("payments-prod", "checkout"); img != "registry.example.com/payments/checkout:1.4.2" {
 			t.Errorf("the previous version must keep running, got %s", img)
 		}
 		// The denial is a Kubernetes Event on the service's inventory.
+		stagingClient, err := kubernetes.NewForConfig(testcluster.ConfigFor(t, "staging"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		waitFor(t, 10*time.Second, "PolicyDenied event", func() (bool, string) {
-			evs, err := prodClient.CoreV1().Events("pave-system").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=payments.checkout.prod"})
+			evs, err := stagingClient.CoreV1().Events("pave-system").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=payments.checkout.staging"})
 			if err != nil {
 				return false, err.Error()
 			}
@@ -537,11 +549,21 @@ func TestDaemon(t *testing.T) {
 		r.edit("services/storefront/search-indexer/service.yaml", "  env:\n", unready+"  env:\n")
 		rev = r.commitPush("search-indexer: broken build")
 		d.TriggerWebhook(t, rev)
-		waitFor(t, 60*time.Second, "search-indexer Failed", d.allAt([]string{"storefront/search-indexer"}, "Failed", ""))
+		// It fails in staging, and halts there: prod keeps the previous
+		// revision.
+		waitFor(t, 60*time.Second, "search-indexer Failed", func() (bool, string) {
+			envs := d.services()["storefront/search-indexer"].Environments
+			st, pr := envs["staging"], envs["prod"]
+			ok := st != nil && st.Phase == "Failed" && st.DesiredRevision == rev && pr != nil && pr.Phase == "Ready" && strings.HasPrefix(pr.Gate, "halted: staging Failed: ")
+			return ok, fmt.Sprintf("staging %+v prod %+v", st, pr)
+		})
 		if n := d.metric("pave_change_failures_total", `service="search-indexer"`); n < 1 {
 			t.Errorf("pave_change_failures_total = %v", n)
 		}
+		// The fix is a new version, which reaches prod: lead time is
+		// measured there (commit → Ready in the last environment).
 		r.edit("services/storefront/search-indexer/service.yaml", unready, "")
+		r.edit("services/storefront/search-indexer/service.yaml", "search-indexer:1.8.4", "search-indexer:1.8.5")
 		rev = r.commitPush("search-indexer: fix")
 		d.TriggerWebhook(t, rev)
 		waitFor(t, 60*time.Second, "search-indexer restored", d.allAt([]string{"storefront/search-indexer"}, "Ready", rev))
