@@ -50,12 +50,8 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "http://127.0.0.1:$probe_port/readyz" >/dev/null
 
-step "every service, per environment"
-curl -fsS "http://127.0.0.1:$port/api/v1/services" |
-  python3 -c 'import json,sys
-for s in json.load(sys.stdin)["services"]:
-    print("  %-28s %s" % (s["service"], "  ".join("%s=%s" % (e, v["phase"]) for e, v in sorted(s["environments"].items()))))' 2>/dev/null ||
-  curl -fsS "http://127.0.0.1:$port/api/v1/services"
+step "every service, per environment (pave status)"
+bin/pave status --server "http://127.0.0.1:$port"
 
 cat <<EOT
 
@@ -69,14 +65,14 @@ pave is reconciling the example catalog into two local clusters.
   kubeconfigs $root/.cache/clusters/staging/kubeconfig
               $root/.cache/clusters/prod/kubeconfig
 
-Try it: edit a service.yaml, review the change, commit, and watch it roll
-out (within 10 s):
+Try it: edit a service.yaml, review the change, commit, and watch it go
+to staging, then to prod once staging is Ready (within 10 s):
 
   cd $repo
   sed -i 's/checkout:1.4.2/checkout:1.4.3/' services/payments/checkout/service.yaml
   $root/bin/pave check --base HEAD        # what the pull request would show
   git commit -qam "checkout 1.4.3"
-  curl -s http://127.0.0.1:$port/api/v1/services/payments/checkout
+  $root/bin/pave status payments/checkout --server http://127.0.0.1:$port
 
 Ctrl-C stops pave and both clusters.
 EOT
@@ -84,9 +80,7 @@ EOT
 # pairs prints checkout's status per environment: phase, running and
 # pending revision, gate.
 pairs() {
-  curl -fsS "http://127.0.0.1:$port/api/v1/services/payments/checkout" | python3 -c 'import json,sys
-for env, e in sorted(json.load(sys.stdin)["environments"].items(), key=lambda kv: kv[0] != "staging"):
-    print("  %-8s %-12s running %-8s pending %-8s %s" % (env, e["phase"], e.get("appliedRevision","")[:8], e.get("pendingRevision","")[:8], e.get("gate","")))'
+  bin/pave status payments/checkout --server "http://127.0.0.1:$port"
 }
 
 # waitfor CONDITION: polls checkout's status until the python condition on

@@ -194,7 +194,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 		}
 	}
 	servers, err := o.listenAll(log, map[string]http.Handler{
-		"api":    d.APIHandler(reconciler.APIOptions{Webhook: webhook, Token: apiToken}),
+		"api":    d.APIHandler(reconciler.APIOptions{Webhook: webhook, Token: apiToken, Operator: d}),
 		"probes": d.ProbeHandler(),
 	})
 	if err != nil {
