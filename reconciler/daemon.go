@@ -124,6 +124,9 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		workqueue.NewTypedItemExponentialFailureRateLimiter[pairKey](opts.MinBackoff, opts.MaxBackoff),
 		workqueue.TypedRateLimitingQueueConfig[pairKey]{Name: "pave", Clock: opts.Clock},
 	)
+	if !opts.Apply.Wait {
+		log.Info("health is not measured (--wait-timeout 0): a later environment receives a revision as soon as the one before applied it")
+	}
 	d.Metrics = NewMetrics(func() float64 { return float64(d.queue.Len()) })
 	d.events = newEventRecorder(log, appliers)
 	return d

@@ -127,16 +127,22 @@ func (d *Daemon) gate(_ context.Context, k pairKey, newest *snapshot, svc *catal
 		}
 	}
 	desired := ps.DesiredRevision == newest.rev.ID
+	ready, since := ps.Phase == PhaseReady && ps.ReadySince != nil, ps.ReadySince
+	if !d.opts.Apply.Wait && ps.Phase == PhaseProgressing && ps.LastApplyTime != nil {
+		// Health is not measured (--wait-timeout 0): applied without an
+		// error is as far as pave can see; the soak counts from the apply.
+		ready, since = true, ps.LastApplyTime
+	}
 	switch {
 	case !runs && ps.HeldAt != "":
 		return fmt.Sprintf("halted: %s held at %s by a rollback", prev, shortRev(ps.HeldAt)), 0
 	case (runs || desired) && halts(ps.Phase):
 		return fmt.Sprintf("halted: %s %s: %s", prev, ps.Phase, cause(ps)), 0
-	case !runs || ps.Phase != PhaseReady || ps.ReadySince == nil:
+	case !runs || !ready:
 		return fmt.Sprintf("waiting for %s to be Ready", prev), 0
 	}
 	if soak := time.Duration(promo.Soak); soak > 0 {
-		if left := ps.ReadySince.Add(soak).Sub(d.clock.Now()); left > 0 {
+		if left := since.Add(soak).Sub(d.clock.Now()); left > 0 {
 			return fmt.Sprintf("soaking, %s left", roundUp(left)), left
 		}
 	}

@@ -127,3 +127,64 @@ func (d *daemon) appliedAt(ids []string, revision string) func() (bool, string) 
 		return n == len(ids), fmt.Sprintf("%d of %d applied", n, len(ids))
 	}
 }
+
+// BenchmarkPromotion measures one service's commit going through the
+// environments in order, with health and a soak of 0: commit → Ready in
+// staging → Ready in prod (the promotion gate adds the second leg). The
+// staging leg is the floor the prod leg is compared with: both apply the
+// same objects and wait for the same health, so their ratio is the gate's
+// cost.
+// Run it alone: go test ./e2e/daemon -run '^$' -bench Promotion -benchtime 5x
+func BenchmarkPromotion(b *testing.B) {
+	work := b.TempDir()
+	bare := filepath.Join(work, "catalog.git")
+	git(b, work, "init", "-q", "--bare", "-b", "main", bare)
+	r := &repo{t: b, dir: filepath.Join(work, "src"), bare: bare}
+	if err := os.CopyFS(r.dir, os.DirFS("../../catalog-repo-example")); err != nil {
+		b.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(r.dir, "services"))
+	os.RemoveAll(filepath.Join(r.dir, "exceptions"))
+	r.edit("pave.yaml", "teams:\n", "teams:\n  - name: bench\n    owners: [bench@example.com]\n")
+	r.write("services/bench/promote/service.yaml", "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: promote, team: bench}\nspec:\n  template: web-service\n  image: registry.example.com/bench/promote:1.0.0\n  port: 8080\n  replicas: 2\n")
+	git(b, r.dir, "init", "-q", "-b", "main")
+	rev := r.commitPush("bench/promote 1.0.0")
+
+	hook := filepath.Join(work, "hook")
+	os.WriteFile(hook, []byte("hook-secret"), 0o600)
+	d := startPave(b, filepath.Join(work, "pave.log"), "--repo", "file://"+bare, "--branch", "main", "--cache-dir", filepath.Join(work, "cache"),
+		"--webhook-secret-file", hook, "--interval", "1h", "--resync-interval", "1h", "--wait-timeout", "1m")
+	defer d.cmd.Process.Kill()
+	id := []string{"bench/promote"}
+	waitFor(b, 3*time.Minute, "first revision Ready in both environments", d.allAt(id, "Ready", rev))
+
+	readyIn := func(env, revision string) func() (bool, string) {
+		return func() (bool, string) {
+			var s serviceStatus
+			d.get("/api/v1/services/bench/promote", &s)
+			e := s.Environments[env]
+			if e == nil {
+				return false, "no status"
+			}
+			return e.Phase == "Ready" && e.AppliedRevision == revision, e.Phase + " " + e.Gate
+		}
+	}
+	var staging, prod time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.edit("services/bench/promote/service.yaml", fmt.Sprintf(":1.0.%d", i), fmt.Sprintf(":1.0.%d", i+1))
+		rev = r.commitPush(fmt.Sprintf("bench/promote 1.0.%d", i+1))
+		start := time.Now()
+		d.TriggerWebhook(b, rev)
+		waitFor(b, time.Minute, "Ready in staging", readyIn("staging", rev))
+		atStaging := time.Since(start)
+		waitFor(b, time.Minute, "Ready in prod", readyIn("prod", rev))
+		staging += atStaging
+		prod += time.Since(start) - atStaging
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(staging.Seconds()/n, "commit-to-staging-ready-s")
+	b.ReportMetric((staging+prod).Seconds()/n, "commit-to-prod-ready-s")
+	b.ReportMetric(prod.Seconds()/staging.Seconds(), "prod-leg/staging-leg")
+}
