@@ -313,7 +313,9 @@ func (d *Daemon) fetch(ctx context.Context) {
 	d.budgets = map[string]*apply.PruneBudget{}
 	d.mu.Unlock()
 	d.retainSnapshots()
-	d.Status.updateSource(func(s *SourceStatus) { s.Applied, s.CatalogError = rev.ID, nil })
+	d.Status.updateSource(func(s *SourceStatus) {
+		s.Applied, s.CatalogError, s.Environments = rev.ID, nil, cat.Config.EnvironmentNames()
+	})
 	for _, e := range cat.Errors {
 		log.Info("invalid service", "file", e.File, "error", e.Error())
 	}

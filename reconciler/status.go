@@ -98,6 +98,8 @@ type SourceStatus struct {
 	CatalogError []string   `json:"catalogErrors,omitempty"`
 	// Applied is the last revision whose catalog was accepted.
 	Applied string `json:"appliedRevision,omitempty"`
+	// Environments are that catalog's environments, in delivery order.
+	Environments []string `json:"environments,omitempty"`
 }
 
 // maxDrift bounds the drift events kept per service and environment.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -123,13 +124,21 @@ func (o *statusOptions) run(cmd *cobra.Command, args []string) error {
 		fmt.Fprintln(cmd.ErrOrStderr(), "no services yet: the server has not reconciled any")
 		return nil
 	}
-	printStatus(out, services, consoleOf(cmd).colored(out))
+	// Environments in delivery order, as the server's catalog lists them;
+	// by name when it does not say.
+	var source struct {
+		Environments []string `json:"environments"`
+	}
+	if _, err := c.get(cmd.Context(), "/api/v1/source", nil, &source); err != nil {
+		source.Environments = nil
+	}
+	printStatus(out, services, source.Environments, consoleOf(cmd).colored(out))
 	return nil
 }
 
 // printStatus writes the status table: one row per service and
-// environment, environments by name.
-func printStatus(w io.Writer, services []statusService, colour bool) {
+// environment, environments in delivery order (order), then by name.
+func printStatus(w io.Writer, services []statusService, order []string, colour bool) {
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tENVIRONMENT\tPHASE\tRUNNING\tPENDING\tGATE")
@@ -139,7 +148,9 @@ func printStatus(w io.Writer, services []statusService, colour bool) {
 		for env := range svc.Environments {
 			envs = append(envs, env)
 		}
-		slices.Sort(envs)
+		slices.SortFunc(envs, func(a, b string) int {
+			return cmp.Or(cmp.Compare(rank(order, a), rank(order, b)), cmp.Compare(a, b))
+		})
 		for _, env := range envs {
 			e := svc.Environments[env]
 			if e == nil {
@@ -208,4 +219,12 @@ func parseServiceID(arg string) (string, error) {
 		return "", flagError("%q is not a service: want TEAM/NAME", arg)
 	}
 	return arg, nil
+}
+
+// rank is an environment's place in delivery order; unknown ones last.
+func rank(order []string, env string) int {
+	if i := slices.Index(order, env); i >= 0 {
+		return i
+	}
+	return len(order)
 }

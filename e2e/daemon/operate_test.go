@@ -138,6 +138,10 @@ func TestOperatorVerbs(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "ops/api") || !strings.Contains(out, first[:12]) {
 			t.Errorf("pave status table: exit %d\n%s", code, out)
 		}
+		// Environments in delivery order, not by name.
+		if s, p := strings.Index(out, "ops/api  staging"), strings.Index(out, "ops/api  prod"); s < 0 || p < 0 || s > p {
+			t.Errorf("pave status lists staging after prod:\n%s", out)
+		}
 	})
 
 	t.Run("a new revision waits in front of prod for the next approval", func(t *testing.T) {
