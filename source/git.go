@@ -160,16 +160,25 @@ func (g *Git) Fetch(ctx context.Context) (*Revision, error) {
 	}
 }
 
+// openLocked opens the local clone once; g.mu is held.
+func (g *Git) openLocked() error {
+	if g.repo != nil {
+		return nil
+	}
+	repo, err := openClone(g.repoDir)
+	if err != nil {
+		return err
+	}
+	g.repo = repo
+	return nil
+}
+
 // fetch runs with sem held.
 func (g *Git) fetch(ctx context.Context) (*Revision, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.repo == nil {
-		repo, err := openClone(g.repoDir)
-		if err != nil {
-			return nil, err
-		}
-		g.repo = repo
+	if err := g.openLocked(); err != nil {
+		return nil, err
 	}
 	local := plumbing.NewRemoteReferenceName(git.DefaultRemoteName, g.opts.Branch)
 	previous := plumbing.ZeroHash
@@ -347,12 +356,8 @@ func (g *Git) At(_ context.Context, id string) (*Revision, error) {
 	h := plumbing.NewHash(id)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.repo == nil {
-		repo, err := openClone(g.repoDir)
-		if err != nil {
-			return nil, err
-		}
-		g.repo = repo
+	if err := g.openLocked(); err != nil {
+		return nil, err
 	}
 	if _, err := g.repo.CommitObject(h); err != nil {
 		return nil, fmt.Errorf("revision %s is not in the clone of %s: %w", shorten(id), g.redactedURL(), err)
