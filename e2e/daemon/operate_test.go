@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -139,7 +140,9 @@ func TestOperatorVerbs(t *testing.T) {
 			t.Errorf("pave status table: exit %d\n%s", code, out)
 		}
 		// Environments in delivery order, not by name.
-		if s, p := strings.Index(out, "ops/api  staging"), strings.Index(out, "ops/api  prod"); s < 0 || p < 0 || s > p {
+		staging := regexp.MustCompile(`(?m)^ops/api +staging `).FindStringIndex(out)
+		prod := regexp.MustCompile(`(?m)^ops/api +prod `).FindStringIndex(out)
+		if staging == nil || prod == nil || staging[0] > prod[0] {
 			t.Errorf("pave status lists staging after prod:\n%s", out)
 		}
 	})
