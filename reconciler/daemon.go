@@ -553,9 +553,15 @@ func (d *Daemon) restoreStatus(ctx context.Context) {
 		}
 		for _, inv := range invs {
 			last := inv.LastApplied
+			d.mu.RLock()
+			dep := d.deployments[pairKey{inv.ID(), inv.Environment}]
+			d.mu.RUnlock()
 			d.Status.update(inv.Team, inv.Service, inv.Environment, func(s *ServiceStatus, e *EnvironmentStatus) {
 				s.Template, s.Source = inv.Template, inv.Source
 				e.Cluster, e.AppliedRevision, e.Hash, e.LastApplyTime = name, inv.Revision, inv.Hash, &last
+				if dep == nil || dep.Hash != inv.Hash {
+					e.ReadySince = nil // the history's last deployment is not what runs
+				}
 			})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/go-logr/logr"
 
@@ -149,14 +150,23 @@ func (d *Daemon) restoreFlags(ctx context.Context, cluster string, a *apply.Appl
 		k := pairKey{p.Service, p.Environment}
 		d.mu.Lock()
 		d.pairs[k] = &pairFlags{suspended: st.Suspended, heldAt: st.HeldAt, approved: slices.Clone(st.Approved)}
+		var readySince *time.Time
 		if len(st.History) > 0 {
 			last := st.History[0]
 			d.deployments[k] = &last
+			if last.Result == apply.DeploymentReady && last.End != nil {
+				// When the pair became Ready with what it runs: a soak of
+				// the next environment goes on from there, not from the
+				// restart (restoreStatus drops it if the inventory holds
+				// another render).
+				end := *last.End
+				readySince = &end
+			}
 		}
 		d.mu.Unlock()
 		team, name := teamName(p.Service)
 		d.Status.update(team, name, p.Environment, func(_ *ServiceStatus, e *EnvironmentStatus) {
-			e.Suspended, e.HeldAt = st.Suspended, st.HeldAt
+			e.Suspended, e.HeldAt, e.ReadySince = st.Suspended, st.HeldAt, readySince
 		})
 	}
 }

@@ -187,6 +187,9 @@ func runSource(t *testing.T, dir string, src source.Source, opts ...daemonOption
 	for _, opt := range opts {
 		opt(&o, configs)
 	}
+	if fc, ok := o.Clock.(*clocktesting.FakeClock); ok {
+		clk = fc // an option set the clock (a restart later in time)
+	}
 	o.Apply.Now = clk.Now
 	appliers := map[string]*apply.Applier{}
 	for name, cfg := range configs {

@@ -420,6 +420,9 @@ func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 		switch {
 		case o.Phase != PhaseReady:
 			e.ReadySince = nil
+		case before.LastReconcile == nil && before.ReadySince != nil && before.Hash == e.Hash:
+			// The first reconcile since a restart finds the render the
+			// pair's history says became Ready then: the time stands.
 		case before.Phase != PhaseReady || before.Hash != e.Hash || e.ReadySince == nil:
 			e.ReadySince = &now
 		}
