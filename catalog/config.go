@@ -50,6 +50,9 @@ type Config struct {
 	// operator; auto re-applies the last revision that was healthy there
 	// and holds the service at it until a commit changes it.
 	Rollback RollbackMode `yaml:"rollback" json:"rollback,omitempty"`
+	// Rollout spreads a change that reaches many services at once (a
+	// template's, pave.yaml's, the policies') over them in waves.
+	Rollout Rollout `yaml:"rollout" json:"rollout"`
 
 	positions map[string]Position
 }
@@ -65,6 +68,8 @@ type TemplatePolicy struct {
 	// may have besides those pave derives per service ("{team}-{service}"
 	// and "{team}-{service}-…").
 	ClusterScopedNames []string `yaml:"clusterScopedNames" json:"clusterScopedNames,omitempty"`
+	// Rollout overrides pave.yaml's rollout for the template's services.
+	Rollout *Rollout `yaml:"rollout" json:"rollout,omitempty"`
 }
 
 // ExceptionPolicy is pave.yaml's `exceptions:` block.
@@ -418,6 +423,7 @@ func (v *validator) config(c *Config) {
 	default:
 		v.errorf("rollback", "rollback: %q must be manual or auto", c.Rollback)
 	}
+	v.rollout("rollout", &c.Rollout)
 
 	if c.Defaults.Size == "" {
 		if _, ok := c.Sizes["small"]; ok {
@@ -441,6 +447,9 @@ func (v *validator) config(c *Config) {
 		}
 		for i, ns := range tp.AllowNamespaces {
 			v.dnsLabel(fmt.Sprintf("%s.allowNamespaces[%d]", p, i), ns, true)
+		}
+		if tp.Rollout != nil {
+			v.rollout(p+".rollout", tp.Rollout)
 		}
 		for i, n := range tp.ClusterScopedNames {
 			if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {

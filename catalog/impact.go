@@ -19,6 +19,14 @@ type Impact struct {
 	// new one, sorted: their objects may be pruned. A service that became
 	// invalid is not removed.
 	Removed []string
+	// Own lists the services whose own files changed (their service.yaml
+	// folder or their exceptions), sorted.
+	Own []string
+	// Shared lists the services a change outside their own files reaches
+	// (their template or a library it uses, pave.yaml, the policies),
+	// sorted: the change rolls out over them in waves. Empty for the first
+	// revision, which is new to every service.
+	Shared []string
 }
 
 // Affected maps changed paths to the services they affect:
@@ -52,17 +60,16 @@ func Affected(changed []string, oldCat, newCat *Catalog) Impact {
 	if oldCat == nil {
 		imp.All = true
 	}
-	affected := map[string]bool{}
+	affected, own, shared := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	everything := false // a change every service sees
 	for _, p := range changed {
-		if imp.All {
-			break
-		}
 		parts := strings.Split(p, "/")
 		switch {
 		case p == ConfigFile, parts[0] == PoliciesDir:
-			imp.All = true
+			everything = true
 		case ServiceFileOf(p) != "" || (parts[0] == ServicesDir && ServiceIDOf(p) != ""):
 			affected[ServiceIDOf(p)] = true
+			own[ServiceIDOf(p)] = true
 		case parts[0] == TemplatesDir && len(parts) >= 3:
 			for _, c := range []*Catalog{oldCat, newCat} {
 				if c == nil {
@@ -77,21 +84,34 @@ func Affected(changed []string, oldCat, newCat *Catalog) Impact {
 				for _, s := range c.Services {
 					if slices.Contains(using, s.TemplateName()) {
 						affected[s.ID()] = true
+						shared[s.ID()] = true
 					}
 				}
 			}
 		}
 	}
-	if imp.All {
+	present := func(set map[string]bool) []string {
+		var ids []string
+		for id := range set {
+			if newIDs[id] {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	imp.Own = present(own)
+	if everything && oldCat != nil {
+		imp.Shared = slices.Sorted(maps.Keys(newIDs))
+	} else if oldCat != nil {
+		imp.Shared = present(shared)
+	}
+	if imp.All || everything {
+		imp.All = true
 		imp.Services = slices.Sorted(maps.Keys(newIDs))
 		return imp
 	}
-	for id := range affected {
-		if newIDs[id] {
-			imp.Services = append(imp.Services, id)
-		}
-	}
-	slices.Sort(imp.Services)
+	imp.Services = present(affected)
 	return imp
 }
 

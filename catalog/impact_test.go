@@ -165,3 +165,36 @@ func TestAffected(t *testing.T) {
 		})
 	}
 }
+
+// TestAffectedOwnAndShared: a change reaching a service through its
+// template, pave.yaml or the policies rolls out in waves; a change to the
+// service's own files does not.
+func TestAffectedOwnAndShared(t *testing.T) {
+	base := exampleCatalog(t, nil)
+	var all []string
+	for _, s := range base.Services {
+		all = append(all, s.ID())
+	}
+	workers := []string{"data/events-consumer", "payments/ledger-worker", "storefront/search-indexer"}
+	for _, tc := range []struct {
+		name        string
+		changed     []string
+		old         *catalog.Catalog
+		own, shared []string
+	}{
+		{"service", []string{"services/payments/checkout/service.yaml"}, base, []string{"payments/checkout"}, nil},
+		{"exceptions", []string{"exceptions/data/report-builder.yaml"}, base, []string{"data/report-builder"}, nil},
+		{"template", []string{"templates/worker/templates/deployment.yaml"}, base, nil, workers},
+		{"template and one of its services", []string{"templates/worker/values.yaml", "services/data/events-consumer/service.yaml"}, base, []string{"data/events-consumer"}, workers},
+		{"pave.yaml", []string{"pave.yaml", "services/payments/checkout/service.yaml"}, base, []string{"payments/checkout"}, all},
+		{"policy", []string{"policies/no_privileged.rego"}, base, nil, all},
+		{"first revision: nothing to roll out", []string{"pave.yaml"}, nil, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := catalog.Affected(tc.changed, tc.old, base)
+			if !slices.Equal(got.Own, tc.own) || !slices.Equal(got.Shared, tc.shared) {
+				t.Errorf("own %v shared %v, want own %v shared %v", got.Own, got.Shared, tc.own, tc.shared)
+			}
+		})
+	}
+}

@@ -68,6 +68,8 @@ type Daemon struct {
 	// snaps holds the snapshots of older revisions some pair still runs
 	// (promotion keeps later environments on them), by revision ID.
 	snaps map[string]*snapshot
+	// waves are the template rollouts of the newest revision.
+	waves *rollouts
 	// pairs is the operator's state of each pair (suspension, rollback
 	// hold, approvals), as stored in its cluster.
 	pairs map[pairKey]*pairFlags
@@ -293,7 +295,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 
 	// Which services does this revision affect?
 	all := prev == nil
-	var affected []string
+	var affected, own []string
 	if !all {
 		changed, err := source.ChangedPaths(prev.rev, rev)
 		if err != nil {
@@ -303,6 +305,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 			impact := catalog.Affected(changed, prev.cat, cat)
 			all = impact.All
 			affected = append(impact.Services, impact.Removed...)
+			own = impact.Own
 		}
 	}
 	d.mu.Lock()
@@ -313,6 +316,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 	d.budgets = map[string]*apply.PruneBudget{}
 	d.mu.Unlock()
 	d.retainSnapshots()
+	d.planRollouts(ctx, log, snap, own)
 	d.Status.updateSource(func(s *SourceStatus) {
 		s.Applied, s.CatalogError, s.Environments = rev.ID, nil, cat.Config.EnvironmentNames()
 	})
@@ -353,6 +357,11 @@ func (d *Daemon) fetch(ctx context.Context) {
 		d.mu.Unlock()
 	}
 	for _, k := range keys {
+		d.queue.Add(k)
+	}
+	// A rollout carried over from an older revision goes on from the
+	// wave it stands at, whether or not this commit touches it.
+	for _, k := range d.openWaves(ctx, snap) {
 		d.queue.Add(k)
 	}
 	d.cache.Sweep()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -331,10 +332,34 @@ func lastN(s []string, n int) []string {
 	return s
 }
 
-// PromoteTemplate approves a wave of a template rollout: waves are not
-// built.
-func (d *Daemon) PromoteTemplate(context.Context, string, string) error {
-	return fmt.Errorf("template waves: %w", ErrNotSupported)
+// PromoteTemplate approves, in an environment whose promotion asks for
+// approval, the wave of a template's rollout that waits for it: every
+// service of the rollout whose gate awaits approval there (the waves
+// before are complete, the ones after still wait for this one).
+func (d *Daemon) PromoteTemplate(ctx context.Context, template, env string) error {
+	if env == "" {
+		return fmt.Errorf("promote template %s: an environment is required: %w", template, ErrNotFound)
+	}
+	members, ok := d.templateMembers(template)
+	if !ok {
+		return fmt.Errorf("promote template %s: no rollout of it is in progress: %w", template, ErrConflict)
+	}
+	n := 0
+	for _, id := range members {
+		e := d.env(pairKey{id, env})
+		if e == nil || !strings.HasPrefix(e.Gate, "awaiting approval") {
+			continue
+		}
+		if err := d.Promote(ctx, id, env); err != nil {
+			return fmt.Errorf("promote template %s: %w", template, err)
+		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("promote template %s to %s: no service of its rollout awaits approval there: %w", template, env, ErrConflict)
+	}
+	d.log.Info("template wave approved", "template", template, "environment", env, "services", n)
+	return nil
 }
 
 // Suspend stops reconciling a service in env ("" = every environment):

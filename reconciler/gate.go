@@ -67,7 +67,7 @@ func (d *Daemon) decide(ctx context.Context, k pairKey, newest *snapshot, st *En
 	}
 	cfg := newest.cat.Config
 	i := environmentIndex(cfg, k.Environment)
-	if i <= 0 {
+	if i < 0 || (i == 0 && d.rolloutOf(k.Service) == nil) {
 		return gateDecision{snap: newest}
 	}
 	// A service that left the catalog (or is invalid) is not promoted: it
@@ -90,7 +90,20 @@ func (d *Daemon) decide(ctx context.Context, k pairKey, newest *snapshot, st *En
 			return gateDecision{snap: newest}
 		}
 	}
-	gate, after := d.gate(ctx, k, newest, svc, cfg.Environments[i-1].Name, cfg.Environments[i].Promotion)
+	// The environment before, then the waves of a template rollout here,
+	// then a manual approval: the first gate that is closed says why.
+	var gate string
+	var after time.Duration
+	if i > 0 {
+		gate, after = d.gate(ctx, k, newest, svc, cfg.Environments[i-1].Name, cfg.Environments[i].Promotion)
+	}
+	if gate == "" {
+		gate, after = d.waveGate(ctx, k, newest)
+	}
+	if gate == "" && i > 0 && cfg.Environments[i].Promotion.Approval == catalog.ApprovalManual && !d.approved(k, newest) {
+		team, name := teamName(k.Service)
+		gate = fmt.Sprintf("awaiting approval (pave promote %s/%s --env %s)", team, name, k.Environment)
+	}
 	if gate == "" {
 		return gateDecision{snap: newest}
 	}
@@ -108,10 +121,11 @@ func (d *Daemon) decide(ctx context.Context, k pairKey, newest *snapshot, st *En
 }
 
 // gate checks the promotion gate of a service's pair for the newest
-// revision against the environment before it (prev). It returns "" when
-// open, else why not, and, while soaking, when to check again.
+// revision against the environment before it (prev): it runs the
+// revision Ready and has soaked (approval is decide's, after the waves).
+// It returns "" when open, else why not, and, while soaking, when to
+// check again.
 func (d *Daemon) gate(_ context.Context, k pairKey, newest *snapshot, svc *catalog.Service, prev string, promo catalog.Promotion) (string, time.Duration) {
-	team, name := teamName(k.Service)
 	svcStatus, _ := d.Status.Service(k.Service)
 	var ps *EnvironmentStatus
 	if svcStatus.Environments != nil {
@@ -145,9 +159,6 @@ func (d *Daemon) gate(_ context.Context, k pairKey, newest *snapshot, svc *catal
 		if left := since.Add(soak).Sub(d.clock.Now()); left > 0 {
 			return fmt.Sprintf("soaking, %s left", roundUp(left)), left
 		}
-	}
-	if promo.Approval == catalog.ApprovalManual && !d.approved(k, newest) {
-		return fmt.Sprintf("awaiting approval (pave promote %s/%s --env %s)", team, name, k.Environment), 0
 	}
 	return "", 0
 }

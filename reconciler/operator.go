@@ -11,7 +11,7 @@ import (
 type Operator interface {
 	// Promote approves the manual gate of env for the service's pending revision.
 	Promote(ctx context.Context, service, env string) error
-	// PromoteTemplate approves the next wave of a template rollout in env. (may return ErrNotSupported until waves exist)
+	// PromoteTemplate approves the wave of a template rollout that awaits approval in env.
 	PromoteTemplate(ctx context.Context, template, env string) error
 	// Rollback applies the given revision ("" = the last healthy one before the running one) and holds the pair there until the next commit that changes the service, or Resume.
 	Rollback(ctx context.Context, service, env, revision string) error

@@ -390,6 +390,7 @@ func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 		before := *e
 		e.Phase, e.Errors, e.LastReconcile, e.DesiredRevision = o.Phase, r.errors, &now, p.newest.rev.ID
 		e.PendingRevision, e.Gate, e.Suspended, e.HeldAt = p.gate.pending, p.gate.gate, false, heldAt
+		e.Wave = d.waveOf(k.Service)
 		if r.cluster != "" {
 			e.Cluster = r.cluster
 		}
@@ -437,6 +438,10 @@ func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 		if changed {
 			d.wake(pairKey{k.Service, nextEnv})
 		}
+	}
+	// So may the next wave of its template's rollout here.
+	if changed {
+		d.advanceWave(ctx, k, p.newest)
 	}
 
 	// Metrics.

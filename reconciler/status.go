@@ -42,6 +42,9 @@ type EnvironmentStatus struct {
 	PendingRevision string `json:"pendingRevision"`
 	// Gate says why the pair does not run the newest revision yet.
 	Gate string `json:"gate,omitempty"`
+	// Wave is the pair's place in a template rollout in progress ("2 of
+	// 3 (template worker)").
+	Wave string `json:"wave,omitempty"`
 	// Suspended: pave suspend stopped reconciling the pair.
 	Suspended bool `json:"suspended"`
 	// HeldAt is the revision a rollback holds the pair at.
