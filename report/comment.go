@@ -121,6 +121,9 @@ func reviewMarkdown(w io.Writer, r *Report, limit int) error {
 		if rv.Config {
 			items = append(items, "- **pave.yaml changed** — every service is rendered again\n")
 		}
+		for _, ro := range rv.Rollouts {
+			items = append(items, fmt.Sprintf("- **rolls out in waves** over the services of %s (%s), in each environment: %s\n", mdCode(ro.Template), mdText(ro.Rollout), wavesLine(ro.Waves, mdCode)))
+		}
 		if len(items) > 0 {
 			items = append(items, "\n")
 		}
@@ -403,6 +406,25 @@ func templateReach(t review.TemplateChange, envs int) string {
 		return fmt.Sprintf("%s × %d environments", plural(len(t.Services), "service"), envs)
 	}
 	return fmt.Sprintf("%s, %s", plural(len(t.Services), "service"), plural(t.Pairs, "impacted pair"))
+}
+
+// wavesLine writes a rollout's waves on one line: "wave 1: a/b → wave 2:
+// c/d, e/f → wave 3: 18 services"; name formats a service.
+func wavesLine(waves [][]string, name func(string) string) string {
+	const shown = 3
+	var parts []string
+	for i, w := range waves {
+		var names []string
+		for _, id := range w[:min(len(w), shown)] {
+			names = append(names, name(id))
+		}
+		list := strings.Join(names, ", ")
+		if len(w) > shown {
+			list = fmt.Sprintf("%s (%s, …)", plural(len(w), "service"), list)
+		}
+		parts = append(parts, fmt.Sprintf("wave %d: %s", i+1, list))
+	}
+	return strings.Join(parts, " → ")
 }
 
 // groupMarkdown is one blast-radius line: how many pairs, their shape, a

@@ -118,6 +118,12 @@ func reviewText(w io.Writer, r *Report, pal palette) error {
 			fmt.Fprintf(b, "  %s: %s\n    %s\n", txt(groupSize(g, rv.Environments)), txt(g.Shape), txt(strings.Join(g.Pairs, ", ")))
 		}
 	}
+	if len(rv.Rollouts) > 0 {
+		fmt.Fprintln(b, "\nrollout, in each environment (each wave Ready before the next starts):")
+		for _, ro := range rv.Rollouts {
+			fmt.Fprintf(b, "  template %s (%s): %s\n", txt(ro.Template), txt(ro.Rollout), txt(wavesLine(ro.Waves, func(s string) string { return s })))
+		}
+	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintln(b, "\n"+pal.status("ERROR")+" catalog")
 		for _, e := range r.Errors {

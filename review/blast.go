@@ -18,6 +18,7 @@ const maxShapeFields = 4
 // blastRadius fills the review's platform changes (templates, policies,
 // pave.yaml) and groups the impacted pairs by the shape of their change.
 func blastRadius(rv *Review, bs, hs *side, impact catalog.Impact) {
+	rv.Rollouts = rolloutPlans(hs.cat, impact)
 	templateOf := func(id string) string {
 		if svc, ok := hs.byID[id]; ok {
 			return svc.TemplateName()
@@ -366,4 +367,28 @@ func cutPath(p string, n int) string {
 		b.WriteString(s)
 	}
 	return b.String()
+}
+
+// rolloutPlans are the waves pave serve rolls the change out in: for
+// each template of a service the change reaches through what it shares,
+// all of the template's services, the ones the change edits first.
+func rolloutPlans(head *catalog.Catalog, impact catalog.Impact) []RolloutPlan {
+	templates := map[string]bool{}
+	for _, id := range impact.Shared {
+		if svc, ok := head.Service(id); ok {
+			templates[svc.TemplateName()] = true
+		}
+	}
+	var plans []RolloutPlan
+	for _, name := range slices.Sorted(maps.Keys(templates)) {
+		var members []string
+		for _, svc := range head.Services {
+			if svc.TemplateName() == name {
+				members = append(members, svc.ID())
+			}
+		}
+		r := head.Config.RolloutFor(name)
+		plans = append(plans, RolloutPlan{Template: name, Rollout: r.String(), Waves: r.Plan(members, impact.Own)})
+	}
+	return plans
 }

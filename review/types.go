@@ -53,6 +53,10 @@ type Review struct {
 	Libraries []LibraryChange `json:"libraries,omitempty"`
 	// Policies are the policy files the change touches.
 	Policies []string `json:"policies,omitempty"`
+	// Rollouts are the waves pave serve rolls the change out in, per
+	// template, in each environment: set when the change reaches services
+	// through their template, pave.yaml or the policies.
+	Rollouts []RolloutPlan `json:"rollouts,omitempty"`
 	// Config is set when pave.yaml changed: every service is impacted.
 	Config bool `json:"config,omitempty"`
 	// ConfigDiff is the unified diff of pave.yaml, base → head.
@@ -193,6 +197,18 @@ type TemplateChange struct {
 	// Services using the template at base or head, and the pairs impacted.
 	Services []string `json:"services"`
 	Pairs    int      `json:"pairs"`
+}
+
+// RolloutPlan is how a change reaching a template's services through
+// something they share rolls out over them, in every environment.
+type RolloutPlan struct {
+	Template string `json:"template"`
+	// Rollout is the template's rollout as pave.yaml writes it ("1, 10%,
+	// 100% (soak 5m0s)").
+	Rollout string `json:"rollout"`
+	// Waves are the services of each wave, in order; the services the
+	// change also edits themselves are in the first.
+	Waves [][]string `json:"waves"`
 }
 
 // LibraryChange is a library chart of the catalog (templates/<name>,
