@@ -28,12 +28,14 @@ import (
 // pair's running revision is diffed against it, and a pair whose
 // revision differs from the newest by such a shared change has not been
 // reached yet. A template with a pair not reached has a rollout; its
-// members are all of the template's services, those already reached
-// (and those that changed themselves in the commit) first, the others in
-// the order catalog.Rollout.Plan fixes. Derived this way, the plan
-// survives a restart (the running revisions come from the clusters'
-// inventories), takes in a commit made while pave was down, and a newer
-// template change simply continues where the last one stands.
+// members are all of the template's services, those that changed
+// themselves in the commit first, the others in the order
+// catalog.Rollout.Plan fixes from their ids alone — the same canaries
+// from one change to the next. A service already reached counts as
+// through wherever it stands. Derived this way, the plan survives a
+// restart (the running revisions come from the clusters' inventories),
+// takes in a commit made while pave was down, and a newer template
+// change continues where the last one stands.
 
 // rolloutPlan is one template's rollout at the newest revision.
 type rolloutPlan struct {
@@ -82,24 +84,16 @@ func (d *Daemon) planRollouts(ctx context.Context, log logr.Logger, newest *snap
 	for _, id := range own {
 		first[id] = true
 	}
-	firstEnv := ""
-	if envs := newest.cat.Config.EnvironmentNames(); len(envs) > 0 {
-		firstEnv = envs[0]
-	}
 	pending := map[string]bool{} // templates with a pair not reached
-	reachedFirst := map[string]bool{}
 	for _, svc := range newest.cat.Services {
 		st, ok := d.Status.Service(svc.ID())
 		if !ok {
 			continue
 		}
-		for env, e := range st.Environments {
-			reached := d.reached(ctx, log, ro, newest, svc.ID(), e)
-			if !reached {
+		for _, e := range st.Environments {
+			if !d.reached(ctx, log, ro, newest, svc.ID(), e) {
 				pending[svc.TemplateName()] = true
-			}
-			if reached && env == firstEnv && e.AppliedRevision != "" {
-				reachedFirst[svc.ID()] = true
+				break
 			}
 		}
 	}
@@ -110,7 +104,7 @@ func (d *Daemon) planRollouts(ctx context.Context, log logr.Logger, newest *snap
 				continue
 			}
 			members = append(members, svc.ID())
-			if first[svc.ID()] || reachedFirst[svc.ID()] {
+			if first[svc.ID()] {
 				lead = append(lead, svc.ID())
 			}
 		}

@@ -2,11 +2,14 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -66,6 +69,21 @@ func (d *testDaemon) plan(id string) *rolloutPlan {
 	return d.rolloutOf(id)
 }
 
+// runsNewest waits until every service runs the source's current
+// revision Ready in env.
+func (d *testDaemon) runsNewest(timeout time.Duration, env string, ids ...string) {
+	d.t.Helper()
+	d.waitFor(timeout, fmt.Sprintf("%v Ready at the newest revision in %s", ids, env), func() (bool, string) {
+		rev := d.Status.Source().Revision
+		for _, id := range ids {
+			if e := d.env(id, env); e == nil || e.Phase != PhaseReady || e.AppliedRevision != rev {
+				return false, fmt.Sprintf("%s: %+v", id, e)
+			}
+		}
+		return true, ""
+	})
+}
+
 // TestTemplateWaves: a template change over 20 services rolls out in
 // waves of 1, 10% and the rest in each environment, each wave Ready and
 // soaked before the next starts, services not reached keeping the
@@ -99,7 +117,7 @@ func TestTemplateWaves(t *testing.T) {
 		t.Fatalf("rollout of a template change over 20 services: %+v, want waves of 1, 1 and 18", p)
 	}
 	canary, second, rest := p.waves[0][0], p.waves[1][0], p.waves[2]
-	d.envPhase(2*time.Minute, canary, "staging", PhaseReady)
+	d.runsNewest(2*time.Minute, "staging", canary)
 	d.gateIs(time.Minute, second, "staging", "wave 1 of template web-service soaking, 5m left")
 	e := d.gateIs(time.Minute, rest[0], "staging", "waiting for wave 2 of template web-service to be Ready")
 	if e.Wave != "3 of 3 (template web-service)" || e.Phase != PhaseReady {
@@ -108,25 +126,18 @@ func TestTemplateWaves(t *testing.T) {
 	templateRuns(t, "staging", "2", canary)
 	templateRuns(t, "staging", "1", append([]string{second}, rest...)...)
 	// The canary goes on to prod (staging runs it Ready); nothing else does.
-	d.envPhase(2*time.Minute, canary, "prod", PhaseReady)
+	d.runsNewest(2*time.Minute, "prod", canary)
 	templateRuns(t, "prod", "2", canary)
 	templateRuns(t, "prod", "1", second, rest[0], rest[17])
 
 	d.clock.Step(5 * time.Minute)
-	d.envPhase(2*time.Minute, second, "staging", PhaseReady)
+	d.runsNewest(2*time.Minute, "staging", second)
 	d.gateIs(time.Minute, rest[0], "staging", "wave 2 of template web-service soaking, 5m left")
 	templateRuns(t, "staging", "1", rest...)
 	d.clock.Step(5 * time.Minute)
-	d.waitFor(3*time.Minute, "the last wave in staging", func() (bool, string) {
-		for _, id := range rest {
-			if e := d.env(id, "staging"); e == nil || e.Phase != PhaseReady || e.AppliedRevision != d.Status.Source().Revision {
-				return false, fmt.Sprintf("%s: %+v", id, e)
-			}
-		}
-		return true, ""
-	})
+	d.runsNewest(3*time.Minute, "staging", rest...)
 	// prod's second wave soaks from when it became Ready there.
-	d.envPhase(2*time.Minute, second, "prod", PhaseReady)
+	d.runsNewest(2*time.Minute, "prod", second)
 	d.gateIs(time.Minute, rest[0], "prod", "wave 2 of template web-service soaking, 5m left")
 	d.clock.Step(5 * time.Minute)
 	d.phase(3*time.Minute, PhaseReady, ids...)
@@ -155,6 +166,7 @@ func TestTemplateWaves(t *testing.T) {
 	// A commit that does not touch them does not un-halt them.
 	writeFile(t, dir, "README.md", "notes\n")
 	d.refetch()
+	d.plan(second)
 	d.queue.Add(pairKey{second, "staging"})
 	d.gateIs(time.Minute, second, "staging", "halted: wave 1 of template web-service: "+canary)
 	templateRuns(t, "staging", "2", second, rest[0])
@@ -166,7 +178,88 @@ func TestTemplateWaves(t *testing.T) {
 	d.phase(3*time.Minute, PhaseReady, ids...)
 	templateRuns(t, "staging", "2", ids...)
 	templateRuns(t, "prod", "2", ids...)
-	if p := d.plan(ids[0]); p != nil && slices.Index(p.waves[len(p.waves)-1], canary) < 0 {
-		t.Errorf("after the fix the canary should be the only one left to reach: %v", p.waves)
+	if p := d.plan(ids[0]); p == nil || p.waves[0][0] != canary {
+		t.Errorf("after the fix the canary should still lead the rollout: %+v", p)
+	}
+}
+
+// TestTemplateWavesApprovalAndRestart: in an environment whose promotion
+// is manual, pave promote --template approves one wave at a time; a
+// restarted pave (a new clone too) derives the same waves from what the
+// clusters run, so the rollout goes on where it stood.
+func TestTemplateWavesApprovalAndRestart(t *testing.T) {
+	const team = "wapprove"
+	services := map[string]string{}
+	var ids []string
+	for i := range 6 {
+		id := fmt.Sprintf("%s/svc%d", team, i)
+		services[id] = webService("registry.example.com/wapprove/app:1.0.0")
+		ids = append(ids, id)
+	}
+	dir := catalogDir(t, []string{team}, services)
+	editFile(t, dir, "pave.yaml", "\nteams:\n", "\nrollout: {waves: [\"1\", \"100%\"]}\n\nteams:\n")
+	editFile(t, dir, libHelpers, podAnchor, podAnchor+"    "+goldenKey+": \"1\"\n")
+	withPromotion(t, dir, "{approval: manual}")
+	repo, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, repo, "six services", start.Add(-time.Hour))
+	d := runSource(t, dir, gitSource(t, dir, t.TempDir()))
+	ctx := context.Background()
+	for _, id := range ids {
+		d.runsNewest(time.Minute, "staging", id)
+		d.gateIs(time.Minute, id, "prod", "awaiting approval")
+		if err := d.Promote(ctx, id, "prod"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.phase(2*time.Minute, PhaseReady, ids...)
+	if err := d.PromoteTemplate(ctx, "web-service", "prod"); !errors.Is(err, ErrConflict) {
+		t.Errorf("pave promote --template with no rollout in progress: %v, want a conflict", err)
+	}
+
+	// The template change: staging goes wave by wave on its own, prod's
+	// canary waits for an approval.
+	editFile(t, dir, libHelpers, goldenKey+": \"1\"", goldenKey+": \"2\"")
+	commitAll(t, repo, "template 2", start)
+	d.refetch()
+	p := d.plan(ids[0])
+	if p == nil || len(p.waves) != 2 || len(p.waves[0]) != 1 {
+		t.Fatalf("waves 1, 100%% over 6 services: %+v", p)
+	}
+	canary, rest := p.waves[0][0], p.waves[1]
+	d.runsNewest(2*time.Minute, "staging", ids...)
+	templateRuns(t, "staging", "2", ids...)
+	d.gateIs(time.Minute, canary, "prod", "awaiting approval")
+	d.gateIs(time.Minute, rest[0], "prod", "waiting for wave 1 of template web-service to be Ready")
+	d.stop()
+
+	// A new pave finds prod on the old template and plans the same waves.
+	d = runSource(t, dir, gitSource(t, dir, t.TempDir()))
+	if p := d.plan(ids[0]); p == nil || p.waves[0][0] != canary {
+		t.Fatalf("after a restart the rollout is %+v, want the same canary %s", p, canary)
+	}
+	d.gateIs(time.Minute, canary, "prod", "awaiting approval")
+	d.gateIs(time.Minute, rest[len(rest)-1], "prod", "waiting for wave 1 of template web-service to be Ready")
+	templateRuns(t, "prod", "1", ids...)
+
+	// One approval, one wave.
+	if err := d.PromoteTemplate(ctx, "web-service", "prod"); err != nil {
+		t.Fatal(err)
+	}
+	d.runsNewest(2*time.Minute, "prod", canary)
+	templateRuns(t, "prod", "2", canary)
+	for _, id := range rest {
+		d.gateIs(time.Minute, id, "prod", "awaiting approval")
+	}
+	templateRuns(t, "prod", "1", rest...)
+	if err := d.PromoteTemplate(ctx, "web-service", "prod"); err != nil {
+		t.Fatal(err)
+	}
+	d.phase(2*time.Minute, PhaseReady, ids...)
+	templateRuns(t, "prod", "2", ids...)
+	if err := d.PromoteTemplate(ctx, "web-service", "prod"); !errors.Is(err, ErrConflict) {
+		t.Errorf("pave promote --template with nothing awaiting approval: %v, want a conflict", err)
 	}
 }

@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,17 +69,69 @@ func benchDaemonOnce(b *testing.B, round int) {
 	// A template change affecting all 1000.
 	// The Deployment is the library's (templates/_lib): web-service alone adds to it.
 	r.edit("templates/web-service/templates/deployment.yaml", `include "pave.deployment" .`, `include "pave.deployment" . | replace "kind: Deployment\nmetadata:\n" "kind: Deployment\nmetadata:\n  annotations:\n    platform.example.com/bench: \"1\"\n"`)
+	// It rolls out in waves of 1, 10% and the rest in each environment.
 	rev = r.commitPush("template change")
 	start = time.Now()
 	d.TriggerWebhook(tb, rev)
-	waitFor(tb, 20*time.Minute, "template rollout", d.appliedAt(ids, rev))
+	waves := &waveClock{start: start, done: map[string]time.Duration{}}
+	waitFor(tb, 20*time.Minute, "template rollout", func() (bool, string) {
+		time.Sleep(time.Second)
+		svcs := d.services()
+		waves.observe(tb, svcs, rev)
+		n := appliedIn(svcs, ids, rev)
+		return n == len(ids), fmt.Sprintf("%d of %d applied", n, len(ids))
+	})
 	tmpl := time.Since(start)
 	b.StopTimer()
 
 	b.ReportMetric(first.Seconds(), "first-sync-s")
 	b.ReportMetric(one.Seconds(), "webhook-to-applied-s")
 	b.ReportMetric(tmpl.Seconds(), "template-1000-s")
+	for _, k := range slices.Sorted(maps.Keys(waves.done)) {
+		b.ReportMetric(waves.done[k].Seconds(), k+"-s")
+	}
 	b.ReportMetric(float64(rss(d.cmd.Process.Pid))/1024, "rss-MiB")
+}
+
+// waveClock records when each wave of a template rollout is applied in
+// each environment, from the status API's wave of every pair, and fails
+// when a wave starts before the one before it is done.
+type waveClock struct {
+	start time.Time
+	// done: "staging-wave1" → time from the commit until all of it ran
+	// the revision.
+	done map[string]time.Duration
+}
+
+func (w *waveClock) observe(tb testing.TB, svcs map[string]serviceStatus, rev string) {
+	tb.Helper()
+	type key struct {
+		env  string
+		wave int
+	}
+	total, applied := map[key]int{}, map[key]int{}
+	for _, s := range svcs {
+		for env, e := range s.Environments {
+			var n int
+			if _, err := fmt.Sscanf(e.Wave, "%d of", &n); err != nil {
+				continue
+			}
+			k := key{env, n}
+			total[k]++
+			if e.AppliedRevision == rev {
+				applied[k]++
+			}
+		}
+	}
+	for k, n := range total {
+		name := fmt.Sprintf("%s-wave%d", k.env, k.wave)
+		if _, seen := w.done[name]; !seen && applied[k] == n {
+			w.done[name] = time.Since(w.start)
+		}
+		if prev := (key{k.env, k.wave - 1}); k.wave > 1 && applied[k] > 0 && applied[prev] < total[prev] {
+			tb.Fatalf("%s: wave %d started (%d of %d applied) before wave %d was done (%d of %d)", k.env, k.wave, applied[k], n, k.wave-1, applied[prev], total[prev])
+		}
+	}
 }
 
 func rss(pid int) int {
@@ -110,22 +164,29 @@ func (d *daemon) appliedAt(ids []string, revision string) func() (bool, string) 
 			time.Sleep(time.Second)
 			svcs = d.services()
 		}
-		n := 0
-		for _, id := range ids {
-			s, ok := svcs[id]
-			if !ok || len(s.Environments) < 2 {
-				continue
-			}
-			done := true
-			for _, e := range s.Environments {
-				done = done && e.AppliedRevision == revision
-			}
-			if done {
-				n++
-			}
-		}
+		n := appliedIn(svcs, ids, revision)
 		return n == len(ids), fmt.Sprintf("%d of %d applied", n, len(ids))
 	}
+}
+
+// appliedIn counts the services of ids applied at revision in both
+// environments.
+func appliedIn(svcs map[string]serviceStatus, ids []string, revision string) int {
+	n := 0
+	for _, id := range ids {
+		s, ok := svcs[id]
+		if !ok || len(s.Environments) < 2 {
+			continue
+		}
+		done := true
+		for _, e := range s.Environments {
+			done = done && e.AppliedRevision == revision
+		}
+		if done {
+			n++
+		}
+	}
+	return n
 }
 
 // BenchmarkPromotion measures one service's commit going through the

@@ -207,6 +207,7 @@ type envStatus struct {
 	Errors          []string `json:"errors"`
 	Health          string   `json:"health"`
 	Gate            string   `json:"gate"`
+	Wave            string   `json:"wave"`
 	Policy          *struct {
 		Violations []struct {
 			Policy string `json:"policy"`
