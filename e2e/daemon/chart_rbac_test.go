@@ -147,6 +147,7 @@ func ptrTo[T any](v T) *T { return &v }
 // pruned, and nothing pave does is forbidden; yet the ServiceAccount can
 // read no Secret and grant itself nothing.
 func TestChartRBACIsEnough(t *testing.T) {
+	resetClusters(t)
 	const release = "pave-chart-rbac"
 	stagingKubeconfig, _ := installChartRBAC(t, "staging", release)
 	prodKubeconfig, prodSA := installChartRBAC(t, "prod", release)

@@ -24,6 +24,7 @@ func BenchmarkDaemon(b *testing.B) {
 }
 
 func benchDaemonOnce(b *testing.B, round int) {
+	resetClusters(b)
 	work := b.TempDir()
 	bare := filepath.Join(work, "catalog.git")
 	tb := b
@@ -197,6 +198,7 @@ func appliedIn(svcs map[string]serviceStatus, ids []string, revision string) int
 // cost.
 // Run it alone: go test ./e2e/daemon -run '^$' -bench Promotion -benchtime 5x
 func BenchmarkPromotion(b *testing.B) {
+	resetClusters(b)
 	work := b.TempDir()
 	bare := filepath.Join(work, "catalog.git")
 	git(b, work, "init", "-q", "--bare", "-b", "main", bare)

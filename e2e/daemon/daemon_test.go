@@ -308,6 +308,7 @@ func (d *daemon) metric(name string, labels ...string) float64 {
 var exampleServices = []string{"data/events-consumer", "data/report-builder", "payments/checkout", "payments/ledger-worker", "payments/settlement", "storefront/catalog-api", "storefront/search-indexer", "storefront/web"}
 
 func TestDaemon(t *testing.T) {
+	resetClusters(t)
 	// Daemons outlive the subtest that starts them.
 	top := t
 	ctx := context.Background()
@@ -671,6 +672,7 @@ func (d *daemon) TriggerWebhook(t testing.TB, rev string) int {
 // folder with leader election: one leads and applies, the other waits;
 // when the leader stops, the other takes over; a saved edit is applied.
 func TestLeaderElectionAndLocalFolder(t *testing.T) {
+	resetClusters(t)
 	dir := filepath.Join(t.TempDir(), "catalog")
 	if err := os.CopyFS(dir, os.DirFS("../../catalog-repo-example")); err != nil {
 		t.Fatal(err)
@@ -708,4 +710,48 @@ func TestLeaderElectionAndLocalFolder(t *testing.T) {
 		img := d.Spec.Template.Spec.Containers[0].Image
 		return img == "registry.example.com/storefront/catalog-api:3.2.0", img
 	})
+}
+
+// resetClusters gives a story clusters without what an earlier story's
+// pave left: the services' namespaces and pave-system (inventories, state,
+// leases) are deleted in both clusters, and the story starts once they
+// are gone, with their pods. Otherwise a story that removed a service
+// leaves its ReplicaSets backing off on a deleted ServiceAccount while the
+// next story applies the same service again.
+func resetClusters(tb testing.TB) {
+	tb.Helper()
+	ctx := context.Background()
+	for _, cluster := range []string{"staging", "prod"} {
+		cs, err := kubernetes.NewForConfig(testcluster.ConfigFor(tb, cluster))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ours := func(name string) bool {
+			return name == "pave-system" || strings.HasSuffix(name, "-staging") || strings.HasSuffix(name, "-prod")
+		}
+		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, ns := range list.Items {
+			if ours(ns.Name) && ns.DeletionTimestamp == nil {
+				if err := cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil {
+					tb.Fatalf("%s: delete namespace %s: %v", cluster, ns.Name, err)
+				}
+			}
+		}
+		waitFor(tb, 5*time.Minute, cluster+": namespaces of an earlier story gone", func() (bool, string) {
+			list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			var left []string
+			for _, ns := range list.Items {
+				if ours(ns.Name) {
+					left = append(left, ns.Name)
+				}
+			}
+			return len(left) == 0, strings.Join(left, ", ")
+		})
+	}
 }

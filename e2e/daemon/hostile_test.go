@@ -53,6 +53,7 @@ func flood(t *testing.T, addr string, n int) (stop func()) {
 // daemon keeps applying, the API answers again once the flood stops, and
 // the status API needs the token.
 func TestHostileTraffic(t *testing.T) {
+	resetClusters(t)
 	dir := filepath.Join(t.TempDir(), "catalog")
 	if err := os.CopyFS(dir, os.DirFS("../../catalog-repo-example")); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ import (
 // what was deployed. Everything is checked in the prod cluster itself,
 // not only in pave's status.
 func TestOperatorVerbs(t *testing.T) {
+	resetClusters(t)
 	ctx := context.Background()
 	prod, err := kubernetes.NewForConfig(testcluster.ConfigFor(t, "prod"))
 	if err != nil {
