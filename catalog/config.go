@@ -53,6 +53,8 @@ type Config struct {
 	// Rollout spreads a change that reaches many services at once (a
 	// template's, pave.yaml's, the policies') over them in waves.
 	Rollout Rollout `yaml:"rollout" json:"rollout"`
+	// Notifications says where pave serve tells teams what happened.
+	Notifications Notifications `yaml:"notifications" json:"notifications"`
 
 	positions map[string]Position
 }
@@ -211,6 +213,8 @@ type Team struct {
 	// Domains are the DNS names under which the team's ingress hosts may
 	// be (the name itself or any name below it).
 	Domains []string `yaml:"domains" json:"domains,omitempty"`
+	// Notify lists the notification targets the team's events go to.
+	Notify []string `yaml:"notify" json:"notify,omitempty"`
 }
 
 // Defaults apply where a service leaves a field out.
@@ -424,6 +428,7 @@ func (v *validator) config(c *Config) {
 		v.errorf("rollback", "rollback: %q must be manual or auto", c.Rollback)
 	}
 	v.rollout("rollout", &c.Rollout)
+	v.notifications(c)
 
 	if c.Defaults.Size == "" {
 		if _, ok := c.Sizes["small"]; ok {

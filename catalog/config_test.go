@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -188,5 +189,31 @@ func TestConfigBounds(t *testing.T) {
 		"teams: [{name: a, owners: [x]}]\nplatform: {x: " + strings.Repeat("[", maxValueDepth) + strings.Repeat("]", maxValueDepth) + "}\n"
 	if _, errs := ParseConfig("pave.yaml", []byte(ok)); errs != nil {
 		t.Error(errs)
+	}
+}
+
+func TestNotificationTargetsFor(t *testing.T) {
+	cfg, errs := ParseConfig("pave.yaml", []byte(`apiVersion: pave.dev/v1alpha1
+kind: Catalog
+environments:
+  - {name: staging, cluster: staging}
+teams:
+  - {name: payments, owners: [a@example.com], notify: [payments-chat, platform]}
+  - {name: data, owners: [d@example.com]}
+notifications:
+  default: [platform]
+  targets:
+    - {name: platform, type: webhook, url: "https://hooks.example.com/pave", secret: platform-hmac}
+    - {name: payments-chat, type: slack, secret: payments-slack, events: [failed, halted]}
+    - {name: commits, type: github, repository: example/catalog, secret: gh-token}
+`))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if got := cfg.TargetsFor("payments"); !slices.Equal(got, []string{"platform", "payments-chat"}) {
+		t.Errorf("payments: %v", got)
+	}
+	if got := cfg.TargetsFor("data"); !slices.Equal(got, []string{"platform"}) {
+		t.Errorf("data: %v", got)
 	}
 }

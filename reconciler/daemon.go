@@ -317,6 +317,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 	d.mu.Unlock()
 	d.retainSnapshots()
 	d.planRollouts(ctx, log, snap, own)
+	d.configureNotifications(cat)
 	d.Status.updateSource(func(s *SourceStatus) {
 		s.Applied, s.CatalogError, s.Environments = rev.ID, nil, cat.Config.EnvironmentNames()
 	})

@@ -413,4 +413,5 @@ func (d *Daemon) autoRollback(ctx context.Context, p *pairRun, r *result) {
 	msg := fmt.Sprintf("rolled back to %s (rollback: auto) after revision %s failed: %s", shortRev(held), p.snap.rev.Short(), failure)
 	p.log.Info(msg)
 	d.events.emit(p.env.Cluster, p.team, p.name, k.Environment, outcomeOf(ReasonRolledBack).EventType, ReasonRolledBack, msg)
+	d.notifyRolledBack(p, msg)
 }

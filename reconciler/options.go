@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/utils/clock"
 
+	"github.com/pave-dev/pave/notify"
 	"github.com/pave-dev/pave/reconciler/apply"
 )
 
@@ -40,6 +41,9 @@ type Options struct {
 	// durations, the poll and resync timers and the work queue's backoff
 	// all read it. Tests pass a fake one.
 	Clock clock.WithTicker
+	// Notifier tells teams what happened to their services, as pave.yaml's
+	// notifications say (nil: nobody is told).
+	Notifier *notify.Notifier
 }
 
 // DefaultOptions are the defaults of pave serve's flags.

@@ -429,6 +429,7 @@ func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 		}
 		changed = before.Phase != e.Phase || before.Hash != e.Hash || before.AppliedRevision != e.AppliedRevision
 	})
+	d.notify(p, r, o.Phase, now)
 	if r.reason == ReasonHealthCheckFailed && heldAt == "" && p.newest.cat.Config.Rollback == catalog.RollbackAuto {
 		d.autoRollback(ctx, p, r)
 	}

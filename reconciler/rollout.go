@@ -291,6 +291,14 @@ func (d *Daemon) advanceWave(ctx context.Context, k pairKey, newest *snapshot) {
 	if !changed {
 		return
 	}
+	if halted {
+		e := d.env(k)
+		why := "a service of it failed"
+		if e != nil {
+			why = fmt.Sprintf("%s %s: %s", k.Service, e.Phase, cause(e))
+		}
+		d.notifyHaltedWave(p, w, k.Environment, newest.rev.ID, why)
+	}
 	// Complete: the next wave may start (a soak ends by the clock: its
 	// gates ask to be looked at again then). Halted: every later wave
 	// says so.

@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/leaderelection"
@@ -23,6 +25,7 @@ import (
 	le "k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
+	"github.com/pave-dev/pave/notify"
 	"github.com/pave-dev/pave/reconciler"
 	"github.com/pave-dev/pave/reconciler/apply"
 	"github.com/pave-dev/pave/source"
@@ -35,11 +38,15 @@ type serveOptions struct {
 	apiTokenFile      string
 	http              reconciler.ServerOptions
 	webhookSecretFile string
-	daemon            reconciler.Options
-	leaderCluster     string
-	cluster           clusterFlags
-	leader            leaderelection.Options
-	log               logger.Options
+	// notificationSecrets are NAME=FILE: the secrets pave.yaml's
+	// notification targets name.
+	notificationSecrets []string
+	externalURL         string
+	daemon              reconciler.Options
+	leaderCluster       string
+	cluster             clusterFlags
+	leader              leaderelection.Options
+	log                 logger.Options
 }
 
 // sourceOptions are what pave serve follows: a git branch or a folder.
@@ -126,6 +133,8 @@ exits 0.`,
 	fs.StringVar(&o.apiTokenFile, "api-token-file", "", "file holding the bearer token required by /api/ (at least 16 characters)")
 	o.http.BindFlags(fs)
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the push webhook secret (enables POST /hooks/git)")
+	fs.StringArrayVar(&o.notificationSecrets, "notification-secret", nil, "NAME=FILE: a secret pave.yaml's notification targets name (a webhook's HMAC key, a Slack webhook URL, a GitHub or GitLab token); repeatable")
+	fs.StringVar(&o.externalURL, "external-url", "", "URL people reach this pave serve at (e.g. https://pave.example.com), for links in notifications and commit statuses")
 	o.daemon.BindFlags(fs)
 	fs.StringVar(&o.leaderCluster, "leader-election-cluster", "", "cluster holding the leader-election Lease (default: the first --cluster)")
 	o.cluster.bind(fs)
@@ -169,6 +178,16 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	}
 	defer src.Close()
 
+	secrets, err := notify.ReadSecrets(o.notificationSecrets)
+	if err != nil {
+		return usageError("--notification-secret: %v", err)
+	}
+	if o.externalURL != "" {
+		if u, err := url.Parse(o.externalURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return usageError("--external-url: %q is not an http(s) URL", o.externalURL)
+		}
+	}
+
 	opts := o.daemon
 	opts.Apply.Impersonate = o.cluster.impersonate
 	opts.Apply.Now = opts.Clock.Now
@@ -178,6 +197,13 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	}
 	d := reconciler.New(log, src, appliers, opts)
 	d.SetSourceURL(source.RedactURL(o.source.describe()))
+	nopts := notify.Options{Secrets: secrets}
+	if o.externalURL != "" {
+		nopts.DashboardURL = strings.TrimSuffix(o.externalURL, "/") + "/services/{service}?env={env}"
+	}
+	notifier := notify.New(log.WithName("notify"), notify.NewMetrics(d.Metrics.Registry), nopts)
+	defer notifier.Close(context.Background())
+	d.SetNotifier(notifier)
 
 	var webhook http.Handler
 	if o.webhookSecretFile != "" {

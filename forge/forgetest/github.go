@@ -91,6 +91,7 @@ type GitHub struct {
 	prs         map[int]string // number → head SHA
 	comments    []*Comment
 	runs        []*CheckRun
+	statuses    []CommitStatus
 }
 
 // NewGitHub starts a server for owner/repo accepting token; it closes when
@@ -247,6 +248,10 @@ func (s *GitHub) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	route := seg[3:]
+	if len(route) == 2 && route[0] == "statuses" && r.Method == http.MethodPost {
+		s.createStatus(w, route[1], body)
+		return
+	}
 	switch {
 	case len(route) == 3 && route[0] == "issues" && route[2] == "comments":
 		n, err := strconv.Atoi(route[1])

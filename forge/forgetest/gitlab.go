@@ -53,6 +53,7 @@ type GitLab struct {
 	nextID    int
 	mrs       map[int]bool
 	notes     []*Note
+	statuses  []CommitStatus
 	// maintainer lets the token's user edit anyone's notes.
 	maintainer bool
 }
@@ -166,6 +167,10 @@ func (s *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	route := seg[2:]
+	if len(route) == 2 && route[0] == "statuses" && r.Method == http.MethodPost {
+		s.setStatus(w, r, route[1], body)
+		return
+	}
 	if len(route) < 2 || route[0] != "merge_requests" {
 		gitlabFail(w, http.StatusNotFound, "404 Not Found")
 		return
