@@ -117,8 +117,8 @@ func TestSettingsTheTemplateDoesNotTake(t *testing.T) {
 	}, {
 		name: "a values mapping takes what it reads", template: "worker",
 		mapping: "      image.repository: \"{{ .image.repository }}\"\n      replicaCount: \"{{ .replicas }}\"\n      autoscaling.maxReplicas: \"{{ .autoscaling.max }}\"\n      ingress.enabled: \"{{ set .ingress }}\"\n      extraEnv: \"{{ .containerEnv }}\"\n",
-		files: map[string]string{"templates/worker/values.yaml": "image: {repository: x}\nreplicaCount: 1\nautoscaling: {maxReplicas: 3}\ningress: {enabled: false}\nextraEnv: []\n"},
-		spec:  "  template: worker\n  image: registry.example.com/payments/checkout:1.0.0\n  replicas: 2\n  autoscaling:\n    min: 2\n    max: 4\n  env:\n    A: b\n  secretEnv:\n    T: {secret: s, key: k}\n  ingress:\n    host: a.example.com\n  port: 8080\n",
+		files:   map[string]string{"templates/worker/values.yaml": "image: {repository: x}\nreplicaCount: 1\nautoscaling: {maxReplicas: 3}\ningress: {enabled: false}\nextraEnv: []\n"},
+		spec:    "  template: worker\n  image: registry.example.com/payments/checkout:1.0.0\n  replicas: 2\n  autoscaling:\n    min: 2\n    max: 4\n  env:\n    A: b\n  secretEnv:\n    T: {secret: s, key: k}\n  ingress:\n    host: a.example.com\n  port: 8080\n",
 		want: []string{
 			"11:5 template worker does not take spec.autoscaling.min: pave.yaml templates.worker.values reads no .autoscaling.min (it reads: autoscaling, env, image, ingress, replicas, secretEnv)",
 			"19:3 template worker does not take spec.port: pave.yaml templates.worker.values reads no .port (it reads: autoscaling, env, image, ingress, replicas, secretEnv)",
