@@ -633,6 +633,10 @@ func loadTemplates(fsys fs.FS) (templates, libraries map[string]*Template, errs 
 			if ch.t.settings == nil {
 				ch.t.reads = readChartValues(fsys, ch.t)
 			}
+			if _, err := fs.Stat(fsys, ch.t.Dir+"/values.schema.json"); ch.t.settings == nil && err == nil {
+				// A schema that does not compile fails every render, loudly.
+				ch.t.reads.all = true
+			}
 			templates[ch.t.Name] = ch.t
 		}
 	}
