@@ -35,17 +35,24 @@ type ValuesMapping struct {
 }
 
 type mappingEntry struct {
-	key  string   // as written in pave.yaml
-	path []string // the chart values path
-	// literal is the value when the entry has no template.
+	key   string   // as written in pave.yaml
+	path  []string // the chart values path
+	value *mappingNode
+	// reads are the setting paths its templates read outside set; sets
+	// are those they only ask about with set.
+	reads, sets [][]string
+}
+
+// mappingNode is an entry's value: a literal, a template, or a map or
+// list holding templates.
+type mappingNode struct {
 	literal any
 	tmpl    *template.Template
 	// native is set when the template is a single action: it is run as
 	// {{ __value (PIPELINE) }} to keep the value's type.
 	native *template.Template
-	// reads are the setting paths the template reads outside set; sets
-	// are those it only asks about with set.
-	reads, sets [][]string
+	fields map[string]*mappingNode
+	items  []*mappingNode
 }
 
 // mappingShape is the data a mapping's templates read: every setting of
@@ -156,14 +163,10 @@ func (v *validator) valuesMapping(name string, raw map[string]any, platform map[
 			continue
 		}
 		byPath[strings.Join(path, "\x00")] = key
-		e := &mappingEntry{key: key, path: path, literal: raw[key]}
-		if s, isStr := raw[key].(string); isStr && strings.Contains(s, "{{") {
-			if err := e.compile(s, platform); err != nil {
-				v.errorf(kp, "%s: %v", kp, err)
-				ok = false
-				continue
-			}
-			e.literal = nil
+		e := &mappingEntry{key: key, path: path}
+		if e.value = v.mappingValue(e, kp, raw[key], platform); e.value == nil {
+			ok = false
+			continue
 		}
 		m.entries = append(m.entries, e)
 	}
@@ -183,28 +186,62 @@ func (v *validator) valuesMapping(name string, raw map[string]any, platform map[
 	return m
 }
 
-// compile parses an entry's template and checks what it reads.
-func (e *mappingEntry) compile(text string, platform map[string]any) error {
+// mappingValue compiles an entry's value at p: every string in it with
+// "{{" is a template. It returns nil after reporting a problem.
+func (v *validator) mappingValue(e *mappingEntry, p string, raw any, platform map[string]any) *mappingNode {
+	switch x := raw.(type) {
+	case map[string]any:
+		n := &mappingNode{fields: map[string]*mappingNode{}}
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if n.fields[k] = v.mappingValue(e, p+"."+k, x[k], platform); n.fields[k] == nil {
+				return nil
+			}
+		}
+		return n
+	case []any:
+		n := &mappingNode{items: make([]*mappingNode, len(x))}
+		for i, item := range x {
+			if n.items[i] = v.mappingValue(e, fmt.Sprintf("%s[%d]", p, i), item, platform); n.items[i] == nil {
+				return nil
+			}
+		}
+		return n
+	case string:
+		if !strings.Contains(x, "{{") {
+			break
+		}
+		n, err := e.compile(x, platform)
+		if err != nil {
+			v.errorf(p, "%s: %v", p, err)
+			return nil
+		}
+		return n
+	}
+	return &mappingNode{literal: raw}
+}
+
+// compile parses one of an entry's templates and records what it reads.
+func (e *mappingEntry) compile(text string, platform map[string]any) (*mappingNode, error) {
 	if len(text) > maxMappingTemplate {
-		return fmt.Errorf("the template is %d bytes, over the %d pave supports", len(text), maxMappingTemplate)
+		return nil, fmt.Errorf("the template is %d bytes, over the %d pave supports", len(text), maxMappingTemplate)
 	}
 	t, err := template.New(e.key).Funcs(mappingFuncs).Option("missingkey=zero").Parse(text)
 	if err != nil {
-		return errors.New(templateMessage(err))
+		return nil, errors.New(templateMessage(err))
 	}
 	if err := e.walk(t.Tree.Root, false, platform); err != nil {
-		return err
+		return nil, err
 	}
-	e.tmpl = t
+	n := &mappingNode{tmpl: t}
 	if nodes := t.Tree.Root.Nodes; len(nodes) == 1 && nodes[0].Type() == parse.NodeAction {
 		pipe := nodes[0].(*parse.ActionNode).Pipe
-		n, err := template.New(e.key).Funcs(mappingFuncs).Option("missingkey=zero").Parse("{{ __value (" + pipe.String() + ") }}")
+		native, err := template.New(e.key).Funcs(mappingFuncs).Option("missingkey=zero").Parse("{{ __value (" + pipe.String() + ") }}")
 		if err != nil {
-			return errors.New(templateMessage(err))
+			return nil, errors.New(templateMessage(err))
 		}
-		e.native = n
+		n.native = native
 	}
-	return nil
+	return n, nil
 }
 
 // templateMessage drops text/template's "template: NAME:LINE:" prefix.
@@ -381,7 +418,7 @@ func (e *MappingError) Unwrap() error { return e.Err }
 func (m *ValuesMapping) Apply(data map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	for _, e := range m.entries {
-		val, keep, err := e.value(data)
+		val, keep, err := e.run(data)
 		if err != nil {
 			return nil, &MappingError{Key: e.key, Err: err}
 		}
@@ -402,18 +439,49 @@ func (m *ValuesMapping) Apply(data map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
-func (e *mappingEntry) value(data map[string]any) (any, bool, error) {
-	if e.tmpl == nil {
-		return deepCopy(e.literal), true, nil
-	}
+// run gives the entry's value for data, and false when a setting it
+// reads is not set.
+func (e *mappingEntry) run(data map[string]any) (any, bool, error) {
 	for _, c := range e.reads {
 		if lookup(data, c) == nil {
 			return nil, false, nil
 		}
 	}
-	if e.native != nil {
+	return e.value.eval(data)
+}
+
+func (n *mappingNode) eval(data map[string]any) (any, bool, error) {
+	switch {
+	case n.fields != nil:
+		out := make(map[string]any, len(n.fields))
+		for k, f := range n.fields {
+			v, keep, err := f.eval(data)
+			if err != nil {
+				return nil, false, err
+			}
+			if keep {
+				out[k] = v
+			}
+		}
+		return out, true, nil
+	case n.items != nil:
+		out := make([]any, 0, len(n.items))
+		for _, item := range n.items {
+			v, keep, err := item.eval(data)
+			if err != nil {
+				return nil, false, err
+			}
+			if keep {
+				out = append(out, v)
+			}
+		}
+		return out, true, nil
+	case n.tmpl == nil:
+		return deepCopy(n.literal), true, nil
+	}
+	if n.native != nil {
 		var got any
-		t, err := e.native.Clone()
+		t, err := n.native.Clone()
 		if err != nil {
 			return nil, false, err
 		}
@@ -427,7 +495,7 @@ func (e *mappingEntry) value(data map[string]any) (any, bool, error) {
 		return deepCopy(got), true, nil
 	}
 	var b bytes.Buffer
-	if err := e.tmpl.Execute(&b, data); err != nil {
+	if err := n.tmpl.Execute(&b, data); err != nil {
 		return nil, false, errors.New(templateMessage(err))
 	}
 	return b.String(), true, nil

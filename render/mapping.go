@@ -32,7 +32,7 @@ func (r *Renderer) mappingError(svc *catalog.Service, env string, gp *goldenPath
 	var me *catalog.MappingError
 	if errors.As(err, &me) {
 		p := "templates." + gp.name + ".values." + me.Key
-		pos := r.cat.Config.Position(p)
+		pos := r.cat.Config.Position(p + "#key")
 		msg = fmt.Sprintf("%s:%d:%d: %s: %v", catalog.ConfigFile, pos.Line, pos.Column, p, me.Err)
 	}
 	e := fieldError(svc, env, "", msg)
@@ -65,7 +65,7 @@ func (r *Renderer) mappedSchemaErrors(svc *catalog.Service, env string, gp *gold
 			continue
 		}
 		p := "templates." + gp.name + ".values." + key
-		pos := r.cat.Config.Position(p)
+		pos := r.cat.Config.Position(p + "#key")
 		reads := m.Reads(key)
 		field := ""
 		from := ""
