@@ -105,3 +105,81 @@ func TestMappingUnknownTemplate(t *testing.T) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestMappingApply: what a mapping gives a chart: native types from a
+// single action, strings otherwise, the image in parts, containerEnv,
+// set, templates inside lists, entries left out when a setting they read
+// is not set, and literals the chart cannot change in pave.yaml.
+func TestMappingApply(t *testing.T) {
+	const cfg = `apiVersion: pave.dev/v1alpha1
+kind: Catalog
+environments: [{name: prod, cluster: prod}]
+teams: [{name: payments, owners: [a@example.com]}]
+platform: {ingressClass: nginx}
+templates:
+  app:
+    values:
+      replicaCount: "{{ .replicas }}"
+      label: "r{{ .replicas }}"
+      image.registry: "{{ .image.registry }}"
+      image.path: "{{ .image.path }}"
+      image.repository: "{{ .image.repository }}"
+      image.tag: "{{ .image.tag }}"
+      image.digest: "{{ .image.digest }}"
+      env: "{{ .containerEnv }}"
+      ingress.enabled: "{{ set .ingress }}"
+      ingress.hosts: [{host: "{{ .ingress.host }}", class: "{{ .platform.ingressClass }}"}]
+      hpa.max: "{{ .autoscaling.max }}"
+      resources: "{{ .pave.resources }}"
+      fixed: {a: [1, 2]}
+`
+	c, errs := ParseConfig("pave.yaml", []byte(cfg))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	m := c.Mapping("app")
+	two := 2
+	st := Settings{
+		Image:     "registry.example.com/payments/checkout:1.4.2@sha256:4bcff63911fcb4448bd4fdacec207030997caf25e9bea4045fa6c8c44de311d1",
+		Replicas:  &two,
+		Env:       map[string]EnvValue{"B": "1"},
+		SecretEnv: map[string]SecretRef{"A": {Secret: "s", Key: "k"}},
+	}
+	resources := map[string]any{"requests": map[string]any{"cpu": "100m"}}
+	data, err := MappingData(st, map[string]any{"resources": resources}, map[string]any{"ingressClass": "nginx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Apply(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"replicaCount": int64(2),
+		"label":        "r2",
+		"image": map[string]any{
+			"registry":   "registry.example.com",
+			"path":       "payments/checkout",
+			"repository": "registry.example.com/payments/checkout",
+			"tag":        "1.4.2",
+			"digest":     "sha256:4bcff63911fcb4448bd4fdacec207030997caf25e9bea4045fa6c8c44de311d1",
+		},
+		"env": []any{
+			map[string]any{"name": "A", "valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "s", "key": "k"}}},
+			map[string]any{"name": "B", "value": "1"},
+		},
+		"ingress":   map[string]any{"enabled": false},
+		"resources": map[string]any{"requests": map[string]any{"cpu": "100m"}},
+		"fixed":     map[string]any{"a": []any{int64(1), int64(2)}},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("values:\n%v\nwant:\n%v", got, want)
+	}
+	// The chart's values share nothing with pave's.
+	got["resources"].(map[string]any)["requests"].(map[string]any)["cpu"] = "9"
+	got["fixed"].(map[string]any)["a"].([]any)[0] = "x"
+	again, _ := m.Apply(data)
+	if fmt.Sprint(again) != fmt.Sprint(want) || resources["requests"].(map[string]any)["cpu"] != "100m" {
+		t.Errorf("a render changed the mapping or the settings: %v", again)
+	}
+}
