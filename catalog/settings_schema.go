@@ -171,6 +171,23 @@ func propertyNames(s *jsonschema.Schema, hide ...string) []string {
 	return slices.DeleteFunc(names, func(n string) bool { return slices.Contains(hide, n) })
 }
 
+// Takes tells whether a template takes a setting ("port"): its values
+// mapping reads it, its schema names it, or (with neither) its templates
+// read it.
+func (c *Catalog) Takes(template, setting string) bool {
+	t, ok := c.Templates[template]
+	switch {
+	case !ok:
+		return false
+	case c.Config.Mapping(template) != nil:
+		return slices.Contains(c.Config.Mapping(template).readSettings(), setting)
+	case t.settings != nil:
+		_, named := declared(t.settings.root, setting)
+		return named
+	}
+	return t.reads.all || t.reads.names[setting]
+}
+
 // settingsTaken checks the settings written at p ("spec" or
 // "spec.environments.<env>") against what the template takes: what its
 // pave.yaml values mapping reads, else what its values.schema.json names,

@@ -62,6 +62,23 @@ spec:
 		t.Errorf("check: exit %d, stdout:\n%s\n%s", code, stdout, stderr)
 	}
 
+	// pave new offers what the mapping reads, and nothing else: the new
+	// service is valid.
+	code, stdout, stderr = pave(t, "new", "storefront/fresh", "--catalog", dir, "--template", "podinfo", "--port", "9000")
+	if code != 0 {
+		t.Fatalf("new: exit %d\n%s%s", code, stdout, stderr)
+	}
+	fresh, err := os.ReadFile(filepath.Join(dir, "services", "storefront", "fresh", "service.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(fresh); !strings.Contains(s, "\n  port: 9000") || !strings.Contains(s, "\n  replicas: 2") || strings.Contains(s, "\n  size:") {
+		t.Errorf("new service:\n%s", s)
+	}
+	if !strings.Contains(stdout, "pave check storefront/fresh") {
+		t.Errorf("new does not point at pave check:\n%s", stdout)
+	}
+
 	// Without the ingress, the settings the mapping reads land.
 	data, _ := os.ReadFile(svc)
 	if err := os.WriteFile(svc, []byte(strings.Split(string(data), "  ingress:")[0]), 0o644); err != nil {
