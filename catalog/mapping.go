@@ -86,7 +86,7 @@ var mappingSettings = mappingShape{
 		},
 		"template": {"name": nil, "version": nil},
 	},
-	"platform": {anyKey: {anyKey: nil}},
+	"platform": {anyKey: nil},
 }
 
 // settingOf maps a path the mapping reads to the service.yaml setting it
@@ -341,6 +341,7 @@ func checkChain(chain []string, platform map[string]any) error {
 			if _, ok := platform[name]; !ok {
 				return fmt.Errorf(".%s: pave.yaml platform has no %s (platform: %s)", strings.Join(chain, "."), name, strings.Join(slices.Sorted(maps.Keys(platform)), ", "))
 			}
+			return nil // what is below is the platform team's own
 		}
 		next, ok := shape[name]
 		if !ok {

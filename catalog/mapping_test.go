@@ -115,7 +115,7 @@ func TestMappingApply(t *testing.T) {
 kind: Catalog
 environments: [{name: prod, cluster: prod}]
 teams: [{name: payments, owners: [a@example.com]}]
-platform: {ingressClass: nginx}
+platform: {ingressClass: nginx, tls: {issuer: {name: letsencrypt}}}
 templates:
   app:
     values:
@@ -132,6 +132,7 @@ templates:
       hpa.max: "{{ .autoscaling.max }}"
       resources: "{{ .pave.resources }}"
       fixed: {a: [1, 2]}
+      issuer: "{{ .platform.tls.issuer.name }}"
 `
 	c, errs := ParseConfig("pave.yaml", []byte(cfg))
 	if len(errs) > 0 {
@@ -146,7 +147,7 @@ templates:
 		SecretEnv: map[string]SecretRef{"A": {Secret: "s", Key: "k"}},
 	}
 	resources := map[string]any{"requests": map[string]any{"cpu": "100m"}}
-	data, err := MappingData(st, map[string]any{"resources": resources}, map[string]any{"ingressClass": "nginx"})
+	data, err := MappingData(st, map[string]any{"resources": resources}, map[string]any{"ingressClass": "nginx", "tls": map[string]any{"issuer": map[string]any{"name": "letsencrypt"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +172,7 @@ templates:
 		"ingress":   map[string]any{"enabled": false},
 		"resources": map[string]any{"requests": map[string]any{"cpu": "100m"}},
 		"fixed":     map[string]any{"a": []any{int64(1), int64(2)}},
+		"issuer":    "letsencrypt",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("values:\n%v\nwant:\n%v", got, want)
