@@ -64,6 +64,9 @@ templates:
       ingress.hostname: "{{ .ingress.host }}"
       ingress.ingressClassName: "{{ .platform.ingressClass }}"
   external-dns:
+    # Its crds/ folder, should pave install it (render/chart.go decides).
+    allowClusterScoped: [CustomResourceDefinition]
+    clusterScopedNames: [dnsendpoints.externaldns.k8s.io, dnsrecords.externaldns.k8s.io]
     values:
       image.repository: "{{ .image.repository }}"
       image.tag: "{{ .image.tag }}"
