@@ -402,3 +402,27 @@ func TestRealChartsRefuse(t *testing.T) {
 		}
 	})
 }
+
+// TestMappingChangeRerenders: the render cache, shared across catalog
+// revisions, does not serve a render made under another mapping.
+func TestMappingChangeRerenders(t *testing.T) {
+	services := map[string]string{"services/payments/checkout/service.yaml": serviceOn("podinfo", "checkout", "")}
+	cache := NewCache()
+	before := realChartsCatalog(t, realChartsConfig, services)
+	after := realChartsCatalog(t, strings.Replace(realChartsConfig, `example\.com/team: "{{ .pave.team }}"`, `example\.com/team: "team {{ .pave.team }}"`, 1), services)
+	for _, c := range []struct {
+		cat  *catalog.Catalog
+		want string
+	}{{before, "payments"}, {after, "team payments"}} {
+		svc, ok := c.cat.Service("payments/checkout")
+		if !ok {
+			t.Fatal(c.cat.Errors)
+		}
+		res, err := New(c.cat, Options{Cache: cache}).Render(svc, "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dep := mustObject(t, res, "Deployment", "checkout-podinfo")
+		equal(t, "pod annotation", nested(t, dep, "spec", "template", "metadata", "annotations", "example.com/team"), c.want)
+	}
+}
