@@ -72,6 +72,21 @@ type TemplatePolicy struct {
 	ClusterScopedNames []string `yaml:"clusterScopedNames" json:"clusterScopedNames,omitempty"`
 	// Rollout overrides pave.yaml's rollout for the template's services.
 	Rollout *Rollout `yaml:"rollout" json:"rollout,omitempty"`
+	// Values maps the service's settings onto the chart's own values, for
+	// a chart not written for pave: each key is a dotted path into the
+	// chart's values ("image.repository"), each value a Go template over
+	// the settings ("{{ .image.repository }}") or a literal. A template
+	// with a mapping receives only the values it maps.
+	Values map[string]any `yaml:"values" json:"values,omitempty"`
+
+	mapping *ValuesMapping
+}
+
+// Mapping returns the compiled values mapping of a template, or nil when
+// pave.yaml maps none (the chart is written for pave and receives the
+// settings as they are).
+func (c *Config) Mapping(template string) *ValuesMapping {
+	return c.Templates[template].mapping
 }
 
 // ExceptionPolicy is pave.yaml's `exceptions:` block.
@@ -459,6 +474,13 @@ func (v *validator) config(c *Config) {
 		for i, n := range tp.ClusterScopedNames {
 			if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
 				v.errorf(fmt.Sprintf("%s.clusterScopedNames[%d]", p, i), "%s.clusterScopedNames[%d]: %q is not a valid object name (%s)", p, i, n, errs[0])
+			}
+		}
+		if _, set := v.d.pos[p+".values"]; set && !v.isBad(p+".values") {
+			if len(tp.Values) == 0 {
+				v.errorf(p+".values", "%s.values: map at least one of the chart's values, or leave values out", p)
+			} else if tp.mapping = v.valuesMapping(name, tp.Values, c.Platform); tp.mapping != nil {
+				c.Templates[name] = tp
 			}
 		}
 	}

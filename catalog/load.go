@@ -78,6 +78,12 @@ type Template struct {
 	// settings is the chart's values.schema.json, when it has one that
 	// compiles: which settings the template takes.
 	settings *settingsSchema
+	// reads are what its templates read of .Values, for a chart with
+	// neither a schema nor a mapping.
+	reads chartReads
+	// mappingError is the first problem of its pave.yaml values mapping
+	// with the chart; services using it are refused until it is mended.
+	mappingError string
 }
 
 // TemplatesUsing lists the templates that are, or depend on, the chart in
@@ -168,6 +174,7 @@ func LoadWith(fsys fs.FS, opts LoadOptions) (*Catalog, error) {
 	}
 	c := &Catalog{FS: fsys, Config: cfg}
 	c.Templates, c.Libraries, c.Errors = loadTemplates(fsys)
+	c.checkMappings()
 
 	ctx := serviceContext{config: cfg, templates: c.Templates}
 	files, linked, walkErrs := serviceFiles(fsys)
@@ -623,6 +630,13 @@ func loadTemplates(fsys fs.FS) (templates, libraries map[string]*Template, errs 
 		ch.t.Libraries = slices.Compact(ch.t.Libraries)
 		if libraries[ch.t.Name] == nil {
 			ch.t.settings = loadSettingsSchema(fsys, ch.t.Dir)
+			if ch.t.settings == nil {
+				ch.t.reads = readChartValues(fsys, ch.t)
+			}
+			if _, err := fs.Stat(fsys, ch.t.Dir+"/values.schema.json"); ch.t.settings == nil && err == nil {
+				// A schema that does not compile fails every render, loudly.
+				ch.t.reads.all = true
+			}
 			templates[ch.t.Name] = ch.t
 		}
 	}

@@ -16,6 +16,8 @@ import (
 // enough only when nothing judges the service after that:
 //   - the catalog has no policies (a .rego file under policies/ other than
 //     a _test.rego): policies judge the rendered objects;
+//   - pave.yaml maps no values for the template: the chart, not written
+//     for pave, judges the values mapped from the settings;
 //   - the template's chart has no values.schema.json: its types, patterns,
 //     bounds and required settings are checked on the rendered values;
 //   - no template file of the chart (or of a library it uses) calls fail
@@ -28,6 +30,10 @@ func (c *Catalog) NextCheck(template, id string) string {
 	check := "pave check " + id
 	t, ok := c.Templates[template]
 	if !ok || c.hasPolicies() {
+		return check
+	}
+	if c.Config.Mapping(template) != nil {
+		// A chart not written for pave: its values are judged on render.
 		return check
 	}
 	if _, err := fs.Stat(c.FS, t.Dir+"/values.schema.json"); err == nil {

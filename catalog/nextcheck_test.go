@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"testing/fstest"
 )
@@ -10,7 +11,7 @@ import (
 // nothing judges after validation, else pave check TEAM/NAME.
 func TestNextCheck(t *testing.T) {
 	const check = "pave check payments/refunds"
-	deployment := "kind: Deployment\nmetadata:\n  name: {{ .Values.pave.service }}\n"
+	deployment := "kind: Deployment\nmetadata:\n  name: {{ .Values.pave.service }}\nimage: {{ .Values.image }}\n"
 	tests := []struct {
 		name     string
 		template string
@@ -19,8 +20,13 @@ func TestNextCheck(t *testing.T) {
 	}{
 		{"nothing judges it", "worker", map[string]string{"templates/worker/templates/deployment.yaml": deployment}, "pave validate"},
 		{"a policy", "worker", map[string]string{"policies/pinned.rego": "package pave.policies.pinned\n"}, check},
-		{"policy tests alone judge nothing", "worker", map[string]string{"policies/pinned_test.rego": "package pave.policies.pinned_test\n"}, "pave validate"},
-		{"a values schema", "worker", map[string]string{"templates/worker/values.schema.json": `{"type": "object"}`}, check},
+		{"policy tests alone judge nothing", "worker", map[string]string{"policies/pinned_test.rego": "package pave.policies.pinned_test\n", "templates/worker/templates/deployment.yaml": deployment}, "pave validate"},
+		{"a values schema", "worker", map[string]string{"templates/worker/values.schema.json": `{"type": "object", "properties": {"image": {"type": "string"}}}`}, check},
+		{"a values mapping", "worker", map[string]string{
+			"+pave.yaml":                             "templates:\n  worker:\n    values:\n      image: \"{{ .image.reference }}\"\n",
+			"templates/worker/templates/deploy.yaml": deployment,
+			"templates/worker/values.yaml":           "image: nginx\n",
+		}, check},
 		{"required in a template", "worker", map[string]string{"templates/worker/templates/deployment.yaml": "image: {{ required \"image\" .Values.image }}\n"}, check},
 		{"fail in a template", "worker", map[string]string{"templates/worker/templates/_checks.tpl": "{{- if gt .Values.replicas 10 }}{{ fail \"too many\" }}{{ end }}\n"}, check},
 		{"fail in a library it uses", "worker", map[string]string{
@@ -35,7 +41,16 @@ func TestNextCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fsys := testCatalog(t)
 			fsys["services/payments/checkout/service.yaml"] = &fstest.MapFile{Data: []byte(fmt.Sprintf(serviceFor, "checkout", "payments"))}
+			if _, ok := tt.files["templates/worker/values.schema.json"]; !ok && tt.want != check {
+				// A chart without a schema: what it takes is what its
+				// templates read.
+				delete(fsys, "templates/worker/values.schema.json")
+			}
 			for name, data := range tt.files {
+				if name == "+pave.yaml" {
+					fsys["pave.yaml"] = &fstest.MapFile{Data: append(slices.Clone(fsys["pave.yaml"].Data), data...)}
+					continue
+				}
 				fsys[name] = &fstest.MapFile{Data: []byte(data)}
 			}
 			cat, err := Load(fsys)

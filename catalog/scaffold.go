@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -44,17 +43,17 @@ func (c *Catalog) Scaffold(o ScaffoldOptions) (file string, content []byte, err 
 		}
 		o.Image = fmt.Sprintf("%s/%s/%s:0.1.0", registry, o.Team, o.Name)
 	}
-	schema := readSchemaProperties(c.FS, tmpl.Dir)
 	data := scaffoldData{
 		ScaffoldOptions: o,
 		ChartVersion:    tmpl.Version,
 		Size:            c.Config.Defaults.Size,
 		Sizes:           strings.Join(c.Config.SizeNames(), " | "),
 		Environments:    c.Config.EnvironmentNames(),
-		HasPort:         schema.has("port"),
-		HasReplicas:     schema.has("replicas"),
-		HasIngress:      schema.has("ingress"),
-		HasSchedule:     schema.has("schedule"),
+		HasPort:         c.Takes(o.Template, "port"),
+		HasSize:         c.Takes(o.Template, "size"),
+		HasReplicas:     c.Takes(o.Template, "replicas"),
+		HasIngress:      c.Takes(o.Template, "ingress"),
+		HasSchedule:     c.Takes(o.Template, "schedule"),
 		Domain:          "example.com",
 		Next:            c.NextCheck(o.Template, o.Team+"/"+o.Name),
 	}
@@ -107,6 +106,7 @@ type scaffoldData struct {
 	Sizes        string
 	Environments []string
 	HasPort      bool
+	HasSize      bool
 	HasReplicas  bool
 	HasIngress   bool
 	HasSchedule  bool
@@ -125,33 +125,6 @@ func (c *Catalog) ScaffoldTemplate(o ScaffoldOptions) string {
 		return c.Config.Defaults.Template
 	}
 	return "web-service"
-}
-
-type schemaProperties map[string]json.RawMessage
-
-func (s schemaProperties) has(name string) bool {
-	if s == nil {
-		// Without a schema, offer the common fields.
-		return name != "schedule"
-	}
-	_, ok := s[name]
-	return ok
-}
-
-// readSchemaProperties returns the top-level properties of a chart's
-// values.schema.json, or nil when it has none.
-func readSchemaProperties(fsys fs.FS, dir string) schemaProperties {
-	data, err := readFile(fsys, dir+"/values.schema.json")
-	if err != nil {
-		return nil
-	}
-	var schema struct {
-		Properties schemaProperties `json:"properties"`
-	}
-	if json.Unmarshal(data, &schema) != nil {
-		return nil
-	}
-	return schema.Properties
 }
 
 var scaffoldTemplate = template.Must(template.New("service.yaml").Funcs(template.FuncMap{
@@ -173,7 +146,9 @@ spec:
 {{- if .HasSchedule}}
   schedule: "0 3 * * *"  # cron schedule (UTC)
 {{- end}}
+{{- if .HasSize}}
   size: {{.Size}}  # {{.Sizes}}: requests and limits set by the platform
+{{- end}}
 {{- if .HasReplicas}}
   replicas: 2  # at least 2 in prod; or use autoscaling: {min: 2, max: 6}
 {{- end}}

@@ -143,7 +143,7 @@ func (v *validator) service(s *Service, ctx serviceContext) {
 	}
 	v.settings("spec", s.Spec.Settings, ctx)
 	tmpl := ctx.templates[s.TemplateName()]
-	v.settingsTaken("spec", s.Spec.Settings, tmpl)
+	v.settingsTaken("spec", s.Spec.Settings, tmpl, ctx.config)
 	for _, env := range s.EnvironmentNames() {
 		p := "spec.environments." + env
 		if _, ok := ctx.config.Environment(env); !ok {
@@ -155,7 +155,7 @@ func (v *validator) service(s *Service, ctx serviceContext) {
 			continue
 		}
 		v.settings(p, s.Spec.Environments[env], ctx)
-		v.settingsTaken(p, s.Spec.Environments[env], tmpl)
+		v.settingsTaken(p, s.Spec.Environments[env], tmpl, ctx.config)
 	}
 	// Rules that span fields are checked on the merged settings of each
 	// environment, and reported where the offending value is written.

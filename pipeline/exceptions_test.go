@@ -49,6 +49,8 @@ func exceptionCatalog(t *testing.T, exceptions, now string) *catalog.Catalog {
 	files := map[string]string{
 		"pave.yaml":                        testConfig,
 		"templates/web-service/Chart.yaml": "apiVersion: v2\nname: web-service\nversion: 1.0.0\n",
+		// What the chart takes (it is never rendered here).
+		"templates/web-service/values.schema.json": `{"type": "object", "properties": {"image": {}, "port": {}}}`,
 		"services/payments/checkout/service.yaml": `apiVersion: pave.dev/v1alpha1
 kind: Service
 metadata:

@@ -209,8 +209,13 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 		return r.result(svc, envName, namespace, gp, c), nil
 	}
 
-	vals, err := values(svc, st, env, namespace, size, gp, r.cat.Config.Platform, r.opts.Revision)
-	if err != nil {
+	var vals map[string]any
+	if m := r.cat.Config.Mapping(gp.name); m != nil {
+		vals, err = mappedValues(m, st, paveContext(svc, env, namespace, size, gp, r.opts.Revision), r.cat.Config.Platform)
+		if err != nil {
+			return nil, r.mappingError(svc, envName, gp, err)
+		}
+	} else if vals, err = values(svc, st, env, namespace, size, gp, r.cat.Config.Platform, r.opts.Revision); err != nil {
 		return nil, fail("", "build values: %v", err)
 	}
 	objs, rerr := r.renderChart(svc, envName, namespace, gp, vals)
@@ -335,6 +340,9 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 	if gp.schema != nil {
 		if vs := validateSchema(gp.schema, gp.ownValues(coalesced, vals)); len(vs) > 0 {
 			errs := schemaErrors(svc, env, gp, vs)
+			if m := r.cat.Config.Mapping(gp.name); m != nil {
+				errs = r.mappedSchemaErrors(svc, env, gp, m, vs)
+			}
 			if len(errs) == 1 {
 				return nil, errs[0]
 			}

@@ -303,13 +303,14 @@ func TestRenderErrors(t *testing.T) {
 			want: []string{`service.yaml:7:13: render payments/checkout (prod): templates/basic/templates/extra.yaml: renders invalid YAML`},
 		},
 		{
-			// pave validate finds such a field when the schema lists its
-			// properties plainly (catalog.TestSettingsTheTemplateDoesNotTake);
-			// behind an allOf only rendering can.
+			// pave validate finds such a field when the schema names none
+			// of it (catalog.TestSettingsTheTemplateDoesNotTake); one an
+			// allOf names, while the top level refuses it, only rendering
+			// can.
 			name: "schema: field the template does not take",
 			files: map[string]string{
 				checkoutFile:                         strings.Replace(checkoutYAML, "  port: 8080\n", "  port: 8080\n  schedule: \"@daily\"\n", 1),
-				"templates/basic/values.schema.json": strings.Replace(basicChart["templates/basic/values.schema.json"], `"required": ["image", "port"],`, `"required": ["image", "port"], "allOf": [{"required": ["image"]}],`, 1),
+				"templates/basic/values.schema.json": strings.Replace(basicChart["templates/basic/values.schema.json"], `"required": ["image", "port"],`, `"required": ["image", "port"], "allOf": [{"properties": {"schedule": {}}}],`, 1),
 			},
 			want: []string{`services/payments/checkout/service.yaml:10:13: render payments/checkout (prod): schedule is not a setting of template basic@2.1.0`},
 		},

@@ -19,14 +19,27 @@ import (
 // values builds what a template receives: the service's settings for the
 // environment (the keys a service.yaml writes under spec, absent when not
 // set), pave's context under "pave" and pave.yaml's platform values under
-// "platform". Patches are pave's business and stay out.
+// "platform". Patches are pave's business and stay out. A template with a
+// values mapping in pave.yaml (a chart not written for pave) receives
+// only what the mapping makes of them (mappedValues).
 func values(svc *catalog.Service, st catalog.Settings, env catalog.Environment, namespace string, size catalog.Size, gp *goldenPath, platform map[string]any, revision string) (map[string]any, error) {
 	st.Patches = nil
 	vals, err := toPlain(st)
 	if err != nil {
 		return nil, err
 	}
-	vals["pave"] = map[string]any{
+	vals["pave"] = paveContext(svc, env, namespace, size, gp, revision)
+	p, err := toPlain(platform)
+	if err != nil {
+		return nil, err
+	}
+	vals["platform"] = p
+	return vals, nil
+}
+
+// paveContext is what pave tells a template of the render.
+func paveContext(svc *catalog.Service, env catalog.Environment, namespace string, size catalog.Size, gp *goldenPath, revision string) map[string]any {
+	return map[string]any{
 		"service":     svc.Metadata.Name,
 		"team":        svc.Metadata.Team,
 		"environment": env.Name,
@@ -39,12 +52,6 @@ func values(svc *catalog.Service, st catalog.Settings, env catalog.Environment, 
 		},
 		"template": map[string]any{"name": gp.name, "version": gp.version},
 	}
-	p, err := toPlain(platform)
-	if err != nil {
-		return nil, err
-	}
-	vals["platform"] = p
-	return vals, nil
 }
 
 // toPlain converts a value to JSON-like maps, with whole numbers as int64
