@@ -84,10 +84,10 @@ type Options struct {
 	DashboardURL string
 }
 
-// DefaultOptions: 1000 queued events per target, 6 attempts over about
-// a minute, 10 s per delivery.
+// DefaultOptions: 1000 queued events per target, 15 attempts over about
+// 11 minutes (a receiver restarting loses nothing), 10 s per delivery.
 func DefaultOptions() Options {
-	return Options{QueueSize: 1000, Attempts: 6, Backoff: 2 * time.Second, MaxBackoff: 30 * time.Second, Timeout: 10 * time.Second}
+	return Options{QueueSize: 1000, Attempts: 15, Backoff: 2 * time.Second, MaxBackoff: time.Minute, Timeout: 10 * time.Second}
 }
 
 // Metrics count what the notifier did, per target and event.

@@ -83,7 +83,7 @@ func newNotifier(t *testing.T, secrets map[string]string) (*Notifier, *Metrics) 
 	for k, v := range secrets {
 		s[k] = []byte(v)
 	}
-	n := New(logr.Discard(), m, Options{Secrets: s, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Attempts: 3, QueueSize: 4, DashboardURL: "https://pave.example.com/services/{service}?env={env}"})
+	n := New(logr.Discard(), m, Options{Secrets: s, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Attempts: 6, QueueSize: 4, DashboardURL: "https://pave.example.com/services/{service}?env={env}"})
 	t.Cleanup(func() { n.Close(context.Background()) })
 	return n, m
 }
@@ -238,5 +238,28 @@ notifications:
 	}
 	if s := gl.Statuses()[0]; s.State != "failed" || s.Context != "pave: payments/checkout (prod)" {
 		t.Errorf("GitLab status %+v", s)
+	}
+}
+
+// TestNothingLostWhenTheReceiverComesBack: events sent while the receiver
+// answers 500 all arrive, in order, once it is back.
+func TestNothingLostWhenTheReceiverComesBack(t *testing.T) {
+	rcv := newReceiver(t, 500, 500, 500, 500)
+	n, m := newNotifier(t, map[string]string{"hmac": "k"})
+	n.Configure(config(t, "teams:\n  - {name: payments, owners: [a@example.com], notify: [hook]}\nnotifications:\n  targets:\n    - {name: hook, type: webhook, url: \""+rcv.srv.URL+"\", secret: hmac}\n"))
+	for _, env := range []string{"staging", "prod"} {
+		n.Notify(Event{Kind: catalog.EventDeployed, Team: "payments", Service: "payments/checkout", Environment: env, Revision: "r1"})
+	}
+	waitUntil(t, "both delivered", func() bool { return testutil.ToFloat64(m.Notifications.WithLabelValues("hook", "deployed", "sent")) == 2 })
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	var envs []string
+	for _, b := range rcv.bodies[4:] {
+		var ev Event
+		_ = json.Unmarshal(b, &ev)
+		envs = append(envs, ev.Environment)
+	}
+	if strings.Join(envs, ",") != "staging,prod" || testutil.ToFloat64(m.Notifications.WithLabelValues("hook", "deployed", "failed")) != 0 {
+		t.Errorf("delivered %v after four 500s, want staging then prod, nothing failed", envs)
 	}
 }
