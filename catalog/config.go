@@ -50,6 +50,9 @@ type Config struct {
 	// operator; auto re-applies the last revision that was healthy there
 	// and holds the service at it until a commit changes it.
 	Rollback RollbackMode `yaml:"rollback" json:"rollback,omitempty"`
+	// Policies says how to run policy libraries written for conftest or
+	// Gatekeeper (policies.md).
+	Policies PolicyConfig `yaml:"policies" json:"policies,omitempty"`
 
 	positions map[string]Position
 }
@@ -411,6 +414,7 @@ func (v *validator) config(c *Config) {
 		c.Exceptions.MaxLifetime = DefaultExceptionLifetime
 	}
 	v.customResources(c.CustomResources)
+	v.policies(c)
 	switch c.Rollback {
 	case "":
 		c.Rollback = RollbackManual
