@@ -1,0 +1,355 @@
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
+
+	"github.com/pave-dev/pave/catalog"
+)
+
+// How a policy package is run.
+type mode int
+
+const (
+	// modeService is pave's own: input is the rendered service.
+	modeService mode = iota
+	// modeObject is conftest's: input is one rendered object.
+	modeObject
+	// modeGatekeeper is a constraint template's: input.review.object and
+	// input.parameters.
+	modeGatekeeper
+)
+
+func (m mode) String() string {
+	switch m {
+	case modeObject:
+		return "conftest"
+	case modeGatekeeper:
+		return "Gatekeeper"
+	}
+	return "pave"
+}
+
+// resultRuleRE is the rules whose sets are results, as conftest names
+// them: deny, violation and warn, alone or with a _suffix.
+var resultRuleRE = regexp.MustCompile(`^(deny|violation|warn)(_[A-Za-z0-9_]+)?$`)
+
+// ruleSeverity is the severity of a result rule's name; ok is false for
+// any other rule.
+func ruleSeverity(name string) (Severity, bool) {
+	m := resultRuleRE.FindStringSubmatch(name)
+	if m == nil {
+		return "", false
+	}
+	if m[1] == "warn" {
+		return Warn, true
+	}
+	return Deny, true
+}
+
+// manifestFile is OPA's bundle manifest, which says a bundle's (here a
+// folder's) Rego version.
+const manifestFile = ".manifest"
+
+// regoFile is one .rego file to parse, with the version it is read as.
+type regoFile struct {
+	path    string
+	version ast.RegoVersion
+	// said is who said the version ("" for the default, v1).
+	said string
+}
+
+// parseModules reads every .rego file under dir, refusing symlinks. A
+// file is Rego v1 unless pave.yaml's policies.regoVersion or the nearest
+// OPA .manifest says v0. A v1 file that only parses as v0 is one error
+// saying so.
+func parseModules(fsys fs.FS, dir string, cfg *catalog.Config) (map[string]*ast.Module, error) {
+	modules := map[string]*ast.Module{}
+	var errs catalog.ErrorList
+	var files []string
+	manifests := map[string]*bundle.Manifest{} // by folder
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			errs = append(errs, &catalog.Error{File: p, Message: "symlinks are not allowed in the catalog"})
+			return nil
+		}
+		switch {
+		case d.IsDir():
+		case path.Base(p) == manifestFile:
+			m, err := readManifest(fsys, p)
+			if err != nil {
+				errs = append(errs, &catalog.Error{File: p, Message: err.Error()})
+				return nil
+			}
+			manifests[path.Dir(p)] = m
+		case strings.HasSuffix(p, ".rego"):
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return modules, nil // a catalog without policies checks nothing
+		}
+		return nil, fmt.Errorf("read policies: %w", err)
+	}
+	for _, p := range files {
+		f := versionOf(p, dir, cfg, manifests)
+		data, err := catalog.ReadFile(fsys, p)
+		if err != nil {
+			errs = append(errs, &catalog.Error{File: p, Message: err.Error()})
+			continue
+		}
+		m, perrs := parseModule(f, string(data))
+		if perrs != nil {
+			errs = append(errs, perrs...)
+			continue
+		}
+		modules[p] = m
+	}
+	if len(errs) > 0 {
+		errs.Sort()
+		return nil, &CompileError{Errors: errs}
+	}
+	return modules, nil
+}
+
+func readManifest(fsys fs.FS, p string) (*bundle.Manifest, error) {
+	data, err := catalog.ReadFile(fsys, p)
+	if err != nil {
+		return nil, err
+	}
+	var m bundle.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("not an OPA bundle manifest: %v", err)
+	}
+	check := func(v int, where string) error {
+		if v != 0 && v != 1 {
+			return fmt.Errorf("%s: Rego version %d; want 0 or 1", where, v)
+		}
+		return nil
+	}
+	if m.RegoVersion != nil {
+		if err := check(*m.RegoVersion, "rego_version"); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range m.FileRegoVersions {
+		if err := check(v, "file_rego_versions "+k); err != nil {
+			return nil, err
+		}
+		if _, err := path.Match(strings.TrimPrefix(k, "/"), ""); err != nil {
+			return nil, fmt.Errorf("file_rego_versions: %q is not a path pattern", k)
+		}
+	}
+	return &m, nil
+}
+
+// versionOf is the Rego version a file is read as: pave.yaml's
+// policies.regoVersion (the most specific path), else the nearest
+// .manifest that says, else v1.
+func versionOf(p, root string, cfg *catalog.Config, manifests map[string]*bundle.Manifest) regoFile {
+	f := regoFile{path: p, version: ast.RegoV1}
+	if cfg != nil {
+		if v, key := cfg.Policies.RegoVersionOf(p); v != "" {
+			f.said = fmt.Sprintf("%s (policies.regoVersion %q)", catalog.ConfigFile, key)
+			if v == catalog.RegoV0 {
+				f.version = ast.RegoV0
+			}
+			return f
+		}
+	}
+	for d := path.Dir(p); ; d = path.Dir(d) {
+		if m, ok := manifests[d]; ok {
+			rel := strings.TrimPrefix(p, d+"/")
+			for k, v := range m.FileRegoVersions {
+				if ok, _ := path.Match(strings.TrimPrefix(k, "/"), rel); ok {
+					f.said = path.Join(d, manifestFile)
+					f.version = regoVersion(v)
+					return f
+				}
+			}
+			if m.RegoVersion != nil {
+				f.said = path.Join(d, manifestFile)
+				f.version = regoVersion(*m.RegoVersion)
+				return f
+			}
+		}
+		if d == root || d == "." || d == "/" {
+			break
+		}
+	}
+	return f
+}
+
+func regoVersion(v int) ast.RegoVersion {
+	if v == 0 {
+		return ast.RegoV0
+	}
+	return ast.RegoV1
+}
+
+// parseModule parses one file as its version. A v1 file that parses as
+// v0 (or a v0 file that parses as v1) is one error that says so, not the
+// parser's errors.
+func parseModule(f regoFile, src string) (*ast.Module, catalog.ErrorList) {
+	m, err := ast.ParseModuleWithOpts(f.path, src, ast.ParserOptions{RegoVersion: f.version, ProcessAnnotation: true})
+	if err == nil {
+		return m, nil
+	}
+	var astErrs ast.Errors
+	if !errors.As(err, &astErrs) || len(astErrs) == 0 {
+		return nil, catalog.ErrorList{{File: f.path, Message: err.Error()}}
+	}
+	errs := astErrors(astErrs)
+	other := ast.RegoV0
+	if f.version == ast.RegoV0 {
+		other = ast.RegoV1
+	}
+	if _, err := ast.ParseModuleWithOpts(f.path, src, ast.ParserOptions{RegoVersion: other}); err != nil {
+		return nil, errs
+	}
+	first := errs[0]
+	if other == ast.RegoV0 {
+		first.Message = fmt.Sprintf("this file is Rego v0; add %s to pave.yaml's policies block, or an OPA .manifest with {\"rego_version\": 0} to its folder", regoV0Hint(f.path))
+	} else {
+		first.Message = fmt.Sprintf("this file is Rego v1, but %s says v0: say v1 for it there", f.said)
+	}
+	return nil, catalog.ErrorList{first}
+}
+
+// regoV0Hint is the policies.regoVersion entry that makes a file's
+// folder v0: "regoVersion: {conftest: v0}".
+func regoV0Hint(p string) string {
+	rel := strings.TrimPrefix(p, catalog.PoliciesDir+"/")
+	if d := path.Dir(rel); d != "." {
+		rel = d
+	}
+	return fmt.Sprintf("regoVersion: {%s: v0}", rel)
+}
+
+// ruleShapeErrors reports a result rule pave cannot read as a set: a
+// complete rule (deny := …, deny if …) or, under Rego v1, deny[msg] if
+// (a map). Functions named like result rules are left alone.
+func ruleShapeErrors(file string, m *ast.Module, name string, r *ast.Rule) *catalog.Error {
+	if len(r.Head.Args) > 0 {
+		return nil
+	}
+	ref := r.Head.Ref()
+	if r.Head.RuleKind() == ast.MultiValue && len(ref) == 1 {
+		return nil
+	}
+	var msg string
+	switch {
+	case len(ref) > 1 && m.RegoVersion() != ast.RegoV0:
+		msg = fmt.Sprintf("%s makes %s a map under Rego v1, not a set of results: write \"%s contains msg if\" (or mark the file as Rego v0 in pave.yaml's policies.regoVersion)", ref, name, name)
+	case len(ref) > 1:
+		msg = fmt.Sprintf("%s is not a set of results: write %s[msg] { … }", ref, name)
+	default:
+		msg = fmt.Sprintf("%s is a single value (a complete rule), not a set of results: write \"%s contains msg if { … }\", one element per result", name, name)
+	}
+	return &catalog.Error{File: file, Position: location(r.Location), Message: msg}
+}
+
+// serviceInput are the keys of pave's input for its own packages.
+var serviceInput = []string{"service", "environment", "namespace", "objects"}
+
+// inputChecker finds the packages run the pave way (input is the
+// rendered service) that read an input key only a conftest or Gatekeeper
+// input has (input.kind, input.review …), themselves or through the
+// packages they use: under pave they could never fire.
+type inputChecker struct {
+	byPkg map[string][]*ast.Module
+	refs  map[string]ast.Ref
+	pkgs  []string
+	// found is the first foreign read of each package, with its
+	// dependencies; nil when none.
+	found map[string]*ast.Location
+}
+
+func newInputChecker(compiler *ast.Compiler) *inputChecker {
+	c := &inputChecker{byPkg: map[string][]*ast.Module{}, refs: map[string]ast.Ref{}, found: map[string]*ast.Location{}}
+	for _, m := range compiler.Modules {
+		p := m.Package.Path.String()
+		if _, ok := c.byPkg[p]; !ok {
+			c.pkgs = append(c.pkgs, p)
+			c.refs[p] = m.Package.Path
+		}
+		c.byPkg[p] = append(c.byPkg[p], m)
+	}
+	slices.Sort(c.pkgs)
+	for _, mods := range c.byPkg {
+		slices.SortFunc(mods, func(a, b *ast.Module) int { return strings.Compare(a.Package.Location.File, b.Package.Location.File) })
+	}
+	return c
+}
+
+// check is the error of a pave package that reads a foreign input key.
+func (c *inputChecker) check(pkg string) *catalog.Error {
+	loc := c.foreign(pkg, map[string]bool{})
+	if loc == nil {
+		return nil
+	}
+	return &catalog.Error{File: loc.File, Position: location(loc), Message: fmt.Sprintf(
+		"package %s reads %s, which pave's input for its own policies never has (input.service, .environment, .namespace, .objects): "+
+			"list it in pave.yaml's policies.packages to run it once per object (conftest), or name it in a policies.constraints entry (Gatekeeper)",
+		strings.TrimPrefix(pkg, "data."), string(loc.Text))}
+}
+
+func (c *inputChecker) foreign(pkg string, visiting map[string]bool) *ast.Location {
+	if loc, done := c.found[pkg]; done {
+		return loc
+	}
+	if visiting[pkg] {
+		return nil
+	}
+	visiting[pkg] = true
+	var found *ast.Location
+	var deps []string
+	for _, m := range c.byPkg[pkg] {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if found != nil || len(r) < 2 {
+				return found != nil
+			}
+			switch {
+			case r[0].Equal(ast.InputRootDocument):
+				key, ok := r[1].Value.(ast.String)
+				if ok && !slices.Contains(serviceInput, string(key)) {
+					loc := *r[0].Location
+					loc.Text = []byte("input." + string(key))
+					found = &loc
+				}
+			case r[0].Equal(ast.DefaultRootDocument):
+				for _, other := range c.pkgs {
+					if other != pkg && !slices.Contains(deps, other) && (r.HasPrefix(c.refs[other]) || c.refs[other].HasPrefix(r)) {
+						deps = append(deps, other)
+					}
+				}
+			}
+			return false
+		})
+		if found != nil {
+			break
+		}
+	}
+	for _, d := range deps {
+		if found != nil {
+			break
+		}
+		found = c.foreign(d, visiting)
+	}
+	c.found[pkg] = found
+	return found
+}
