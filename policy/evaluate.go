@@ -181,11 +181,16 @@ func foreignViolation(r ruleRef, pol *Policy, item any, obj *ObjectRef, foreign 
 	default:
 		return v, fmt.Errorf("%s contains %s; want a string or an object with msg", r.name, describeValue(item))
 	}
-	what := obj.Kind + "/" + obj.Name
-	if foreign != nil && foreign.implied {
-		what += " (pod template)"
+	// The object leads the message, as in pave's own, unless the
+	// library's message names it already.
+	switch {
+	case foreign != nil && foreign.implied:
+		v.Message = fmt.Sprintf("%s/%s (pod template): %s", obj.Kind, obj.Name, msg)
+	case strings.Contains(msg, obj.Kind) && strings.Contains(msg, obj.Name):
+		v.Message = msg
+	default:
+		v.Message = fmt.Sprintf("%s/%s: %s", obj.Kind, obj.Name, msg)
 	}
-	v.Message = what + ": " + msg
 	v.File = loc.svc.File
 	v.Field, v.Line = loc.locate("", obj)
 	return v, nil

@@ -251,12 +251,17 @@ func ruleShapeErrors(file string, m *ast.Module, name string, r *ast.Rule) *cata
 	if r.Head.RuleKind() == ast.MultiValue && len(ref) == 1 {
 		return nil
 	}
+	head := ref.String()
+	if r.Head.Location != nil && len(r.Head.Location.Text) > 0 {
+		// As written, before OPA renamed its variables.
+		head, _, _ = strings.Cut(strings.TrimSpace(string(r.Head.Location.Text)), "\n")
+	}
 	var msg string
 	switch {
 	case len(ref) > 1 && m.RegoVersion() != ast.RegoV0:
-		msg = fmt.Sprintf("%s makes %s a map under Rego v1, not a set of results: write \"%s contains msg if\" (or mark the file as Rego v0 in pave.yaml's policies.regoVersion)", ref, name, name)
+		msg = fmt.Sprintf("%s makes %s a map under Rego v1, not a set of results: write \"%s contains msg if\" (or mark the file as Rego v0 in pave.yaml's policies.regoVersion)", head, name, name)
 	case len(ref) > 1:
-		msg = fmt.Sprintf("%s is not a set of results: write %s[msg] { … }", ref, name)
+		msg = fmt.Sprintf("%s is not a set of results: write %s[msg] { … }", head, name)
 	default:
 		msg = fmt.Sprintf("%s is a single value (a complete rule), not a set of results: write \"%s contains msg if { … }\", one element per result", name, name)
 	}
