@@ -230,12 +230,13 @@ func parseModule(f regoFile, src string) (*ast.Module, catalog.ErrorList) {
 	return nil, catalog.ErrorList{first}
 }
 
-// regoV0Hint is the policies.regoVersion entry that makes a file's
-// folder v0: "regoVersion: {conftest: v0}".
+// regoV0Hint is the policies.regoVersion entry that makes a file v0: its
+// top folder under policies/ (a library is usually v0 throughout), or the
+// file itself: "regoVersion: {conftest: v0}".
 func regoV0Hint(p string) string {
 	rel := strings.TrimPrefix(p, catalog.PoliciesDir+"/")
-	if d := path.Dir(rel); d != "." {
-		rel = d
+	if top, _, ok := strings.Cut(rel, "/"); ok {
+		rel = top
 	}
 	return fmt.Sprintf("regoVersion: {%s: v0}", rel)
 }
