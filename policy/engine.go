@@ -106,7 +106,7 @@ type constraint struct {
 	policy     *Policy
 	kinds      []string
 	severity   Severity
-	parameters any
+	parameters ast.Value
 	template   *querySet
 }
 
@@ -373,7 +373,12 @@ func (e *Engine) collectPolicies(compiler *ast.Compiler) ([]*querySet, error) {
 			if c.EnforcementAction == string(Warn) {
 				sev = Warn
 			}
-			e.constraints = append(e.constraints, &constraint{policy: pol, kinds: c.Kinds, severity: sev, parameters: jsonValue(c.Parameters), template: qs})
+			params, err := ast.InterfaceToValue(jsonValue(c.Parameters))
+			if err != nil {
+				errs = append(errs, &catalog.Error{File: catalog.ConfigFile, Position: cfg.Position(field + ".parameters"), Message: fmt.Sprintf("%s.parameters: %v", field, err)})
+				continue
+			}
+			e.constraints = append(e.constraints, &constraint{policy: pol, kinds: c.Kinds, severity: sev, parameters: params, template: qs})
 			e.addPolicy(pol, &errs)
 		}
 	}

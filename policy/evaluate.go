@@ -89,14 +89,22 @@ func (ev *evaluation) objects(in Input) {
 				return
 			}
 		}
+		if len(e.constraints) == 0 {
+			continue
+		}
+		// The reviews are built once per object, for every constraint.
+		reviews, err := reviewsOf(o, in.Namespace)
+		if err != nil {
+			ev.fail(fmt.Sprintf("policy input of %s, %s/%s: %v", ev.label, ref.Kind, ref.Name, err))
+			return
+		}
 		for _, c := range e.constraints {
-			for _, target := range c.targets(o, in.Namespace) {
-				input, err := ast.InterfaceToValue(map[string]any{"review": target.review, "parameters": c.parameters})
-				if err != nil {
-					ev.fail(fmt.Sprintf("policy input of %s, %s/%s: %v", ev.label, ref.Kind, ref.Name, err))
-					return
+			for _, rv := range reviews {
+				if !c.reviews(o.GetKind(), rv.implied) {
+					continue
 				}
-				if !ev.run(c.template, input, ref, &result{constraint: c, implied: target.implied}) {
+				input := ast.NewObject(ast.Item(ast.StringTerm("review"), ast.NewTerm(rv.value)), ast.Item(ast.StringTerm("parameters"), ast.NewTerm(c.parameters)))
+				if !ev.run(c.template, input, ref, &result{constraint: c, implied: rv.implied}) {
 					return
 				}
 			}
@@ -196,10 +204,10 @@ func foreignViolation(r ruleRef, pol *Policy, item any, obj *ObjectRef, foreign 
 	return v, nil
 }
 
-// target is one object a constraint reviews: the object itself, or the
-// Pod a workload's template implies.
-type target struct {
-	review  map[string]any
+// objectReview is Gatekeeper's input.review of an object, or of the Pod
+// a workload's template implies.
+type objectReview struct {
+	value   ast.Value
 	implied bool
 }
 
@@ -215,35 +223,49 @@ var podTemplatePaths = map[string][]string{
 	"PodTemplate":           {"template"},
 }
 
-// targets are what a constraint reviews of an object: the object when it
-// is of one of the constraint's kinds (any kind when it names none), and
-// the Pod a workload's template implies when it checks Pods (as
-// Gatekeeper's expansion does).
-func (c *constraint) targets(o *unstructured.Unstructured, namespace string) []target {
-	var out []target
-	kind := o.GetKind()
-	if len(c.kinds) == 0 || slices.Contains(c.kinds, kind) {
-		out = append(out, target{review: review(o.Object, namespace)})
+// reviews says whether a constraint reviews an object of a kind: one of
+// its kinds (any kind when it names none); the Pod a workload's template
+// implies when it names Pod (as Gatekeeper's expansion does).
+func (c *constraint) reviews(kind string, implied bool) bool {
+	if implied {
+		return slices.Contains(c.kinds, "Pod")
 	}
-	if tp, ok := podTemplatePaths[kind]; ok && slices.Contains(c.kinds, "Pod") {
-		tmpl, found, _ := unstructured.NestedMap(o.Object, tp...)
-		if found {
-			md, _ := tmpl["metadata"].(map[string]any)
-			md = maps.Clone(md)
-			if md == nil {
-				md = map[string]any{}
-			}
-			if _, ok := md["name"]; !ok {
-				md["name"] = o.GetName()
-			}
-			if ns := o.GetNamespace(); ns != "" {
-				md["namespace"] = ns
-			}
-			pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": tmpl["spec"]}
-			out = append(out, target{review: review(pod, namespace), implied: true})
-		}
+	return len(c.kinds) == 0 || slices.Contains(c.kinds, kind)
+}
+
+// reviewsOf is the review of an object and, for a workload, of the Pod
+// its template implies.
+func reviewsOf(o *unstructured.Unstructured, namespace string) ([]objectReview, error) {
+	v, err := ast.InterfaceToValue(review(o.Object, namespace))
+	if err != nil {
+		return nil, err
 	}
-	return out
+	out := []objectReview{{value: v}}
+	tp, ok := podTemplatePaths[o.GetKind()]
+	if !ok {
+		return out, nil
+	}
+	tmpl, found, _ := unstructured.NestedMap(o.Object, tp...)
+	if !found {
+		return out, nil
+	}
+	md, _ := tmpl["metadata"].(map[string]any)
+	md = maps.Clone(md)
+	if md == nil {
+		md = map[string]any{}
+	}
+	if _, ok := md["name"]; !ok {
+		md["name"] = o.GetName()
+	}
+	if ns := o.GetNamespace(); ns != "" {
+		md["namespace"] = ns
+	}
+	pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": tmpl["spec"]}
+	v, err = ast.InterfaceToValue(review(pod, namespace))
+	if err != nil {
+		return nil, err
+	}
+	return append(out, objectReview{value: v, implied: true}), nil
 }
 
 // review is Gatekeeper's input.review of an object being created.
