@@ -246,6 +246,8 @@ func TestRuleShapesPaveCannotUse(t *testing.T) {
 			`policies/x.rego:3:1: deny is a single value (a complete rule), not a set of results: write "deny contains msg if { … }", one element per result`},
 		{"boolean", "package pave.policies.x\n\nwarn_old if input.service.replicas > 1\n",
 			`policies/x.rego:3:1: warn_old is a single value (a complete rule), not a set of results: write "warn_old contains msg if { … }", one element per result`},
+		{"default", "package main\n\ndefault deny := false\n",
+			`policies/x.rego:3:1: deny is a single value (a complete rule), not a set of results: write "deny contains msg if { … }", one element per result`},
 		{"map under v1", "package main\n\nviolation[msg] if {\n\tmsg := \"x\"\n}\n",
 			`policies/x.rego:3:1: violation[msg] makes violation a map under Rego v1, not a set of results: write "violation contains msg if" (or mark the file as Rego v0 in pave.yaml's policies.regoVersion)`},
 	}
