@@ -334,14 +334,12 @@ func (e *Engine) collectPolicies(compiler *ast.Compiler) ([]*querySet, error) {
 			}
 			pi.policy = &Policy{ID: defaultID(ast.MustParseRef(pi.path)), Package: pi.path, File: file, Line: line}
 		}
+		if err := inputs.check(pi.path, pi.mode); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if pi.mode == modeGatekeeper {
 			continue // its constraints are the policies
-		}
-		if pi.mode == modeService {
-			if err := inputs.check(pi.path); err != nil {
-				errs = append(errs, err)
-				continue
-			}
 		}
 		e.addPolicy(pi.policy, &errs)
 	}

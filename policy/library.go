@@ -272,21 +272,38 @@ func ruleShapeErrors(file string, m *ast.Module, name string, r *ast.Rule) *cata
 // serviceInput are the keys of pave's input for its own packages.
 var serviceInput = []string{"service", "environment", "namespace", "objects"}
 
-// inputChecker finds the packages run the pave way (input is the
-// rendered service) that read an input key only a conftest or Gatekeeper
-// input has (input.kind, input.review …), themselves or through the
-// packages they use: under pave they could never fire.
+// foreignKey says whether a package of a mode reading input.<key> reads
+// an input it is never given: pave's own packages get only serviceInput;
+// conftest and Gatekeeper packages get a Kubernetes object (or a review
+// of one), which never has pave's keys at its top.
+func foreignKey(m mode, key string) bool {
+	if m == modeService {
+		return !slices.Contains(serviceInput, key)
+	}
+	return slices.Contains(serviceInput, key)
+}
+
+// inputChecker finds the packages that read an input their mode never
+// gives them, themselves or through the packages they use: pave's own
+// reading input.kind or input.review (written for conftest or
+// Gatekeeper), or a conftest package reading input.objects (written for
+// pave). They could never fire.
 type inputChecker struct {
 	byPkg map[string][]*ast.Module
 	refs  map[string]ast.Ref
 	pkgs  []string
-	// found is the first foreign read of each package, with its
+	// found is the first foreign read of each package and mode, with its
 	// dependencies; nil when none.
-	found map[string]*ast.Location
+	found map[modePkg]*ast.Location
+}
+
+type modePkg struct {
+	mode mode
+	pkg  string
 }
 
 func newInputChecker(compiler *ast.Compiler) *inputChecker {
-	c := &inputChecker{byPkg: map[string][]*ast.Module{}, refs: map[string]ast.Ref{}, found: map[string]*ast.Location{}}
+	c := &inputChecker{byPkg: map[string][]*ast.Module{}, refs: map[string]ast.Ref{}, found: map[modePkg]*ast.Location{}}
 	for _, m := range compiler.Modules {
 		p := m.Package.Path.String()
 		if _, ok := c.byPkg[p]; !ok {
@@ -302,29 +319,35 @@ func newInputChecker(compiler *ast.Compiler) *inputChecker {
 	return c
 }
 
-// check is the error of a pave package that reads a foreign input key.
-func (c *inputChecker) check(pkg string) *catalog.Error {
-	loc := c.foreign(pkg, map[string]bool{})
+// check is the error of a package that reads an input its mode never has.
+func (c *inputChecker) check(pkg string, m mode) *catalog.Error {
+	loc := c.foreign(modePkg{m, pkg}, map[string]bool{})
 	if loc == nil {
 		return nil
 	}
-	return &catalog.Error{File: loc.File, Position: location(loc), Message: fmt.Sprintf(
-		"package %s reads %s, which pave's input for its own policies never has (input.service, .environment, .namespace, .objects): "+
-			"list it in pave.yaml's policies.packages to run it once per object (conftest), or name it in a policies.constraints entry (Gatekeeper)",
-		strings.TrimPrefix(pkg, "data."), string(loc.Text))}
+	name := strings.TrimPrefix(pkg, "data.")
+	var msg string
+	if m == modeService {
+		msg = fmt.Sprintf("package %s reads %s, which pave's input for its own policies never has (input.service, .environment, .namespace, .objects): "+
+			"list it in pave.yaml's policies.packages to run it once per object (conftest), or name it in a policies.constraints entry (Gatekeeper)", name, loc.Text)
+	} else {
+		msg = fmt.Sprintf("package %s is run as %s (input is one object), but reads %s, which only pave's input for its own policies has: "+
+			"move it out of package main and policies.packages, or read the object itself", name, m, loc.Text)
+	}
+	return &catalog.Error{File: loc.File, Position: location(loc), Message: msg}
 }
 
-func (c *inputChecker) foreign(pkg string, visiting map[string]bool) *ast.Location {
-	if loc, done := c.found[pkg]; done {
+func (c *inputChecker) foreign(mp modePkg, visiting map[string]bool) *ast.Location {
+	if loc, done := c.found[mp]; done {
 		return loc
 	}
-	if visiting[pkg] {
+	if visiting[mp.pkg] {
 		return nil
 	}
-	visiting[pkg] = true
+	visiting[mp.pkg] = true
 	var found *ast.Location
 	var deps []string
-	for _, m := range c.byPkg[pkg] {
+	for _, m := range c.byPkg[mp.pkg] {
 		ast.WalkRefs(m, func(r ast.Ref) bool {
 			if found != nil || len(r) < 2 {
 				return found != nil
@@ -332,14 +355,14 @@ func (c *inputChecker) foreign(pkg string, visiting map[string]bool) *ast.Locati
 			switch {
 			case r[0].Equal(ast.InputRootDocument):
 				key, ok := r[1].Value.(ast.String)
-				if ok && !slices.Contains(serviceInput, string(key)) {
+				if ok && foreignKey(mp.mode, string(key)) {
 					loc := *r[0].Location
 					loc.Text = []byte("input." + string(key))
 					found = &loc
 				}
 			case r[0].Equal(ast.DefaultRootDocument):
 				for _, other := range c.pkgs {
-					if other != pkg && !slices.Contains(deps, other) && (r.HasPrefix(c.refs[other]) || c.refs[other].HasPrefix(r)) {
+					if other != mp.pkg && !slices.Contains(deps, other) && (r.HasPrefix(c.refs[other]) || c.refs[other].HasPrefix(r)) {
 						deps = append(deps, other)
 					}
 				}
@@ -354,8 +377,8 @@ func (c *inputChecker) foreign(pkg string, visiting map[string]bool) *ast.Locati
 		if found != nil {
 			break
 		}
-		found = c.foreign(d, visiting)
+		found = c.foreign(modePkg{mp.mode, d}, visiting)
 	}
-	c.found[pkg] = found
+	c.found[mp] = found
 	return found
 }

@@ -352,3 +352,18 @@ func TestRuleShapeQuotesTheHead(t *testing.T) {
 		t.Errorf("error:\n%s\nwant prefix\n%s", got, want)
 	}
 }
+
+// TestConftestPackageReadingPaveInput: a pave-style policy written in
+// package main (reading input.objects) would now run once per object and
+// never fire: it is a load error instead of a silent loss.
+func TestConftestPackageReadingPaveInput(t *testing.T) {
+	files := map[string]string{
+		"policies/lib.rego":  "package lib.svc\n\nworkloads contains o if {\n\tsome o in input.objects\n\to.kind == \"Deployment\"\n}\n",
+		"policies/main.rego": "package main\n\nimport data.lib.svc\n\ndeny contains \"no workload\" if count(svc.workloads) == 0\n",
+	}
+	got := compileErrors(t, testConfigValue(t), files)
+	want := "policies/lib.rego:4:12: package main is run as conftest (input is one object), but reads input.objects, which only pave's input for its own policies has: move it out of package main and policies.packages, or read the object itself"
+	if got != want {
+		t.Errorf("error:\n%s\nwant\n%s", got, want)
+	}
+}
