@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -365,5 +366,25 @@ func TestConftestPackageReadingPaveInput(t *testing.T) {
 	want := "policies/lib.rego:4:12: package main is run as conftest (input is one object), but reads input.objects, which only pave's input for its own policies has: move it out of package main and policies.packages, or read the object itself"
 	if got != want {
 		t.Errorf("error:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestConftestEvaluationTimesOut: the per-object evaluations share the
+// service's timeout and fail closed.
+func TestConftestEvaluationTimesOut(t *testing.T) {
+	cfg := testConfigValue(t)
+	src := "package main\n\ndeny contains \"never\" if {\n\tsome i in numbers.range(1, 100000)\n\tsome j in numbers.range(1, 100000)\n\ti == -j\n}\n"
+	e, err := Load(mapFS(map[string]string{"policies/main.rego": src}), "policies", Options{Config: cfg, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := []*unstructured.Unstructured{deploymentObject("a"), deploymentObject("b"), deploymentObject("c")}
+	start := time.Now()
+	res := e.Evaluate(context.Background(), Input{Service: parseService(t, cfg, checkoutYAML), Environment: "prod", Objects: objs})
+	if elapsed := time.Since(start); elapsed > 1300*time.Millisecond {
+		t.Errorf("took %s with a limit of 300ms", elapsed)
+	}
+	if res.Status != StatusError || len(res.Errors) != 1 || res.Errors[0].Message != "policy evaluation of payments/checkout (prod) timed out after 300ms" {
+		t.Errorf("status %s, errors %+v", res.Status, res.Errors)
 	}
 }
