@@ -274,8 +274,11 @@ func (e *Engine) collectPolicies(compiler *ast.Compiler) ([]*querySet, error) {
 			if !ok || len(r.Head.Args) > 0 {
 				continue
 			}
-			if err := ruleShapeErrors(f, m, name, r); err != nil {
+			isResult, err := resultRule(f, m, name, r)
+			if err != nil {
 				errs = append(errs, err)
+			}
+			if !isResult {
 				continue
 			}
 			pi, ok := pkgs[pkgPath]

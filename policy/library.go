@@ -241,16 +241,21 @@ func regoV0Hint(p string) string {
 	return fmt.Sprintf("regoVersion: {%s: v0}", rel)
 }
 
-// ruleShapeErrors reports a result rule pave cannot read as a set: a
-// complete rule (deny := …, deny if …) or, under Rego v1, deny[msg] if
-// (a map). Functions named like result rules are left alone.
-func ruleShapeErrors(file string, m *ast.Module, name string, r *ast.Rule) *catalog.Error {
+// resultRule says whether a rule named like a result rule is one, and
+// reports one pave cannot read as a set: a complete rule (deny := …,
+// deny if …) or, under Rego v1, deny[msg] if (a map). Functions named
+// like result rules, and single values with a suffix (warn_threshold :=
+// 5), are helpers, not results.
+func resultRule(file string, m *ast.Module, name string, r *ast.Rule) (bool, *catalog.Error) {
 	if len(r.Head.Args) > 0 {
-		return nil
+		return false, nil
 	}
 	ref := r.Head.Ref()
-	if r.Head.RuleKind() == ast.MultiValue && len(ref) == 1 {
-		return nil
+	switch {
+	case r.Head.RuleKind() == ast.MultiValue && len(ref) == 1:
+		return true, nil
+	case len(ref) == 1 && strings.Contains(name, "_"):
+		return false, nil
 	}
 	head := ref.String()
 	if r.Head.Location != nil && len(r.Head.Location.Text) > 0 {
@@ -266,7 +271,7 @@ func ruleShapeErrors(file string, m *ast.Module, name string, r *ast.Rule) *cata
 	default:
 		msg = fmt.Sprintf("%s is a single value (a complete rule), not a set of results: write \"%s contains msg if { … }\", one element per result", name, name)
 	}
-	return &catalog.Error{File: file, Position: location(r.Location), Message: msg}
+	return false, &catalog.Error{File: file, Position: location(r.Location), Message: msg}
 }
 
 // serviceInput are the keys of pave's input for its own packages.

@@ -109,8 +109,11 @@ violation contains {"msg": "services must not be ClusterIP", "details": {"x": 1}
 
 warn_labels contains "no labels" if not input.metadata.labels
 
-# A helper function named like a rule is left alone.
+# A helper function, or a single value with a suffix, named like a rule
+# is left alone.
 deny_reason(x) := x
+
+warn_threshold := 5
 `
 	e, err := Load(mapFS(map[string]string{"policies/conftest/main.rego": src}), "policies", Options{Config: cfg})
 	if err != nil {
@@ -245,8 +248,10 @@ func TestRuleShapesPaveCannotUse(t *testing.T) {
 	}{
 		{"complete", "package main\n\ndeny := \"always\"\n",
 			`policies/x.rego:3:1: deny is a single value (a complete rule), not a set of results: write "deny contains msg if { … }", one element per result`},
-		{"boolean", "package pave.policies.x\n\nwarn_old if input.service.replicas > 1\n",
-			`policies/x.rego:3:1: warn_old is a single value (a complete rule), not a set of results: write "warn_old contains msg if { … }", one element per result`},
+		{"boolean", "package pave.policies.x\n\nwarn if input.service.replicas > 1\n",
+			`policies/x.rego:3:1: warn is a single value (a complete rule), not a set of results: write "warn contains msg if { … }", one element per result`},
+		{"suffixed map under v1", "package main\n\ndeny_latest[msg] if {\n\tmsg := \"x\"\n}\n",
+			`policies/x.rego:3:1: deny_latest[msg] makes deny_latest a map under Rego v1, not a set of results: write "deny_latest contains msg if" (or mark the file as Rego v0 in pave.yaml's policies.regoVersion)`},
 		{"default", "package main\n\ndefault deny := false\n",
 			`policies/x.rego:3:1: deny is a single value (a complete rule), not a set of results: write "deny contains msg if { … }", one element per result`},
 		{"map under v1", "package main\n\nviolation[msg] if {\n\tmsg := \"x\"\n}\n",
