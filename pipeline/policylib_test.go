@@ -79,14 +79,14 @@ func TestPolicyLibrariesAsPublished(t *testing.T) {
 		}},
 		{"gatekeeper-library", []libResult{
 			{"data/report-builder", "one-word-names", policy.Warn, "CronJob/report-builder", 16, "CronJob/report-builder: app.kubernetes.io/name must be one lower-case word"},
-			{"data/report-builder", "payments-registry", policy.Deny, "CronJob/report-builder", 16, `CronJob/report-builder (pod template): container <report-builder> has an invalid image repo <registry.example.com/data/report-builder:2.3.0>, allowed repos are ["registry.example.com/payments/"]`},
+			{"data/report-builder", "payments-registry", policy.Deny, "CronJob/report-builder", 8, `CronJob/report-builder (pod template): container <report-builder> has an invalid image repo <registry.example.com/data/report-builder:2.3.0>, allowed repos are ["registry.example.com/payments/"]`},
 			{"data/report-builder", "readonly-root-filesystem", policy.Deny, "CronJob/report-builder", 16, `CronJob/report-builder: container "report-builder" has a writable root filesystem`},
 			{"payments/checkout", "owner-label", policy.Deny, "Deployment/checkout", 7, `Deployment/checkout: you must provide labels: {"app.kubernetes.io/part-of"}`},
 			{"payments/checkout", "owner-label", policy.Deny, "Service/checkout", 7, `Service/checkout: you must provide labels: {"app.kubernetes.io/part-of"}`},
 			{"payments/checkout", "replica-range", policy.Deny, "Deployment/checkout", 7, `The provided number of replicas is not allowed for Deployment: checkout. Allowed ranges: {"ranges": [{"max_replicas": 50, "min_replicas": 3}]}`},
 			{"storefront/web", "owner-label", policy.Deny, "Deployment/web", 7, `Deployment/web: you must provide labels: {"app.kubernetes.io/part-of"}`},
 			{"storefront/web", "owner-label", policy.Deny, "Service/web", 7, `Service/web: you must provide labels: {"app.kubernetes.io/part-of"}`},
-			{"storefront/web", "payments-registry", policy.Deny, "Deployment/web", 7, `Deployment/web (pod template): container <web> has an invalid image repo <registry.example.com/storefront/web:5.12.0>, allowed repos are ["registry.example.com/payments/"]`},
+			{"storefront/web", "payments-registry", policy.Deny, "Deployment/web", 8, `Deployment/web (pod template): container <web> has an invalid image repo <registry.example.com/storefront/web:5.12.0>, allowed repos are ["registry.example.com/payments/"]`},
 			{"storefront/web", "replica-range", policy.Deny, "Deployment/web", 7, `The provided number of replicas is not allowed for Deployment: web. Allowed ranges: {"ranges": [{"max_replicas": 50, "min_replicas": 3}]}`},
 		}},
 		{"redhat-cop-rego-policies", []libResult{

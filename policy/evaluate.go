@@ -169,7 +169,8 @@ func (ev *evaluation) fail(msg string) {
 // foreignViolation is one result of a conftest package or a Gatekeeper
 // template: a message, or an object with msg (other keys, such as
 // Gatekeeper's details, are left out). It is reported on the object it
-// was found on, at the patch that made the object or at spec.template.
+// was found on, at spec.image when it quotes the service's image, else at
+// the patch that made the object or at spec.template.
 func foreignViolation(r ruleRef, pol *Policy, item any, obj *ObjectRef, foreign *result, loc *locator) (Violation, error) {
 	sev := r.severity
 	if foreign != nil && foreign.constraint != nil && foreign.constraint.severity == Warn {
@@ -200,7 +201,13 @@ func foreignViolation(r ruleRef, pol *Policy, item any, obj *ObjectRef, foreign 
 		v.Message = fmt.Sprintf("%s/%s: %s", obj.Kind, obj.Name, msg)
 	}
 	v.File = loc.svc.File
-	v.Field, v.Line = loc.locate("", obj)
+	// Where pave can tell: a message quoting the service's image is about
+	// spec.image (or the environment's override of it).
+	field := ""
+	if img := loc.settings.Image; img != "" && strings.Contains(msg, img) {
+		field = "image"
+	}
+	v.Field, v.Line = loc.locate(field, obj)
 	return v, nil
 }
 
