@@ -393,3 +393,27 @@ func TestConftestEvaluationTimesOut(t *testing.T) {
 		t.Errorf("status %s, errors %+v", res.Status, res.Errors)
 	}
 }
+
+// TestLibraryResultQuotingTheImage: a library result that quotes the
+// service's image points at the image line that set it, the
+// environment's override included, rather than at the template.
+func TestLibraryResultQuotingTheImage(t *testing.T) {
+	cfg := testConfigValue(t)
+	svc := parseService(t, cfg, strings.Replace(checkoutYAML, "    prod:\n      replicas: 3\n", "    prod:\n      replicas: 3\n      image: registry.example.com/payments/checkout:1.5.0\n", 1))
+	src := "package main\n\ndeny contains msg if {\n\tsome c in input.spec.template.spec.containers\n\tmsg := sprintf(\"image %s is not signed\", [c.image])\n}\n"
+	e, err := Load(mapFS(map[string]string{"policies/main.rego": src}), "policies", Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for env, want := range map[string]libRow{
+		"staging": {"main", Deny, "StatefulSet/checkout", 8, "StatefulSet/checkout: image registry.example.com/payments/checkout:1.4.2 is not signed"},
+		"prod":    {"main", Deny, "StatefulSet/checkout", 20, "StatefulSet/checkout: image registry.example.com/payments/checkout:1.5.0 is not signed"},
+	} {
+		obj := podDeployment("checkout", svc.ForEnvironment(env).Image, nil)
+		obj.SetKind("StatefulSet")
+		res := e.Evaluate(context.Background(), Input{Service: svc, Environment: env, Objects: []*unstructured.Unstructured{obj}})
+		if got := libRows(t, res); !slices.Equal(got, []libRow{want}) {
+			t.Errorf("%s: %+v, want %+v", env, got, want)
+		}
+	}
+}
