@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/pipeline"
@@ -19,7 +21,7 @@ import (
 // (policy/testdata/libraries/<lib>) dropped into policies/, unmodified,
 // and the library's pave.yaml policies: block, if it has one, added to
 // pave.yaml.
-func libraryCatalog(t *testing.T, lib string) *catalog.Catalog {
+func libraryCatalog(t *testing.T, lib string, extra ...map[string]string) *catalog.Catalog {
 	t.Helper()
 	fsys := fstest.MapFS{}
 	if err := copyFS(fsys, os.DirFS(exampleCatalog)); err != nil {
@@ -42,6 +44,11 @@ func libraryCatalog(t *testing.T, lib string) *catalog.Catalog {
 		t.Fatal(err)
 	}
 	fsys[catalog.ConfigFile] = &fstest.MapFile{Data: append(slices.Clone(fsys[catalog.ConfigFile].Data), block...)}
+	for _, files := range extra {
+		for name, data := range files {
+			fsys[name] = &fstest.MapFile{Data: []byte(data)}
+		}
+	}
 	cat, err := catalog.Load(fsys)
 	if err != nil {
 		t.Fatal(err)
@@ -146,4 +153,26 @@ func formatResults(rs []libResult) string {
 		s += fmt.Sprintf("\n\t%s %s %s %s %d %s", r.service, r.policy, r.severity, r.object, r.line, r.message)
 	}
 	return s
+}
+
+// TestConstraintException: an exception names a Gatekeeper constraint
+// like any policy, and covers its denials in that service only.
+func TestConstraintException(t *testing.T) {
+	expires := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	cat := libraryCatalog(t, "gatekeeper-library", map[string]string{
+		"exceptions/storefront/web.yaml": "apiVersion: pave.dev/v1alpha1\nkind: Exceptions\nmetadata: {team: storefront, service: web}\nexceptions:\n" +
+			"  - policy: payments-registry\n    reason: the shop front is served from its own repository (SHOP-1)\n    approvedBy: security@example.com\n    expires: " + expires + "\n",
+	})
+	rep := checkCatalog(t, cat, pipeline.Options{Services: []string{"storefront/web", "storefront/catalog-api"}, Environment: "staging"})
+	excepted := map[string]bool{}
+	for _, r := range rep.Results {
+		for _, v := range r.Violations {
+			if v.Policy == "payments-registry" {
+				excepted[r.Service] = v.Excepted
+			}
+		}
+	}
+	if want := map[string]bool{"storefront/web": true, "storefront/catalog-api": false}; !maps.Equal(excepted, want) {
+		t.Errorf("payments-registry excepted: %v, want %v", excepted, want)
+	}
 }
