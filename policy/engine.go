@@ -349,6 +349,18 @@ func (e *Engine) collectPolicies(compiler *ast.Compiler) ([]*querySet, error) {
 	templates := map[string]*querySet{}
 	var sets []*querySet
 	if cfg := e.opts.Config; cfg != nil {
+		// A listed package that runs nothing is a typo, not a choice.
+		for i, name := range cfg.Policies.Packages {
+			found := false
+			for p, pi := range pkgs {
+				p = strings.TrimPrefix(p, "data.")
+				found = found || (pi.mode == modeObject && (p == name || strings.HasPrefix(p, name+".")))
+			}
+			if !found {
+				field := fmt.Sprintf("policies.packages[%d]", i)
+				errs = append(errs, &catalog.Error{File: catalog.ConfigFile, Position: cfg.Position(field), Message: fmt.Sprintf("%s: no policy package %s (or under it) has deny, violation or warn rules", field, name)})
+			}
+		}
 		for i, c := range cfg.Policies.Constraints {
 			field := fmt.Sprintf("policies.constraints[%d]", i)
 			pi, ok := pkgs["data."+c.Template]

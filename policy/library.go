@@ -105,6 +105,7 @@ func parseModules(fsys fs.FS, dir string, cfg *catalog.Config) (map[string]*ast.
 		}
 		return nil, fmt.Errorf("read policies: %w", err)
 	}
+	errs = append(errs, unusedRegoVersions(cfg, dir, files)...)
 	for _, p := range files {
 		f := versionOf(p, dir, cfg, manifests)
 		data, err := catalog.ReadFile(fsys, p)
@@ -124,6 +125,29 @@ func parseModules(fsys fs.FS, dir string, cfg *catalog.Config) (map[string]*ast.
 		return nil, &CompileError{Errors: errs}
 	}
 	return modules, nil
+}
+
+// unusedRegoVersions reports the policies.regoVersion entries of
+// pave.yaml that name no .rego file under policies/: a typo would leave
+// the library's v0 files undeclared, or a moved folder's entry behind.
+func unusedRegoVersions(cfg *catalog.Config, dir string, files []string) catalog.ErrorList {
+	if cfg == nil {
+		return nil
+	}
+	var errs catalog.ErrorList
+	for key := range cfg.Policies.RegoVersion {
+		k := strings.Trim(path.Clean(key), "/")
+		used := false
+		for _, f := range files {
+			rel := strings.TrimPrefix(f, dir+"/")
+			used = used || k == "." || rel == k || strings.HasPrefix(rel, k+"/")
+		}
+		if !used {
+			field := "policies.regoVersion." + key
+			errs = append(errs, &catalog.Error{File: catalog.ConfigFile, Position: cfg.Position(field + "#key"), Message: fmt.Sprintf("policies.regoVersion: no .rego file under %s", path.Join(dir, k))})
+		}
+	}
+	return errs
 }
 
 func readManifest(fsys fs.FS, p string) (*bundle.Manifest, error) {

@@ -417,3 +417,18 @@ func TestLibraryResultQuotingTheImage(t *testing.T) {
 		}
 	}
 }
+
+// TestPoliciesBlockNamingNothing: a package or a regoVersion path of
+// pave.yaml that matches nothing is an error at its line, not a library
+// that silently never runs.
+func TestPoliciesBlockNamingNothing(t *testing.T) {
+	files := map[string]string{"policies/redhat-cop/p.rego": "package ocp.bestpractices.p\n\nviolation contains \"x\" if input.kind == \"Pod\"\n"}
+	got := compileErrors(t, configWith(t, "policies:\n  packages: [ocp.bestpracitces]\n"), files)
+	if want := "pave.yaml:11:14: policies.packages[0]: no policy package ocp.bestpracitces (or under it) has deny, violation or warn rules\n"; !strings.HasPrefix(got, want) {
+		t.Errorf("error:\n%s\nwant prefix\n%s", got, want)
+	}
+	got = compileErrors(t, configWith(t, "policies:\n  packages: [ocp.bestpractices]\n  regoVersion:\n    redhat: v0\n"), files)
+	if want := "pave.yaml:13:5: policies.regoVersion: no .rego file under policies/redhat"; got != want {
+		t.Errorf("error:\n%s\nwant\n%s", got, want)
+	}
+}
