@@ -1,12 +1,18 @@
 // Package policy checks rendered services against the platform's baseline
-// policies, written in Rego (v1) in the catalog's policies/ folder.
+// policies, written in Rego in the catalog's policies/ folder, and against
+// policy libraries written for conftest or Gatekeeper, unmodified.
 //
-// Load compiles every module once, with the builtins that could reach the
-// network, read the environment or make results non-deterministic taken
-// out. Engine.Evaluate then checks one service in one environment: it runs
-// every policy package's `deny` and `warn` rules over the service's settings
-// and rendered objects, applies the service's exceptions, and places every
-// result on the line of service.yaml that caused it. ServiceResult reports
+// Load compiles every module once (Rego v1, or v0 where pave.yaml's
+// policies.regoVersion or an OPA .manifest says so), with the builtins
+// that could reach the network, read the environment or make results
+// non-deterministic taken out, and refuses result rules it cannot read as
+// sets. Engine.Evaluate then checks one service in one environment: pave's
+// own packages' deny and warn rules run once over the service's settings
+// and rendered objects; conftest packages (main and pave.yaml's
+// policies.packages) once per rendered object; Gatekeeper constraint
+// templates once per object of each constraint's kinds, with its
+// parameters. It applies the service's exceptions and places every result
+// on the line of service.yaml that caused it. ServiceResult reports
 // what concerns a service as a whole (exceptions naming unknown policies,
 // exceptions that deny nothing), and Test runs the policies' own Rego unit
 // tests (pave policy test).
