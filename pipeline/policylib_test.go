@@ -71,7 +71,9 @@ type libResult struct {
 // (instrumenta, Rego v0 by .manifest), Gatekeeper constraint templates
 // with parameters from pave.yaml (gatekeeper-library, v0 by pave.yaml;
 // container-limits imports the library's exempt_container, which exempts
-// the data team's images through its parameters) and
+// the data team's images through its parameters; owner-annotation and
+// startup-probes are ConstraintTemplate YAML files as published, the
+// latter with a lib) and
 // konstraint-style packages listed in pave.yaml (redhat-cop, v0). Before,
 // their v0 files stopped every policy, and once rewritten in v1 they
 // compiled and never fired. The example's own policies keep running.
@@ -90,21 +92,26 @@ func TestPolicyLibrariesAsPublished(t *testing.T) {
 		}},
 		{"gatekeeper-library", []string{"storefront/search-indexer", "data/events-consumer"}, []libResult{
 			{"data/events-consumer", "one-word-names", policy.Warn, "Deployment/events-consumer", 7, "Deployment/events-consumer: app.kubernetes.io/name must be one lower-case word"},
+			{"data/events-consumer", "owner-annotation", policy.Deny, "Deployment/events-consumer", 7, `Deployment/events-consumer: you must provide annotation(s): {"a8r.io/owner"}`},
 			{"data/events-consumer", "owner-label", policy.Deny, "Deployment/events-consumer", 7, `Deployment/events-consumer: you must provide labels: {"app.kubernetes.io/part-of"}`},
 			{"data/events-consumer", "payments-registry", policy.Deny, "Deployment/events-consumer", 8, `Deployment/events-consumer (pod template): container <events-consumer> has an invalid image repo <registry.example.com/data/events-consumer:4.0.0>, allowed repos are ["registry.example.com/payments/"]`},
 			{"data/events-consumer", "replica-range", policy.Deny, "Deployment/events-consumer", 7, `The provided number of replicas is not allowed for Deployment: events-consumer. Allowed ranges: {"ranges": [{"max_replicas": 50, "min_replicas": 3}]}`},
 			{"data/report-builder", "one-word-names", policy.Warn, "CronJob/report-builder", 16, "CronJob/report-builder: app.kubernetes.io/name must be one lower-case word"},
 			{"data/report-builder", "payments-registry", policy.Deny, "CronJob/report-builder", 8, `CronJob/report-builder (pod template): container <report-builder> has an invalid image repo <registry.example.com/data/report-builder:2.3.0>, allowed repos are ["registry.example.com/payments/"]`},
 			{"data/report-builder", "readonly-root-filesystem", policy.Deny, "CronJob/report-builder", 16, `CronJob/report-builder: container "report-builder" has a writable root filesystem`},
+			{"data/report-builder", "startup-probes", policy.Warn, "CronJob/report-builder", 16, "CronJob/report-builder (pod template): Container <report-builder> in your <Pod> <report-builder> has no <startupProbe>"},
+			{"payments/checkout", "owner-annotation", policy.Deny, "Deployment/checkout", 7, `Deployment/checkout: you must provide annotation(s): {"a8r.io/owner"}`},
 			{"payments/checkout", "owner-label", policy.Deny, "Deployment/checkout", 7, `Deployment/checkout: you must provide labels: {"app.kubernetes.io/part-of"}`},
 			{"payments/checkout", "owner-label", policy.Deny, "Service/checkout", 7, `Service/checkout: you must provide labels: {"app.kubernetes.io/part-of"}`},
 			{"payments/checkout", "replica-range", policy.Deny, "Deployment/checkout", 7, `The provided number of replicas is not allowed for Deployment: checkout. Allowed ranges: {"ranges": [{"max_replicas": 50, "min_replicas": 3}]}`},
 			{"storefront/search-indexer", "container-limits", policy.Deny, "Deployment/search-indexer", 7, "Deployment/search-indexer (pod template): container <search-indexer> cpu limit <1> is higher than the maximum allowed of <500m>"},
 			{"storefront/search-indexer", "container-limits", policy.Deny, "Deployment/search-indexer", 7, "Deployment/search-indexer (pod template): container <search-indexer> memory limit <1Gi> is higher than the maximum allowed of <512Mi>"},
 			{"storefront/search-indexer", "one-word-names", policy.Warn, "Deployment/search-indexer", 7, "Deployment/search-indexer: app.kubernetes.io/name must be one lower-case word"},
+			{"storefront/search-indexer", "owner-annotation", policy.Deny, "Deployment/search-indexer", 7, `Deployment/search-indexer: you must provide annotation(s): {"a8r.io/owner"}`},
 			{"storefront/search-indexer", "owner-label", policy.Deny, "Deployment/search-indexer", 7, `Deployment/search-indexer: you must provide labels: {"app.kubernetes.io/part-of"}`},
 			{"storefront/search-indexer", "payments-registry", policy.Deny, "Deployment/search-indexer", 8, `Deployment/search-indexer (pod template): container <search-indexer> has an invalid image repo <registry.example.com/storefront/search-indexer:1.8.4>, allowed repos are ["registry.example.com/payments/"]`},
 			{"storefront/search-indexer", "replica-range", policy.Deny, "Deployment/search-indexer", 7, `The provided number of replicas is not allowed for Deployment: search-indexer. Allowed ranges: {"ranges": [{"max_replicas": 50, "min_replicas": 3}]}`},
+			{"storefront/web", "owner-annotation", policy.Deny, "Deployment/web", 7, `Deployment/web: you must provide annotation(s): {"a8r.io/owner"}`},
 			{"storefront/web", "owner-label", policy.Deny, "Deployment/web", 7, `Deployment/web: you must provide labels: {"app.kubernetes.io/part-of"}`},
 			{"storefront/web", "owner-label", policy.Deny, "Service/web", 7, `Service/web: you must provide labels: {"app.kubernetes.io/part-of"}`},
 			{"storefront/web", "payments-registry", policy.Deny, "Deployment/web", 8, `Deployment/web (pod template): container <web> has an invalid image repo <registry.example.com/storefront/web:5.12.0>, allowed repos are ["registry.example.com/payments/"]`},

@@ -149,7 +149,7 @@ func Load(fsys fs.FS, dir string, opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	modules, err := parseModules(fsys, dir, opts.Config)
+	modules, gkTemplates, err := parsePolicies(fsys, dir, opts.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func Load(fsys fs.FS, dir string, opts Options) (*Engine, error) {
 		return nil, compileError(compiler.Errors)
 	}
 	e := &Engine{fsys: fsys, opts: opts, byID: map[string]*Policy{}}
-	templates, err := e.collectPolicies(compiler)
+	templates, err := e.collectPolicies(compiler, gkTemplates)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +257,7 @@ func modeOf(cfg *catalog.Config, pkg string) mode {
 // metadata and their mode, refuses result rules that are not sets, and
 // binds the Gatekeeper constraints of pave.yaml to their templates. It
 // returns the templates' query sets, to prepare.
-func (e *Engine) collectPolicies(compiler *ast.Compiler) ([]*querySet, error) {
+func (e *Engine) collectPolicies(compiler *ast.Compiler, gkTemplates map[string]*constraintTemplate) ([]*querySet, error) {
 	pkgs := map[string]*packageInfo{}
 	// The result rules of each package, in order of first definition.
 	type ruleName struct {
@@ -317,11 +317,11 @@ func (e *Engine) collectPolicies(compiler *ast.Compiler) ([]*querySet, error) {
 				id = defaultID(m.Package.Path)
 			}
 			if pi.policy != nil && pi.policy.ID != id {
-				errs = append(errs, &catalog.Error{File: f, Position: location(a.Location), Message: fmt.Sprintf("package %s is annotated with two policy ids (%s and %s)", pi.path, pi.policy.ID, id)})
+				errs = append(errs, &catalog.Error{File: sourceFile(f), Position: location(a.Location), Message: fmt.Sprintf("package %s is annotated with two policy ids (%s and %s)", pi.path, pi.policy.ID, id)})
 				continue
 			}
 			remediation, _ := a.Custom["remediation"].(string)
-			pi.policy = &Policy{ID: id, Title: a.Title, Description: a.Description, Remediation: strings.TrimSpace(remediation), Package: pi.path, File: f, Line: location(a.Location).Line}
+			pi.policy = &Policy{ID: id, Title: a.Title, Description: a.Description, Remediation: strings.TrimSpace(remediation), Package: pi.path, File: sourceFile(f), Line: location(a.Location).Line}
 		}
 	}
 	inputs := newInputChecker(compiler)
@@ -337,7 +337,7 @@ func (e *Engine) collectPolicies(compiler *ast.Compiler) ([]*querySet, error) {
 			var line int
 			for _, f := range files {
 				if m := compiler.Modules[f]; m.Package.Path.String() == pi.path {
-					file, line = f, m.Package.Location.Row
+					file, line = sourceFile(f), m.Package.Location.Row
 					break
 				}
 			}
@@ -382,6 +382,11 @@ func (e *Engine) collectPolicies(compiler *ast.Compiler) ([]*querySet, error) {
 				}
 				templates[pi.path] = qs
 				sets = append(sets, qs)
+			}
+			for f, t := range gkTemplates {
+				if m := compiler.Modules[f]; m != nil && m.Package.Path.String() == pi.path && t.schema != nil {
+					errs = append(errs, parameterErrors(cfg, field+".parameters", t.schema, jsonValue(c.Parameters))...)
+				}
 			}
 			tp := pi.policy
 			pol := &Policy{ID: c.Name, Title: tp.Title, Description: tp.Description, Remediation: tp.Remediation, Package: tp.Package, File: tp.File, Line: tp.Line}
@@ -529,10 +534,7 @@ func astErrors(errs ast.Errors) catalog.ErrorList {
 			msg = fmt.Sprintf("%s is not allowed in pave policies: policies cannot reach the network, read pave's runtime, or give different results on each run", name)
 		}
 		ce := &catalog.Error{Message: msg}
-		if e.Location != nil {
-			ce.File = e.Location.File
-			ce.Position = location(e.Location)
-		}
+		ce.File, ce.Position = sourcePosition(e.Location)
 		out = append(out, ce)
 	}
 	out.Sort()

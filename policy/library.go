@@ -73,9 +73,17 @@ type regoFile struct {
 // OPA .manifest says v0. A v1 file that only parses as v0 is one error
 // saying so.
 func parseModules(fsys fs.FS, dir string, cfg *catalog.Config) (map[string]*ast.Module, error) {
+	modules, _, err := parsePolicies(fsys, dir, cfg)
+	return modules, err
+}
+
+// parsePolicies is parseModules with the Gatekeeper ConstraintTemplates
+// (YAML) found, by the key of their Rego module.
+func parsePolicies(fsys fs.FS, dir string, cfg *catalog.Config) (map[string]*ast.Module, map[string]*constraintTemplate, error) {
 	modules := map[string]*ast.Module{}
+	templates := map[string]*constraintTemplate{}
 	var errs catalog.ErrorList
-	var files []string
+	var files, yamlFiles []string
 	manifests := map[string]*bundle.Manifest{} // by folder
 	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -96,14 +104,39 @@ func parseModules(fsys fs.FS, dir string, cfg *catalog.Config) (map[string]*ast.
 			manifests[path.Dir(p)] = m
 		case strings.HasSuffix(p, ".rego"):
 			files = append(files, p)
+		case strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml"):
+			yamlFiles = append(yamlFiles, p)
 		}
 		return nil
 	})
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return modules, nil // a catalog without policies checks nothing
+			return modules, templates, nil // a catalog without policies checks nothing
 		}
-		return nil, fmt.Errorf("read policies: %w", err)
+		return nil, nil, fmt.Errorf("read policies: %w", err)
+	}
+	for _, p := range yamlFiles {
+		data, err := catalog.ReadFile(fsys, p)
+		if err != nil {
+			errs = append(errs, &catalog.Error{File: p, Message: err.Error()})
+			continue
+		}
+		t, ok, terrs := readConstraintTemplate(p, data)
+		if !ok {
+			continue
+		}
+		errs = append(errs, terrs...)
+		for i, src := range t.sources {
+			m, perrs := parseModule(regoFile{path: src.key, version: src.version, said: "Gatekeeper (a template's Rego is v0 unless its code[].source.version is v1)"}, src.text)
+			if perrs != nil {
+				errs = append(errs, perrs...)
+				continue
+			}
+			modules[src.key] = m
+			if i == 0 {
+				templates[src.key] = t
+			}
+		}
 	}
 	errs = append(errs, unusedRegoVersions(cfg, dir, files)...)
 	for _, p := range files {
@@ -122,9 +155,9 @@ func parseModules(fsys fs.FS, dir string, cfg *catalog.Config) (map[string]*ast.
 	}
 	if len(errs) > 0 {
 		errs.Sort()
-		return nil, &CompileError{Errors: errs}
+		return nil, nil, &CompileError{Errors: errs}
 	}
-	return modules, nil
+	return modules, templates, nil
 }
 
 // unusedRegoVersions reports the policies.regoVersion entries of
@@ -295,7 +328,8 @@ func resultRule(file string, m *ast.Module, name string, r *ast.Rule) (bool, *ca
 	default:
 		msg = fmt.Sprintf("%s is a single value (a complete rule), not a set of results: write \"%s contains msg if { … }\", one element per result", name, name)
 	}
-	return false, &catalog.Error{File: file, Position: location(r.Location), Message: msg}
+	f, pos := sourcePosition(r.Location)
+	return false, &catalog.Error{File: f, Position: pos, Message: msg}
 }
 
 // serviceInput are the keys of pave's input for its own packages.
@@ -363,7 +397,8 @@ func (c *inputChecker) check(pkg string, m mode) *catalog.Error {
 		msg = fmt.Sprintf("package %s is run as %s (input is one object), but reads %s, which only pave's input for its own policies has: "+
 			"move it out of package main and policies.packages, or read the object itself", name, m, loc.Text)
 	}
-	return &catalog.Error{File: loc.File, Position: location(loc), Message: msg}
+	f, pos := sourcePosition(loc)
+	return &catalog.Error{File: f, Position: pos, Message: msg}
 }
 
 func (c *inputChecker) foreign(mp modePkg, visiting map[string]bool) *ast.Location {

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -429,6 +430,43 @@ func TestPoliciesBlockNamingNothing(t *testing.T) {
 	}
 	got = compileErrors(t, configWith(t, "policies:\n  packages: [ocp.bestpractices]\n  regoVersion:\n    redhat: v0\n"), files)
 	if want := "pave.yaml:13:5: policies.regoVersion: no .rego file under policies/redhat"; got != want {
+		t.Errorf("error:\n%s\nwant\n%s", got, want)
+	}
+}
+
+const annotationsTemplate = "testdata/libraries/gatekeeper-library/policies/gatekeeper-library/templates/requiredannotations.yaml"
+
+// TestConstraintTemplateYAML: a Gatekeeper ConstraintTemplate as
+// published (YAML, its Rego v0 inside) runs without a regoVersion entry;
+// its parameter schema checks the constraint's parameters at their
+// pave.yaml lines; a Rego error inside it is at its line of the YAML file.
+func TestConstraintTemplateYAML(t *testing.T) {
+	data, err := os.ReadFile(annotationsTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"policies/gk/requiredannotations.yaml": string(data), "policies/gk/notes.yaml": "just: data\n"}
+	cfg := configWith(t, "policies:\n  constraints:\n    - name: owner-annotation\n      template: k8srequiredannotations\n      parameters:\n        annotations: [{key: a8r.io/owner}]\n")
+	e, err := Load(mapFS(files), "policies", Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.Evaluate(context.Background(), Input{Service: parseService(t, cfg, checkoutYAML), Environment: "prod", Objects: []*unstructured.Unstructured{serviceObject("checkout")}})
+	want := []libRow{{"owner-annotation", Deny, "Service/checkout", 7, `Service/checkout: you must provide annotation(s): {"a8r.io/owner"}`}}
+	if got := libRows(t, res); !slices.Equal(got, want) {
+		t.Errorf("results:\n got %+v\nwant %+v", got, want)
+	}
+
+	cfg = configWith(t, "policies:\n  constraints:\n    - name: owner-annotation\n      template: k8srequiredannotations\n      parameters:\n        message: 42\n        annotations:\n          - key: [a8r.io/owner]\n")
+	got := compileErrors(t, cfg, files)
+	if want := "pave.yaml:15:18: policies.constraints[0].parameters.message: got number, want string (the template's parameter schema)\n" +
+		"pave.yaml:17:18: policies.constraints[0].parameters.annotations[0].key: got array, want string (the template's parameter schema)"; got != want {
+		t.Errorf("error:\n%s\nwant\n%s", got, want)
+	}
+
+	broken := strings.Replace(string(data), "count(missing) > 0", "count(missing) > undefined_limit()", 1)
+	got = compileErrors(t, cfg, map[string]string{"policies/gk/requiredannotations.yaml": broken})
+	if want := "policies/gk/requiredannotations.yaml:48: undefined function undefined_limit"; got != want {
 		t.Errorf("error:\n%s\nwant\n%s", got, want)
 	}
 }
