@@ -48,6 +48,18 @@ func readConstraintTemplate(file string, data []byte) (t *constraintTemplate, ok
 	}
 	root := doc.Content[0]
 	kind, apiVersion := child(root, "kind"), child(root, "apiVersion")
+	if apiVersion != nil && strings.HasPrefix(apiVersion.Value, "constraints.gatekeeper.sh/") {
+		name := "NAME"
+		if n := child(child(root, "metadata"), "name"); n != nil {
+			name = n.Value
+		}
+		template := "TEMPLATE"
+		if kind != nil {
+			template = strings.ToLower(kind.Value)
+		}
+		return nil, true, catalog.ErrorList{{File: file, Position: catalog.Position{Line: root.Line, Column: root.Column}, Message: fmt.Sprintf(
+			"pave does not read Gatekeeper constraints from policies/: write this one in pave.yaml as policies.constraints: [{name: %s, template: %s, kinds: […], parameters: {…}}]", name, template)}}
+	}
 	if kind == nil || kind.Value != "ConstraintTemplate" || apiVersion == nil || !strings.HasPrefix(apiVersion.Value, "templates.gatekeeper.sh/") {
 		return nil, false, nil
 	}

@@ -122,10 +122,10 @@ func parsePolicies(fsys fs.FS, dir string, cfg *catalog.Config) (map[string]*ast
 			continue
 		}
 		t, ok, terrs := readConstraintTemplate(p, data)
-		if !ok {
+		errs = append(errs, terrs...)
+		if !ok || t == nil {
 			continue
 		}
-		errs = append(errs, terrs...)
 		for i, src := range t.sources {
 			m, perrs := parseModule(regoFile{path: src.key, version: src.version, said: "Gatekeeper (a template's Rego is v0 unless its code[].source.version is v1)"}, src.text)
 			if perrs != nil {

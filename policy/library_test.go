@@ -470,3 +470,14 @@ func TestConstraintTemplateYAML(t *testing.T) {
 		t.Errorf("error:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestGatekeeperConstraintFileRefused: a Gatekeeper constraint (YAML)
+// dropped into policies/ would do nothing: it is an error saying where
+// constraints go.
+func TestGatekeeperConstraintFileRefused(t *testing.T) {
+	constraint := "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata:\n  name: must-have-owner\nspec:\n  parameters:\n    labels: [{key: owner}]\n"
+	got := compileErrors(t, testConfigValue(t), map[string]string{"policies/gk/constraint.yaml": constraint})
+	if want := "policies/gk/constraint.yaml:1:1: pave does not read Gatekeeper constraints from policies/: write this one in pave.yaml as policies.constraints: [{name: must-have-owner, template: k8srequiredlabels, kinds: […], parameters: {…}}]"; got != want {
+		t.Errorf("error:\n%s\nwant\n%s", got, want)
+	}
+}
