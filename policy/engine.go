@@ -280,7 +280,7 @@ func (e *Engine) collectPolicies(compiler *ast.Compiler, gkTemplates map[string]
 			if !ok || len(r.Head.Args) > 0 {
 				continue
 			}
-			isResult, err := resultRule(f, m, name, r)
+			isResult, err := resultRule(m, name, r)
 			if err != nil {
 				errs = append(errs, err)
 			}

@@ -303,7 +303,7 @@ func regoV0Hint(p string) string {
 // deny if …) or, under Rego v1, deny[msg] if (a map). Functions named
 // like result rules, and single values with a suffix (warn_threshold :=
 // 5), are helpers, not results.
-func resultRule(file string, m *ast.Module, name string, r *ast.Rule) (bool, *catalog.Error) {
+func resultRule(m *ast.Module, name string, r *ast.Rule) (bool, *catalog.Error) {
 	if len(r.Head.Args) > 0 {
 		return false, nil
 	}
