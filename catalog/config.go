@@ -55,6 +55,9 @@ type Config struct {
 	Rollout Rollout `yaml:"rollout" json:"rollout"`
 	// Notifications says where pave serve tells teams what happened.
 	Notifications Notifications `yaml:"notifications" json:"notifications"`
+	// Policies says how to run policy libraries written for conftest or
+	// Gatekeeper (policies.md).
+	Policies PolicyConfig `yaml:"policies" json:"policies,omitempty"`
 
 	positions map[string]Position
 }
@@ -435,6 +438,7 @@ func (v *validator) config(c *Config) {
 		c.Exceptions.MaxLifetime = DefaultExceptionLifetime
 	}
 	v.customResources(c.CustomResources)
+	v.policies(c)
 	switch c.Rollback {
 	case "":
 		c.Rollback = RollbackManual

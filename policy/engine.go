@@ -1,12 +1,18 @@
 // Package policy checks rendered services against the platform's baseline
-// policies, written in Rego (v1) in the catalog's policies/ folder.
+// policies, written in Rego in the catalog's policies/ folder, and against
+// policy libraries written for conftest or Gatekeeper, unmodified.
 //
-// Load compiles every module once, with the builtins that could reach the
-// network, read the environment or make results non-deterministic taken
-// out. Engine.Evaluate then checks one service in one environment: it runs
-// every policy package's `deny` and `warn` rules over the service's settings
-// and rendered objects, applies the service's exceptions, and places every
-// result on the line of service.yaml that caused it. ServiceResult reports
+// Load compiles every module once (Rego v1, or v0 where pave.yaml's
+// policies.regoVersion or an OPA .manifest says so), with the builtins
+// that could reach the network, read the environment or make results
+// non-deterministic taken out, and refuses result rules it cannot read as
+// sets. Engine.Evaluate then checks one service in one environment: pave's
+// own packages' deny and warn rules run once over the service's settings
+// and rendered objects; conftest packages (main and pave.yaml's
+// policies.packages) once per rendered object; Gatekeeper constraint
+// templates once per object of each constraint's kinds, with its
+// parameters. It applies the service's exceptions and places every result
+// on the line of service.yaml that caused it. ServiceResult reports
 // what concerns a service as a whole (exceptions naming unknown policies,
 // exceptions that deny nothing), and Test runs the policies' own Rego unit
 // tests (pave policy test).
@@ -69,22 +75,45 @@ type Engine struct {
 	opts     Options
 	policies []*Policy
 	byID     map[string]*Policy
-	// rules are the deny/warn rules the prepared query binds, in order.
+	// service are pave's own packages' rules, evaluated once per service
+	// over all its objects.
+	service querySet
+	// object are conftest packages' rules, evaluated once per object.
+	object querySet
+	// constraints run Gatekeeper constraint templates.
+	constraints []*constraint
+}
+
+// querySet is rules bound to the variables of one prepared query.
+type querySet struct {
 	rules []ruleRef
 	query rego.PreparedEvalQuery
 }
 
-// ruleRef is one package's deny or warn set, bound to a query variable.
+// ruleRef is one package's result rule (deny, violation_x, warn …),
+// bound to a query variable.
 type ruleRef struct {
 	pkg      *packageInfo
+	name     string
 	severity Severity
 	variable string
 }
 
 type packageInfo struct {
 	path string // data.pave.policies.no_privileged
+	mode mode
 	// policy is the package's policy (from its annotations or its name).
 	policy *Policy
+}
+
+// constraint is a Gatekeeper constraint: a template's rules run with its
+// parameters over the objects of its kinds.
+type constraint struct {
+	policy     *Policy
+	kinds      []string
+	severity   Severity
+	parameters ast.Value
+	template   *querySet
 }
 
 // CompileError means the policies do not compile: no service can be
@@ -109,8 +138,10 @@ func (e *CompileError) ResultErrors() []Error {
 
 // Load parses and compiles every .rego file under dir of the catalog fsys
 // (the *_test.rego unit tests included, so that a broken test is caught
-// too) and prepares one query over every package's deny and warn rules.
-// A parse or compile error is a *CompileError naming file and line.
+// too) and prepares its queries: one over pave's own packages, one over
+// the conftest packages, one per Gatekeeper constraint template. A parse
+// or compile error, or a result rule pave cannot read, is a *CompileError
+// naming file and line.
 func Load(fsys fs.FS, dir string, opts Options) (*Engine, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -118,7 +149,7 @@ func Load(fsys fs.FS, dir string, opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	modules, err := parseModules(fsys, dir)
+	modules, gkTemplates, err := parsePolicies(fsys, dir, opts.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -127,21 +158,33 @@ func Load(fsys fs.FS, dir string, opts Options) (*Engine, error) {
 		return nil, compileError(compiler.Errors)
 	}
 	e := &Engine{fsys: fsys, opts: opts, byID: map[string]*Policy{}}
-	if err := e.collectPolicies(compiler); err != nil {
+	templates, err := e.collectPolicies(compiler, gkTemplates)
+	if err != nil {
 		return nil, err
 	}
 	store, err := dataStore(opts.Config)
 	if err != nil {
 		return nil, err
 	}
-	if len(e.rules) == 0 {
-		return e, nil
+	for _, qs := range append([]*querySet{&e.service, &e.object}, templates...) {
+		if err := qs.prepare(compiler, store); err != nil {
+			return nil, err
+		}
 	}
-	exprs := make([]string, len(e.rules))
-	for i, r := range e.rules {
-		exprs[i] = fmt.Sprintf("%s = %s.%s", r.variable, r.pkg.path, r.severity)
+	return e, nil
+}
+
+// prepare binds every rule of the set to its variable in one query.
+func (qs *querySet) prepare(compiler *ast.Compiler, store storage.Store) error {
+	if len(qs.rules) == 0 {
+		return nil
 	}
-	e.query, err = rego.New(
+	exprs := make([]string, len(qs.rules))
+	for i, r := range qs.rules {
+		exprs[i] = fmt.Sprintf("%s = %s.%s", r.variable, r.pkg.path, r.name)
+	}
+	var err error
+	qs.query, err = rego.New(
 		rego.Query(strings.Join(exprs, "; ")),
 		rego.Compiler(compiler),
 		rego.Store(store),
@@ -149,20 +192,31 @@ func Load(fsys fs.FS, dir string, opts Options) (*Engine, error) {
 	).PrepareForEval(context.Background())
 	if err != nil {
 		if ce := compileErrorOf(err); ce != err {
-			return nil, ce
+			return ce
 		}
-		return nil, fmt.Errorf("prepare policies: %w", err)
+		return fmt.Errorf("prepare policies: %w", err)
 	}
-	return e, nil
+	return nil
+}
+
+func (qs *querySet) add(pkg *packageInfo, name string, sev Severity) {
+	qs.rules = append(qs.rules, ruleRef{pkg: pkg, name: name, severity: sev, variable: fmt.Sprintf("r%d", len(qs.rules))})
 }
 
 // Severities lists the kinds of rules (deny, warn) a policy has; nil for
 // an unknown policy.
 func (e *Engine) Severities(id string) []Severity {
 	var out []Severity
-	for _, r := range e.rules {
-		if r.pkg.policy.ID == id && !slices.Contains(out, r.severity) {
-			out = append(out, r.severity)
+	for _, qs := range []*querySet{&e.service, &e.object} {
+		for _, r := range qs.rules {
+			if r.pkg.policy.ID == id && !slices.Contains(out, r.severity) {
+				out = append(out, r.severity)
+			}
+		}
+	}
+	for _, c := range e.constraints {
+		if c.policy.ID == id && !slices.Contains(out, c.severity) {
+			out = append(out, c.severity)
 		}
 	}
 	return out
@@ -177,57 +231,40 @@ func (e *Engine) Policy(id string) (*Policy, bool) {
 	return p, ok
 }
 
-// parseModules reads every .rego file under dir, refusing symlinks.
-func parseModules(fsys fs.FS, dir string) (map[string]*ast.Module, error) {
-	modules := map[string]*ast.Module{}
-	var errs catalog.ErrorList
-	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			errs = append(errs, &catalog.Error{File: p, Message: "symlinks are not allowed in the catalog"})
-			return nil
-		}
-		if d.IsDir() || !strings.HasSuffix(p, ".rego") {
-			return nil
-		}
-		data, err := catalog.ReadFile(fsys, p)
-		if err != nil {
-			errs = append(errs, &catalog.Error{File: p, Message: err.Error()})
-			return nil
-		}
-		m, err := ast.ParseModuleWithOpts(p, string(data), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
-		if err != nil {
-			var astErrs ast.Errors
-			if errors.As(err, &astErrs) {
-				errs = append(errs, astErrors(astErrs)...)
-				return nil
-			}
-			errs = append(errs, &catalog.Error{File: p, Message: err.Error()})
-			return nil
-		}
-		modules[p] = m
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return modules, nil // a catalog without policies checks nothing
-		}
-		return nil, fmt.Errorf("read policies: %w", err)
+// modeOf says how a package is run: a constraint's template is
+// Gatekeeper's, main and pave.yaml's policies.packages (and the packages
+// under them) conftest's, anything else pave's own.
+func modeOf(cfg *catalog.Config, pkg string) mode {
+	pkg = strings.TrimPrefix(pkg, "data.")
+	var pc catalog.PolicyConfig
+	if cfg != nil {
+		pc = cfg.Policies
 	}
-	if len(errs) > 0 {
-		errs.Sort()
-		return nil, &CompileError{Errors: errs}
+	for _, c := range pc.Constraints {
+		if c.Template == pkg {
+			return modeGatekeeper
+		}
 	}
-	return modules, nil
+	for _, p := range pc.ObjectPackages() {
+		if pkg == p || strings.HasPrefix(pkg, p+".") {
+			return modeObject
+		}
+	}
+	return modeService
 }
 
-// collectPolicies finds the packages with deny or warn rules and their
-// policy metadata.
-func (e *Engine) collectPolicies(compiler *ast.Compiler) error {
+// collectPolicies finds the packages with result rules, their policy
+// metadata and their mode, refuses result rules that are not sets, and
+// binds the Gatekeeper constraints of pave.yaml to their templates. It
+// returns the templates' query sets, to prepare.
+func (e *Engine) collectPolicies(compiler *ast.Compiler, gkTemplates map[string]*constraintTemplate) ([]*querySet, error) {
 	pkgs := map[string]*packageInfo{}
-	severities := map[string]map[Severity]bool{}
+	// The result rules of each package, in order of first definition.
+	type ruleName struct {
+		name string
+		sev  Severity
+	}
+	rules := map[string][]ruleName{}
 	files := make([]string, 0, len(compiler.Modules))
 	for f := range compiler.Modules {
 		files = append(files, f)
@@ -238,17 +275,26 @@ func (e *Engine) collectPolicies(compiler *ast.Compiler) error {
 		m := compiler.Modules[f]
 		pkgPath := m.Package.Path.String()
 		for _, r := range m.Rules {
-			name := Severity(r.Head.Ref()[0].Value.(ast.Var))
-			if name != Deny && name != Warn {
+			name := r.Head.Ref()[0].Value.(ast.Var).String()
+			sev, ok := ruleSeverity(name)
+			if !ok || len(r.Head.Args) > 0 {
+				continue
+			}
+			isResult, err := resultRule(m, name, r)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if !isResult {
 				continue
 			}
 			pi, ok := pkgs[pkgPath]
 			if !ok {
-				pi = &packageInfo{path: pkgPath}
+				pi = &packageInfo{path: pkgPath, mode: modeOf(e.opts.Config, pkgPath)}
 				pkgs[pkgPath] = pi
-				severities[pkgPath] = map[Severity]bool{}
 			}
-			severities[pkgPath][name] = true
+			if !slices.ContainsFunc(rules[pkgPath], func(rn ruleName) bool { return rn.name == name }) {
+				rules[pkgPath] = append(rules[pkgPath], ruleName{name, sev})
+			}
 		}
 	}
 	// Metadata: a package-scoped annotation, else a rule annotation with
@@ -271,46 +317,142 @@ func (e *Engine) collectPolicies(compiler *ast.Compiler) error {
 				id = defaultID(m.Package.Path)
 			}
 			if pi.policy != nil && pi.policy.ID != id {
-				errs = append(errs, &catalog.Error{File: f, Position: location(a.Location), Message: fmt.Sprintf("package %s is annotated with two policy ids (%s and %s)", pi.path, pi.policy.ID, id)})
+				errs = append(errs, &catalog.Error{File: sourceFile(f), Position: location(a.Location), Message: fmt.Sprintf("package %s is annotated with two policy ids (%s and %s)", pi.path, pi.policy.ID, id)})
 				continue
 			}
 			remediation, _ := a.Custom["remediation"].(string)
-			pi.policy = &Policy{ID: id, Title: a.Title, Description: a.Description, Remediation: strings.TrimSpace(remediation), Package: pi.path, File: f, Line: location(a.Location).Line}
+			pi.policy = &Policy{ID: id, Title: a.Title, Description: a.Description, Remediation: strings.TrimSpace(remediation), Package: pi.path, File: sourceFile(f), Line: location(a.Location).Line}
 		}
 	}
-	for _, pi := range pkgs {
+	inputs := newInputChecker(compiler)
+	paths := make([]string, 0, len(pkgs))
+	for p := range pkgs {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		pi := pkgs[p]
 		if pi.policy == nil {
 			var file string
 			var line int
 			for _, f := range files {
 				if m := compiler.Modules[f]; m.Package.Path.String() == pi.path {
-					file, line = f, m.Package.Location.Row
+					file, line = sourceFile(f), m.Package.Location.Row
 					break
 				}
 			}
 			pi.policy = &Policy{ID: defaultID(ast.MustParseRef(pi.path)), Package: pi.path, File: file, Line: line}
 		}
-		if other, dup := e.byID[pi.policy.ID]; dup {
-			errs = append(errs, &catalog.Error{File: pi.policy.File, Position: catalog.Position{Line: pi.policy.Line}, Message: fmt.Sprintf("policy id %q is also used by %s (%s)", pi.policy.ID, other.Package, other.File)})
+		if err := inputs.check(pi.path, pi.mode); err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		e.byID[pi.policy.ID] = pi.policy
-		e.policies = append(e.policies, pi.policy)
+		if pi.mode == modeGatekeeper {
+			continue // its constraints are the policies
+		}
+		e.addPolicy(pi.policy, &errs)
+	}
+	templates := map[string]*querySet{}
+	var sets []*querySet
+	if cfg := e.opts.Config; cfg != nil {
+		// A listed package that runs nothing is a typo, not a choice.
+		for i, name := range cfg.Policies.Packages {
+			found := false
+			for p, pi := range pkgs {
+				p = strings.TrimPrefix(p, "data.")
+				found = found || (pi.mode == modeObject && (p == name || strings.HasPrefix(p, name+".")))
+			}
+			if !found {
+				field := fmt.Sprintf("policies.packages[%d]", i)
+				errs = append(errs, &catalog.Error{File: catalog.ConfigFile, Position: cfg.Position(field), Message: fmt.Sprintf("%s: no policy package %s (or under it) has deny, violation or warn rules", field, name)})
+			}
+		}
+		for i, c := range cfg.Policies.Constraints {
+			field := fmt.Sprintf("policies.constraints[%d]", i)
+			pi, ok := pkgs["data."+c.Template]
+			if !ok {
+				errs = append(errs, &catalog.Error{File: catalog.ConfigFile, Position: cfg.Position(field + ".template"), Message: fmt.Sprintf("%s.template: no policy package %s has a violation rule", field, c.Template)})
+				continue
+			}
+			qs, ok := templates[pi.path]
+			if !ok {
+				qs = &querySet{}
+				for _, rn := range rules[pi.path] {
+					qs.add(pi, rn.name, rn.sev)
+				}
+				templates[pi.path] = qs
+				sets = append(sets, qs)
+			}
+			for f, t := range gkTemplates {
+				if m := compiler.Modules[f]; m != nil && m.Package.Path.String() == pi.path && t.schema != nil {
+					errs = append(errs, parameterErrors(cfg, field+".parameters", t.schema, jsonValue(c.Parameters))...)
+				}
+			}
+			tp := pi.policy
+			pol := &Policy{ID: c.Name, Title: tp.Title, Description: tp.Description, Remediation: tp.Remediation, Package: tp.Package, File: tp.File, Line: tp.Line}
+			if pol.Title == "" {
+				pol.Title = fmt.Sprintf("Gatekeeper constraint %s (template %s)", c.Name, c.Template)
+			}
+			sev := Deny
+			if c.EnforcementAction == string(Warn) {
+				sev = Warn
+			}
+			params, err := ast.InterfaceToValue(jsonValue(c.Parameters))
+			if err != nil {
+				errs = append(errs, &catalog.Error{File: catalog.ConfigFile, Position: cfg.Position(field + ".parameters"), Message: fmt.Sprintf("%s.parameters: %v", field, err)})
+				continue
+			}
+			e.constraints = append(e.constraints, &constraint{policy: pol, kinds: c.Kinds, severity: sev, parameters: params, template: qs})
+			e.addPolicy(pol, &errs)
+		}
 	}
 	if len(errs) > 0 {
 		errs.Sort()
-		return &CompileError{Errors: errs}
+		return nil, &CompileError{Errors: errs}
 	}
 	slices.SortFunc(e.policies, func(a, b *Policy) int { return cmp.Compare(a.ID, b.ID) })
 	for _, p := range e.policies {
-		pi := pkgs[p.Package]
+		pi, ok := pkgs[p.Package]
+		if !ok || pi.policy != p {
+			continue // a constraint
+		}
+		qs := &e.service
+		if pi.mode == modeObject {
+			qs = &e.object
+		}
 		for _, sev := range []Severity{Deny, Warn} {
-			if severities[p.Package][sev] {
-				e.rules = append(e.rules, ruleRef{pkg: pi, severity: sev, variable: fmt.Sprintf("r%d", len(e.rules))})
+			for _, rn := range rules[p.Package] {
+				if rn.sev == sev {
+					qs.add(pi, rn.name, sev)
+				}
 			}
 		}
 	}
-	return nil
+	return sets, nil
+}
+
+// addPolicy adds a policy, refusing a second one with its id.
+func (e *Engine) addPolicy(p *Policy, errs *catalog.ErrorList) {
+	if other, dup := e.byID[p.ID]; dup {
+		*errs = append(*errs, &catalog.Error{File: p.File, Position: catalog.Position{Line: p.Line}, Message: fmt.Sprintf("policy id %q is also used by %s (%s)", p.ID, other.Package, other.File)})
+		return
+	}
+	e.byID[p.ID] = p
+	e.policies = append(e.policies, p)
+}
+
+// jsonValue is v as plain JSON values (what OPA's input holds).
+func jsonValue(v any) any {
+	if v == nil {
+		return map[string]any{}
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return map[string]any{}
+	}
+	var out any
+	_ = json.Unmarshal(data, &out)
+	return out
 }
 
 // defaultID names a policy after its package: pave.policies.no_privileged
@@ -392,10 +534,7 @@ func astErrors(errs ast.Errors) catalog.ErrorList {
 			msg = fmt.Sprintf("%s is not allowed in pave policies: policies cannot reach the network, read pave's runtime, or give different results on each run", name)
 		}
 		ce := &catalog.Error{Message: msg}
-		if e.Location != nil {
-			ce.File = e.Location.File
-			ce.Position = location(e.Location)
-		}
+		ce.File, ce.Position = sourcePosition(e.Location)
 		out = append(out, ce)
 	}
 	out.Sort()

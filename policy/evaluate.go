@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -30,52 +31,266 @@ type Input struct {
 }
 
 // Evaluate runs every policy over one service in one environment and
-// applies the service's exceptions. A policy that fails or runs past the
-// timeout fails closed: the result has status "error".
+// applies the service's exceptions: pave's own packages once over the
+// service, conftest packages once per rendered object, Gatekeeper
+// constraints once per object of their kinds. A policy that fails or runs
+// past the timeout fails closed: the result has status "error".
 func (e *Engine) Evaluate(ctx context.Context, in Input) *Result {
 	svc := in.Service
 	res := &Result{Service: svc.ID(), Environment: in.Environment, File: svc.File, Violations: []Violation{}, Errors: []Error{}}
 	defer func() { res.Status = res.status() }()
-	if len(e.rules) == 0 {
+	if len(e.service.rules) == 0 && len(e.object.rules) == 0 && len(e.constraints) == 0 {
 		return res
 	}
 	settings := svc.ForEnvironment(in.Environment)
-	input, err := inputValue(svc, settings, in)
-	if err != nil {
-		res.Errors = append(res.Errors, Error{File: svc.File, Message: fmt.Sprintf("policy input of %s (%s): %v", svc.ID(), in.Environment, err)})
-		return res
-	}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
-	if err != nil {
-		msg := fmt.Sprintf("policy evaluation of %s (%s) failed: %v", svc.ID(), in.Environment, err)
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) || topdown.IsCancel(err) {
-			msg = fmt.Sprintf("policy evaluation of %s (%s) timed out after %s", svc.ID(), in.Environment, e.opts.Timeout)
-		}
-		res.Errors = append(res.Errors, Error{File: svc.File, Message: msg})
-		return res
-	}
-	if len(rs) != 1 {
-		// Every deny and warn set is defined, even when empty.
-		res.Errors = append(res.Errors, Error{File: svc.File, Message: fmt.Sprintf("policy evaluation of %s (%s) gave no result", svc.ID(), in.Environment)})
-		return res
-	}
 	loc := locator{engine: e, svc: svc, env: in.Environment, settings: settings}
-	for _, r := range e.rules {
-		set, _ := rs[0].Bindings[r.variable].([]any)
-		for _, item := range set {
-			v, err := e.violation(r, item, &loc)
-			if err != nil {
-				res.Errors = append(res.Errors, Error{File: r.pkg.policy.File, Line: r.pkg.policy.Line, Message: fmt.Sprintf("policy %s: %v", r.pkg.policy.ID, err)})
-				continue
-			}
-			res.Violations = append(res.Violations, v)
+	ev := evaluation{engine: e, ctx: ctx, res: res, loc: &loc, label: fmt.Sprintf("%s (%s)", svc.ID(), in.Environment)}
+	if len(e.service.rules) > 0 {
+		input, err := inputValue(svc, settings, in)
+		if err != nil {
+			res.Errors = append(res.Errors, Error{File: svc.File, Message: fmt.Sprintf("policy input of %s: %v", ev.label, err)})
+			return res
 		}
+		ev.run(&e.service, input, nil, nil)
+	}
+	if len(res.Errors) == 0 && (len(e.object.rules) > 0 || len(e.constraints) > 0) {
+		ev.objects(in)
 	}
 	e.applyExceptions(res, svc, in.Environment)
 	sortViolations(res.Violations)
 	return res
+}
+
+// evaluation is one Evaluate under way.
+type evaluation struct {
+	engine *Engine
+	ctx    context.Context
+	res    *Result
+	loc    *locator
+	label  string // "payments/checkout (prod)"
+}
+
+// objects runs the conftest packages over each rendered object, and each
+// constraint over the objects of its kinds (the pod templates of
+// workloads too when it checks Pods), until the first error.
+func (ev *evaluation) objects(in Input) {
+	e := ev.engine
+	for _, o := range in.Objects {
+		ref := &ObjectRef{Kind: o.GetKind(), Name: o.GetName()}
+		if len(e.object.rules) > 0 {
+			input, err := ast.InterfaceToValue(o.Object)
+			if err != nil {
+				ev.fail(fmt.Sprintf("policy input of %s, %s/%s: %v", ev.label, ref.Kind, ref.Name, err))
+				return
+			}
+			if !ev.run(&e.object, input, ref, nil) {
+				return
+			}
+		}
+		if len(e.constraints) == 0 {
+			continue
+		}
+		// The reviews are built once per object, for every constraint.
+		reviews, err := reviewsOf(o, in.Namespace)
+		if err != nil {
+			ev.fail(fmt.Sprintf("policy input of %s, %s/%s: %v", ev.label, ref.Kind, ref.Name, err))
+			return
+		}
+		for _, c := range e.constraints {
+			for _, rv := range reviews {
+				if !c.reviews(o.GetKind(), rv.implied) {
+					continue
+				}
+				input := ast.NewObject(ast.Item(ast.StringTerm("review"), ast.NewTerm(rv.value)), ast.Item(ast.StringTerm("parameters"), ast.NewTerm(c.parameters)))
+				if !ev.run(c.template, input, ref, &result{constraint: c, implied: rv.implied}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// result says how to report the results of a foreign (conftest or
+// Gatekeeper) evaluation; nil for pave's own.
+type result struct {
+	constraint *constraint
+	// implied: the object is the Pod a workload's template implies.
+	implied bool
+}
+
+// run evaluates one query set over one input and adds its results; false
+// when the evaluation failed (its error added).
+func (ev *evaluation) run(qs *querySet, input ast.Value, obj *ObjectRef, foreign *result) bool {
+	e := ev.engine
+	rs, err := qs.query.Eval(ev.ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		msg := fmt.Sprintf("policy evaluation of %s failed: %v", ev.label, err)
+		if errors.Is(ev.ctx.Err(), context.DeadlineExceeded) || topdown.IsCancel(err) {
+			msg = fmt.Sprintf("policy evaluation of %s timed out after %s", ev.label, e.opts.Timeout)
+		}
+		ev.fail(msg)
+		return false
+	}
+	if len(rs) != 1 {
+		// Every result set is defined, even when empty.
+		ev.fail(fmt.Sprintf("policy evaluation of %s gave no result", ev.label))
+		return false
+	}
+	for _, r := range qs.rules {
+		set, _ := rs[0].Bindings[r.variable].([]any)
+		pol := r.pkg.policy
+		if foreign != nil && foreign.constraint != nil {
+			pol = foreign.constraint.policy
+		}
+		for _, item := range set {
+			var v Violation
+			var err error
+			if r.pkg.mode == modeService {
+				v, err = e.violation(r, item, ev.loc)
+			} else {
+				v, err = foreignViolation(r, pol, item, obj, foreign, ev.loc)
+			}
+			if err != nil {
+				ev.res.Errors = append(ev.res.Errors, Error{File: pol.File, Line: pol.Line, Message: fmt.Sprintf("policy %s: %v", pol.ID, err)})
+				continue
+			}
+			ev.res.Violations = append(ev.res.Violations, v)
+		}
+	}
+	return true
+}
+
+func (ev *evaluation) fail(msg string) {
+	ev.res.Errors = append(ev.res.Errors, Error{File: ev.loc.svc.File, Message: msg})
+}
+
+// foreignViolation is one result of a conftest package or a Gatekeeper
+// template: a message, or an object with msg (other keys, such as
+// Gatekeeper's details, are left out). It is reported on the object it
+// was found on, at spec.image when it quotes the service's image, else at
+// the patch that made the object or at spec.template.
+func foreignViolation(r ruleRef, pol *Policy, item any, obj *ObjectRef, foreign *result, loc *locator) (Violation, error) {
+	sev := r.severity
+	if foreign != nil && foreign.constraint != nil && foreign.constraint.severity == Warn {
+		sev = Warn
+	}
+	v := Violation{Policy: pol.ID, Severity: sev, Hint: pol.Remediation, Object: obj}
+	var msg string
+	switch x := item.(type) {
+	case string:
+		msg = x
+	case map[string]any:
+		s, ok := x["msg"].(string)
+		if !ok || s == "" {
+			return v, fmt.Errorf("%s %s has no msg string", r.name, describeValue(x))
+		}
+		msg = s
+	default:
+		return v, fmt.Errorf("%s contains %s; want a string or an object with msg", r.name, describeValue(item))
+	}
+	// The object leads the message, as in pave's own, unless the
+	// library's message names it already.
+	switch {
+	case foreign != nil && foreign.implied:
+		v.Message = fmt.Sprintf("%s/%s (pod template): %s", obj.Kind, obj.Name, msg)
+	case strings.Contains(msg, obj.Kind) && strings.Contains(msg, obj.Name):
+		v.Message = msg
+	default:
+		v.Message = fmt.Sprintf("%s/%s: %s", obj.Kind, obj.Name, msg)
+	}
+	v.File = loc.svc.File
+	// Where pave can tell: a message quoting the service's image is about
+	// spec.image (or the environment's override of it).
+	field := ""
+	if img := loc.settings.Image; img != "" && strings.Contains(msg, img) {
+		field = "image"
+	}
+	v.Field, v.Line = loc.locate(field, obj)
+	return v, nil
+}
+
+// objectReview is Gatekeeper's input.review of an object, or of the Pod
+// a workload's template implies.
+type objectReview struct {
+	value   ast.Value
+	implied bool
+}
+
+// podTemplatePaths are where workloads keep their pod template.
+var podTemplatePaths = map[string][]string{
+	"Deployment":            {"spec", "template"},
+	"StatefulSet":           {"spec", "template"},
+	"DaemonSet":             {"spec", "template"},
+	"ReplicaSet":            {"spec", "template"},
+	"ReplicationController": {"spec", "template"},
+	"Job":                   {"spec", "template"},
+	"CronJob":               {"spec", "jobTemplate", "spec", "template"},
+	"PodTemplate":           {"template"},
+}
+
+// reviews says whether a constraint reviews an object of a kind: one of
+// its kinds (any kind when it names none); the Pod a workload's template
+// implies when it names Pod (as Gatekeeper's expansion does).
+func (c *constraint) reviews(kind string, implied bool) bool {
+	if implied {
+		return slices.Contains(c.kinds, "Pod")
+	}
+	return len(c.kinds) == 0 || slices.Contains(c.kinds, kind)
+}
+
+// reviewsOf is the review of an object and, for a workload, of the Pod
+// its template implies.
+func reviewsOf(o *unstructured.Unstructured, namespace string) ([]objectReview, error) {
+	v, err := ast.InterfaceToValue(review(o.Object, namespace))
+	if err != nil {
+		return nil, err
+	}
+	out := []objectReview{{value: v}}
+	tp, ok := podTemplatePaths[o.GetKind()]
+	if !ok {
+		return out, nil
+	}
+	tmpl, found, _ := unstructured.NestedMap(o.Object, tp...)
+	if !found {
+		return out, nil
+	}
+	md, _ := tmpl["metadata"].(map[string]any)
+	md = maps.Clone(md)
+	if md == nil {
+		md = map[string]any{}
+	}
+	if _, ok := md["name"]; !ok {
+		md["name"] = o.GetName()
+	}
+	if ns := o.GetNamespace(); ns != "" {
+		md["namespace"] = ns
+	}
+	pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": tmpl["spec"]}
+	v, err = ast.InterfaceToValue(review(pod, namespace))
+	if err != nil {
+		return nil, err
+	}
+	return append(out, objectReview{value: v, implied: true}), nil
+}
+
+// review is Gatekeeper's input.review of an object being created.
+func review(obj map[string]any, namespace string) map[string]any {
+	u := unstructured.Unstructured{Object: obj}
+	gvk := u.GroupVersionKind()
+	ns := u.GetNamespace()
+	if ns == "" {
+		ns = namespace
+	}
+	return map[string]any{
+		"kind":      map[string]any{"group": gvk.Group, "version": gvk.Version, "kind": gvk.Kind},
+		"name":      u.GetName(),
+		"namespace": ns,
+		"operation": "CREATE",
+		"object":    obj,
+		"userInfo":  map[string]any{},
+	}
 }
 
 // inputValue builds the policy input: the service's settings for the
@@ -120,7 +335,7 @@ func (e *Engine) violation(r ruleRef, item any, loc *locator) (Violation, error)
 			}
 			s, ok := val.(string)
 			if !ok {
-				return "", fmt.Errorf("%s %s: %q must be a string", r.severity, describeValue(x), key)
+				return "", fmt.Errorf("%s %s: %q must be a string", r.name, describeValue(x), key)
 			}
 			return s, nil
 		}
@@ -136,11 +351,11 @@ func (e *Engine) violation(r ruleRef, item any, loc *locator) (Violation, error)
 		}
 		v.Message = cmp.Or(msg, message)
 		if v.Message == "" {
-			return v, fmt.Errorf("%s %s has no msg", r.severity, describeValue(x))
+			return v, fmt.Errorf("%s %s has no msg", r.name, describeValue(x))
 		}
 		if policy != "" {
 			if _, known := e.byID[policy]; !known {
-				return v, fmt.Errorf("%s names unknown policy %q", r.severity, policy)
+				return v, fmt.Errorf("%s names unknown policy %q", r.name, policy)
 			}
 			v.Policy = policy
 			v.Hint = e.byID[policy].Remediation
@@ -155,7 +370,7 @@ func (e *Engine) violation(r ruleRef, item any, loc *locator) (Violation, error)
 			}
 		}
 	default:
-		return v, fmt.Errorf("%s contains %s; want a string or an object with msg", r.severity, describeValue(item))
+		return v, fmt.Errorf("%s contains %s; want a string or an object with msg", r.name, describeValue(item))
 	}
 	v.File = loc.svc.File
 	v.Field, v.Line = loc.locate(v.Field, v.Object)

@@ -37,7 +37,7 @@ func Test(ctx context.Context, fsys fs.FS, dir string, opts Options) ([]TestResu
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	modules, err := parseModules(fsys, dir)
+	modules, err := parseModules(fsys, dir, opts.Config)
 	if err != nil {
 		return nil, err
 	}
