@@ -267,7 +267,9 @@ func (v *validator) mappedTaken(p string, field []string, obj map[string]any, m 
 // readTaken reports every setting that none of the templates of a chart
 // without a schema or a mapping reads.
 func (v *validator) readTaken(p string, written map[string]any, tmpl *Template) {
-	if tmpl.reads.all {
+	// A Template not loaded from a chart (built by a caller of
+	// ParseService) says nothing of what it reads: nothing to check.
+	if tmpl.reads.all || tmpl.reads.names == nil {
 		return
 	}
 	for _, k := range slices.Sorted(maps.Keys(written)) {

@@ -8,7 +8,9 @@ import (
 
 // TestLayering keeps pave's imports flowing one way:
 // catalog ← render ← policy ← pipeline ← review ← report ← cmd/pave, with
-// the daemon beside review and report, not under them.
+// the daemon beside review and report, not under them; notify (which
+// sets commit statuses through forge) under the daemon, knowing only the
+// catalog and the forges.
 func TestLayering(t *testing.T) {
 	const mod = "github.com/pave-dev/pave/"
 	for _, tc := range []struct {
@@ -19,7 +21,8 @@ func TestLayering(t *testing.T) {
 		{"policy", []string{"render", "pipeline", "review", "report", "reconciler"}},
 		{"pipeline", []string{"review", "report", "reconciler", "source"}},
 		{"review", []string{"report", "reconciler", "forge"}},
-		{"reconciler", []string{"review", "report", "forge"}},
+		{"reconciler", []string{"review", "report"}},
+		{"notify", []string{"render", "policy", "pipeline", "review", "report", "reconciler", "source"}},
 	} {
 		out, err := exec.Command("go", "list", "-deps", mod+tc.pkg).CombinedOutput()
 		if err != nil {
