@@ -46,6 +46,9 @@ type snapshot struct {
 	// pipe renders and judges the catalog's services, as every other
 	// entry point does.
 	pipe *pipeline.Pipeline
+	// waves are the template rollouts of this revision when it is the
+	// newest (planned before it is swapped in).
+	waves *rollouts
 }
 
 // Daemon is pave serve's reconciler.
@@ -68,8 +71,6 @@ type Daemon struct {
 	// snaps holds the snapshots of older revisions some pair still runs
 	// (promotion keeps later environments on them), by revision ID.
 	snaps map[string]*snapshot
-	// waves are the template rollouts of the newest revision.
-	waves *rollouts
 	// pairs is the operator's state of each pair (suspension, rollback
 	// hold, approvals), as stored in its cluster.
 	pairs map[pairKey]*pairFlags
@@ -308,6 +309,9 @@ func (d *Daemon) fetch(ctx context.Context) {
 			own = impact.Own
 		}
 	}
+	// The waves are planned before the revision is swapped in, and swapped
+	// in with it: no reconcile may see the new revision without them.
+	snap.waves = d.planRollouts(ctx, log, snap, own)
 	d.mu.Lock()
 	if prev != nil {
 		d.snaps[prev.rev.ID] = prev
@@ -316,7 +320,6 @@ func (d *Daemon) fetch(ctx context.Context) {
 	d.budgets = map[string]*apply.PruneBudget{}
 	d.mu.Unlock()
 	d.retainSnapshots()
-	d.planRollouts(ctx, log, snap, own)
 	d.configureNotifications(cat)
 	d.Status.updateSource(func(s *SourceStatus) {
 		s.Applied, s.CatalogError, s.Environments = rev.ID, nil, cat.Config.EnvironmentNames()

@@ -68,16 +68,16 @@ type rollouts struct {
 func (d *Daemon) rolloutOf(service string) *rolloutPlan {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if d.waves == nil {
+	if d.snap == nil || d.snap.waves == nil {
 		return nil
 	}
-	return d.waves.byService[service]
+	return d.snap.waves.byService[service]
 }
 
 // planRollouts works out the template rollouts of a newly accepted
-// revision. own lists the services the commit changed themselves: they
-// join the first wave.
-func (d *Daemon) planRollouts(ctx context.Context, log logr.Logger, newest *snapshot, own []string) {
+// revision, before it is swapped in. own lists the services the commit
+// changed themselves: they join the first wave.
+func (d *Daemon) planRollouts(ctx context.Context, log logr.Logger, newest *snapshot, own []string) *rollouts {
 	ro := &rollouts{rev: newest.rev.ID, byTemplate: map[string]*rolloutPlan{}, byService: map[string]*rolloutPlan{},
 		shared: map[string]map[string]bool{}}
 	first := map[string]bool{}
@@ -127,9 +127,7 @@ func (d *Daemon) planRollouts(ctx context.Context, log logr.Logger, newest *snap
 		}
 		log.Info("template rollout", "template", tmpl, "services", len(members), "waves", sizes, "plan", r.String())
 	}
-	d.mu.Lock()
-	d.waves = ro
-	d.mu.Unlock()
+	return ro
 }
 
 // reached reports whether a pair already runs what the newest revision
@@ -196,10 +194,8 @@ func (d *Daemon) through(ctx context.Context, ro *rollouts, newest *snapshot, id
 // waveGate checks the wave gate of a pair: "" when its wave may go, else
 // why not and, while soaking, when to look again.
 func (d *Daemon) waveGate(ctx context.Context, k pairKey, newest *snapshot) (string, time.Duration) {
-	d.mu.RLock()
-	ro := d.waves
-	d.mu.RUnlock()
-	if ro == nil || ro.rev != newest.rev.ID {
+	ro := newest.waves
+	if ro == nil {
 		return "", 0
 	}
 	p := ro.byService[k.Service]
@@ -263,10 +259,8 @@ func (d *Daemon) waveState(ctx context.Context, ro *rollouts, p *rolloutPlan, ne
 // when the pair's wave just became complete or halted, so that the next
 // wave starts (or its gates say why it does not).
 func (d *Daemon) advanceWave(ctx context.Context, k pairKey, newest *snapshot) {
-	d.mu.RLock()
-	ro := d.waves
-	d.mu.RUnlock()
-	if ro == nil || ro.rev != newest.rev.ID {
+	ro := newest.waves
+	if ro == nil {
 		return
 	}
 	p := ro.byService[k.Service]
@@ -325,10 +319,10 @@ func (d *Daemon) waveOf(service string) string {
 func (d *Daemon) templateMembers(template string) ([]string, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if d.waves == nil {
+	if d.snap == nil || d.snap.waves == nil {
 		return nil, false
 	}
-	p, ok := d.waves.byTemplate[template]
+	p, ok := d.snap.waves.byTemplate[template]
 	if !ok {
 		return nil, false
 	}
@@ -343,10 +337,8 @@ func (d *Daemon) templateMembers(template string) ([]string, bool) {
 // complete in each environment, not yet reached: the ones that may go
 // now (their gates decide).
 func (d *Daemon) openWaves(ctx context.Context, newest *snapshot) []pairKey {
-	d.mu.RLock()
-	ro := d.waves
-	d.mu.RUnlock()
-	if ro == nil || ro.rev != newest.rev.ID {
+	ro := newest.waves
+	if ro == nil {
 		return nil
 	}
 	var keys []pairKey

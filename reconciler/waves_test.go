@@ -64,7 +64,7 @@ func (d *testDaemon) plan(id string) *rolloutPlan {
 		d.mu.RLock()
 		defer d.mu.RUnlock()
 		rev := d.Status.Source().Revision
-		return d.waves != nil && d.waves.rev == rev, rev
+		return d.snap != nil && d.snap.waves != nil && d.snap.waves.rev == rev, rev
 	})
 	return d.rolloutOf(id)
 }
