@@ -360,3 +360,68 @@ func (d *Daemon) openWaves(ctx context.Context, newest *snapshot) []pairKey {
 	}
 	return keys
 }
+
+// RolloutStatus is a template rollout in progress, as the status API
+// reports it.
+type RolloutStatus struct {
+	Template string `json:"template"`
+	// Revision is the newest revision, the one rolling out.
+	Revision string `json:"revision"`
+	// Rollout is the template's rollout as pave.yaml writes it.
+	Rollout string       `json:"rollout"`
+	Waves   []WaveStatus `json:"waves"`
+}
+
+// WaveStatus is one wave of a rollout: its services and, per environment,
+// how far it got.
+type WaveStatus struct {
+	Services     []string                   `json:"services"`
+	Environments map[string]WaveEnvironment `json:"environments"`
+}
+
+// WaveEnvironment is a wave in one environment.
+type WaveEnvironment struct {
+	// State is done (every service runs the change Ready), halted (one
+	// failed or was rolled back) or pending.
+	State string `json:"state"`
+	// Done counts the services that run the change Ready.
+	Done int `json:"done"`
+}
+
+// Rollouts lists the template rollouts of the newest revision, by
+// template.
+func (d *Daemon) Rollouts(ctx context.Context) []RolloutStatus {
+	d.mu.RLock()
+	newest := d.snap
+	d.mu.RUnlock()
+	if newest == nil || newest.waves == nil {
+		return []RolloutStatus{}
+	}
+	ro := newest.waves
+	out := []RolloutStatus{}
+	for _, tmpl := range slices.Sorted(maps.Keys(ro.byTemplate)) {
+		p := ro.byTemplate[tmpl]
+		rs := RolloutStatus{Template: tmpl, Revision: ro.rev, Rollout: p.rollout.String()}
+		for w, ids := range p.waves {
+			ws := WaveStatus{Services: slices.Clone(ids), Environments: map[string]WaveEnvironment{}}
+			for _, env := range newest.cat.Config.EnvironmentNames() {
+				we := WaveEnvironment{State: "pending"}
+				for _, id := range ids {
+					if ok, _ := d.through(ctx, ro, newest, id, d.env(pairKey{id, env})); ok {
+						we.Done++
+					}
+				}
+				switch complete, halted := d.waveState(ctx, ro, p, newest, w, env); {
+				case halted:
+					we.State = "halted"
+				case complete:
+					we.State = "done"
+				}
+				ws.Environments[env] = we
+			}
+			rs.Waves = append(rs.Waves, ws)
+		}
+		out = append(out, rs)
+	}
+	return out
+}

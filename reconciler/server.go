@@ -79,6 +79,9 @@ func (d *Daemon) APIHandler(o APIOptions) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, svc)
 	})
+	api.HandleFunc("GET /api/v1/rollouts", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"rollouts": d.Rollouts(r.Context())})
+	})
 	api.HandleFunc("GET /api/v1/source", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, redactSource(d.Status.Source()))
 	})

@@ -125,6 +125,10 @@ func TestTemplateWaves(t *testing.T) {
 	}
 	templateRuns(t, "staging", "2", canary)
 	templateRuns(t, "staging", "1", append([]string{second}, rest...)...)
+	if ro := d.Rollouts(context.Background()); len(ro) != 1 || ro[0].Template != "web-service" || len(ro[0].Waves) != 3 ||
+		ro[0].Waves[0].Environments["staging"] != (WaveEnvironment{State: "done", Done: 1}) || ro[0].Waves[2].Environments["staging"] != (WaveEnvironment{State: "pending"}) {
+		t.Errorf("rollouts: %+v", ro)
+	}
 	// The canary goes on to prod (staging runs it Ready); nothing else does.
 	d.runsNewest(2*time.Minute, "prod", canary)
 	templateRuns(t, "prod", "2", canary)
@@ -154,6 +158,9 @@ func TestTemplateWaves(t *testing.T) {
 	}
 	d.envPhase(3*time.Minute, canary, "staging", PhaseFailed)
 	e = d.gateIs(time.Minute, second, "staging", "halted: wave 1 of template web-service: "+canary+" Failed: ")
+	if ro := d.Rollouts(context.Background()); len(ro) != 1 || ro[0].Waves[0].Environments["staging"].State != "halted" {
+		t.Errorf("rollouts while halted: %+v", ro)
+	}
 	if !strings.Contains(e.Gate, "Deployment") {
 		t.Errorf("halted gate %q does not name the failing object", e.Gate)
 	}
