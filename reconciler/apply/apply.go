@@ -180,6 +180,16 @@ func (a *Applier) Apply(ctx context.Context, cfg *catalog.Config, res *render.Re
 	if err := checkLabels(res); err != nil {
 		return fail(err)
 	}
+	if len(res.KubeVersions) > 0 {
+		// The charts' Chart.yaml kubeVersion, against the cluster's own.
+		v, err := a.Cluster.KubeVersion()
+		if err != nil {
+			return fail(err)
+		}
+		if err := res.CheckKubeVersion(v, "cluster "+a.Cluster.Name); err != nil {
+			return fail(err)
+		}
+	}
 	c := a.Cluster.Client
 	inv, err := readInventory(ctx, c, res.Team, res.Name, res.Environment)
 	if err != nil {
