@@ -213,5 +213,8 @@ func nodeResources() corev1.ResourceList {
 		corev1.ResourceCPU:    resource.MustParse("32"),
 		corev1.ResourceMemory: resource.MustParse("256Gi"),
 		corev1.ResourcePods:   resource.MustParse("110"),
+		// Real nodes report their local disk; pods that request some
+		// (the example catalog's golden paths do) are scheduled on it.
+		corev1.ResourceEphemeralStorage: resource.MustParse("200Gi"),
 	}
 }
