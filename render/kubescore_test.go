@@ -31,8 +31,10 @@ var kubeScoreSkips = map[string]struct {
 		applies: func(namespace, _ string) bool { return strings.HasSuffix(namespace, "-staging") },
 	},
 	"container-security-context-readonlyrootfilesystem": {
-		reason:  "report-builder's patch makes its root file system writable, under the approved exception exceptions/data/report-builder.yaml; the golden path sets it read-only",
-		applies: func(namespace, name string) bool { return strings.HasPrefix(namespace, "data-") && name == "report-builder" },
+		reason: "report-builder's patch makes its root file system writable, under the approved exception exceptions/data/report-builder.yaml; the golden path sets it read-only",
+		applies: func(namespace, name string) bool {
+			return strings.HasPrefix(namespace, "data-") && name == "report-builder"
+		},
 	},
 }
 
