@@ -48,7 +48,7 @@ type goldenPath struct {
 	kubeVersions []KubeVersionRequirement
 	// subSchemas are the compiled values schemas of the subcharts, by the
 	// hash of their bytes.
-	subSchemas map[[32]byte]*jsonschema.Schema
+	subSchemas map[[32]byte]subchartSchema
 
 	// sources maps the Helm names of the library charts' files
 	// ("web-service/charts/_lib/") to their folder under templates/

@@ -106,22 +106,29 @@ func capabilities(env catalog.Environment) chartutil.Capabilities {
 	return caps
 }
 
+// subchartSchema is a subchart's compiled values schema and its file.
+type subchartSchema struct {
+	schema *jsonschema.Schema
+	file   string // relative to the catalog root
+}
+
 // subchartSchemas compiles the values.schema.json of every chart the
 // template includes, by the hash of its bytes (Helm renames an aliased
-// subchart, and shares the schema).
-func (g *goldenPath) subchartSchemas() (map[[32]byte]*jsonschema.Schema, error) {
-	out := map[[32]byte]*jsonschema.Schema{}
+// subchart when it processes the dependencies, and shares the schema).
+func (g *goldenPath) subchartSchemas() (map[[32]byte]subchartSchema, error) {
+	out := map[[32]byte]subchartSchema{}
 	var walk func(ch *chart.Chart) error
 	walk = func(ch *chart.Chart) error {
 		for _, sub := range ch.Dependencies() {
 			if len(sub.Schema) > 0 {
 				key := sha256.Sum256(sub.Schema)
 				if _, ok := out[key]; !ok {
-					s, err := compileSchema(g.file(path.Join(sub.ChartFullPath(), "values.schema.json")), sub.Schema)
+					file := g.file(path.Join(sub.ChartFullPath(), "values.schema.json"))
+					s, err := compileSchema(file, sub.Schema)
 					if err != nil {
 						return err
 					}
-					out[key] = s
+					out[key] = subchartSchema{s, file}
 				}
 			}
 			if err := walk(sub); err != nil {
@@ -151,17 +158,24 @@ func (g *goldenPath) validateSubcharts(ch *chart.Chart, vals map[string]any, pre
 			continue
 		}
 		file := g.file(path.Join(sub.ChartFullPath(), "values.schema.json"))
+		var schema *jsonschema.Schema
+		if len(sub.Schema) > 0 {
+			if s, ok := g.subSchemas[sha256.Sum256(sub.Schema)]; ok {
+				schema, file = s.schema, s.file
+			}
+		}
 		sv, ok := raw.(map[string]any)
+		if v, isValues := raw.(chartutil.Values); isValues {
+			sv, ok = v, true
+		}
 		if !ok {
 			out = append(out, subchartViolation{file, schemaViolation{path: at, message: fmt.Sprintf("got %T, want the values of subchart %s (an object)", raw, sub.Name())}})
 			continue
 		}
-		if len(sub.Schema) > 0 {
-			if s := g.subSchemas[sha256.Sum256(sub.Schema)]; s != nil {
-				for _, v := range validateSchema(s, sv) {
-					v.path = append(append([]string{}, at...), v.path...)
-					out = append(out, subchartViolation{file, v})
-				}
+		if schema != nil {
+			for _, v := range validateSchema(schema, sv) {
+				v.path = append(append([]string{}, at...), v.path...)
+				out = append(out, subchartViolation{file, v})
 			}
 		}
 		out = append(out, g.validateSubcharts(sub, sv, at)...)

@@ -2,6 +2,7 @@ package render
 
 import (
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,6 +193,17 @@ func TestSubchartSchemas(t *testing.T) {
 	if !strings.Contains(string(res.YAML()), "storage: 10Gi") {
 		t.Errorf("the subchart did not render:\n%s", res.YAML())
 	}
+
+	// An aliased subchart gets its values under the alias; its schema is
+	// still its own file.
+	aliased := maps.Clone(files)
+	aliased["templates/basic/Chart.yaml"] = strings.Replace(files["templates/basic/Chart.yaml"], "    condition: db.enabled\n", "    alias: store\n    condition: store.enabled\n", 1)
+	aliased["templates/basic/values.yaml"] = strings.Replace(strings.Replace(files["templates/basic/values.yaml"], "db:", "store:", 1), "10Gi", "ten", 1)
+	// (pave checks the parent's schema before Helm applies the alias, so
+	// the parent's schema sees the subchart's defaults under db too.)
+	aliased["templates/basic/values.schema.json"] = strings.Replace(files["templates/basic/values.schema.json"], `"db": {"type": "object"},`, `"db": {"type": "object"}, "store": {"type": "object"},`, 1)
+	_, err = renderOne(t, testCatalog(t, aliased), Options{}, "payments/checkout", "prod")
+	wantError(t, err, `templates/basic/charts/db/values.schema.json: store.storage: 'ten' does not match pattern`)
 
 	// A subchart that is not enabled is not checked.
 	files["templates/basic/values.yaml"] = strings.Replace(files["templates/basic/values.yaml"], "enabled: true", "enabled: false", 1)
