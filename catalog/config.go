@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/distribution/reference"
 	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -157,7 +158,25 @@ type Environment struct {
 	// Promotion gates what this environment receives on the environment
 	// before it (not allowed on the first environment).
 	Promotion Promotion `yaml:"promotion" json:"promotion"`
+	// KubeVersion is the Kubernetes version of the environment's cluster
+	// ("1.31" or "v1.31.4"): templates render with it as
+	// .Capabilities.KubeVersion, and a chart whose Chart.yaml kubeVersion
+	// excludes it is refused. Empty renders as the newest version pave
+	// knows; the daemon checks charts against the version the cluster
+	// reports either way.
+	KubeVersion string `yaml:"kubeVersion,omitempty" json:"kubeVersion,omitempty"`
 }
+
+// ParseKubeVersion reads an environment's kubeVersion: a Kubernetes
+// release, major.minor or major.minor.patch, with or without a leading v.
+func ParseKubeVersion(s string) (*semver.Version, error) {
+	if !kubeVersionPattern.MatchString(s) {
+		return nil, fmt.Errorf("kubeVersion %q is not a Kubernetes version like 1.31 or v1.31.4", s)
+	}
+	return semver.NewVersion(s)
+}
+
+var kubeVersionPattern = regexp.MustCompile(`^v?[0-9]+\.[0-9]+(\.[0-9]+)?$`)
 
 // RollbackMode is pave.yaml's rollback: manual or auto.
 type RollbackMode string
@@ -384,6 +403,11 @@ func (v *validator) config(c *Config) {
 			v.namespacePattern(p+".namespace", e.Namespace)
 		}
 		v.promotion(i, p, e)
+		if e.KubeVersion != "" {
+			if _, err := ParseKubeVersion(e.KubeVersion); err != nil {
+				v.errorf(p+".kubeVersion", "%s.kubeVersion: %v", p, err)
+			}
+		}
 	}
 
 	if c.Sizes == nil {

@@ -283,6 +283,7 @@ func (p *Pipeline) Run(ctx context.Context, opts Options) *Run {
 		}
 	}
 	_ = g.Wait() // the jobs return no error: failures are outcomes
+	p.checkClusterScopedNames(run, valid)
 
 	all := len(run.Environments) == len(cat.Config.Environments)
 	for _, s := range valid {

@@ -47,6 +47,10 @@ type checkpoint struct {
 	file   string // Helm's template name, e.g. web-service/templates/deployment.yaml
 	line   int
 	static int // bytes of text directly in the branch
+	// refuse, when set, is the function the action after the checkpoint
+	// would call that pave refuses (see refusals): reaching the
+	// checkpoint stops the render with refusalMessage.
+	refuse string
 }
 
 // insertion is a checkpoint added to a line of a template, for mapping
@@ -95,8 +99,17 @@ func (ic *instrumentedChart) template(name, text string) (string, bool) {
 	if _, err := tr.Parse(text, "", "", treeSet); err != nil {
 		return "", false
 	}
-	type point struct{ pos, static int }
+	type point struct {
+		pos, static int
+		refuse      string
+	}
 	var points []point
+	for _, r := range refusals(text, treeSet) {
+		// pave does not use what NOTES.txt renders.
+		if r.pos >= 0 && !strings.HasSuffix(name, "NOTES.txt") {
+			points = append(points, point{pos: r.pos, refuse: r.fn})
+		}
+	}
 	var walk func(l *parse.ListNode)
 	branch := func(l *parse.ListNode) {
 		if l == nil {
@@ -108,7 +121,7 @@ func (ic *instrumentedChart) template(name, text string) (string, bool) {
 				static += len(t.Text)
 			}
 		}
-		points = append(points, point{int(l.Pos), static})
+		points = append(points, point{pos: int(l.Pos), static: static})
 		walk(l)
 	}
 	walk = func(l *parse.ListNode) {
@@ -169,7 +182,7 @@ func (ic *instrumentedChart) template(name, text string) (string, bool) {
 		b.WriteString(text[done:p.pos])
 		done = p.pos
 		id := len(ic.checkpoints)
-		ic.checkpoints = append(ic.checkpoints, checkpoint{file: name, line: line, static: p.static})
+		ic.checkpoints = append(ic.checkpoints, checkpoint{file: name, line: line, static: p.static, refuse: p.refuse})
 		// The whitespace a {{- trims comes before the checkpoint now: the
 		// checkpoint trims it instead.
 		open := "{{"
@@ -252,6 +265,8 @@ func (b *renderBudget) pass(name string) error {
 	b.last.Store(int64(i) + 1)
 	b.static += cp.static
 	switch {
+	case cp.refuse != "":
+		b.stopped = &boundError{cp.file, cp.line, refusalMessage(cp.refuse)}
 	case b.ctx.Err() != nil:
 		b.stopped = &boundError{cp.file, cp.line, timeoutMessage(b.timeout)}
 	case b.static > b.maxBytes:

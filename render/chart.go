@@ -43,6 +43,13 @@ type goldenPath struct {
 	hasDependencies bool
 	mu              sync.Mutex
 
+	// kubeVersions are the Chart.yaml kubeVersion constraints of the
+	// chart and the charts it includes.
+	kubeVersions []KubeVersionRequirement
+	// subSchemas are the compiled values schemas of the subcharts, by the
+	// hash of their bytes.
+	subSchemas map[[32]byte]subchartSchema
+
 	// sources maps the Helm names of the library charts' files
 	// ("web-service/charts/_lib/") to their folder under templates/
 	// ("_lib/").
@@ -111,6 +118,15 @@ func loadGoldenPath(cat *catalog.Catalog, name string) (*goldenPath, error) {
 			return nil, fmt.Errorf("load template %s: %w", name, err)
 		}
 		g.hasDependencies = false
+	}
+	if err := g.checkCRDs(); err != nil {
+		return nil, fmt.Errorf("load template %s: %w", name, err)
+	}
+	if g.kubeVersions, err = g.kubeVersionRequirements(); err != nil {
+		return nil, fmt.Errorf("load template %s: %w", name, err)
+	}
+	if g.subSchemas, err = g.subchartSchemas(); err != nil {
+		return nil, fmt.Errorf("load template %s: %w", name, err)
 	}
 	g.instr = instrumentChart(ch)
 	if len(ch.Schema) > 0 {

@@ -104,14 +104,22 @@ func (p placement) place(objs []*unstructured.Unstructured) error {
 	return nil
 }
 
-// stamp adds pave's labels and provenance annotations.
+// stamp adds pave's labels and provenance annotations. The
+// app.kubernetes.io labels are added only where the chart has not set
+// them: its selectors and ServiceMonitors may rely on its own. pave's
+// identity (whose object this is) is in its pave.dev keys, which are
+// always pave's.
 func stamp(o *unstructured.Unstructured, svc *catalog.Service, env, template string) {
 	labels := o.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[LabelName] = svc.Metadata.Name
-	labels[LabelManagedBy] = ManagedBy
+	if _, set := labels[LabelName]; !set {
+		labels[LabelName] = svc.Metadata.Name
+	}
+	if _, set := labels[LabelManagedBy]; !set {
+		labels[LabelManagedBy] = ManagedBy
+	}
 	labels[LabelTeam] = svc.Metadata.Team
 	labels[LabelService] = svc.Metadata.Name
 	labels[LabelEnvironment] = env

@@ -99,6 +99,9 @@ type Result struct {
 	// AllowedNamespaces are the namespaces besides Namespace that pave.yaml
 	// lets this service's template use.
 	AllowedNamespaces []string
+	// KubeVersions are the Kubernetes versions the template's charts
+	// support (Chart.yaml kubeVersion): see CheckKubeVersion.
+	KubeVersions []KubeVersionRequirement
 }
 
 // YAML returns the objects as a multi-document YAML stream with sorted keys.
@@ -198,6 +201,13 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 		return nil, fail("size", "unknown size %q", sizeName)
 	}
 	namespace := env.NamespaceFor(svc.Metadata.Team)
+	if env.KubeVersion != "" {
+		if err := checkKubeVersion(gp.kubeVersions, env.KubeVersion, fmt.Sprintf("environment %s (pave.yaml environments[].kubeVersion)", envName)); err != nil {
+			e := fail("", "%v", err)
+			e.(*Error).Position = svc.Position("spec.template")
+			return nil, e
+		}
+	}
 
 	// The cache key covers every input except the revision, which is
 	// stamped on afterwards.
@@ -218,7 +228,7 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 	} else if vals, err = values(svc, st, env, namespace, size, gp, r.cat.Config.Platform, r.opts.Revision); err != nil {
 		return nil, fail("", "build values: %v", err)
 	}
-	objs, rerr := r.renderChart(svc, envName, namespace, gp, vals)
+	objs, rerr := r.renderChart(svc, envName, namespace, gp, vals, capabilities(env))
 	if rerr != nil {
 		return nil, rerr
 	}
@@ -286,6 +296,8 @@ func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *golde
 		Revision:    r.opts.Revision,
 		Objects:     objs,
 		Hash:        c.hash,
+		// The daemon checks them against the version the cluster reports.
+		KubeVersions: gp.kubeVersions,
 
 		AllowedNamespaces: r.cat.Config.Templates[gp.name].AllowNamespaces,
 	}
@@ -328,7 +340,7 @@ func hashObjects(objs []*unstructured.Unstructured) string {
 var lookupCall = regexp.MustCompile(`\{\{-?[^}]*\blookup\b`)
 
 // renderChart runs the Helm engine and parses its output into objects.
-func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *goldenPath, vals map[string]any) ([]*unstructured.Unstructured, error) {
+func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *goldenPath, vals map[string]any, caps chartutil.Capabilities) ([]*unstructured.Unstructured, error) {
 	templateErr := func(err error) error {
 		loc, msg := templateLocation(err, gp.instr, gp.file)
 		return &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: loc, Message: msg}
@@ -358,8 +370,6 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 			return nil, templateErr(err)
 		}
 	}
-	caps := *chartutil.DefaultCapabilities
-	caps.KubeVersion = chartutil.KubeVersion{Version: "v1.37.0", Major: "1", Minor: "37"}
 	renderVals, err := chartutil.ToRenderValuesWithSchemaValidation(gp.chart, coalesced, chartutil.ReleaseOptions{
 		Name: svc.Metadata.Name, Namespace: namespace, Revision: 1, IsInstall: true,
 	}, &caps, true)
@@ -368,6 +378,19 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 			gp.mu.Unlock()
 		}
 		return nil, templateErr(err)
+	}
+	if len(gp.subSchemas) > 0 {
+		top, _ := renderVals["Values"].(chartutil.Values)
+		if vs := gp.validateSubcharts(gp.chart, top, nil); len(vs) > 0 {
+			if gp.hasDependencies {
+				gp.mu.Unlock()
+			}
+			errs := subchartErrors(svc, env, gp, vs)
+			if len(errs) == 1 {
+				return nil, errs[0]
+			}
+			return nil, ErrorList(errs)
+		}
 	}
 	files, berr, err := r.runEngine(gp, renderVals)
 	if berr != nil {
@@ -408,6 +431,9 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		parsed, err := parseManifests(files[name])
 		if err != nil {
 			return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: gp.file(name), Message: fmt.Sprintf("renders invalid YAML: %v", err)}
+		}
+		if parsed, err = withoutHooks(parsed); err != nil {
+			return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: gp.file(name), Message: err.Error()}
 		}
 		objs = append(objs, parsed...)
 	}

@@ -216,5 +216,8 @@ func nodeResources() corev1.ResourceList {
 		corev1.ResourceCPU:    resource.MustParse("512"),
 		corev1.ResourceMemory: resource.MustParse("4Ti"),
 		corev1.ResourcePods:   resource.MustParse("1500"),
+		// Real nodes report their local disk; pods that request some
+		// (the example catalog's golden paths do) are scheduled on it.
+		corev1.ResourceEphemeralStorage: resource.MustParse("2Ti"),
 	}
 }

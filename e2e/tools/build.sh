@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local control plane used by `make cluster-up` and the e2e tests:
-# kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok, from
-# Go modules only (no Docker, no downloaded release binaries).
+# kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok, and
+# kube-score (which render's tests run), from Go modules only (no Docker, no
+# downloaded release binaries).
 #
 # Output goes to <repo>/.cache/bin/<component>-<version>/, so a version bump in
 # e2e/tools/go.mod or e2e/tools/kwok/go.mod builds into a new directory. What
@@ -40,6 +41,7 @@ module_version() { # dir module
 k8s_version="$(module_version "${tools_dir}" k8s.io/kubernetes)"
 etcd_version="$(module_version "${tools_dir}" go.etcd.io/etcd/server/v3)"
 kwok_version="$(module_version "${tools_dir}/kwok" sigs.k8s.io/kwok)"
+kubescore_version="$(module_version "${tools_dir}/kubescore" github.com/zegl/kube-score)"
 
 partial="" # binary being written; removed if the build fails or is interrupted
 trap 'if [[ -n "${partial}" ]]; then rm -f "${partial}"; fi' EXIT
@@ -98,4 +100,10 @@ if [[ ! -f "${stages_dir}/.complete" ]]; then
 	log "copied   kwok default stages (${stages_dir#"${repo_root}/"})"
 fi
 
-log "done in $((SECONDS - total_start))s: ${bin_root#"${repo_root}/"}/{k8s-${k8s_version},etcd-${etcd_version},kwok-${kwok_version}}"
+# kube-score judges the example catalog's rendered golden paths
+# (render's TestExampleCatalogKubeScore).
+build "${tools_dir}/kubescore" github.com/zegl/kube-score/cmd/kube-score \
+	"${bin_root}/kube-score-${kubescore_version}/kube-score" \
+	"-X main.version=${kubescore_version#v}"
+
+log "done in $((SECONDS - total_start))s: ${bin_root#"${repo_root}/"}/{k8s-${k8s_version},etcd-${etcd_version},kwok-${kwok_version},kube-score-${kubescore_version}}"

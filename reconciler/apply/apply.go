@@ -188,6 +188,17 @@ func (a *Applier) Apply(ctx context.Context, cfg *catalog.Config, res *render.Re
 	objects := applyOrder(res.Objects)
 
 	unchanged := inv != nil && inv.Hash == res.Hash
+	if len(res.KubeVersions) > 0 && (!unchanged || resync) {
+		// Before anything is written: the charts' Chart.yaml kubeVersion,
+		// against the version the cluster reports.
+		v, err := a.Cluster.KubeVersion()
+		if err != nil {
+			return fail(err)
+		}
+		if err := res.CheckKubeVersion(v, "cluster "+a.Cluster.Name); err != nil {
+			return fail(err)
+		}
+	}
 	corrected := false
 	// Whatever is written is first checked for ownership, under a claim of
 	// its objects; the claim ends with the writes.

@@ -99,6 +99,17 @@ type Cluster struct {
 	Client  client.Client
 	Manager *ssa.ResourceManager
 	mapper  meta.RESTMapper
+	disc    discovery.DiscoveryInterface
+}
+
+// KubeVersion is the Kubernetes version the API server reports (asked
+// each time: a cluster is upgraded in place).
+func (c *Cluster) KubeVersion() (string, error) {
+	v, err := c.disc.ServerVersion()
+	if err != nil {
+		return "", fmt.Errorf("cluster %s: server version: %w", c.Name, err)
+	}
+	return v.GitVersion, nil
 }
 
 // RESTConfig loads a kubeconfig, refusing exec credential plugins unless
@@ -153,7 +164,7 @@ func NewCluster(name string, cfg *rest.Config, opts ClusterOptions) (*Cluster, e
 	}
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
 	mgr := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "pave.dev"})
-	return &Cluster{Name: name, Config: cfg, Client: c, Manager: mgr, mapper: mapper}, nil
+	return &Cluster{Name: name, Config: cfg, Client: c, Manager: mgr, mapper: mapper, disc: disc}, nil
 }
 
 // ErrUnreachable marks a cluster that did not answer.

@@ -54,8 +54,13 @@ func checkLabels(res *render.Result) error {
 	var problems []string
 	for _, o := range res.Objects {
 		labels := o.GetLabels()
-		want := map[string]string{render.LabelManagedBy: render.ManagedBy, render.LabelTeam: res.Team, render.LabelEnvironment: res.Environment}
-		if !isNamespace(o) {
+		want := map[string]string{render.LabelTeam: res.Team, render.LabelEnvironment: res.Environment}
+		if isNamespace(o) {
+			// pave makes the team's Namespace itself.
+			want[render.LabelManagedBy] = render.ManagedBy
+		} else {
+			// A chart may set app.kubernetes.io/managed-by itself: pave's
+			// own keys say whose an object is.
 			want[render.LabelService] = res.Name
 		}
 		for k, v := range want {
@@ -99,8 +104,10 @@ func checkOwnership(res *render.Result, inv *Inventory, objects []*unstructured.
 
 func ownershipProblem(res *render.Result, inv *Inventory, o *unstructured.Unstructured, live metav1.Object) string {
 	labels, adopt := live.GetLabels(), live.GetAnnotations()[AnnotationAdopt]
-	byPave := labels[render.LabelManagedBy] == render.ManagedBy
 	team, service, env := labels[render.LabelTeam], labels[render.LabelService], labels[render.LabelEnvironment]
+	// A service's objects say whose they are in pave's own keys; a chart
+	// may have set app.kubernetes.io/managed-by to something else.
+	byPave := labels[render.LabelManagedBy] == render.ManagedBy || (!isNamespace(o) && team != "" && service != "")
 	notPave := func(adoptAs string) string {
 		return fmt.Sprintf("%s is not managed by pave (a cluster admin may hand it to %s with the annotation %s: %s)", describe(o), res.Service, AnnotationAdopt, adoptAs)
 	}

@@ -91,9 +91,10 @@ func (a *Applier) prune(ctx context.Context, team, service, env string, stale []
 	opts := ssa.DeleteOptions{
 		PropagationPolicy: metav1.DeletePropagationBackground,
 		// Only objects that still say they are this service's: an object
-		// someone else took over (or never was pave's) is left alone.
+		// someone else took over (or never was pave's) is left alone. A
+		// chart may set app.kubernetes.io/managed-by itself: pave's own
+		// keys say whose an object is.
 		Inclusions: map[string]string{
-			render.LabelManagedBy:   render.ManagedBy,
 			render.LabelTeam:        team,
 			render.LabelService:     service,
 			render.LabelEnvironment: env,

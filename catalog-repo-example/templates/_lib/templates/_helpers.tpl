@@ -166,8 +166,14 @@ spec:
         {{- end }}
       {{- end }}
       {{- with $v.pave.resources }}
+      {{- /* The size's CPU and memory, and local disk: the bounded /tmp
+      below and the container's logs. A pod over its limit is evicted
+      rather than filling the node's disk. */}}
+      {{- $res := deepCopy . }}
+      {{- $_ := set (get $res "requests") "ephemeral-storage" "64Mi" }}
+      {{- $_ := set (get $res "limits") "ephemeral-storage" "512Mi" }}
       resources:
-        {{- toYaml . | nindent 8 }}
+        {{- toYaml $res | nindent 8 }}
       {{- end }}
       securityContext:
         runAsNonRoot: true
@@ -194,9 +200,13 @@ spec:
         timeoutSeconds: 2
         successThreshold: 1
         failureThreshold: 3
+      {{- /* Liveness asks only whether the process still accepts
+      connections: a health check that fails because a dependency is down
+      takes the pod out of the Service (readiness), but restarting it
+      would not help and, across every replica at once, would make the
+      outage worse. */}}
       livenessProbe:
-        httpGet:
-          path: {{ $healthPath | quote }}
+        tcpSocket:
           port: http
         periodSeconds: 20
         timeoutSeconds: 2
@@ -214,7 +224,8 @@ spec:
           mountPath: /tmp
   volumes:
     - name: tmp
-      emptyDir: {}
+      emptyDir:
+        sizeLimit: 256Mi
 {{- end -}}
 
 {{/* OTEL_RESOURCE_ATTRIBUTES: team, environment and code version. */}}
@@ -234,4 +245,24 @@ Call with (dict "root" $ "namespaces" (list ...)).
     matchLabels:
       kubernetes.io/metadata.name: {{ . | toString | quote }}
 {{- end }}
+{{- end -}}
+
+{{/*
+NetworkPolicy egress: a service may reach DNS, every pod of the cluster, and
+every address outside it except the cloud's instance metadata service, whose
+credentials are the node's, not the service's (a request forged through the
+service must not reach them). Call with the chart's root context.
+*/}}
+{{- define "pave.networkPolicyEgress" -}}
+- to:
+    - namespaceSelector: {}
+- to:
+    - ipBlock:
+        cidr: 0.0.0.0/0
+        except:
+          - 169.254.169.254/32
+    - ipBlock:
+        cidr: ::/0
+        except:
+          - fd00:ec2::254/128
 {{- end -}}

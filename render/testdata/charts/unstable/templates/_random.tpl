@@ -1,0 +1,3 @@
+{{- define "basic.stamp" -}}
+{{ now | date "2006-01-02" }}
+{{- end -}}
