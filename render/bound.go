@@ -105,8 +105,10 @@ func (ic *instrumentedChart) template(name, text string) (string, bool) {
 	}
 	var points []point
 	for _, r := range refusals(text, treeSet) {
-		// pave does not use what NOTES.txt renders.
-		if r.pos >= 0 && !strings.HasSuffix(name, "NOTES.txt") {
+		// pave does not use what NOTES.txt renders, nor the helm test hooks
+		// of templates/tests/ (Helm's place for them; render refuses
+		// anything else rendered there).
+		if r.pos >= 0 && !strings.HasSuffix(name, "NOTES.txt") && !isTestsFile(name) {
 			points = append(points, point{pos: r.pos, refuse: r.fn})
 		}
 	}

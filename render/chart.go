@@ -119,7 +119,7 @@ func loadGoldenPath(cat *catalog.Catalog, name string) (*goldenPath, error) {
 		}
 		g.hasDependencies = false
 	}
-	if err := g.checkCRDs(); err != nil {
+	if err := g.checkCRDs(cat.Config.CustomResources); err != nil {
 		return nil, fmt.Errorf("load template %s: %w", name, err)
 	}
 	if g.kubeVersions, err = g.kubeVersionRequirements(); err != nil {

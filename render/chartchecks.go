@@ -4,29 +4,42 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/pave-dev/pave/catalog"
 )
 
-// checkCRDs refuses a chart (or subchart) with a crds/ folder. Helm
+// checkCRDs refuses a chart (or subchart) with a crds/ folder, unless
+// pave.yaml's customResources declares every kind it defines. Helm
 // installs those once, before the release, and never upgrades or deletes
 // them; pave applies and prunes each service's objects on every pass, and a
 // CustomResourceDefinition is cluster-wide, shared by every service using
 // it, and takes its custom resources with it when deleted. So the platform
-// installs CRDs itself, and pave.yaml's customResources tells pave their
-// scope.
-func (g *goldenPath) checkCRDs() error {
-	crds := g.chart.CRDObjects()
-	if len(crds) == 0 {
-		return nil
+// installs CRDs itself and declares them in customResources; a chart's
+// crds/ folder holding only declared kinds is then left out, knowingly.
+func (g *goldenPath) checkCRDs(declared []catalog.CustomResource) error {
+	for _, f := range g.chart.CRDObjects() {
+		docs, err := parseManifests(string(f.File.Data))
+		if err != nil {
+			return fmt.Errorf("%s: %w", g.file(f.Filename), err)
+		}
+		for _, d := range docs {
+			group, _, _ := unstructured.NestedString(d.Object, "spec", "group")
+			kind, _, _ := unstructured.NestedString(d.Object, "spec", "names", "kind")
+			known := slices.ContainsFunc(declared, func(c catalog.CustomResource) bool { return c.Group == group && c.Kind == kind })
+			if d.GetKind() != "CustomResourceDefinition" || !known {
+				return fmt.Errorf("%s: pave does not install the CustomResourceDefinitions of a chart's crds/ folder: a CRD is cluster-wide, shared by every service using it, and deleting it deletes its resources, so the platform installs it outside pave and lists its kinds in pave.yaml customResources (%s %s is not there), and pave then leaves crds/ out; or remove crds/ from the template, or add it to .helmignore", g.file(f.Filename), group, kind)
+			}
+		}
 	}
-	return fmt.Errorf("%s: pave does not install the CustomResourceDefinitions of a chart's crds/ folder: a CRD is cluster-wide, shared by every service using it, and deleting it deletes its resources, so the platform installs it outside pave (and lists its kinds in pave.yaml customResources); remove crds/ from the template, or add it to .helmignore", g.file(crds[0].Filename))
+	return nil
 }
 
 // KubeVersionRequirement is a chart's Chart.yaml kubeVersion: the

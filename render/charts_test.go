@@ -28,6 +28,10 @@ environments:
 teams:
   - {name: payments, owners: [a@example.com], domains: [example.com]}
 registries: [registry.example.com]
+# The platform installs external-dns's CRDs: its crds/ folder is left out.
+customResources:
+  - {group: externaldns.k8s.io, kind: DNSEndpoint, scope: Namespaced}
+  - {group: externaldns.k8s.io, kind: DNSRecord, scope: Namespaced}
 platform:
   ingressClass: nginx
 templates:
@@ -64,9 +68,6 @@ templates:
       ingress.hostname: "{{ .ingress.host }}"
       ingress.ingressClassName: "{{ .platform.ingressClass }}"
   external-dns:
-    # Its crds/ folder, should pave install it (render/chart.go decides).
-    allowClusterScoped: [CustomResourceDefinition]
-    clusterScopedNames: [dnsendpoints.externaldns.k8s.io, dnsrecords.externaldns.k8s.io]
     values:
       image.repository: "{{ .image.repository }}"
       image.tag: "{{ .image.tag }}"

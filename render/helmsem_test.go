@@ -148,7 +148,16 @@ func TestTwoRendersAreByteIdentical(t *testing.T) {
 func TestChartCRDsAreRefused(t *testing.T) {
 	_, err := renderOne(t, testCatalog(t, overlay(t, "crds")), Options{}, "payments/checkout", "prod")
 	wantError(t, err,
-		`services/payments/checkout/service.yaml:7:13: render payments/checkout (prod): load template basic: templates/basic/crds/widgets.yaml: pave does not install the CustomResourceDefinitions of a chart's crds/ folder`)
+		`services/payments/checkout/service.yaml:7:13: render payments/checkout (prod): load template basic: templates/basic/crds/widgets.yaml: pave does not install the CustomResourceDefinitions of a chart's crds/ folder`,
+		"(example.com Widget is not there)")
+
+	// Declared by the platform (it installs the CRD): crds/ is left out.
+	files := overlay(t, "crds")
+	files["pave.yaml"] = testConfig + "customResources:\n  - {group: example.com, kind: Widget, scope: Namespaced}\n"
+	res := mustRender(t, testCatalog(t, files), Options{}, "payments/checkout", "prod")
+	if out := string(res.YAML()); strings.Contains(out, "CustomResourceDefinition") {
+		t.Errorf("a declared CRD was rendered:\n%s", out)
+	}
 }
 
 // TestKubeVersion: a chart's Chart.yaml kubeVersion is checked against the
@@ -252,4 +261,19 @@ func loadExampleCatalog(t *testing.T) *catalog.Catalog {
 		t.Fatal(cat.Errors)
 	}
 	return cat
+}
+
+// TestHelmTestsFolder: templates/tests/ is where charts keep helm test's
+// hooks (podinfo's use randAlphaNum): they are dropped, so a random
+// function there changes nothing pave renders; an object there that is not
+// a hook is refused rather than dropped or applied.
+func TestHelmTestsFolder(t *testing.T) {
+	cat := testCatalog(t, overlay(t, "hooks-tests-folder"))
+	a := mustRender(t, cat, Options{}, "payments/checkout", "prod")
+	b := mustRender(t, testCatalog(t, overlay(t, "hooks-tests-folder")), Options{}, "payments/checkout", "prod")
+	if a.Hash != b.Hash || strings.Contains(string(a.YAML()), "-test-") {
+		t.Errorf("two renders differ, or hold the test hook:\n%s", a.YAML())
+	}
+	_, err := renderOne(t, testCatalog(t, overlay(t, "hooks-tests-stray")), Options{}, "payments/checkout", "prod")
+	wantError(t, err, `templates/basic/templates/tests/stray.yaml: templates/tests/ holds the hooks of helm test, which pave does not render, yet it renders ConfigMap "checkout-stray", which is not one`)
 }

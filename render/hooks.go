@@ -43,3 +43,9 @@ func withoutHooks(objs []*unstructured.Unstructured) ([]*unstructured.Unstructur
 	}
 	return kept, nil
 }
+
+// isTestsFile reports whether a chart file is in a templates/tests/
+// folder, where Helm charts keep the hooks of helm test.
+func isTestsFile(name string) bool {
+	return strings.Contains(name, "/templates/tests/")
+}

@@ -435,6 +435,12 @@ func (r *Renderer) renderChart(svc *catalog.Service, env, namespace string, gp *
 		if parsed, err = withoutHooks(parsed); err != nil {
 			return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: gp.file(name), Message: err.Error()}
 		}
+		if isTestsFile(name) && len(parsed) > 0 {
+			// Random functions are let through in templates/tests/ because
+			// what it renders is dropped: it must all be helm test's hooks.
+			return nil, &Error{Service: svc.ID(), Environment: env, File: svc.File, Position: svc.Position("spec.template"), Template: gp.file(name),
+				Message: fmt.Sprintf("templates/tests/ holds the hooks of helm test, which pave does not render, yet it renders %s %q, which is not one: move it out of tests/", parsed[0].GetKind(), parsed[0].GetName())}
+		}
 		objs = append(objs, parsed...)
 	}
 	if len(objs) == 0 {
