@@ -53,6 +53,10 @@ type Config struct {
 	// Rollout spreads a change that reaches many services at once (a
 	// template's, pave.yaml's, the policies') over them in waves.
 	Rollout Rollout `yaml:"rollout" json:"rollout"`
+	// Observability holds URL templates of the platform's logs, metrics
+	// and traces tools, filled in per service and environment by the
+	// dashboard (observability.go).
+	Observability Observability `yaml:"observability" json:"observability,omitempty"`
 
 	positions map[string]Position
 }
@@ -424,6 +428,7 @@ func (v *validator) config(c *Config) {
 		v.errorf("rollback", "rollback: %q must be manual or auto", c.Rollback)
 	}
 	v.rollout("rollout", &c.Rollout)
+	v.observability(&c.Observability)
 
 	if c.Defaults.Size == "" {
 		if _, ok := c.Sizes["small"]; ok {
