@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"time"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/source"
@@ -20,6 +21,9 @@ func (d *Daemon) Catalog() *catalog.Catalog {
 	}
 	return d.snap.cat
 }
+
+// Now is the daemon's clock (Options.Clock).
+func (d *Daemon) Now() time.Time { return d.clock.Now() }
 
 // Commit returns a revision's commit (time, message, author), from the
 // snapshots in memory or, for git, from the local clone. A folder source
