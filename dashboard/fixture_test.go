@@ -66,7 +66,7 @@ func bigFixture(n int) *fixtureStatus {
 		for j, env := range []string{"staging", "prod"} {
 			ph := reconciler.Phases[(i+j)%len(reconciler.Phases)]
 			e := &reconciler.EnvironmentStatus{Phase: ph, Cluster: env, Namespace: team + "-" + env,
-				AppliedRevision: fmt.Sprintf("%040x", i*2+j)}
+				AppliedRevision: fmt.Sprintf("%016x%024x", uint64(i*2+j+1)*0x9e3779b97f4a7c15, 0)}
 			if ph == reconciler.PhaseWaiting {
 				e.PendingRevision = "2222222222222222222222222222222222222222"
 				e.Gate = "soak: staging Ready for 10m of 30m"
