@@ -171,7 +171,7 @@ func TestBrowserServicesPage(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/?team=team05"),
 		chromedp.WaitVisible(`#grid tbody tr:not([hidden])`),
 	)
-	if run(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
+	if run(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > screen.width + 1`)) {
 		t.Error("the services page is wider than a phone's screen (only the grid may scroll)")
 	}
 	shot(t, ctx, "services-phone.png", false)
@@ -249,14 +249,13 @@ func shot(t *testing.T, ctx context.Context, name string, full bool) {
 	}
 }
 
-
 // The other pages in a real browser, from the detailed fixture: a policy
 // denial with its file and line linked to the forge, the templates and
 // the teams pages; screenshots at 1280 px and at a phone's width, light
 // and dark.
 func TestBrowserPages(t *testing.T) {
 	exe := chromiumPath(t)
-	d, err := New(Options{Status: loadFixture(t), Catalog: testCatalog, Commit: commits, History: history, Now: func() time.Time { return now }})
+	d, err := New(Options{Status: loadFixture(t), Catalog: testCatalog, Commit: commits, History: history, Now: func() time.Time { return now }, Metrics: testMetrics()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +295,7 @@ func TestBrowserPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	do(t, ctx, chromedp.Navigate(srv.URL+"/services/payments/ledger"), chromedp.WaitVisible(`.envs`))
-	if run(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
+	if run(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > screen.width + 1`)) {
 		t.Error("the service page is wider than a phone's screen")
 	}
 	shot(t, ctx, "service-phone-dark.png", true)

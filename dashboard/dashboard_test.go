@@ -214,17 +214,7 @@ func TestTemplatesPage(t *testing.T) {
 // Teams: DORA from the daemon's metrics per team and in total, as charts;
 // golden-path adherence from the catalog.
 func TestTeamsPage(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	deps := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pave_deployments_total"}, []string{"team", "service", "environment"})
-	fails := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pave_change_failures_total"}, []string{"team", "service", "environment"})
-	lead := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pave_deployment_lead_time_seconds"}, []string{"team", "service", "environment"})
-	reg.MustRegister(deps, fails, lead)
-	deps.WithLabelValues("payments", "checkout", "prod").Add(3)
-	fails.WithLabelValues("payments", "ledger", "prod").Add(1)
-	deps.WithLabelValues("storefront", "web", "prod").Add(1)
-	lead.WithLabelValues("payments", "checkout", "prod").Observe(600)
-	lead.WithLabelValues("payments", "checkout", "prod").Observe(1200)
-	h := newTestDashboard(t, loadFixture(t), func(o *Options) { withCatalog(o); o.Metrics = reg })
+	h := newTestDashboard(t, loadFixture(t), func(o *Options) { withCatalog(o); o.Metrics = testMetrics() })
 	rec := get(t, h, "/teams")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /teams = %d", rec.Code)
@@ -241,6 +231,21 @@ func TestTeamsPage(t *testing.T) {
 			t.Errorf("the teams page lacks %q", want)
 		}
 	}
+}
+
+// testMetrics holds DORA as the daemon's metrics count it.
+func testMetrics() prometheus.Gatherer {
+	reg := prometheus.NewRegistry()
+	deps := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pave_deployments_total"}, []string{"team", "service", "environment"})
+	fails := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pave_change_failures_total"}, []string{"team", "service", "environment"})
+	lead := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pave_deployment_lead_time_seconds"}, []string{"team", "service", "environment"})
+	reg.MustRegister(deps, fails, lead)
+	deps.WithLabelValues("payments", "checkout", "prod").Add(3)
+	fails.WithLabelValues("payments", "ledger", "prod").Add(1)
+	deps.WithLabelValues("storefront", "web", "prod").Add(1)
+	lead.WithLabelValues("payments", "checkout", "prod").Observe(600)
+	lead.WithLabelValues("payments", "checkout", "prod").Observe(1200)
+	return reg
 }
 
 // With pave serve's API token, the dashboard asks for it (HTTP Basic

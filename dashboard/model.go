@@ -224,7 +224,7 @@ type link struct{ Label, URL string }
 // servicePage is one service.
 type servicePage struct {
 	ID, Team, Name, Template, Source string
-	TemplateVersion                  string
+	TemplateName                     string
 	File, FileURL                    string
 	Envs                             []envDetail
 	Exceptions                       []exceptionRow
@@ -240,11 +240,13 @@ type envDetail struct {
 	Commit      *commitInfo
 	PendingInfo *commitInfo
 	Links       []link
-	Violations  []violationRow
-	PolicyErrs  []policy.Error
-	History     []apply.Deployment
-	HistoryErr  string
-	Drift       []reconciler.DriftRecord
+	// Errors are the pair's errors but the one Why shows.
+	Errors     []string
+	Violations []violationRow
+	PolicyErrs []policy.Error
+	History    []apply.Deployment
+	HistoryErr string
+	Drift      []reconciler.DriftRecord
 }
 
 type violationRow struct {
@@ -277,7 +279,7 @@ func (d *deps) cat() *catalog.Catalog {
 
 func buildServicePage(ctx context.Context, dp *deps, src reconciler.SourceStatus, s reconciler.ServiceStatus) *servicePage {
 	forge := parseForge(src.URL)
-	p := &servicePage{ID: s.Service, Team: s.Team, Name: s.Name, Template: s.Template, Source: s.Source}
+	p := &servicePage{ID: s.Service, Team: s.Team, Name: s.Name, Template: s.Template, TemplateName: templateName(s.Template), Source: s.Source}
 	cat := dp.cat()
 	var svc *catalog.Service
 	if cat != nil {
@@ -309,7 +311,10 @@ func buildServicePage(ctx context.Context, dp *deps, src reconciler.SourceStatus
 		if !ok {
 			continue
 		}
-		d := envDetail{Env: env, cell: cellOf(env, e), Status: e, Cluster: e.Cluster, Namespace: e.Namespace, Drift: e.Drift}
+		d := envDetail{Env: env, cell: cellOf(env, e), Status: e, Cluster: e.Cluster, Namespace: e.Namespace, Drift: e.Drift, Errors: e.Errors}
+		if len(e.Errors) > 0 && d.Why == e.Errors[0] {
+			d.Errors = e.Errors[1:]
+		}
 		if e.AppliedRevision != "" {
 			d.Commit = commitOf(ctx, dp, forge, e.AppliedRevision)
 		}
