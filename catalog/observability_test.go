@@ -24,3 +24,27 @@ func TestObservabilityLinksEscapeValues(t *testing.T) {
 		t.Error("no templates must give no links")
 	}
 }
+
+// The URL templates of docs/dashboard.md are accepted.
+func TestObservabilityAcceptsToolURLs(t *testing.T) {
+	for _, u := range []string{
+		"https://logs.example.com/search?namespace={namespace}&app={service}",
+		"https://grafana.example.com/d/golden-path?var-namespace={namespace}&var-service={service}&var-cluster={cluster}",
+		"https://grafana.example.com/explore?traces={service}&env={env}",
+		"http://localhost:3000/explore?left=%7B%22expr%22:%22{team}%22%7D",
+	} {
+		if err := checkObservabilityURL(u); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	for _, u := range []string{
+		"https://user:pw@grafana.example.com/{service}",
+		"javascript:alert({service})",
+		"/relative/{service}",
+		"https://grafana.example.com/{namespace",
+	} {
+		if err := checkObservabilityURL(u); err == nil {
+			t.Errorf("%s is accepted", u)
+		}
+	}
+}
