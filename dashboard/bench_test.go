@@ -18,6 +18,8 @@ func BenchmarkServicesPage(b *testing.B) {
 		size = rec.Body.Len()
 	}
 	b.ReportMetric(float64(size)/1024, "KiB/page")
+	gz := get(b, h, "/", "Accept-Encoding", "gzip").Body.Len()
+	b.ReportMetric(float64(gz)/1024, "KiB/gzipped")
 }
 
 // BenchmarkRowsUnchanged is a poll of an open page when nothing changed.

@@ -1,7 +1,9 @@
 package dashboard
 
 import (
+	"compress/gzip"
 	"encoding/base64"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -306,5 +308,35 @@ func TestUnknownPath(t *testing.T) {
 	h := newTestDashboard(t, loadFixture(t), nil)
 	if rec := get(t, h, "/nope"); rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "payments/ledger") {
 		t.Errorf("GET /nope = %d", rec.Code)
+	}
+}
+
+// A browser that takes gzip gets the page gzipped; one that does not gets
+// it plain.
+func TestPagesAreGzipped(t *testing.T) {
+	h := newTestDashboard(t, bigFixture(50), nil)
+	plain := get(t, h, "/")
+	if plain.Header().Get("Content-Encoding") != "" {
+		t.Fatal("gzipped for a client that did not ask")
+	}
+	for _, path := range []string{"/", "/rows"} {
+		rec := get(t, h, path, "Accept-Encoding", "gzip, deflate, br")
+		if rec.Header().Get("Content-Encoding") != "gzip" {
+			t.Fatalf("GET %s: not gzipped", path)
+		}
+		zr, err := gzip.NewReader(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(body), "team07/svc0007") {
+			t.Errorf("GET %s: the gzipped body lacks the services", path)
+		}
+	}
+	if rec := get(t, h, "/", "Accept-Encoding", "gzip;q=0"); rec.Header().Get("Content-Encoding") != "" {
+		t.Error("gzipped for a client that refused it")
 	}
 }
