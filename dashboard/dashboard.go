@@ -88,18 +88,7 @@ func New(o Options) (*Dashboard, error) {
 	d := &Dashboard{o: o, pages: map[string]*template.Template{}}
 	d.deps = deps{catalog: o.Catalog, history: o.History, now: o.Now}
 	if o.Commit != nil {
-		d.deps.commit = func(ctx context.Context, id string) (*commitInfo, error) {
-			rev, err := o.Commit(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			ci := &commitInfo{Message: rev.Message, Author: rev.Author}
-			if !rev.Time.IsZero() {
-				t := rev.Time
-				ci.Time = &t
-			}
-			return ci, nil
-		}
+		d.deps.commit = newCommitCache(o.Commit).get
 	}
 	funcs := template.FuncMap{
 		"ago":  func(t *time.Time) string { return ago(o.Now(), t) },

@@ -2,11 +2,13 @@ package dashboard
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/reconciler"
+	"github.com/pave-dev/pave/source"
 )
 
 // testCatalog is the accepted catalog the fixture's statuses come from.
@@ -338,5 +341,40 @@ func TestPagesAreGzipped(t *testing.T) {
 	}
 	if rec := get(t, h, "/", "Accept-Encoding", "gzip;q=0"); rec.Header().Get("Content-Encoding") != "" {
 		t.Error("gzipped for a client that refused it")
+	}
+}
+
+// A service page does not wait past its deadline for a commit the source
+// is slow to read (a git fetch holds the clone), and a commit read once
+// is not read again.
+func TestCommitReadIsBounded(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	var reads atomic.Int32
+	slow := func(ctx context.Context, id string) (*source.Revision, error) {
+		reads.Add(1)
+		if id == "1111111111111111111111111111111111111111" {
+			<-release
+		}
+		return commits(ctx, id)
+	}
+	c := newCommitCache(slow)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := c.get(ctx, "1111111111111111111111111111111111111111"); err == nil {
+		t.Fatal("a commit read that outlived the deadline gave no error")
+	}
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Errorf("waited %s for a slow commit read", waited)
+	}
+	for range 3 {
+		ci, err := c.get(context.Background(), "2222222222222222222222222222222222222222")
+		if err != nil || ci.Message != "payments: raise replicas <b>now</b>" {
+			t.Fatalf("commit: %v %v", ci, err)
+		}
+	}
+	if n := reads.Load(); n != 2 {
+		t.Errorf("%d reads of the source, want 2 (the second commit once)", n)
 	}
 }
