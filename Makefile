@@ -15,7 +15,7 @@ FUZZ_TIME ?= 30s
 FUZZ ?= ^Fuzz
 export FUZZ_TIME FUZZ
 
-.PHONY: all build test test-race lint vuln bench fuzz demo tools cluster-up cluster-down clean
+.PHONY: all build chromium test test-race lint vuln bench fuzz demo tools cluster-up cluster-down clean
 
 all: build
 
@@ -27,9 +27,15 @@ build:
 tools:
 	bash e2e/tools/build.sh
 
+## chromium: install Debian's chromium for the dashboard's browser tests
+## (when missing); see hack/chromium.sh
+chromium:
+	bash hack/chromium.sh
+
 ## test: every test, once: those without a control plane under the race
-## detector (test-race), then those against the local control plane
-test: build tools test-race
+## detector (test-race, the dashboard's browser tests among them), then
+## those against the local control plane
+test: build tools chromium test-race
 	$(GO) test $(TEST_FLAGS) $$(bash hack/packages.sh cluster)
 	cd hack/tools && $(GO) test $(TEST_FLAGS) ./...
 

@@ -59,6 +59,10 @@ type Config struct {
 	// Policies says how to run policy libraries written for conftest or
 	// Gatekeeper (policies.md).
 	Policies PolicyConfig `yaml:"policies" json:"policies,omitempty"`
+	// Observability holds URL templates of the platform's logs, metrics
+	// and traces tools, filled in per service and environment by the
+	// dashboard (observability.go).
+	Observability Observability `yaml:"observability" json:"observability,omitempty"`
 
 	positions map[string]Position
 }
@@ -472,6 +476,7 @@ func (v *validator) config(c *Config) {
 	}
 	v.rollout("rollout", &c.Rollout)
 	v.notifications(c)
+	v.observability(&c.Observability)
 
 	if c.Defaults.Size == "" {
 		if _, ok := c.Sizes["small"]; ok {

@@ -49,6 +49,7 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 curl -fsS "http://127.0.0.1:$probe_port/readyz" >/dev/null
+step "dashboard: http://127.0.0.1:$port/"
 
 step "every service, per environment (pave status)"
 bin/pave status --server "http://127.0.0.1:$port"
@@ -57,6 +58,7 @@ cat <<EOT
 
 pave is reconciling the example catalog into two local clusters.
 
+  dashboard   http://127.0.0.1:$port/
   status      http://127.0.0.1:$port/api/v1/services
   one         http://127.0.0.1:$port/api/v1/services/payments/checkout
   source      http://127.0.0.1:$port/api/v1/source

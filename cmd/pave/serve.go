@@ -25,6 +25,7 @@ import (
 	le "k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
+	"github.com/pave-dev/pave/dashboard"
 	"github.com/pave-dev/pave/notify"
 	"github.com/pave-dev/pave/reconciler"
 	"github.com/pave-dev/pave/reconciler/apply"
@@ -104,8 +105,9 @@ func newServeCmd() *cobra.Command {
 		Long: `Serve follows a git branch (--repo, --branch) or a local folder (--path),
 works out which services each new revision affects, renders, checks and
 applies only those, resyncs everything for drift every --resync-interval,
-and serves the status API and the push webhook on --listen:
+and serves the dashboard, the status API and the push webhook on --listen:
 
+  GET  /                                  the dashboard (docs/dashboard.md)
   GET  /api/v1/services[/{team}/{name}]   status per environment
   GET  /api/v1/source                     followed revision, last fetch error
   POST /hooks/git                         GitHub / GitLab push webhooks
@@ -115,8 +117,9 @@ the API never fails a liveness probe:
 
   GET  /healthz, /readyz, /metrics
 
-With --api-token-file, /api/ requires "Authorization: Bearer <token>"; the
-webhook checks its own signatures. Each listener bounds slow and idle
+With --api-token-file, /api/ requires "Authorization: Bearer <token>" and
+the dashboard asks for the token as its password; the webhook checks its
+own signatures. Each listener bounds slow and idle
 clients and the connections open at once (--http-* flags).
 
 SIGTERM finishes in-flight applies (bounded by --shutdown-timeout) and
@@ -219,8 +222,12 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 			return usageError("%v", err)
 		}
 	}
+	api, err := apiListenerHandler(log, d, webhook, apiToken)
+	if err != nil {
+		return err
+	}
 	servers, err := o.listenAll(log, map[string]http.Handler{
-		"api":    d.APIHandler(reconciler.APIOptions{Webhook: webhook, Token: apiToken, Operator: d}),
+		"api":    api,
 		"probes": d.ProbeHandler(),
 	})
 	if err != nil {
@@ -247,6 +254,24 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return runErr
+}
+
+// apiListenerHandler serves the API listener (--listen): the API and the
+// webhook, and the dashboard on every other path, behind the same token.
+func apiListenerHandler(log logr.Logger, d *reconciler.Daemon, webhook http.Handler, token []byte) (http.Handler, error) {
+	dash, err := dashboard.New(dashboard.Options{
+		Status: d.Status, Catalog: d.Catalog, Commit: d.Commit, History: d.History,
+		Metrics: d.Metrics.Registry, Token: token, Now: d.Now, Log: log.WithName("dashboard"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	api := d.APIHandler(reconciler.APIOptions{Webhook: webhook, Token: token, Operator: d})
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.Handle(source.WebhookPath, api)
+	mux.Handle("/", dash.Handler())
+	return mux, nil
 }
 
 // checkRepoURL refuses a --repo carrying credentials before anything else

@@ -145,7 +145,12 @@ func TestServeListeners(t *testing.T) {
 		{"http://" + api + "/api/v1/services", "", http.StatusUnauthorized},
 		{"http://" + api + "/api/v1/services", "Bearer not-the-token-0123456789", http.StatusUnauthorized},
 		{"http://" + api + "/api/v1/services", "Bearer " + token, http.StatusOK},
-		{"http://" + api + "/healthz", "", http.StatusNotFound},
+		// The probes are not on the API listener: the dashboard, behind
+		// the same token, does not know the path.
+		{"http://" + api + "/healthz", "Bearer " + token, http.StatusNotFound},
+		{"http://" + api + "/healthz", "", http.StatusUnauthorized},
+		{"http://" + api + "/", "", http.StatusUnauthorized},
+		{"http://" + api + "/", "Bearer " + token, http.StatusOK},
 		{"http://" + probes + "/metrics", "", http.StatusOK},
 		{"http://" + probes + "/api/v1/services", "Bearer " + token, http.StatusNotFound},
 	} {
