@@ -79,8 +79,8 @@ type Options struct {
 	Timeout time.Duration
 	// HTTPClient sends (nil: a client with Timeout).
 	HTTPClient *http.Client
-	// DashboardURL, when set, is linked from messages and statuses:
-	// {service} and {env} are filled in.
+	// DashboardURL, when set, is pave serve's external URL: messages and
+	// statuses link to the service's dashboard page.
 	DashboardURL string
 }
 

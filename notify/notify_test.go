@@ -83,7 +83,7 @@ func newNotifier(t *testing.T, secrets map[string]string) (*Notifier, *Metrics) 
 	for k, v := range secrets {
 		s[k] = []byte(v)
 	}
-	n := New(logr.Discard(), m, Options{Secrets: s, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Attempts: 6, QueueSize: 4, DashboardURL: "https://pave.example.com/services/{service}?env={env}"})
+	n := New(logr.Discard(), m, Options{Secrets: s, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Attempts: 6, QueueSize: 4, DashboardURL: "https://pave.example.com/"})
 	t.Cleanup(func() { n.Close(context.Background()) })
 	return n, m
 }
@@ -204,7 +204,7 @@ func TestSlackEscapesHostileText(t *testing.T) {
 	if strings.Contains(body.Text, "<!channel>") || strings.Contains(body.Text, "<https://evil") || !strings.Contains(body.Text, "&lt;!channel&gt;") {
 		t.Errorf("text %q lets markup through", body.Text)
 	}
-	if !strings.Contains(body.Text, "<https://pave.example.com/services/payments%2Fcheckout?env=prod|details>") {
+	if !strings.Contains(body.Text, "<https://pave.example.com/services/payments/checkout|details>") {
 		t.Errorf("text %q has no link to the dashboard", body.Text)
 	}
 }

@@ -139,8 +139,8 @@ var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func (s *slack) send(ctx context.Context, ev Event) error {
 	text := icons[ev.Kind] + " " + slackEscape.Replace(Text(ev))
-	if link := fill(s.dashboard, ev); link != "" {
-		text += " <" + slackEscape.Replace(link) + "|details>"
+	if l := link(s.dashboard, ev); l != "" {
+		text += " <" + slackEscape.Replace(l) + "|details>"
 	}
 	body, err := json.Marshal(map[string]string{"text": text})
 	if err != nil {
@@ -149,12 +149,18 @@ func (s *slack) send(ctx context.Context, ev Event) error {
 	return post(ctx, s.hc, s.url, body, nil)
 }
 
-// fill puts an event's service and environment into a dashboard URL.
-func fill(tmpl string, ev Event) string {
-	if tmpl == "" {
+// link is the dashboard page of an event: its service's, or the
+// templates page for a template rollout's; "" without a dashboard.
+func link(base string, ev Event) string {
+	if base == "" {
 		return ""
 	}
-	return strings.NewReplacer("{service}", url.PathEscape(ev.Service), "{env}", url.QueryEscape(ev.Environment)).Replace(tmpl)
+	base = strings.TrimSuffix(base, "/")
+	team, name, ok := strings.Cut(ev.Service, "/")
+	if !ok || team == "template" {
+		return base + "/templates"
+	}
+	return base + "/services/" + url.PathEscape(team) + "/" + url.PathEscape(name)
 }
 
 // commitStatus sets a status on the revision's commit, one context per
@@ -205,6 +211,6 @@ func (c *commitStatus) send(ctx context.Context, ev Event) error {
 		State:       state,
 		Context:     fmt.Sprintf("pave: %s (%s)", ev.Service, ev.Environment),
 		Description: msg,
-		TargetURL:   fill(c.dashboard, ev),
+		TargetURL:   link(c.dashboard, ev),
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/leaderelection"
@@ -202,7 +201,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	d.SetSourceURL(source.RedactURL(o.source.describe()))
 	nopts := notify.Options{Secrets: secrets}
 	if o.externalURL != "" {
-		nopts.DashboardURL = strings.TrimSuffix(o.externalURL, "/") + "/services/{service}?env={env}"
+		nopts.DashboardURL = o.externalURL
 	}
 	notifier := notify.New(log.WithName("notify"), notify.NewMetrics(d.Metrics.Registry), nopts)
 	defer notifier.Close(context.Background())
