@@ -250,7 +250,9 @@ func TestNothingLostWhenTheReceiverComesBack(t *testing.T) {
 	for _, env := range []string{"staging", "prod"} {
 		n.Notify(Event{Kind: catalog.EventDeployed, Team: "payments", Service: "payments/checkout", Environment: env, Revision: "r1"})
 	}
-	waitUntil(t, "both delivered", func() bool { return testutil.ToFloat64(m.Notifications.WithLabelValues("hook", "deployed", "sent")) == 2 })
+	waitUntil(t, "both delivered", func() bool {
+		return testutil.ToFloat64(m.Notifications.WithLabelValues("hook", "deployed", "sent")) == 2
+	})
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
 	var envs []string
