@@ -549,7 +549,7 @@ func MappingData(st Settings, pave, platform map[string]any) (map[string]any, er
 	if err := dec.Decode(&out); err != nil {
 		return nil, err
 	}
-	out = wholeNumbers(out).(map[string]any)
+	out = WholeNumbers(out).(map[string]any)
 	if st.Image != "" {
 		img, err := imageParts(st.Image)
 		if err != nil {
@@ -565,15 +565,18 @@ func MappingData(st Settings, pave, platform map[string]any) (map[string]any, er
 	return out, nil
 }
 
-func wholeNumbers(v any) any {
+// WholeNumbers turns the json.Numbers of a value decoded with UseNumber
+// into int64 where they are whole, float64 otherwise, in place: the types
+// Helm's templates expect.
+func WholeNumbers(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			x[k] = wholeNumbers(e)
+			x[k] = WholeNumbers(e)
 		}
 	case []any:
 		for i, e := range x {
-			x[i] = wholeNumbers(e)
+			x[i] = WholeNumbers(e)
 		}
 	case json.Number:
 		if i, err := x.Int64(); err == nil {

@@ -70,27 +70,7 @@ func toPlain(v any) (map[string]any, error) {
 	if out == nil {
 		out = map[string]any{}
 	}
-	return numbersToInts(out).(map[string]any), nil
-}
-
-func numbersToInts(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = numbersToInts(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = numbersToInts(e)
-		}
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	}
-	return v
+	return catalog.WholeNumbers(out).(map[string]any), nil
 }
 
 // thousands undoes the digit grouping of the validator's printer
