@@ -539,17 +539,10 @@ func deepCopy(v any) any {
 // containerEnv, and pave's context and platform values as given.
 func MappingData(st Settings, pave, platform map[string]any) (map[string]any, error) {
 	st.Patches = nil
-	data, err := json.Marshal(st)
+	out, err := Plain(st)
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var out map[string]any
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
-	}
-	out = WholeNumbers(out).(map[string]any)
 	if st.Image != "" {
 		img, err := imageParts(st.Image)
 		if err != nil {
@@ -563,6 +556,26 @@ func MappingData(st Settings, pave, platform map[string]any) (map[string]any, er
 	out["pave"] = pave
 	out["platform"] = platform
 	return out, nil
+}
+
+// Plain converts a value to JSON-like maps as a template reads them,
+// whole numbers as int64 (so 8080 never prints as 8.08e+03); nil gives an
+// empty map.
+func Plain(v any) (map[string]any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var out map[string]any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = map[string]any{}
+	}
+	return WholeNumbers(out).(map[string]any), nil
 }
 
 // WholeNumbers turns the json.Numbers of a value decoded with UseNumber

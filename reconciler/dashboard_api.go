@@ -29,13 +29,7 @@ func (d *Daemon) Now() time.Time { return d.clock.Now() }
 // snapshots in memory or, for git, from the local clone. A folder source
 // knows only its current revision; other revisions give an error.
 func (d *Daemon) Commit(ctx context.Context, id string) (*source.Revision, error) {
-	d.mu.RLock()
-	snap, ok := d.snaps[id]
-	if !ok && d.snap != nil && d.snap.rev.ID == id {
-		snap, ok = d.snap, true
-	}
-	d.mu.RUnlock()
-	if ok {
+	if snap, ok := d.keptSnapshot(id); ok {
 		return snap.rev, nil
 	}
 	rr, ok := d.src.(revisionReader)

@@ -203,6 +203,20 @@ func shortRev(id string) string { return (&source.Revision{ID: id}).Short() }
 // errOnlyCurrent: a folder source has no history.
 var errOnlyCurrent = errors.New("the source keeps only its current revision")
 
+// keptSnapshot returns the snapshot of a revision kept in memory: the
+// newest, or one some pair runs.
+func (d *Daemon) keptSnapshot(id string) (*snapshot, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if snap, ok := d.snaps[id]; ok {
+		return snap, true
+	}
+	if d.snap != nil && d.snap.rev.ID == id {
+		return d.snap, true
+	}
+	return nil, false
+}
+
 // revisionReader is a source that can read an older revision (git).
 type revisionReader interface {
 	At(ctx context.Context, id string) (*source.Revision, error)
@@ -211,13 +225,7 @@ type revisionReader interface {
 // snapshotOf returns the snapshot of a revision: kept in memory while some
 // pair runs it, else read again from the source.
 func (d *Daemon) snapshotOf(ctx context.Context, id string) (*snapshot, error) {
-	d.mu.RLock()
-	snap, ok := d.snaps[id]
-	if !ok && d.snap != nil && d.snap.rev.ID == id {
-		snap, ok = d.snap, true
-	}
-	d.mu.RUnlock()
-	if ok {
+	if snap, ok := d.keptSnapshot(id); ok {
 		return snap, nil
 	}
 	rr, ok := d.src.(revisionReader)
@@ -228,7 +236,7 @@ func (d *Daemon) snapshotOf(ctx context.Context, id string) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap, err = d.load(rev, nil)
+	snap, err := d.load(rev, nil)
 	if err != nil {
 		return nil, fmt.Errorf("load revision %s: %w", rev.Short(), err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
 	dto "github.com/prometheus/client_model/go"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -280,14 +281,20 @@ func (d *testDaemon) refetch() {
 	})
 }
 
-// image is a Deployment's first container's image in a cluster.
-func image(t *testing.T, cluster, ns, name string) string {
+// deployment reads a Deployment in a cluster.
+func deployment(t *testing.T, cluster, ns, name string) (*appsv1.Deployment, error) {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(testcluster.ConfigFor(t, cluster))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dep, err := cs.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	return cs.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+}
+
+// image is a Deployment's first container's image in a cluster.
+func image(t *testing.T, cluster, ns, name string) string {
+	t.Helper()
+	dep, err := deployment(t, cluster, ns, name)
 	if err != nil {
 		return "<" + err.Error() + ">"
 	}

@@ -11,8 +11,6 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/pave-dev/pave/e2e/testcluster"
@@ -29,11 +27,7 @@ const (
 // cluster ("<none>" when absent).
 func podAnnotation(t *testing.T, cluster, ns, name, key string) string {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(testcluster.ConfigFor(t, cluster))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dep, err := cs.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	dep, err := deployment(t, cluster, ns, name)
 	if err != nil {
 		t.Fatalf("%s: Deployment %s/%s: %v", cluster, ns, name, err)
 	}

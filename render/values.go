@@ -56,22 +56,7 @@ func paveContext(svc *catalog.Service, env catalog.Environment, namespace string
 
 // toPlain converts a value to JSON-like maps, with whole numbers as int64
 // so templates print 8080, never 8.08e+03.
-func toPlain(v any) (map[string]any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var out map[string]any
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
-	}
-	if out == nil {
-		out = map[string]any{}
-	}
-	return catalog.WholeNumbers(out).(map[string]any), nil
-}
+func toPlain(v any) (map[string]any, error) { return catalog.Plain(v) }
 
 // thousands undoes the digit grouping of the validator's printer
 // ("1,024"), which reads oddly next to the number in service.yaml.
