@@ -63,7 +63,7 @@ vuln:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./catalog ./render ./pipeline
 	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./review
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./reconciler/apply ./e2e/daemon
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 150m ./reconciler/apply ./e2e/daemon
 
 ## fuzz: every fuzz target (matching $(FUZZ)) for $(FUZZ_TIME) each; see hack/fuzz.sh
 fuzz:

@@ -18,7 +18,7 @@ import (
 // one-service commit applied through a signed webhook, a web-service
 // template change rolled out to all of them in waves (when each wave is
 // done in each environment), and the daemon's resident memory.
-// Run it alone: go test ./e2e/daemon -run '^$' -bench Daemon -benchtime 1x -timeout 30m
+// Run it alone: go test ./e2e/daemon -run '^$' -bench Daemon -benchtime 1x -timeout 150m
 func BenchmarkDaemon(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		benchDaemonOnce(b, i)
@@ -63,7 +63,7 @@ func benchDaemonOnce(b *testing.B, round int) {
 
 	b.ResetTimer()
 	start := time.Now()
-	waitFor(tb, 20*time.Minute, "first sync", d.appliedAt(ids, rev))
+	waitFor(tb, 60*time.Minute, "first sync", d.appliedAt(ids, rev))
 	first := time.Since(start)
 
 	// One service, through the webhook.
@@ -82,7 +82,7 @@ func benchDaemonOnce(b *testing.B, round int) {
 	start = time.Now()
 	d.TriggerWebhook(tb, rev)
 	waves := &waveClock{start: start, done: map[string]time.Duration{}}
-	waitFor(tb, 20*time.Minute, "template rollout", func() (bool, string) {
+	waitFor(tb, 60*time.Minute, "template rollout", func() (bool, string) {
 		time.Sleep(time.Second)
 		svcs := d.services()
 		waves.observe(tb, svcs, rev)
