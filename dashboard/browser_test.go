@@ -132,10 +132,9 @@ func TestBrowserServicesPage(t *testing.T) {
 	shot(t, ctx, "services-filtered-1280.png", false)
 
 	// A team narrows it further.
-	do(t, ctx,
-		chromedp.SetValue(`#team`, "team13"),
-		chromedp.Evaluate[chromedp.Void](`document.getElementById("team").dispatchEvent(new Event("change"))`),
-	)
+	// In one script: a live update may redraw the page between a node's
+	// lookup and its use.
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("team"); s.value = "team13"; s.dispatchEvent(new Event("change")); })()`))
 	waitRows(t, ctx, []string{"team13/svc0013"})
 
 	// A change of status shows up without a reload.
@@ -192,7 +191,16 @@ func TestBrowserServicesPage(t *testing.T) {
 
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	// A live update may redraw the node a step looked up before it used
+	// it ("No node with given id"): the steps are tried again, a few
+	// times.
+	var err error
+	for range 3 {
+		if err = chromedp.Do(ctx, steps...); err == nil || !strings.Contains(err.Error(), "No node with given id") {
+			break
+		}
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 }

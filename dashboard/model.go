@@ -191,12 +191,16 @@ func cellOf(env string, e *reconciler.EnvironmentStatus) cell {
 		Running: shortRev(e.AppliedRevision), Pending: shortRev(e.PendingRevision),
 		Gate: e.Gate, Wave: e.Wave, Suspended: e.Suspended, Held: e.HeldAt != "",
 	}
+	// Why is for what is not Ready: its first error (a denial, an apply
+	// error), else what its health says ("7 objects ready" explains
+	// nothing).
 	switch {
+	case e.Phase == reconciler.PhaseReady:
+	case len(e.Errors) > 0:
+		c.Why = e.Errors[0]
 	case e.HealthObject != "" || e.Health != "":
 		c.Why = strings.TrimSpace(e.HealthObject + ": " + e.Health)
 		c.Why = strings.TrimPrefix(c.Why, ": ")
-	case len(e.Errors) > 0:
-		c.Why = e.Errors[0]
 	}
 	return c
 }
