@@ -54,6 +54,9 @@ type Options struct {
 	Commit func(ctx context.Context, id string) (*source.Revision, error)
 	// History is a pair's deployments, newest first (Daemon.History).
 	History func(ctx context.Context, service, env string) ([]apply.Deployment, error)
+	// Events are a service's recent Kubernetes Events, newest first
+	// (Daemon.Events).
+	Events func(ctx context.Context, service string, limit int) ([]reconciler.EventRecord, error)
 	// Metrics holds the DORA metrics (Daemon.Metrics.Registry).
 	Metrics prometheus.Gatherer
 	// Token, when set, is required as the password of HTTP Basic
@@ -86,7 +89,7 @@ func New(o Options) (*Dashboard, error) {
 		o.Poll = 5 * time.Second
 	}
 	d := &Dashboard{o: o, pages: map[string]*template.Template{}}
-	d.deps = deps{catalog: o.Catalog, history: o.History, now: o.Now}
+	d.deps = deps{catalog: o.Catalog, history: o.History, events: o.Events, now: o.Now}
 	if o.Commit != nil {
 		d.deps.commit = newCommitCache(o.Commit).get
 	}

@@ -233,6 +233,8 @@ type servicePage struct {
 	Envs                             []envDetail
 	Exceptions                       []exceptionRow
 	Patches                          int
+	// EventsErr says why some environment's events could not be read.
+	EventsErr string
 }
 
 type envDetail struct {
@@ -251,6 +253,7 @@ type envDetail struct {
 	History    []apply.Deployment
 	HistoryErr string
 	Drift      []reconciler.DriftRecord
+	Events     []reconciler.EventRecord
 }
 
 type violationRow struct {
@@ -271,6 +274,7 @@ type deps struct {
 	catalog func() *catalog.Catalog
 	commit  func(ctx context.Context, id string) (*commitInfo, error)
 	history func(ctx context.Context, service, env string) ([]apply.Deployment, error)
+	events  func(ctx context.Context, service string, limit int) ([]reconciler.EventRecord, error)
 	now     func() time.Time
 }
 
@@ -355,6 +359,19 @@ func buildServicePage(ctx context.Context, dp *deps, src reconciler.SourceStatus
 			d.History = h
 		}
 		p.Envs = append(p.Envs, d)
+	}
+	if dp.events != nil {
+		evs, err := dp.events(ctx, s.Service, 60)
+		if err != nil {
+			p.EventsErr = err.Error()
+		}
+		for i := range p.Envs {
+			for _, e := range evs {
+				if e.Environment == p.Envs[i].Env && len(p.Envs[i].Events) < 10 {
+					p.Envs[i].Events = append(p.Envs[i].Events, e)
+				}
+			}
+		}
 	}
 	return p
 }

@@ -2,9 +2,12 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -33,6 +36,8 @@ type clusterEvents struct {
 	broadcaster record.EventBroadcaster
 	recorder    record.EventRecorder
 	sink        *flushSink
+	// client reads the events back (Events).
+	client kubernetes.Interface
 }
 
 // flushReason marks the event shutdown queues last. It never reaches the
@@ -79,7 +84,7 @@ func newEventRecorder(log logr.Logger, appliers map[string]*apply.Applier) *even
 		b := record.NewBroadcaster()
 		sink := &flushSink{EventSink: &typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")}, reached: map[string]chan struct{}{}}
 		b.StartRecordingToSink(sink)
-		r.clusters[name] = &clusterEvents{broadcaster: b, sink: sink, recorder: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "pave"})}
+		r.clusters[name] = &clusterEvents{broadcaster: b, sink: sink, recorder: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "pave"}), client: cs}
 	}
 	return r
 }
@@ -126,4 +131,56 @@ func (r *eventRecorder) shutdown(ctx context.Context) {
 		})
 	}
 	wg.Wait()
+}
+
+// EventRecord is a Kubernetes Event pave recorded on a pair's inventory.
+type EventRecord struct {
+	Environment string    `json:"environment"`
+	Type        string    `json:"type"`
+	Reason      string    `json:"reason"`
+	Message     string    `json:"message"`
+	Count       int32     `json:"count"`
+	Last        time.Time `json:"lastTime"`
+}
+
+// Events lists the Events pave recorded on a service's inventories in
+// every environment, newest first, at most limit. They are read from the
+// clusters (one request per environment), so they survive restarts; a
+// cluster that cannot be read is an error naming it, with what the others
+// gave.
+func (d *Daemon) Events(ctx context.Context, service string, limit int) ([]EventRecord, error) {
+	d.mu.RLock()
+	snap := d.snap
+	d.mu.RUnlock()
+	if snap == nil {
+		return nil, nil
+	}
+	team, name := teamName(service)
+	var out []EventRecord
+	var errs []error
+	for _, env := range snap.cat.Config.Environments {
+		c, ok := d.events.clusters[env.Cluster]
+		if !ok {
+			continue
+		}
+		list, err := c.client.CoreV1().Events(apply.SystemNamespace).List(ctx, metav1.ListOptions{
+			FieldSelector: "involvedObject.name=" + team + "." + name + "." + env.Name,
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("events of %s in %s: %w", service, env.Name, err))
+			continue
+		}
+		for _, e := range list.Items {
+			last := e.LastTimestamp.Time
+			if last.IsZero() {
+				last = e.EventTime.Time
+			}
+			out = append(out, EventRecord{Environment: env.Name, Type: e.Type, Reason: e.Reason, Message: e.Message, Count: e.Count, Last: last})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b EventRecord) int { return b.Last.Compare(a.Last) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, errors.Join(errs...)
 }

@@ -79,6 +79,19 @@ func (d *Daemon) APIHandler(o APIOptions) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, svc)
 	})
+	api.HandleFunc("GET /api/v1/services/{team}/{name}/events", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("team") + "/" + r.PathValue("name")
+		if _, ok := d.Status.Service(id); !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such service"})
+			return
+		}
+		evs, err := d.Events(r.Context(), id, 50)
+		body := map[string]any{"events": evs}
+		if err != nil {
+			body["error"] = err.Error()
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
 	api.HandleFunc("GET /api/v1/rollouts", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"rollouts": d.Rollouts(r.Context())})
 	})

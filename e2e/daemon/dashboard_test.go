@@ -22,7 +22,8 @@ const screenshots = "screenshots"
 // TestDashboardInABrowser: pave serve on the example catalog and the local
 // clusters, seen in Debian's chromium: the services page lists every
 // service Ready, filters as one types, follows a link to a service, shows
-// a policy denial with its service.yaml line, and shows a commit's change
+// a policy denial with its service.yaml line and the service's recent
+// Kubernetes Events, and shows a commit's change
 // without a reload; the page asks no other origin for anything.
 func TestDashboardInABrowser(t *testing.T) {
 	resetClusters(t)
@@ -151,6 +152,11 @@ func TestDashboardInABrowser(t *testing.T) {
 	do("open a service", chromedp.Navigate(d.url+"/services/storefront/web"), chromedp.WaitVisible(`.envs`))
 	if page = text(`main`); !strings.Contains(page, "PolicyDenied") || !strings.Contains(page, "services/storefront/web/service.yaml:11") || !strings.Contains(page, "replica") {
 		t.Errorf("the service page does not show the denial at its line:\n%s", page)
+	}
+	// Its recent events, read back from the clusters: the deployments of
+	// the first sync, and the denial.
+	if !strings.Contains(page, "Recent events") || strings.Contains(page, "No events recorded.") || !strings.Contains(page, "Applied") {
+		t.Errorf("the service page does not show the service's recent events:\n%s", page)
 	}
 	shot("service.png")
 
