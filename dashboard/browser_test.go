@@ -263,7 +263,7 @@ func shot(t *testing.T, ctx context.Context, name string, full bool) {
 // and dark.
 func TestBrowserPages(t *testing.T) {
 	exe := chromiumPath(t)
-	d, err := New(Options{Status: loadFixture(t), Catalog: testCatalog, Commit: commits, History: history, Now: func() time.Time { return now }, Metrics: testMetrics()})
+	d, err := New(Options{Status: loadFixture(t), Catalog: testCatalog, Commit: commits, History: history, Now: func() time.Time { return now }, DORA: testDORA})
 	if err != nil {
 		t.Fatal(err)
 	}

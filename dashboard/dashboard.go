@@ -19,11 +19,12 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/reconciler"
@@ -57,8 +58,8 @@ type Options struct {
 	// Events are a service's recent Kubernetes Events, newest first
 	// (Daemon.Events).
 	Events func(ctx context.Context, service string, limit int) ([]reconciler.EventRecord, error)
-	// Metrics holds the DORA metrics (Daemon.Metrics.Registry).
-	Metrics prometheus.Gatherer
+	// DORA reports DORA over a window of days (Daemon.DORA).
+	DORA func(window time.Duration) reconciler.DORAReport
 	// Token, when set, is required as the password of HTTP Basic
 	// authentication (any user name) or as a bearer token: the dashboard
 	// shows what the status API shows, and must not bypass its token.
@@ -140,7 +141,7 @@ func ago(now time.Time, t *time.Time) string {
 //	GET /rows                      its rows, for live updates (204 when unchanged)
 //	GET /services/{team}/{name}    one service
 //	GET /templates                 the golden-path templates
-//	GET /teams                     teams, DORA and golden-path adherence
+//	GET /teams                     teams, DORA (?window=7|30 days) and golden-path adherence
 //	GET /static/…                  the script and the style sheet
 func (d *Dashboard) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -316,11 +317,15 @@ func (d *Dashboard) templatesHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) teamsHandler(w http.ResponseWriter, r *http.Request) {
-	p, err := buildTeamsPage(d.deps.cat(), d.o.Status.Services(), d.o.Metrics, d.o.Now())
-	if err != nil {
-		d.o.Log.Error(err, "teams page")
-		http.Error(w, "the DORA metrics could not be read", http.StatusInternalServerError)
-		return
+	window := windows[0]
+	if v := r.URL.Query().Get("window"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || !slices.Contains(windows, n) {
+			http.Error(w, fmt.Sprintf("window %q: want one of %v days", v, windows), http.StatusBadRequest)
+			return
+		}
+		window = n
 	}
+	p := buildTeamsPage(d.deps.cat(), d.o.Status.Services(), d.o.DORA, window, d.o.Now())
 	d.render(w, r, http.StatusOK, "teams", "Teams and DORA", p)
 }

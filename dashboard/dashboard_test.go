@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/reconciler"
 	"github.com/pave-dev/pave/source"
@@ -216,41 +214,102 @@ func TestTemplatesPage(t *testing.T) {
 	}
 }
 
-// Teams: DORA from the daemon's metrics per team and in total, as charts;
-// golden-path adherence from the catalog.
+// Teams: DORA over the last 7 days, or 30 with ?window=30, from the
+// daemon's windowed report, per team and in total, as charts (a column a
+// day, and bars per team); golden-path adherence from the catalog.
 func TestTeamsPage(t *testing.T) {
-	h := newTestDashboard(t, loadFixture(t), func(o *Options) { withCatalog(o); o.Metrics = testMetrics() })
-	rec := get(t, h, "/teams")
-	if rec.Code != http.StatusOK {
-		t.Fatalf("GET /teams = %d", rec.Code)
-	}
-	body := rec.Body.String()
-	for _, want := range []string{
-		`<a href="/?team=payments">payments</a></th><td>2</td><td>1</td><td>2</td><td>3</td><td>25%</td><td>15m0s</td><td>–</td><td>1</td><td>1</td><td>1</td>`,
-		`<th scope="row">all teams</th><td>3</td><td>2</td><td>2</td><td>4</td><td>20%</td>`,
-		`<a href="/?team=search">search</a></th><td>0</td>`,
-		`<svg viewBox="0 0 480 70"`,
-		`<a href="/services/payments/ledger">payments/ledger</a>: no-latest-tag expires 2026-12-05 (in 7 days)`,
+	h := newTestDashboard(t, loadFixture(t), func(o *Options) { withCatalog(o); o.DORA = testDORA })
+	for _, tc := range []struct {
+		path, golden string
+		want         []string
+	}{
+		{"/teams", "teams-7.golden.html", []string{
+			`<a href="/teams?window=7" aria-current="page">Last 7 days</a><a href="/teams?window=30">Last 30 days</a>`,
+			`DORA from 2026-11-22 to 2026-11-28 (UTC)`,
+			`<a href="/?team=payments">payments</a></th><td>2</td><td>1</td><td>2</td><td>3</td><td>0.43</td><td>25%</td><td>15m</td><td>45m</td><td>1</td><td>1</td><td>1</td>`,
+			`<a href="/?team=storefront">storefront</a></th><td>1</td><td>1</td><td>0</td><td>1</td><td>0.14</td><td>0%</td><td>–</td><td>–</td>`,
+			`<a href="/?team=search">search</a></th><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>–</td><td>–</td><td>–</td>`,
+			`<th scope="row">all teams</th><td>3</td><td>2</td><td>2</td><td>4</td><td>0.57</td><td>20%</td><td>15m</td><td>45m</td>`,
+			// Today: 3 deployments and no failure, the tallest column.
+			`<title>2026-11-28: deployments 3, change failures 0</title><rect x="408" y="0" width="66" height="120" class="bar">`,
+			`<title>2026-11-27: deployments 0, change failures 1</title><rect x="340" y="120" width="66" height="0" class="bar"></rect><rect x="340" y="80" width="66" height="40" class="bar fail">`,
+			// A team with no deployment has no rate, not 0%.
+			`<text x="0" y="37" class="lbl">search</text><rect x="140" y="25" width="0" height="16" class="bar"></rect><text x="146" y="37" class="val">–</text>`,
+			`<a href="/services/payments/ledger">payments/ledger</a>: no-latest-tag expires 2026-12-05 (in 7 days)`,
+		}},
+		{"/teams?window=30", "teams-30.golden.html", []string{
+			`<a href="/teams?window=7">Last 7 days</a><a href="/teams?window=30" aria-current="page">Last 30 days</a>`,
+			`DORA from 2026-10-30 to 2026-11-28 (UTC)`,
+			`At least these counts`,
+			`<a href="/?team=payments">payments</a></th><td>2</td><td>1</td><td>2</td><td>9</td><td>0.30</td><td>18%</td><td>20m</td><td>1h30m</td>`,
+			`<a href="/?team=storefront">storefront</a></th><td>1</td><td>1</td><td>0</td><td>4</td><td>0.13</td><td>0%</td><td>2d4h</td><td>–</td>`,
+			`<th scope="row">all teams</th><td>3</td><td>2</td><td>2</td><td>13</td><td>0.43</td><td>13%</td><td>3h</td><td>1h30m</td>`,
+			`<text x="478" y="136" text-anchor="end" class="lbl">11-28</text>`,
+			`<text x="398" y="136" text-anchor="end" class="lbl">11-23</text>`,
+		}},
 	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("the teams page lacks %q", want)
+		rec := get(t, h, tc.path)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d", tc.path, rec.Code)
 		}
+		golden(t, tc.golden, rec.Body.Bytes())
+		body := rec.Body.String()
+		for _, want := range tc.want {
+			if !strings.Contains(body, want) {
+				t.Errorf("GET %s lacks %q", tc.path, want)
+			}
+		}
+		if strings.Contains(body, "Dev &lt;dev@example.com&gt;") || strings.Contains(body, "dev@example.com") {
+			t.Errorf("GET %s names a commit author", tc.path)
+		}
+	}
+	// Only the windows the daemon keeps.
+	for _, bad := range []string{"90", "7d", "-1"} {
+		if rec := get(t, h, "/teams?window="+bad); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "want one of [7 30] days") {
+			t.Errorf("GET /teams?window=%s = %d %q, want 400 naming the windows", bad, rec.Code, rec.Body.String())
+		}
+	}
+	// Without the daemon's report, the page says so rather than show zeros.
+	h = newTestDashboard(t, loadFixture(t), withCatalog)
+	if body := get(t, h, "/teams").Body.String(); !strings.Contains(body, "DORA is not available") || !strings.Contains(body, `<td>2</td><td>1</td><td>2</td><td>0</td><td>–</td><td>–</td>`) {
+		t.Errorf("the teams page without DORA:\n%s", body)
 	}
 }
 
-// testMetrics holds DORA as the daemon's metrics count it.
-func testMetrics() prometheus.Gatherer {
-	reg := prometheus.NewRegistry()
-	deps := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pave_deployments_total"}, []string{"team", "service", "environment"})
-	fails := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pave_change_failures_total"}, []string{"team", "service", "environment"})
-	lead := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pave_deployment_lead_time_seconds"}, []string{"team", "service", "environment"})
-	reg.MustRegister(deps, fails, lead)
-	deps.WithLabelValues("payments", "checkout", "prod").Add(3)
-	fails.WithLabelValues("payments", "ledger", "prod").Add(1)
-	deps.WithLabelValues("storefront", "web", "prod").Add(1)
-	lead.WithLabelValues("payments", "checkout", "prod").Observe(600)
-	lead.WithLabelValues("payments", "checkout", "prod").Observe(1200)
-	return reg
+// testDORA is the daemon's DORA report for the fixture, over 7 or 30 days
+// ending on the fixture's clock.
+func testDORA(window time.Duration) reconciler.DORAReport {
+	days := int(window / (24 * time.Hour))
+	from := now.Truncate(24*time.Hour).AddDate(0, 0, -(days - 1))
+	// series has a day's deployments and failures, by days before today.
+	series := func(deps, fails map[int]int) []reconciler.DORADay {
+		s := make([]reconciler.DORADay, days)
+		for i := range s {
+			ago := days - 1 - i
+			s[i] = reconciler.DORADay{Date: from.AddDate(0, 0, i), Deployments: deps[ago], Failures: fails[ago]}
+		}
+		return s
+	}
+	figures := func(deps, fails int, lead time.Duration, leads int, ttr time.Duration, restores int, s []reconciler.DORADay) reconciler.DORAFigures {
+		f := reconciler.DORAFigures{Deployments: deps, DeploymentsPerDay: float64(deps) / float64(days), Failures: fails,
+			LeadTime: lead, LeadTimes: leads, TimeToRestore: ttr, Restores: restores, Series: s}
+		if deps+fails > 0 {
+			f.ChangeFailureRate = float64(fails) / float64(deps+fails)
+		}
+		return f
+	}
+	rep := reconciler.DORAReport{From: from, To: now, Days: days, Complete: true, Teams: map[string]reconciler.DORAFigures{}}
+	if days == 7 {
+		rep.Teams["payments"] = figures(3, 1, 15*time.Minute, 2, 45*time.Minute, 1, series(map[int]int{0: 2, 3: 1}, map[int]int{1: 1}))
+		rep.Teams["storefront"] = figures(1, 0, 0, 0, 0, 0, series(map[int]int{0: 1}, nil))
+		rep.Total = figures(4, 1, 15*time.Minute, 2, 45*time.Minute, 1, series(map[int]int{0: 3, 3: 1}, map[int]int{1: 1}))
+		return rep
+	}
+	rep.Complete = false
+	rep.Teams["payments"] = figures(9, 2, 20*time.Minute, 3, 90*time.Minute, 2, series(map[int]int{0: 2, 3: 1, 12: 6}, map[int]int{1: 1, 12: 1}))
+	rep.Teams["storefront"] = figures(4, 0, 52*time.Hour, 1, 0, 0, series(map[int]int{0: 1, 20: 3}, nil))
+	rep.Total = figures(13, 2, 3*time.Hour, 4, 90*time.Minute, 2, series(map[int]int{0: 3, 3: 1, 12: 6, 20: 3}, map[int]int{1: 1, 12: 1}))
+	return rep
 }
 
 // With pave serve's API token, the dashboard asks for it (HTTP Basic

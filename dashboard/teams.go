@@ -3,37 +3,42 @@ package dashboard
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/reconciler"
 )
 
-// teamsPage shows DORA per team and for the whole catalog, and golden-path
-// adherence. DORA comes from the daemon's own metrics (pave_deployments_total,
-// pave_change_failures_total, pave_deployment_lead_time_seconds,
-// pave_time_to_restore_seconds): counted since this pave process started.
-// It measures the system per team, never per commit author.
+// teamsPage shows DORA per team and for the whole catalog over the last
+// 7 or 30 days, and golden-path adherence. DORA comes from the daemon's
+// windowed report (Daemon.DORA), which it derives from the deployment
+// history kept in the clusters: the figures survive restarts of pave. It
+// measures the system per team, never per commit author.
 type teamsPage struct {
-	Teams       []teamRow
-	All         teamRow
-	Deployments chart
-	FailureRate chart
-	HasDORA     bool
-	Expiring    []expiringRow
+	Teams []teamRow
+	All   teamRow
+	// Window is the number of days shown (7 or 30); Windows the choices.
+	Window   int
+	Windows  []int
+	From, To string
+	// HasDORA: the daemon's report is available; Ended: a deployment
+	// ended in the window; Complete: no history was cut within it.
+	HasDORA, Ended, Complete bool
+	Daily                    chart
+	Deployments, FailureRate chart
+	LeadTime, TimeToRestore  chart
+	Expiring                 []expiringRow
 }
 
 type teamRow struct {
 	Name                          string
 	Services                      int
 	Ready, Failing                int
-	Deployments, Failures         float64
+	Deployments, Failures         int
+	PerDay                        string
 	FailureRate                   string
 	LeadTime, TimeToRestore       string
-	leadSum, leadN, ttrSum, ttrN  float64
 	Patched, Excepted, ExpireSoon int
 }
 
@@ -42,13 +47,15 @@ type expiringRow struct {
 	DaysLeft                 int
 }
 
-// chart is a horizontal bar chart, laid out on the server and drawn as
-// inline SVG by the template.
+// chart is a bar chart, laid out on the server and drawn as inline SVG by
+// the template: horizontal bars (one per label), or columns (one per day,
+// Columns set) with the failures stacked on the deployments.
 type chart struct {
-	Title  string
-	Width  int
-	Height int
-	Bars   []bar
+	Title   string
+	Width   int
+	Height  int
+	Bars    []bar
+	Columns []column
 }
 
 type bar struct {
@@ -56,13 +63,27 @@ type bar struct {
 	Y, W         int
 }
 
+type column struct {
+	X, W        int
+	Y, H        int // the deployments' column
+	FailY, Fail int // the failures' column, above it
+	Label       string
+	Title       string
+}
+
 const (
-	chartWidth = 480
-	barHeight  = 22
-	labelWidth = 140
+	chartWidth   = 480
+	barHeight    = 22
+	labelWidth   = 140
+	columnHeight = 120 // the columns' area; the labels go below
 )
 
-func newChart(title string, labels []string, values []float64, format func(float64) string) chart {
+// windows are the DORA windows the page offers, in days (the first is the
+// default).
+var windows = []int{7, 30}
+
+// newChart draws a bar per label, as long as its value, with its text.
+func newChart(title string, labels []string, values []float64, texts []string) chart {
 	c := chart{Title: title, Width: chartWidth, Height: len(labels)*barHeight + 4}
 	maxV := 0.0
 	for _, v := range values {
@@ -73,13 +94,45 @@ func newChart(title string, labels []string, values []float64, format func(float
 		if maxV > 0 {
 			w = int(values[i] / maxV * float64(chartWidth-labelWidth-70))
 		}
-		c.Bars = append(c.Bars, bar{Label: l, Value: format(values[i]), Y: i * barHeight, W: w})
+		c.Bars = append(c.Bars, bar{Label: l, Value: texts[i], Y: i * barHeight, W: w})
 	}
 	return c
 }
 
-func buildTeamsPage(cat *catalog.Catalog, svcs []reconciler.ServiceStatus, metrics prometheus.Gatherer, now time.Time) (*teamsPage, error) {
-	p := &teamsPage{All: teamRow{Name: "all teams"}}
+// newDailyChart draws a DORA series: a column a day, the day's change
+// failures stacked on its deployments; every day labelled in a week,
+// every fifth (today's included) in a month.
+func newDailyChart(title string, days []reconciler.DORADay) chart {
+	c := chart{Title: title, Width: chartWidth, Height: columnHeight + 20}
+	if len(days) == 0 {
+		return c
+	}
+	maxV := 1
+	for _, d := range days {
+		maxV = max(maxV, d.Deployments+d.Failures)
+	}
+	step := chartWidth / len(days)
+	every := 1
+	if len(days) > 10 {
+		every = 5
+	}
+	for i, d := range days {
+		h := d.Deployments * columnHeight / maxV
+		f := d.Failures * columnHeight / maxV
+		col := column{X: i * step, W: max(step-2, 1), Y: columnHeight - h, H: h, FailY: columnHeight - h - f, Fail: f,
+			Title: fmt.Sprintf("%s: deployments %d, change failures %d", d.Date.Format(time.DateOnly), d.Deployments, d.Failures)}
+		if (len(days)-1-i)%every == 0 {
+			col.Label = d.Date.Format("01-02")
+		}
+		c.Columns = append(c.Columns, col)
+	}
+	return c
+}
+
+// buildTeamsPage lays out the page for a window of days; dora is the
+// daemon's report (nil: not available).
+func buildTeamsPage(cat *catalog.Catalog, svcs []reconciler.ServiceStatus, dora func(time.Duration) reconciler.DORAReport, window int, now time.Time) *teamsPage {
+	p := &teamsPage{All: teamRow{Name: "all teams"}, Window: window, Windows: windows}
 	rows := map[string]*teamRow{}
 	row := func(team string) *teamRow {
 		r, ok := rows[team]
@@ -135,33 +188,14 @@ func buildTeamsPage(cat *catalog.Catalog, svcs []reconciler.ServiceStatus, metri
 			}
 		}
 	}
-	if metrics != nil {
-		mfs, err := metrics.Gather()
-		if err != nil {
-			return nil, fmt.Errorf("gather DORA metrics: %w", err)
-		}
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				team := labelOf(m, "team")
-				if team == "" {
-					continue
-				}
-				r := row(team)
-				switch mf.GetName() {
-				case "pave_deployments_total":
-					r.Deployments += m.GetCounter().GetValue()
-					p.HasDORA = true
-				case "pave_change_failures_total":
-					r.Failures += m.GetCounter().GetValue()
-					p.HasDORA = true
-				case "pave_deployment_lead_time_seconds":
-					r.leadSum += m.GetHistogram().GetSampleSum()
-					r.leadN += float64(m.GetHistogram().GetSampleCount())
-				case "pave_time_to_restore_seconds":
-					r.ttrSum += m.GetHistogram().GetSampleSum()
-					r.ttrN += float64(m.GetHistogram().GetSampleCount())
-				}
-			}
+	var rep reconciler.DORAReport
+	if dora != nil {
+		rep = dora(time.Duration(window) * 24 * time.Hour)
+		p.HasDORA, p.Complete = true, rep.Complete
+		p.From, p.To = rep.From.Format(time.DateOnly), rep.To.Format(time.DateOnly)
+		p.Ended = rep.Total.Deployments+rep.Total.Failures > 0
+		for team := range rep.Teams {
+			row(team)
 		}
 	}
 	names := make([]string, 0, len(rows))
@@ -169,67 +203,89 @@ func buildTeamsPage(cat *catalog.Catalog, svcs []reconciler.ServiceStatus, metri
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	a := &p.All
-	var labels []string
-	var deps, cfr []float64
+	var labels, perDayT, cfrT, leadT, ttrT []string
+	var perDay, cfr, lead, ttr []float64
 	for _, n := range names {
 		r := rows[n]
-		r.finish()
+		f := rep.Teams[n]
+		r.setDORA(f, p.HasDORA)
 		p.Teams = append(p.Teams, *r)
-		a.Services += r.Services
-		a.Ready += r.Ready
-		a.Failing += r.Failing
-		a.Deployments += r.Deployments
-		a.Failures += r.Failures
-		a.leadSum += r.leadSum
-		a.leadN += r.leadN
-		a.ttrSum += r.ttrSum
-		a.ttrN += r.ttrN
-		a.Patched += r.Patched
-		a.Excepted += r.Excepted
-		a.ExpireSoon += r.ExpireSoon
+		p.All.Services += r.Services
+		p.All.Ready += r.Ready
+		p.All.Failing += r.Failing
+		p.All.Patched += r.Patched
+		p.All.Excepted += r.Excepted
+		p.All.ExpireSoon += r.ExpireSoon
 		labels = append(labels, n)
-		deps = append(deps, r.Deployments)
-		cfr = append(cfr, failureRate(r.Deployments, r.Failures))
+		perDay = append(perDay, f.DeploymentsPerDay)
+		cfr = append(cfr, f.ChangeFailureRate)
+		lead = append(lead, f.LeadTime.Seconds())
+		ttr = append(ttr, f.TimeToRestore.Seconds())
+		perDayT, cfrT, leadT, ttrT = append(perDayT, r.PerDay), append(cfrT, r.FailureRate), append(leadT, r.LeadTime), append(ttrT, r.TimeToRestore)
 	}
-	a.finish()
-	p.Deployments = newChart("Deployments per team", labels, deps, func(v float64) string { return fmt.Sprintf("%.0f", v) })
-	p.FailureRate = newChart("Change failure rate per team", labels, cfr, func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) })
+	p.All.setDORA(rep.Total, p.HasDORA)
+	in := fmt.Sprintf(", last %d days", window)
+	p.Daily = newDailyChart("Deployments per day, all teams (change failures on top, in red)", rep.Total.Series)
+	p.Deployments = newChart("Deployments per day per team"+in, labels, perDay, perDayT)
+	p.FailureRate = newChart("Change failure rate per team"+in, labels, cfr, cfrT)
+	p.LeadTime = newChart("Median lead time per team"+in, labels, lead, leadT)
+	p.TimeToRestore = newChart("Median time to restore per team"+in, labels, ttr, ttrT)
 	slices.SortFunc(p.Expiring, func(a, b expiringRow) int { return a.DaysLeft - b.DaysLeft })
-	return p, nil
+	return p
 }
 
-func (r *teamRow) finish() {
-	r.FailureRate = "–"
-	if r.Deployments+r.Failures > 0 {
-		r.FailureRate = fmt.Sprintf("%.0f%%", failureRate(r.Deployments, r.Failures)*100)
+// setDORA fills a row's DORA columns ("–" where there is nothing to show).
+func (r *teamRow) setDORA(f reconciler.DORAFigures, has bool) {
+	r.Deployments, r.Failures = f.Deployments, f.Failures
+	r.PerDay, r.FailureRate, r.LeadTime, r.TimeToRestore = "–", "–", "–", "–"
+	if !has {
+		return
 	}
-	r.LeadTime, r.TimeToRestore = meanDuration(r.leadSum, r.leadN), meanDuration(r.ttrSum, r.ttrN)
-}
-
-// failureRate is the share of deployments that failed: failures over
-// every deployment that ended (healthy or failed).
-func failureRate(deployments, failures float64) float64 {
-	if deployments+failures == 0 {
-		return 0
+	r.PerDay = formatRate(f.DeploymentsPerDay)
+	if f.Deployments+f.Failures > 0 {
+		r.FailureRate = fmt.Sprintf("%.0f%%", f.ChangeFailureRate*100)
 	}
-	return failures / (deployments + failures)
+	r.LeadTime = formatDuration(f.LeadTime, f.LeadTimes > 0)
+	r.TimeToRestore = formatDuration(f.TimeToRestore, f.Restores > 0)
 }
 
-func meanDuration(sum, n float64) string {
-	if n == 0 {
+// formatRate shows deployments a day: "0", "0.14", "2.5", "12".
+func formatRate(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v < 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// formatDuration shows a duration to a person: "45s", "12m", "3h20m",
+// "2d4h"; "–" when there is no sample.
+func formatDuration(d time.Duration, ok bool) string {
+	if !ok {
 		return "–"
 	}
-	return (time.Duration(sum / n * float64(time.Second))).Round(time.Second).String()
-}
-
-func labelOf(m *dto.Metric, name string) string {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name {
-			return l.GetValue()
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 {
+			return fmt.Sprintf("%dh", h)
 		}
+		return fmt.Sprintf("%dh%dm", h, m)
 	}
-	return ""
+	days, h := int(d.Hours())/24, int(d.Hours())%24
+	if h == 0 {
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd%dh", days, h)
 }
 
 // patchCount counts a service's patches, its environments' included.

@@ -86,6 +86,8 @@ type Daemon struct {
 	// reachable caches each cluster's last ping.
 	reachable map[string]pingResult
 	dora      map[pairKey]*doraState
+	// doraLogs is each pair's deployments of the last DORAKeep (DORA).
+	doraLogs map[pairKey]*doraLog
 	// first holds the pairs of the first sync still to reconcile (a
 	// promotion or a soak queues more pairs, which do not count).
 	first       map[pairKey]bool
@@ -119,7 +121,8 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		Status: NewStore(), cache: render.NewCache(),
 		resync: map[pairKey]bool{}, budgets: map[string]*apply.PruneBudget{},
 		reachable: map[string]pingResult{}, dora: map[pairKey]*doraState{},
-		snaps: map[string]*snapshot{}, pairs: map[pairKey]*pairFlags{}, deployments: map[pairKey]*apply.Deployment{},
+		doraLogs: map[pairKey]*doraLog{},
+		snaps:    map[string]*snapshot{}, pairs: map[pairKey]*pairFlags{}, deployments: map[pairKey]*apply.Deployment{},
 		inflight: map[pairKey]bool{}, recheck: map[pairKey]bool{},
 		fetchNow: make(chan struct{}, 1),
 	}

@@ -141,7 +141,7 @@ func (d *Daemon) applierOf(env string) (*apply.Applier, error) {
 }
 
 // restoreFlags loads the operator's state of every pair a cluster keeps,
-// and the pairs' last deployments, on start.
+// the pairs' last deployments, and their DORA events, on start.
 func (d *Daemon) restoreFlags(ctx context.Context, cluster string, a *apply.Applier) {
 	states, err := a.States(ctx)
 	if err != nil {
@@ -151,6 +151,7 @@ func (d *Daemon) restoreFlags(ctx context.Context, cluster string, a *apply.Appl
 		k := pairKey{p.Service, p.Environment}
 		d.mu.Lock()
 		d.pairs[k] = &pairFlags{suspended: st.Suspended, heldAt: st.HeldAt, approved: slices.Clone(st.Approved)}
+		d.seedDORA(k, st.History)
 		var readySince *time.Time
 		if len(st.History) > 0 {
 			last := st.History[0]
@@ -234,9 +235,14 @@ func (d *Daemon) History(ctx context.Context, service, env string) ([]apply.Depl
 	return st.History, nil
 }
 
+// rollbackCause is the cause of a deployment that re-applies an earlier
+// revision (pave rollback, or rollback: auto).
+const rollbackCause = "rollback to an earlier healthy revision"
+
 // recordDeployment keeps a pair's history: an apply of a new render starts
 // a deployment (Progressing; an earlier one still in progress becomes
-// Superseded), which ends Ready or Failed with its cause.
+// Superseded), which ends Ready or Failed with its cause. The record keeps
+// the revision's commit time, and an ended one goes to the pair's DORA log.
 func (d *Daemon) recordDeployment(ctx context.Context, p *pairRun, r *result, phase Phase) {
 	if !r.applied || !r.current {
 		return
@@ -250,7 +256,10 @@ func (d *Daemon) recordDeployment(ctx context.Context, p *pairRun, r *result, ph
 	case cur == nil || cur.Hash != r.hash:
 		dep = apply.Deployment{Revision: p.snap.rev.ID, Template: r.template, Hash: r.hash, Start: now, Result: apply.DeploymentProgressing}
 		if held := d.pairs[k]; held != nil && held.heldAt == p.snap.rev.ID {
-			dep.Cause = "rollback to an earlier healthy revision"
+			dep.Cause = rollbackCause
+		}
+		if t := p.snap.rev.Time; !t.IsZero() {
+			dep.Committed = &t
 		}
 	case cur.End == nil:
 		dep = *cur
@@ -269,6 +278,7 @@ func (d *Daemon) recordDeployment(ctx context.Context, p *pairRun, r *result, ph
 		return // nothing new
 	}
 	d.deployments[k] = &dep
+	d.logDORA(k, dep)
 	d.mu.Unlock()
 	_, err := p.applier.UpdateState(ctx, apply.Pair{Service: k.Service, Environment: k.Environment}, func(s *apply.PairState) error {
 		s.Record(dep)

@@ -1,11 +1,13 @@
 package reconciler
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/pave-dev/pave/e2e/testcluster"
 )
@@ -16,7 +18,10 @@ import (
 // staging records none), a fetch that changes nothing counts
 // nothing, a deployment that ends failed is a change failure (in staging,
 // where it halts: prod never receives it), and the next healthy deployment
-// measures the time to restore from that failure.
+// measures the time to restore from that failure. The 7- and 30-day
+// figures come from the pairs' histories in their clusters: they survive a
+// restart (the Prometheus counters start again at zero) and drop what
+// ended before their window.
 func TestDORA(t *testing.T) {
 	const id = "dora/api"
 	const file = "services/dora/api/service.yaml"
@@ -86,4 +91,81 @@ func TestDORA(t *testing.T) {
 			t.Errorf("%s: last apply %v, want the daemon's clock %v", env, e.LastApplyTime, d.clock.Now())
 		}
 	}
+	// The history keeps the revision's commit time, where lead time starts.
+	if h, err := d.History(context.Background(), id, "prod"); err != nil || len(h) == 0 || h[0].Committed == nil || !h[0].Committed.Equal(saved) {
+		t.Errorf("prod's newest deployment: %+v, %v; want it to keep the commit time %v", h, err, saved)
+	}
+
+	// Over 7 and 30 days: 4 deployments (2 per environment), 1 change
+	// failure, lead times of 10m and 2m in prod (median 6m), a restore
+	// after 30m; all on the fake clock's day, the window's last.
+	windows := func(step string, d *testDaemon, want7, want30 int) {
+		t.Helper()
+		for _, w := range []struct {
+			days, deployments int
+		}{{7, want7}, {30, want30}} {
+			rep := d.DORA(time.Duration(w.days) * 24 * time.Hour)
+			if rep.Days != w.days || len(rep.Total.Series) != w.days {
+				t.Fatalf("%s, %d days: %d days and %d in the series", step, w.days, rep.Days, len(rep.Total.Series))
+			}
+			if !rep.Complete {
+				t.Errorf("%s, %d days: incomplete, but every history is short", step, w.days)
+			}
+			team, ok := rep.Teams["dora"]
+			if !ok {
+				t.Fatalf("%s, %d days: no figures for team dora in %+v", step, w.days, rep.Teams)
+			}
+			for _, f := range []struct {
+				name string
+				f    DORAFigures
+			}{{"total", rep.Total}, {"team dora", team}} {
+				got := f.f
+				if w.deployments == 0 {
+					if got.Deployments != 0 || got.Failures != 0 || got.LeadTimes != 0 || got.Restores != 0 {
+						t.Errorf("%s, %d days, %s: %+v, want nothing: it all ended before the window", step, w.days, f.name, got)
+					}
+					continue
+				}
+				if got.Deployments != 4 || got.Failures != 1 || got.ChangeFailureRate != 0.2 ||
+					got.LeadTimes != 2 || got.LeadTime != 6*time.Minute || got.Restores != 1 || got.TimeToRestore != 30*time.Minute {
+					t.Errorf("%s, %d days, %s: %+v; want 4 deployments, 1 failure (20%%), lead time 6m of 2, restore 30m of 1", step, w.days, f.name, got)
+				}
+				if per := 4 / float64(w.days); got.DeploymentsPerDay != per {
+					t.Errorf("%s, %d days, %s: %v deployments a day, want %v", step, w.days, f.name, got.DeploymentsPerDay, per)
+				}
+				for i, day := range got.Series {
+					wantDep, wantFail := 0, 0
+					if day.Date.Equal(start.Truncate(24 * time.Hour)) {
+						wantDep, wantFail = 4, 1
+					}
+					if day.Deployments != wantDep || day.Failures != wantFail {
+						t.Errorf("%s, %d days, %s: day %d (%s): %d deployments, %d failures; want %d, %d", step, w.days, f.name, i, day.Date.Format(time.DateOnly), day.Deployments, day.Failures, wantDep, wantFail)
+					}
+				}
+			}
+		}
+	}
+	windows("before a restart", d, 4, 4)
+
+	// A restarted daemon, two hours later: the counters start again, the
+	// windows do not.
+	restartAt := func(at time.Time) *testDaemon {
+		d.stop()
+		return run(t, dir, func(o *Options, _ map[string]*rest.Config) { o.Clock = clocktesting.NewFakeClock(at) })
+	}
+	d = restartAt(d.clock.Now().Add(2 * time.Hour))
+	d.phase(time.Minute, PhaseReady, id)
+	if n := d.counter("pave_deployments_total", id, "prod"); n != 0 {
+		t.Errorf("after a restart: pave_deployments_total = %v, want 0 (since the process started)", n)
+	}
+	windows("after a restart", d, 4, 4)
+
+	// A week later (restarted again): out of the 7 days, in the 30.
+	d = restartAt(start.AddDate(0, 0, 7))
+	d.phase(time.Minute, PhaseReady, id)
+	windows("a week later", d, 0, 4)
+
+	// A month later, without a restart: out of both.
+	d.clock.SetTime(start.AddDate(0, 0, 30))
+	windows("a month later", d, 0, 0)
 }

@@ -260,7 +260,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 func apiListenerHandler(log logr.Logger, d *reconciler.Daemon, webhook http.Handler, token []byte) (http.Handler, error) {
 	dash, err := dashboard.New(dashboard.Options{
 		Status: d.Status, Catalog: d.Catalog, Commit: d.Commit, History: d.History, Events: d.Events,
-		Metrics: d.Metrics.Registry, Token: token, Now: d.Now, Log: log.WithName("dashboard"),
+		DORA: d.DORA, Token: token, Now: d.Now, Log: log.WithName("dashboard"),
 	})
 	if err != nil {
 		return nil, err

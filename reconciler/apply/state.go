@@ -28,6 +28,10 @@ type Deployment struct {
 	End      *time.Time `json:"end,omitempty"`   // nil while in progress
 	Result   string     `json:"result"`          // "Progressing", "Ready", "Failed", "RolledBack", "Superseded"
 	Cause    string     `json:"cause,omitempty"` // the failing object and why, or who rolled back
+	// Committed is the revision's commit time (for git the committer's,
+	// for a folder its newest file's): DORA's lead time runs from it to
+	// End. Absent in records written before it was kept.
+	Committed *time.Time `json:"committed,omitempty"`
 }
 
 // Results of a Deployment.

@@ -188,7 +188,7 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 
 	want := &PairState{Suspended: true, HeldAt: "abc123", Approved: []string{"def456"}}
-	want.Record(Deployment{Revision: "abc123", Template: "web-service@1.2.0", Hash: "h1", Start: at(1), End: ptr(at(2)), Result: DeploymentReady})
+	want.Record(Deployment{Revision: "abc123", Template: "web-service@1.2.0", Hash: "h1", Start: at(1), End: ptr(at(2)), Result: DeploymentReady, Committed: ptr(at(0))})
 	want.Record(Deployment{Revision: "def456", Template: "web-service@1.3.0", Hash: "h2", Start: at(3), End: ptr(at(4)), Result: DeploymentRolledBack, Cause: "rolled back by alice"})
 	got, err := a.UpdateState(ctx, p, func(s *PairState) error {
 		*s = *want
