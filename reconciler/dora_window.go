@@ -178,8 +178,20 @@ func (d *Daemon) DORA(window time.Duration) DORAReport {
 			last = names[len(names)-1]
 		}
 	}
+	// The catalog's teams only: a cluster may hold the inventories (and
+	// histories) of services another catalog delivers. A service removed
+	// from the catalog still counts with its team.
+	teamsOf := map[string]bool{}
+	if d.snap != nil {
+		for _, t := range d.snap.cat.Config.Teams {
+			teamsOf[t.Name] = true
+		}
+	}
 	logs := make([]pairLog, 0, len(d.doraLogs))
 	for k, l := range d.doraLogs {
+		if team, _ := teamName(k.Service); d.snap != nil && !teamsOf[team] {
+			continue
+		}
 		if l.completeFrom.After(from) {
 			rep.Complete = false
 		}

@@ -24,7 +24,7 @@ func TestDORAWindowFromHistory(t *testing.T) {
 	now := time.Date(2026, 3, 31, 15, 0, 0, 0, time.UTC)
 	clk := clocktesting.NewFakeClock(now)
 	d := New(logr.Discard(), nil, nil, Options{Clock: clk})
-	d.snap = &snapshot{cat: &catalog.Catalog{Config: &catalog.Config{Environments: []catalog.Environment{{Name: "staging"}, {Name: "prod"}}}}}
+	d.snap = &snapshot{cat: &catalog.Catalog{Config: &catalog.Config{Environments: []catalog.Environment{{Name: "staging"}, {Name: "prod"}}, Teams: []catalog.Team{{Name: "payments"}, {Name: "search"}}}}}
 
 	day := func(n int) time.Time { return now.AddDate(0, 0, -n) }
 	dep := func(rev string, committed, end time.Time, result string) apply.Deployment {
