@@ -2,8 +2,11 @@ package reconciler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +125,19 @@ func TestTemplateWaves(t *testing.T) {
 	if ro := d.Rollouts(context.Background()); len(ro) != 1 || ro[0].Template != "web-service" || len(ro[0].Waves) != 3 ||
 		ro[0].Waves[0].Environments["staging"] != (WaveEnvironment{State: "done", Done: 1}) || ro[0].Waves[2].Environments["staging"] != (WaveEnvironment{State: "pending"}) {
 		t.Errorf("rollouts: %+v", ro)
+	}
+	// The same through the status API.
+	api := httptest.NewServer(d.APIHandler(APIOptions{}))
+	defer api.Close()
+	resp, err := http.Get(api.URL + "/api/v1/rollouts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Rollouts []RolloutStatus }
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || len(body.Rollouts) != 1 || body.Rollouts[0].Template != "web-service" || body.Rollouts[0].Waves[0].Environments["staging"].State != "done" {
+		t.Errorf("GET /api/v1/rollouts: %+v (%v)", body, err)
 	}
 	// The canary goes on to prod (staging runs it Ready); nothing else does.
 	d.runsNewest(2*time.Minute, "prod", canary)

@@ -158,6 +158,19 @@ func TestDashboardInABrowser(t *testing.T) {
 	if !strings.Contains(page, "Recent events") || strings.Contains(page, "No events recorded.") || !strings.Contains(page, "Applied") {
 		t.Errorf("the service page does not show the service's recent events:\n%s", page)
 	}
+	var events struct {
+		Events []struct{ Environment, Type, Reason string }
+	}
+	if code := d.get("/api/v1/services/storefront/web/events", &events); code != 200 {
+		t.Errorf("GET …/events: %d", code)
+	}
+	denied := false
+	for _, e := range events.Events {
+		denied = denied || (e.Environment == "prod" && e.Type == "Warning" && e.Reason == "PolicyDenied")
+	}
+	if !denied {
+		t.Errorf("GET …/events holds no PolicyDenied warning in prod: %+v", events.Events)
+	}
 	shot("service.png")
 
 	// A commit's change appears without a reload.
