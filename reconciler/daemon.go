@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -159,6 +158,18 @@ func (d *Daemon) TriggerFetch() {
 // (bounded by ShutdownTimeout), writes the Kubernetes Events still queued
 // (bounded by what is left of it) and returns.
 func (d *Daemon) Run(ctx context.Context) error {
+	if d.opts.Apply.Wait {
+		// Health from one set of watches per cluster, shared by every
+		// pair on it.
+		for name, a := range d.appliers {
+			stop, err := a.Watch(ctx)
+			if err != nil {
+				d.log.Error(err, "cannot watch the cluster; health polls each object", "cluster", name)
+				continue
+			}
+			defer stop()
+		}
+	}
 	d.restoreStatus(ctx)
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
@@ -197,29 +208,35 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-d.src.Notify():
 			d.fetch(ctx)
 		case <-resync.C():
-			d.enqueueAll(true)
+			d.enqueueAll(ctx, true)
 		}
 	}
 }
 
 // work hands the queue's pairs to at most Concurrency reconciles at once
-// until the queue shuts down, then waits for those in flight.
+// until the queue shuts down, then waits for those in flight. A reconcile
+// gives its worker back once its writes are done: waiting for health
+// (from the clusters' shared watches) holds no worker, so a slow rollout
+// does not hold up the others.
 func (d *Daemon) work(ctx context.Context) {
-	var g errgroup.Group
-	g.SetLimit(d.opts.Concurrency)
+	slots := make(chan struct{}, d.opts.Concurrency)
+	var wg sync.WaitGroup
 	for {
 		key, shutdown := d.queue.Get()
 		if shutdown {
 			break
 		}
-		// Go waits for a free worker; the pair stays "processing" in the
+		// Wait for a free worker; the pair stays "processing" in the
 		// queue meanwhile, so a new Add of it is deduplicated.
-		g.Go(func() error {
-			d.process(ctx, key)
-			return nil
-		})
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var once sync.Once
+			d.process(ctx, key, func() { once.Do(func() { <-slots }) })
+		}()
 	}
-	_ = g.Wait() // reconciles return no error: a failure is the pair's alone
+	wg.Wait()
 }
 
 // nextPoll is the time to the next poll: the interval, doubled for each
@@ -272,7 +289,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 		// status; unchanged services make no writes.
 		log.Info("back at the last accepted revision")
 		d.Status.updateSource(func(s *SourceStatus) { s.Revision, s.CatalogError = rev.ID, nil })
-		d.enqueueAll(false)
+		d.enqueueAll(ctx, false)
 		return
 	}
 	ct := rev.Time
@@ -444,7 +461,14 @@ func (d *Daemon) allPairs(snap *snapshot) []pairKey {
 }
 
 // enqueueAll queues every pair; with resync, each is checked for drift.
-func (d *Daemon) enqueueAll(resync bool) {
+// Each cluster's inventories are listed again first (one request each), so
+// the round sees what changed in them behind pave's back.
+func (d *Daemon) enqueueAll(ctx context.Context, resync bool) {
+	for name, a := range d.appliers {
+		if _, err := a.LoadInventories(ctx); err != nil {
+			d.log.Info("cannot list the cluster's inventories; the round reads them one by one", "cluster", name, "error", err.Error())
+		}
+	}
 	d.mu.Lock()
 	snap := d.snap
 	if snap == nil {
@@ -466,12 +490,13 @@ func (d *Daemon) enqueueAll(resync bool) {
 
 // process reconciles one pair and requeues it with backoff when the
 // outcome asks for a retry.
-func (d *Daemon) process(ctx context.Context, key pairKey) {
+func (d *Daemon) process(ctx context.Context, key pairKey, release func()) {
 	defer d.queue.Done(key)
+	defer release()
 	d.mu.Lock()
 	d.inflight[key] = true
 	d.mu.Unlock()
-	retry := d.reconcile(ctx, key)
+	retry := d.reconcile(ctx, key, release)
 	if retry {
 		d.queue.AddRateLimited(key)
 	} else {
@@ -562,7 +587,7 @@ func (d *Daemon) restoreStatus(ctx context.Context) {
 			continue
 		}
 		d.restoreFlags(ctx, name, a)
-		invs, err := a.Inventories(ctx)
+		invs, err := a.LoadInventories(ctx)
 		if err != nil {
 			d.log.Error(err, "reading inventories", "cluster", name)
 			continue

@@ -39,7 +39,7 @@ func tamper(t *testing.T, cluster, ns, name, img string) {
 // drained.
 func (d *testDaemon) resyncAll() {
 	d.t.Helper()
-	d.enqueueAll(true)
+	d.enqueueAll(context.Background(), true)
 	time.Sleep(200 * time.Millisecond)
 	d.waitFor(time.Minute, "queue drained", func() (bool, string) { return d.queue.Len() == 0, "busy" })
 	time.Sleep(time.Second) // the last reconcile taken finishes

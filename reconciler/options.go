@@ -44,6 +44,9 @@ type Options struct {
 	// Notifier tells teams what happened to their services, as pave.yaml's
 	// notifications say (nil: nobody is told).
 	Notifier *notify.Notifier
+	// Profiling serves Go's profiles (/debug/pprof/) on the probe
+	// listener.
+	Profiling bool
 }
 
 // DefaultOptions are the defaults of pave serve's flags.
@@ -61,6 +64,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ResyncInterval, "resync-interval", o.ResyncInterval, "interval of drift checks of every service")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "services reconciled at once")
 	fs.Var(waitTimeout{&o.Apply}, "wait-timeout", "how long to wait for a service to become healthy (0: do not wait)")
+	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "serve Go's CPU and memory profiles at /debug/pprof/ on --probe-listen")
 	fs.Var(driftMode{&o.Apply.DriftMode}, "drift-mode", "what to do with objects changed in a cluster: correct or warn")
 	fs.BoolVar(&o.AllowMassPrune, "allow-mass-prune", o.AllowMassPrune, "allow deleting more than half of a cluster's, or all of a team's, pave-managed objects")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "how long in-flight work, then queued events, may finish on SIGTERM")

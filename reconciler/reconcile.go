@@ -43,6 +43,8 @@ type pairRun struct {
 	rendered *render.Result
 	verdict  *policy.Result
 	out      *apply.Result
+	// release gives the worker back (waiting for health holds none).
+	release func()
 }
 
 // result is what one reconcile came to.
@@ -106,7 +108,7 @@ type step func(ctx context.Context, p *pairRun, r *result) bool
 // reconcile brings one service in one environment to the current
 // revision, and records the outcome once. It returns true when the pair
 // should be retried with backoff.
-func (d *Daemon) reconcile(ctx context.Context, k pairKey) (retry bool) {
+func (d *Daemon) reconcile(ctx context.Context, k pairKey, release func()) (retry bool) {
 	d.mu.RLock()
 	newest := d.snap
 	d.mu.RUnlock()
@@ -135,7 +137,7 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey) (retry bool) {
 		snap = newest
 	}
 	p := &pairRun{
-		key: k, team: team, name: name, snap: snap, newest: newest, gate: dec, env: env,
+		key: k, team: team, name: name, snap: snap, newest: newest, gate: dec, env: env, release: release,
 		log: d.log.WithValues("service", k.Service, "environment", k.Environment, "revision", snap.rev.Short()),
 	}
 	r := &result{}
@@ -284,8 +286,10 @@ func (d *Daemon) stepApply(ctx context.Context, p *pairRun, r *result) bool {
 		return false
 	}
 	d.timed(r, "apply", func() {
-		p.out = p.applier.Apply(ctx, p.snap.cat.Config, p.rendered, d.takeResync(p.key), budget)
+		p.out = p.applier.Write(ctx, p.snap.cat.Config, p.rendered, d.takeResync(p.key), budget)
 	})
+	p.release()
+	d.timed(r, "health", func() { p.applier.WaitHealth(ctx, p.out) })
 	out := p.out
 	r.applied, r.cluster, r.hash = true, p.applier.Cluster.Name, p.rendered.Hash
 	r.changes = counts(out)

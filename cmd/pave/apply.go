@@ -16,8 +16,10 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/go-git/go-git/v5"
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/pipeline"
@@ -238,6 +240,8 @@ func (o *applyOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 	}
 	defer cat.Close()
 
+	// The clusters' watches for health log nothing pave apply would show.
+	ctrllog.SetLogger(logr.Discard())
 	opts := apply.DefaultOptions()
 	opts.Wait, opts.WaitTimeout, opts.Prune = o.wait, o.timeout, o.prune
 	opts.DriftMode = apply.DriftMode(o.driftMode)

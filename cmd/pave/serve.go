@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	le "k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/pave-dev/pave/dashboard"
 	"github.com/pave-dev/pave/notify"
@@ -167,6 +168,9 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 		apiToken = t
 	}
 	log := logger.NewLogger(o.log)
+	// The clusters' shared watches (controller-runtime's cache) log
+	// through it.
+	ctrllog.SetLogger(log)
 	ctx, stop := signalContext(ctx)
 	defer stop()
 

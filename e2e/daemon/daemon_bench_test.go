@@ -37,19 +37,26 @@ func benchDaemonOnce(b *testing.B, round int) {
 	}
 	os.RemoveAll(filepath.Join(r.dir, "services"))
 	teams := []string{"payments", "storefront", "data"}
+	// PAVE_BENCH_SERVICES sizes the catalog (default 1000), to look at a
+	// smaller one while working on pave.
+	size := 1000
+	if n, err := strconv.Atoi(os.Getenv("PAVE_BENCH_SERVICES")); err == nil && n > 0 {
+		size = n
+	}
 	var ids []string
-	for j := range 1000 {
+	for j := range size {
 		team := teams[j%3]
 		name := fmt.Sprintf("b%d-svc-%04d", round, j)
 		ids = append(ids, team+"/"+name)
 		r.write(fmt.Sprintf("services/%s/%s/service.yaml", team, name), fmt.Sprintf("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: %s, team: %s}\nspec:\n  template: web-service\n  image: registry.example.com/%s/%s:1.0.0\n  port: 8080\n  replicas: 2\n", name, team, team, name))
 	}
 	git(tb, r.dir, "init", "-q", "-b", "main")
-	rev := r.commitPush("1000 services")
+	rev := r.commitPush(fmt.Sprintf("%d services", size))
 
 	// The floor: the same objects applied by the plainest fast client,
-	// with pave's client limits, then removed again.
-	floor := applyFloor(b, r.dir, 500, 1000, 16)
+	// with pave's client limits, then (floor-ready) until every
+	// Deployment is available; then removed again.
+	floor, floorReady := applyFloorReady(b, r.dir, 500, 1000, 16, true)
 	resetClusters(b)
 
 	hook := filepath.Join(work, "hook")
@@ -58,8 +65,9 @@ func benchDaemonOnce(b *testing.B, round int) {
 		"--webhook-secret-file", hook, "--interval", "1h", "--resync-interval", "1h", "--concurrency", "16", "--qps", "500", "--burst", "1000",
 		// The simulated nodes hold the 2000 pods of each cluster: health
 		// is measured, and each wave of the template change waits for it.
-		"--wait-timeout", "5m")
+		"--wait-timeout", "5m", "--profiling")
 	defer d.cmd.Process.Kill()
+	b.Logf("pave serve: %s, profiles at %s/debug/pprof/", d.url, d.probe)
 
 	b.ResetTimer()
 	start := time.Now()
@@ -90,17 +98,43 @@ func benchDaemonOnce(b *testing.B, round int) {
 		return n == len(ids), fmt.Sprintf("%d of %d applied", n, len(ids))
 	})
 	tmpl := time.Since(start)
+	// Ready as well: the rollout's last wave is healthy.
+	waitFor(tb, 60*time.Minute, "template rollout ready", d.allAt(ids, "Ready", rev))
+	tmplReady := time.Since(start)
+	rssAfter := rss(d.cmd.Process.Pid)
+
+	// A restart on clusters that already run everything: its first sync
+	// is a no-op round (each inventory from one list per cluster, health
+	// from the watches, nothing written).
+	d.cmd.Process.Kill()
+	<-d.done
+	start = time.Now()
+	d = startPave(tb, filepath.Join(work, "pave.log"), "--repo", "file://"+bare, "--branch", "main", "--cache-dir", filepath.Join(work, "cache"),
+		"--webhook-secret-file", hook, "--interval", "1h", "--resync-interval", "1h", "--concurrency", "16", "--qps", "500", "--burst", "1000",
+		"--wait-timeout", "5m", "--profiling")
+	waitFor(tb, 10*time.Minute, "restart: first sync", func() (bool, string) {
+		time.Sleep(100 * time.Millisecond)
+		return d.get("/readyz", nil) == 200, "first sync not finished"
+	})
+	noop := time.Since(start)
+	waitFor(tb, 10*time.Minute, "restart: all ready", d.allAt(ids, "Ready", rev))
+	writes := d.metric("pave_apply_objects_total", `action="created"`) + d.metric("pave_apply_objects_total", `action="configured"`)
 	b.StopTimer()
 
 	b.ReportMetric(floor.Seconds(), "floor-apply-s")
-	b.ReportMetric(first.Seconds()/floor.Seconds(), "first-sync/floor")
+	b.ReportMetric(floorReady.Seconds(), "floor-ready-s")
+	b.ReportMetric(first.Seconds()/floorReady.Seconds(), "first-sync/floor-ready")
 	b.ReportMetric(first.Seconds(), "first-sync-s")
+	b.ReportMetric(tmplReady.Seconds(), "template-ready-s")
+	b.ReportMetric(noop.Seconds(), "restart-noop-round-s")
+	b.ReportMetric(writes, "restart-writes")
+	b.ReportMetric(float64(rssAfter)/1024, "rss-after-rollout-MiB")
 	b.ReportMetric(one.Seconds(), "webhook-to-applied-s")
 	b.ReportMetric(tmpl.Seconds(), "template-1000-s")
 	for _, k := range slices.Sorted(maps.Keys(waves.done)) {
 		b.ReportMetric(waves.done[k].Seconds(), k+"-s")
 	}
-	b.ReportMetric(float64(rss(d.cmd.Process.Pid))/1024, "rss-MiB")
+	b.ReportMetric(float64(rss(d.cmd.Process.Pid))/1024, "rss-after-restart-MiB")
 }
 
 // waveClock records when each wave of a template rollout is applied in

@@ -3,11 +3,14 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -31,6 +34,14 @@ import (
 // floor pave's figures are divided by. Rendering is done before the clock
 // starts.
 func applyFloor(tb testing.TB, catalogDir string, qps float32, burst, workers int) time.Duration {
+	applied, _ := applyFloorReady(tb, catalogDir, qps, burst, workers, false)
+	return applied
+}
+
+// applyFloorReady is applyFloor, and with ready it then waits, with one
+// list of the Deployments per cluster each second, until every one is
+// available: the floor of a first sync that measures health.
+func applyFloorReady(tb testing.TB, catalogDir string, qps float32, burst, workers int, ready bool) (applied, healthy time.Duration) {
 	tb.Helper()
 	cat, err := catalog.Load(os.DirFS(catalogDir))
 	if err != nil {
@@ -58,7 +69,42 @@ func applyFloor(tb testing.TB, catalogDir string, qps float32, burst, workers in
 	if err := clusters.Wait(); err != nil {
 		tb.Fatalf("floor apply: %v", err)
 	}
-	return time.Since(start)
+	applied = time.Since(start)
+	if !ready {
+		return applied, 0
+	}
+	for cluster, objs := range byCluster {
+		want := 0
+		for _, o := range objs {
+			if o.GetKind() == "Deployment" {
+				want++
+			}
+		}
+		cfg := rest.CopyConfig(testcluster.ConfigFor(tb, cluster))
+		client, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		deployments := client.Resource(appsv1.SchemeGroupVersion.WithResource("deployments"))
+		waitFor(tb, 60*time.Minute, "floor: deployments available in "+cluster, func() (bool, string) {
+			list, err := deployments.List(ctx, metav1.ListOptions{LabelSelector: render.LabelTeam})
+			if err != nil {
+				return false, err.Error()
+			}
+			n := 0
+			for _, d := range list.Items {
+				res, err := status.Compute(&d)
+				if err == nil && res.Status == status.CurrentStatus {
+					n++
+				}
+			}
+			if n < want {
+				time.Sleep(time.Second)
+			}
+			return n >= want, fmt.Sprintf("%d of %d available", n, want)
+		})
+	}
+	return applied, time.Since(start)
 }
 
 func floorApply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructured, workers int) error {

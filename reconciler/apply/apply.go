@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/ssa"
+	ssautils "github.com/fluxcd/pkg/ssa/utils"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/render"
@@ -63,6 +66,11 @@ type Applier struct {
 	teams map[string]*ssa.ResourceManager
 	// claims serialise reconciles that would write the same object.
 	claims claims
+	// index holds the cluster's inventories once LoadInventories ran.
+	index inventoryIndex
+	// watch is the cluster's shared view of pave's objects, for health,
+	// once Watch started it.
+	watch *watch
 }
 
 // manager is the resource manager that writes a team's objects: pave's
@@ -130,6 +138,10 @@ type Result struct {
 	Health  Health
 	// Err is the failure that stopped the reconcile, if any.
 	Err error
+
+	// objects are what Write applied, until WaitHealth has waited for
+	// them.
+	objects []*unstructured.Unstructured
 }
 
 // Counts tallies the changes by action, prunes included.
@@ -163,6 +175,15 @@ func (r *Result) Wrote() bool {
 // guards against mass deletion across one round of reconciles of this
 // cluster.
 func (a *Applier) Apply(ctx context.Context, cfg *catalog.Config, res *render.Result, resync bool, budget *PruneBudget) *Result {
+	out := a.Write(ctx, cfg, res, resync, budget)
+	a.WaitHealth(ctx, out)
+	return out
+}
+
+// Write is Apply without the wait for health: WaitHealth completes it (the
+// daemon waits outside its workers, so that a slow rollout holds no worker
+// while it becomes Ready).
+func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Result, resync bool, budget *PruneBudget) *Result {
 	out := &Result{Service: res.Service, Environment: res.Environment, Cluster: a.Cluster.Name, Revision: res.Revision, Hash: res.Hash}
 	fail := func(err error) *Result {
 		out.Err = err
@@ -180,8 +201,7 @@ func (a *Applier) Apply(ctx context.Context, cfg *catalog.Config, res *render.Re
 	if err := checkLabels(res); err != nil {
 		return fail(err)
 	}
-	c := a.Cluster.Client
-	inv, err := readInventory(ctx, c, res.Team, res.Name, res.Environment)
+	inv, err := a.inventory(ctx, res.Team, res.Name, res.Environment)
 	if err != nil {
 		return fail(err)
 	}
@@ -234,7 +254,7 @@ func (a *Applier) Apply(ctx context.Context, cfg *catalog.Config, res *render.Re
 		case a.Options.DriftMode == DriftWarn:
 			record(ssa.SkippedAction)
 		default:
-			if err := a.applyAll(ctx, res.Team, objects, out); err != nil {
+			if err := a.applyAll(ctx, res.Team, objects, nil, out); err != nil {
 				return fail(err)
 			}
 			for i := range out.Drift {
@@ -261,7 +281,7 @@ func (a *Applier) Apply(ctx context.Context, cfg *catalog.Config, res *render.Re
 				return fail(err)
 			}
 		}
-		if err := a.applyAll(ctx, res.Team, objects, out); err != nil {
+		if err := a.applyAll(ctx, res.Team, objects, live, out); err != nil {
 			return fail(err)
 		}
 	}
@@ -306,23 +326,41 @@ func (a *Applier) Apply(ctx context.Context, cfg *catalog.Config, res *render.Re
 			Objects: refs, Hash: res.Hash, Revision: res.Revision, Template: res.Template, Source: res.Source,
 			LastApplied: a.Options.Now(),
 		}
-		if err := writeInventory(ctx, c, newInv); err != nil {
+		if err := a.saveInventory(ctx, newInv); err != nil {
 			return fail(err)
 		}
 	}
 
+	out.objects = objects
+	return out
+}
+
+// WaitHealth completes a Write: it waits for the objects' health (when the
+// applier waits) and says so in out.Health. A Write that failed already
+// has its health.
+func (a *Applier) WaitHealth(ctx context.Context, out *Result) {
+	if out.objects == nil {
+		return
+	}
 	if a.Options.Wait {
-		out.Health = a.health(ctx, objects)
+		out.Health = a.health(ctx, out.objects, out.Changes)
 	} else {
 		out.Health = Health{Status: HealthUnknown, Message: "not checked (run with --wait)"}
 	}
 	if out.Err != nil && out.Health.Status == HealthReady {
 		out.Health.Message = out.Err.Error()
 	}
-	return out
+	out.objects = nil
 }
 
-func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstructured.Unstructured, out *Result) error {
+// applyAll server-side applies a service's objects. live, when given,
+// holds those that existed a moment ago (read under the objects' claim):
+// an object that did not is created with one request, where diffing it
+// first (a read and a dry-run) would add two; a cold first sync is then
+// as many writes as objects. Objects that exist, and cluster definitions
+// (Namespaces, CRDs, ClusterRoles, classes, which later objects may need
+// ready), go through ssa's staged apply, which writes only what changed.
+func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstructured.Unstructured, live liveObjects, out *Result) error {
 	opts := ssa.ApplyOptions{WaitInterval: a.Options.PollInterval, WaitTimeout: a.Options.WaitTimeout}
 	stages := [][]*unstructured.Unstructured{objects}
 	managers := []*ssa.ResourceManager{a.Cluster.Manager}
@@ -343,20 +381,53 @@ func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstruct
 		stages, managers = [][]*unstructured.Unstructured{nss, rest}, []*ssa.ResourceManager{a.Cluster.Manager, m}
 	}
 	for i, objs := range stages {
-		if len(objs) == 0 {
-			continue
-		}
-		cs, err := managers[i].ApplyAllStaged(ctx, objs, opts)
-		if cs != nil {
-			for _, e := range cs.Entries {
-				out.Changes = append(out.Changes, Change{Object: refFromEntry(e), Action: e.Action})
+		var diffed, fresh []*unstructured.Unstructured
+		for _, o := range objs {
+			if _, exists := live[RefOf(o).key()]; live == nil || exists || ssautils.IsClusterDefinition(o) || ssautils.IsClassDefinition(o) {
+				diffed = append(diffed, o)
+			} else {
+				fresh = append(fresh, o)
 			}
 		}
-		if err != nil {
-			return fmt.Errorf("apply: %w", err)
+		if len(diffed) > 0 {
+			cs, err := managers[i].ApplyAllStaged(ctx, diffed, opts)
+			if cs != nil {
+				for _, e := range cs.Entries {
+					out.Changes = append(out.Changes, Change{Object: refFromEntry(e), Action: e.Action})
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("apply: %w", err)
+			}
+		}
+		if err := create(ctx, managers[i].Client(), fresh, out); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// create server-side applies objects that did not exist, a few at once.
+func create(ctx context.Context, c client.Client, objects []*unstructured.Unstructured, out *Result) error {
+	errs := make([]error, len(objects))
+	var g errgroup.Group
+	g.SetLimit(4)
+	for i, o := range objects {
+		g.Go(func() error {
+			//nolint:staticcheck // client.Apply with an object is the controller-runtime SSA entry point.
+			if err := c.Patch(ctx, o.DeepCopy(), client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+				errs[i] = fmt.Errorf("apply: %s: %w", describe(o), err)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i, o := range objects {
+		if errs[i] == nil {
+			out.Changes = append(out.Changes, Change{Object: RefOf(o), Action: ssa.CreatedAction})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // keepRevisionOfUnchanged gives every object that would not otherwise

@@ -35,7 +35,7 @@ func (a *Applier) Diff(ctx context.Context, cfg *catalog.Config, res *render.Res
 	if err := checkLabels(res); err != nil {
 		return nil, err
 	}
-	inv, err := readInventory(ctx, a.Cluster.Client, res.Team, res.Name, res.Environment)
+	inv, err := a.inventory(ctx, res.Team, res.Name, res.Environment)
 	if err != nil {
 		return nil, err
 	}

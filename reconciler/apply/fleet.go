@@ -130,6 +130,18 @@ func (f *Fleet) reconcileCluster(ctx context.Context, cluster string, envs []cat
 	if err := a.Cluster.Ping(ctx, timeout); err != nil {
 		return failAll(err)
 	}
+	// One list of the cluster's inventories, instead of a read per
+	// service; and health from shared watches, instead of polling.
+	if _, err := a.LoadInventories(ctx); err != nil {
+		return failAll(err)
+	}
+	if a.Options.Wait {
+		stop, err := a.Watch(ctx)
+		if err != nil {
+			return failAll(err)
+		}
+		defer stop()
+	}
 	budget, err := a.NewPruneBudget(ctx, r.AllowMassPrune)
 	if err != nil {
 		return failAll(err)

@@ -40,9 +40,23 @@ type Health struct {
 // crashReasons are container states that will not fix themselves.
 var crashReasons = []string{"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "CreateContainerError", "InvalidImageName", "RunContainerError"}
 
-// health waits (kstatus, through the ssa wait helpers) until every object
+// health waits until every object is current, one fails, or the timeout
+// passes: from the cluster's shared watch once started, else (pave apply,
+// kinds pave may not watch) by polling each object through kstatus.
+func (a *Applier) health(ctx context.Context, objects []*unstructured.Unstructured, changes []Change) Health {
+	if w := a.watcher(); w != nil {
+		if minGen, err := a.generations(ctx, objects, changes); err == nil {
+			if h, err := a.waitWatched(ctx, w, objects, minGen); err == nil {
+				return h
+			}
+		}
+	}
+	return a.poll(ctx, objects)
+}
+
+// poll waits (kstatus, through the ssa wait helpers) until every object
 // is current, one fails, or the timeout passes.
-func (a *Applier) health(ctx context.Context, objects []*unstructured.Unstructured) Health {
+func (a *Applier) poll(ctx context.Context, objects []*unstructured.Unstructured) Health {
 	set := object.UnstructuredSetToObjMetadataSet(objects)
 	err := a.Cluster.Manager.WaitForSetWithContext(ctx, set, ssa.WaitOptions{
 		Interval: a.Options.PollInterval,
@@ -52,7 +66,13 @@ func (a *Applier) health(ctx context.Context, objects []*unstructured.Unstructur
 	if err == nil {
 		return Health{Status: HealthReady, Message: fmt.Sprintf("%d objects ready", len(objects))}
 	}
-	// Find the first object that is not current and say why.
+	return a.diagnose(ctx, objects, err)
+}
+
+// diagnose finds, with fresh reads, the first object that is not current
+// and says why (its pods' problems included); err is what the wait
+// ended with.
+func (a *Applier) diagnose(ctx context.Context, objects []*unstructured.Unstructured, err error) Health {
 	for _, o := range objects {
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(o.GroupVersionKind())

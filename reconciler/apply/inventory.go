@@ -181,28 +181,28 @@ func listInventories(ctx context.Context, c client.Client) ([]*Inventory, error)
 }
 
 // writeInventory server-side applies the inventory ConfigMap, creating the
-// system namespace when needed.
+// system namespace when it is missing (one request when it exists).
 func writeInventory(ctx context.Context, c client.Client, inv *Inventory) error {
-	ns := &corev1.Namespace{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-		ObjectMeta: metav1.ObjectMeta{Name: SystemNamespace, Labels: map[string]string{render.LabelManagedBy: render.ManagedBy}},
-	}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(ns), &corev1.Namespace{}); apierrors.IsNotFound(err) {
-		if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create namespace %s: %w", SystemNamespace, err)
+	patch := func() error {
+		cm, err := inv.configMap()
+		if err != nil {
+			return err
 		}
-	} else if err != nil {
-		return fmt.Errorf("read namespace %s: %w", SystemNamespace, err)
+		//nolint:staticcheck // client.Apply with an object is the controller-runtime SSA entry point.
+		if err := c.Patch(ctx, cm, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+			return fmt.Errorf("write inventory %s: %w", cm.Name, err)
+		}
+		return nil
 	}
-	cm, err := inv.configMap()
-	if err != nil {
-		return err
+	err := patch()
+	if apierrors.IsNotFound(err) {
+		// An apply creates the ConfigMap: only its namespace can be missing.
+		if err := ensureSystemNamespace(ctx, c); err != nil {
+			return err
+		}
+		err = patch()
 	}
-	//nolint:staticcheck // client.Apply with an object is the controller-runtime SSA entry point.
-	if err := c.Patch(ctx, cm, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("write inventory %s: %w", cm.Name, err)
-	}
-	return nil
+	return err
 }
 
 // deleteInventory removes a service's inventory from a cluster.

@@ -134,6 +134,11 @@ func TestOwnershipBeforeEveryWrite(t *testing.T) {
 		if err := writeInventory(ctx, c, inv); err != nil {
 			t.Fatal(err)
 		}
+		// The next round lists the inventories again, the poisoned one with
+		// them.
+		if _, err := a.LoadInventories(ctx); err != nil {
+			t.Fatal(err)
+		}
 		got := a.Apply(ctx, cat.Config, renderedCopy(t, cat, "own/b", "staging"), false, nil)
 		if got.Err != nil {
 			t.Fatal(got.Err)

@@ -27,7 +27,7 @@ type PruneBudget struct {
 // NewPruneBudget counts the pave-managed objects of a cluster from its
 // inventories. allow disables the guard (--allow-mass-prune).
 func (a *Applier) NewPruneBudget(ctx context.Context, allow bool) (*PruneBudget, error) {
-	invs, err := listInventories(ctx, a.Cluster.Client)
+	invs, err := a.Inventories(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (a *Applier) prune(ctx context.Context, team, service, env string, stale []
 // inventory, under the same guard.
 func (a *Applier) Remove(ctx context.Context, team, service, env string, budget *PruneBudget) *Result {
 	out := &Result{Service: team + "/" + service, Environment: env, Cluster: a.Cluster.Name}
-	inv, err := readInventory(ctx, a.Cluster.Client, team, service, env)
+	inv, err := a.inventory(ctx, team, service, env)
 	if err != nil {
 		out.Err = err
 		return out
@@ -145,7 +145,7 @@ func (a *Applier) Remove(ctx context.Context, team, service, env string, budget 
 	}
 	if len(failed) > 0 {
 		inv.Objects = failed
-		if err := writeInventory(ctx, a.Cluster.Client, inv); err != nil {
+		if err := a.saveInventory(ctx, inv); err != nil {
 			out.Err = err
 			return out
 		}
@@ -156,7 +156,7 @@ func (a *Applier) Remove(ctx context.Context, team, service, env string, budget 
 	// stays, a failed delete is retried.
 	if err := deleteState(ctx, a.Cluster.Client, team, service, env); err != nil {
 		out.Err = err
-	} else if err := deleteInventory(ctx, a.Cluster.Client, team, service, env); err != nil {
+	} else if err := a.dropInventory(ctx, team, service, env); err != nil {
 		out.Err = err
 	}
 	out.Health = Health{Status: HealthPruned, Message: "removed from the catalog; all objects pruned"}
@@ -164,7 +164,11 @@ func (a *Applier) Remove(ctx context.Context, team, service, env string, budget 
 }
 
 // Inventories lists the cluster's inventories (to find services that left
-// the catalog, and to rebuild status on start).
+// the catalog, and to rebuild status on start): from the index once
+// LoadInventories loaded it, else from the API server.
 func (a *Applier) Inventories(ctx context.Context) ([]*Inventory, error) {
+	if invs, ok := a.index.all(); ok {
+		return invs, nil
+	}
 	return listInventories(ctx, a.Cluster.Client)
 }

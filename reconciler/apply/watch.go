@@ -1,0 +1,313 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	"github.com/fluxcd/pkg/ssa"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	crcache "sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pave-dev/pave/render"
+)
+
+// watch is a cluster's shared view of the objects pave applied, for
+// health: one informer per kind, over every object labelled with a pave
+// team, shared by all the services and environments of the cluster. A
+// service waiting for health reads its objects from it and is woken by
+// their changes, instead of polling the API server; memory stays flat as
+// services grow because the informers keep only what kstatus reads (no
+// managed fields, annotations or pod templates). A kind pave may not list
+// and watch (RBAC) is polled, as before.
+type watch struct {
+	cluster *Cluster
+	cache   crcache.Cache
+	ctx     context.Context
+
+	mu sync.Mutex
+	// kinds: each kind's informer, once started (or refused).
+	kinds map[schema.GroupVersionKind]*kindWatch
+	// waiters are woken by a change of the object (ObjectRef.key()).
+	waiters map[string]map[chan struct{}]struct{}
+}
+
+type kindWatch struct {
+	decided chan struct{} // closed once watched or refused is known
+	watched bool
+}
+
+// statusless are the kinds whose objects are current as soon as they are
+// written (kstatus: no status to wait for): health does not read them.
+var statusless = map[schema.GroupKind]bool{
+	{Kind: "ConfigMap"}: true, {Kind: "Secret"}: true, {Kind: "ServiceAccount"}: true,
+	{Group: "rbac.authorization.k8s.io", Kind: "Role"}: true, {Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}: true,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}: true, {Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}: true,
+	{Group: "networking.k8s.io", Kind: "NetworkPolicy"}: true,
+}
+
+// informerSyncTimeout bounds how long a kind's informer may take to list
+// before its objects are polled instead.
+const informerSyncTimeout = 30 * time.Second
+
+// Watch starts the cluster's shared informers for health; they stop with
+// ctx or stop. Until it is called, health polls each object.
+func (a *Applier) Watch(ctx context.Context) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		if err != nil {
+			cancel()
+		}
+	}()
+	cfg := rest.CopyConfig(a.Cluster.Config)
+	cfg.Timeout = 0 // watches are long requests; the client's timeout would cut them
+	team, err := labels.NewRequirement(render.LabelTeam, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
+	c, err := crcache.New(cfg, crcache.Options{
+		Mapper:               a.Cluster.mapper,
+		DefaultLabelSelector: labels.NewSelector().Add(*team),
+		DefaultTransform:     trimForHealth,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: watch: %w", a.Cluster.Name, err)
+	}
+	w := &watch{cluster: a.Cluster, cache: c, ctx: ctx, kinds: map[schema.GroupVersionKind]*kindWatch{}, waiters: map[string]map[chan struct{}]struct{}{}}
+	go func() { _ = c.Start(ctx) }()
+	a.mu.Lock()
+	a.watch = w
+	a.mu.Unlock()
+	return func() {
+		cancel()
+		a.mu.Lock()
+		if a.watch == w {
+			a.watch = nil
+		}
+		a.mu.Unlock()
+	}, nil
+}
+
+func (a *Applier) watcher() *watch {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.watch
+}
+
+// trimForHealth keeps what kstatus reads of an object: metadata without
+// managed fields or annotations, spec without its pod template, status.
+func trimForHealth(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	u.SetManagedFields(nil)
+	u.SetAnnotations(nil)
+	unstructured.RemoveNestedField(u.Object, "spec", "template")
+	unstructured.RemoveNestedField(u.Object, "spec", "jobTemplate")
+	return u, nil
+}
+
+// kind starts (once) the informer of a kind and reports whether its
+// objects can be read from the watch.
+func (w *watch) kind(ctx context.Context, gvk schema.GroupVersionKind) bool {
+	w.mu.Lock()
+	k, ok := w.kinds[gvk]
+	if !ok {
+		k = &kindWatch{decided: make(chan struct{})}
+		w.kinds[gvk] = k
+	}
+	w.mu.Unlock()
+	if ok {
+		select {
+		case <-k.decided:
+			return k.watched
+		case <-ctx.Done():
+			return false
+		}
+	}
+	k.watched = w.start(gvk)
+	close(k.decided)
+	return k.watched
+}
+
+// start lists a kind once to see that pave may (RBAC), then starts its
+// informer and waits for it to sync.
+func (w *watch) start(gvk schema.GroupVersionKind) bool {
+	probe := &unstructured.UnstructuredList{}
+	probe.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := w.cluster.Client.List(w.ctx, probe, client.Limit(1), client.HasLabels{render.LabelTeam}); err != nil {
+		return false
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(gvk)
+	ctx, cancel := context.WithTimeout(w.ctx, informerSyncTimeout)
+	defer cancel()
+	inf, err := w.cache.GetInformer(ctx, obj, crcache.BlockUntilSynced(true))
+	if err != nil {
+		_ = w.cache.RemoveInformer(w.ctx, obj)
+		return false
+	}
+	notify := func(o any) {
+		if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+			o = d.Obj
+		}
+		if m, ok := o.(metav1.Object); ok {
+			w.wake(ObjectRef{Group: gvk.Group, Kind: gvk.Kind, Namespace: m.GetNamespace(), Name: m.GetName()}.key())
+		}
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    notify,
+		UpdateFunc: func(_, o any) { notify(o) },
+		DeleteFunc: notify,
+	}); err != nil {
+		_ = w.cache.RemoveInformer(w.ctx, obj)
+		return false
+	}
+	return true
+}
+
+func (w *watch) wake(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for ch := range w.waiters[key] {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// subscribe wakes ch on any change of the objects; the returned func
+// unsubscribes.
+func (w *watch) subscribe(keys []string, ch chan struct{}) func() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, k := range keys {
+		if w.waiters[k] == nil {
+			w.waiters[k] = map[chan struct{}]struct{}{}
+		}
+		w.waiters[k][ch] = struct{}{}
+	}
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, k := range keys {
+			delete(w.waiters[k], ch)
+			if len(w.waiters[k]) == 0 {
+				delete(w.waiters, k)
+			}
+		}
+	}
+}
+
+// errPoll says health cannot come from the watch for these objects.
+var errPoll = errors.New("not watched")
+
+// waitWatched waits, from the watch, until every object is current (Ready),
+// one fails, or the timeout passes. minGen holds, for an object this
+// reconcile changed, the generation the watch must have seen before its
+// status counts (a stale copy would report the old spec's status).
+func (a *Applier) waitWatched(ctx context.Context, w *watch, objects []*unstructured.Unstructured, minGen map[string]int64) (Health, error) {
+	var keys []string
+	var watched []*unstructured.Unstructured
+	for _, o := range objects {
+		gvk := o.GroupVersionKind()
+		if statusless[gvk.GroupKind()] {
+			continue
+		}
+		if !w.kind(ctx, gvk) {
+			return Health{}, errPoll
+		}
+		keys = append(keys, RefOf(o).key())
+		watched = append(watched, o)
+	}
+	ready := Health{Status: HealthReady, Message: fmt.Sprintf("%d objects ready", len(objects))}
+	if len(watched) == 0 {
+		return ready, nil
+	}
+	wake := make(chan struct{}, 1)
+	defer w.subscribe(keys, wake)()
+	timeout := time.NewTimer(a.Options.WaitTimeout)
+	defer timeout.Stop()
+	for {
+		pending, failed := "", false
+		for _, o := range watched {
+			live := &unstructured.Unstructured{}
+			live.SetGroupVersionKind(o.GroupVersionKind())
+			err := w.cache.Get(ctx, client.ObjectKeyFromObject(o), live)
+			switch {
+			case apierrors.IsNotFound(err):
+				pending = RefOf(o).String() + ": not found yet"
+			case err != nil:
+				return Health{}, errPoll
+			case live.GetGeneration() < minGen[RefOf(o).key()]:
+				pending = RefOf(o).String() + ": the change is not observed yet"
+			default:
+				res, err := status.Compute(live)
+				switch {
+				case err != nil:
+					pending = RefOf(o).String() + ": " + err.Error()
+				case res.Status == status.FailedStatus:
+					failed = true
+				case res.Status != status.CurrentStatus:
+					pending = RefOf(o).String() + ": " + res.Message
+				}
+			}
+			if failed || pending != "" {
+				break
+			}
+		}
+		switch {
+		case failed:
+			return a.diagnose(ctx, objects, errors.New("an object failed")), nil
+		case pending == "":
+			return ready, nil
+		}
+		select {
+		case <-wake:
+		case <-timeout.C:
+			return a.diagnose(ctx, objects, fmt.Errorf("timed out after %s: %s", a.Options.WaitTimeout, pending)), nil
+		case <-ctx.Done():
+			return Health{Status: HealthProgressing, Message: ctx.Err().Error()}, nil
+		}
+	}
+}
+
+// generations holds, for each statusful object an apply created or
+// changed, the generation the watch's copy must reach before its status
+// counts (what a read says now; kinds without generations have 0).
+func (a *Applier) generations(ctx context.Context, objects []*unstructured.Unstructured, changes []Change) (map[string]int64, error) {
+	action := map[string]ssa.Action{}
+	for _, c := range changes {
+		action[c.Object.key()] = c.Action
+	}
+	out := map[string]int64{}
+	for _, o := range objects {
+		k := RefOf(o).key()
+		if statusless[o.GroupVersionKind().GroupKind()] {
+			continue
+		}
+		// A created object counts once the watch has it at all.
+		if action[k] == ssa.ConfiguredAction {
+			m := &metav1.PartialObjectMetadata{}
+			m.SetGroupVersionKind(o.GroupVersionKind())
+			if err := a.Cluster.Client.Get(ctx, client.ObjectKeyFromObject(o), m); err != nil {
+				return nil, err
+			}
+			out[k] = m.GetGeneration()
+		}
+	}
+	return out, nil
+}
