@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/pave-dev/pave/catalog"
 )
@@ -26,9 +27,38 @@ type Cache struct {
 	used map[string]bool
 }
 
+// cached is one render, kept as the compact JSON of its objects rather
+// than as objects: a decoded object takes several times the memory of its
+// JSON, and a daemon keeps every service's render of every environment.
+// Each result decodes its own copy (a fraction of a render's cost).
 type cached struct {
-	objects []*unstructured.Unstructured
-	hash    string
+	data []byte
+	hash string
+}
+
+func newCached(objs []*unstructured.Unstructured) (*cached, error) {
+	list := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		list[i] = o.Object
+	}
+	data, err := json.Marshal(list)
+	if err != nil {
+		return nil, err
+	}
+	return &cached{data: data, hash: hashObjects(objs)}, nil
+}
+
+// objects decodes a fresh copy of the render's objects.
+func (c *cached) objects() ([]*unstructured.Unstructured, error) {
+	var list []map[string]any
+	if err := utiljson.Unmarshal(c.data, &list); err != nil {
+		return nil, err
+	}
+	out := make([]*unstructured.Unstructured, len(list))
+	for i, m := range list {
+		out[i] = &unstructured.Unstructured{Object: m}
+	}
+	return out, nil
 }
 
 // NewCache returns an empty cache.

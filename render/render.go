@@ -216,7 +216,7 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 		return nil, fail("", "%v", err)
 	}
 	if c, ok := r.cache.get(key); ok {
-		return r.result(svc, envName, namespace, gp, c), nil
+		return r.result(svc, envName, namespace, gp, c)
 	}
 
 	var vals map[string]any
@@ -265,24 +265,32 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 			return nil, fail("", "template %s renders %s twice", gp.ID(), objectID(objs[i]))
 		}
 	}
-	c := &cached{objects: objs}
-	c.hash = hashObjects(objs)
+	c, err := newCached(objs)
+	if err != nil {
+		return nil, fail("", "keep the render: %v", err)
+	}
 	r.cache.put(key, c)
-	return r.result(svc, envName, namespace, gp, c), nil
+	return r.result(svc, envName, namespace, gp, c)
 }
 
-// result builds a Result from a cached render, stamping the revision on
-// copies so the cached objects stay revision-free.
-func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *goldenPath, c *cached) *Result {
-	objs := c.objects
+// result builds a Result from a cached render: a fresh copy of its
+// objects, with the revision stamped on all but the Namespace.
+func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *goldenPath, c *cached) (*Result, error) {
+	objs, err := c.objects()
+	if err != nil {
+		return nil, fieldError(svc, env, "", fmt.Sprintf("template %s: read the kept render: %v", gp.ID(), err))
+	}
 	if r.opts.Revision != "" {
-		objs = make([]*unstructured.Unstructured, len(c.objects))
-		for i, o := range c.objects {
+		for _, o := range objs {
 			if o.GetKind() == "Namespace" {
-				objs[i] = o
 				continue
 			}
-			objs[i] = withRevision(o, r.opts.Revision)
+			ann := o.GetAnnotations()
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[AnnotationRevision] = r.opts.Revision
+			o.SetAnnotations(ann)
 		}
 	}
 	return &Result{
@@ -300,31 +308,7 @@ func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *golde
 		KubeVersions: gp.kubeVersions,
 
 		AllowedNamespaces: r.cat.Config.Templates[gp.name].AllowNamespaces,
-	}
-}
-
-// withRevision returns a copy of a cached object with the revision
-// annotation. Only the maps on the way to the annotation are copied; the
-// rest (spec) is shared, as results are read-only.
-func withRevision(o *unstructured.Unstructured, revision string) *unstructured.Unstructured {
-	obj := make(map[string]any, len(o.Object))
-	for k, v := range o.Object {
-		obj[k] = v
-	}
-	md, _ := o.Object["metadata"].(map[string]any)
-	meta := make(map[string]any, len(md)+1)
-	for k, v := range md {
-		meta[k] = v
-	}
-	old, _ := md["annotations"].(map[string]any)
-	ann := make(map[string]any, len(old)+1)
-	for k, v := range old {
-		ann[k] = v
-	}
-	ann[AnnotationRevision] = revision
-	meta["annotations"] = ann
-	obj["metadata"] = meta
-	return &unstructured.Unstructured{Object: obj}
+	}, nil
 }
 
 func hashObjects(objs []*unstructured.Unstructured) string {

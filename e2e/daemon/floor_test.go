@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -151,4 +153,49 @@ func floorApply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unst
 		}
 	}
 	return nil
+}
+
+// BenchmarkFloorQPS applies the bench catalog (PAVE_BENCH_SERVICES
+// web-services, default 1000, in both clusters) with the floor's client at
+// several client-side limits, and reports each one's time as a ratio to the
+// unlimited one: the measurement pave's --qps and --burst defaults come
+// from (docs/operations.md).
+// Run it alone: go test ./e2e/daemon -run '^$' -bench FloorQPS -benchtime 1x -timeout 60m
+func BenchmarkFloorQPS(b *testing.B) {
+	size := 1000
+	if n, err := strconv.Atoi(os.Getenv("PAVE_BENCH_SERVICES")); err == nil && n > 0 {
+		size = n
+	}
+	dir := b.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../catalog-repo-example")); err != nil {
+		b.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(dir, "services"))
+	os.RemoveAll(filepath.Join(dir, "exceptions"))
+	teams := []string{"payments", "storefront", "data"}
+	for j := range size {
+		team, name := teams[j%3], fmt.Sprintf("q-svc-%04d", j)
+		file := filepath.Join(dir, "services", team, name, "service.yaml")
+		os.MkdirAll(filepath.Dir(file), 0o755)
+		os.WriteFile(file, fmt.Appendf(nil, "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: %s, team: %s}\nspec:\n  template: web-service\n  image: registry.example.com/%s/%s:1.0.0\n  port: 8080\n  replicas: 2\n", name, team, team, name), 0o644)
+	}
+	limits := []struct {
+		qps   float32
+		burst int
+	}{{50, 100}, {100, 200}, {200, 400}, {500, 1000}, {-1, 0}} // -1: no client-side limit
+	took := map[float32]time.Duration{}
+	for i := 0; i < b.N; i++ {
+		for _, l := range limits {
+			resetClusters(b)
+			took[l.qps] = applyFloor(b, dir, l.qps, l.burst, 16)
+		}
+	}
+	for _, l := range limits {
+		name := fmt.Sprintf("qps%.0f", l.qps)
+		if l.qps < 0 {
+			name = "unlimited"
+		}
+		b.ReportMetric(took[l.qps].Seconds(), name+"-s")
+		b.ReportMetric(took[l.qps].Seconds()/took[-1].Seconds(), name+"/unlimited")
+	}
 }
