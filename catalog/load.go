@@ -62,6 +62,49 @@ type LoadOptions struct {
 	// claims the host: a newcomer claiming it is refused, the holder is
 	// not. Without them, a host claimed by two services is refused on both.
 	HostClaims HostClaims
+	// Previous, with Changed (the paths that differ between Previous's
+	// revision and this one), lets a load keep Previous's parsed services
+	// whose folders did not change instead of reading and validating them
+	// again: what the daemon does on each commit. Only a commit that
+	// changes nothing but services and exceptions keeps any (pave.yaml or
+	// a template decides what a service.yaml may say).
+	Previous *Catalog
+	Changed  []string
+}
+
+// reusable returns the services of opts.Previous a load may keep, by file:
+// those whose folder no changed path is in, when every changed path is a
+// service's or an exception's (or outside the catalog's folders).
+func (opts LoadOptions) reusable() map[string]*Service {
+	if opts.Previous == nil {
+		return nil
+	}
+	dirty := map[string]bool{}
+	for _, p := range opts.Changed {
+		switch {
+		case strings.HasPrefix(p, ServicesDir+"/"):
+			parts := strings.SplitN(p, "/", 4)
+			if len(parts) < 4 {
+				return nil // a file directly under services/ or a team's folder
+			}
+			dirty[path.Join(parts[0], parts[1], parts[2])] = true
+		case strings.HasPrefix(p, ExceptionsDir+"/"):
+			// Exceptions are read again on every load.
+		case p == ConfigFile || strings.HasPrefix(p, TemplatesDir+"/") || strings.HasPrefix(p, PoliciesDir+"/"):
+			return nil
+		case !strings.Contains(p, "/"):
+			// A file at the root (a README): nothing a service depends on.
+		default:
+			return nil
+		}
+	}
+	keep := map[string]*Service{}
+	for _, svc := range opts.Previous.Services {
+		if !dirty[path.Dir(svc.File)] {
+			keep[svc.File] = svc
+		}
+	}
+	return keep
 }
 
 // Template is a golden-path chart under templates/<name>/.
@@ -183,9 +226,17 @@ func LoadWith(fsys fs.FS, opts LoadOptions) (*Catalog, error) {
 	for file := range linked {
 		present[ServiceIDOf(file)] = true
 	}
+	keep := opts.reusable()
 	for _, file := range files {
 		present[ServiceIDOf(file)] = true
 		if linked[file] {
+			continue
+		}
+		if prev, ok := keep[file]; ok {
+			// Unchanged since the previous load: the same bytes against the
+			// same pave.yaml and templates. A copy, as loading sets fields.
+			s := *prev
+			c.Services = append(c.Services, &s)
 			continue
 		}
 		ctx.team, ctx.name, _ = Owner(file)

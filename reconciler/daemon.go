@@ -300,13 +300,27 @@ func (d *Daemon) fetch(ctx context.Context) {
 	d.Metrics.RevisionInfo.WithLabelValues(rev.ID, rev.Branch).Set(1)
 
 	loadStart := d.clock.Now()
-	// An ingress host stays with the service that held it at the last
-	// revision loaded; only a newcomer claiming it is refused.
-	var held catalog.HostClaims
-	if prev != nil {
-		held = prev.cat.HostClaims()
+	// What changed since the revision loaded last: the services a commit
+	// does not touch are not read again, nor the policies recompiled.
+	all := prev == nil
+	var changed []string
+	if !all {
+		var err error
+		if changed, err = source.ChangedPaths(prev.rev, rev); err != nil {
+			log.Error(err, "could not diff revisions; reconciling everything")
+			all = true
+		}
 	}
-	snap, err := d.load(rev, held)
+	opts := catalog.LoadOptions{}
+	if prev != nil {
+		// An ingress host stays with the service that held it at the last
+		// revision loaded; only a newcomer claiming it is refused.
+		opts.HostClaims = prev.cat.HostClaims()
+		if !all {
+			opts.Previous, opts.Changed = prev.cat, changed
+		}
+	}
+	snap, err := d.load(rev, opts, prev)
 	d.Metrics.ReconcileDuration.WithLabelValues("load").Observe(d.clock.Since(loadStart).Seconds())
 	if err != nil {
 		d.catalogInvalid(log, rev, err)
@@ -315,19 +329,12 @@ func (d *Daemon) fetch(ctx context.Context) {
 	cat := snap.cat
 
 	// Which services does this revision affect?
-	all := prev == nil
 	var affected, own []string
 	if !all {
-		changed, err := source.ChangedPaths(prev.rev, rev)
-		if err != nil {
-			log.Error(err, "could not diff revisions; reconciling everything")
-			all = true
-		} else {
-			impact := catalog.Affected(changed, prev.cat, cat)
-			all = impact.All
-			affected = append(impact.Services, impact.Removed...)
-			own = impact.Own
-		}
+		impact := catalog.Affected(changed, prev.cat, cat)
+		all = impact.All
+		affected = append(impact.Services, impact.Removed...)
+		own = impact.Own
 	}
 	// The waves are planned before the revision is swapped in, and swapped
 	// in with it: no reconcile may see the new revision without them.

@@ -236,7 +236,7 @@ func (d *Daemon) snapshotOf(ctx context.Context, id string) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap, err := d.load(rev, nil)
+	snap, err := d.load(rev, catalog.LoadOptions{}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("load revision %s: %w", rev.Short(), err)
 	}
@@ -246,14 +246,21 @@ func (d *Daemon) snapshotOf(ctx context.Context, id string) (*snapshot, error) {
 	return snap, nil
 }
 
-// load builds a snapshot of a revision.
-func (d *Daemon) load(rev *source.Revision, held catalog.HostClaims) (*snapshot, error) {
-	cat, err := catalog.LoadWith(rev.FS, catalog.LoadOptions{HostClaims: held})
+// load builds a snapshot of a revision. With opts.Previous (prev's
+// catalog), the services no changed path touches are kept from it, and so
+// are prev's compiled policies when neither policies/ nor pave.yaml
+// changed.
+func (d *Daemon) load(rev *source.Revision, opts catalog.LoadOptions, prev *snapshot) (*snapshot, error) {
+	cat, err := catalog.LoadWith(rev.FS, opts)
 	if err != nil {
 		return nil, err
 	}
-	engine, err := policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config})
-	if err != nil {
+	var engine *policy.Engine
+	if prev != nil && opts.Previous != nil && !slices.ContainsFunc(opts.Changed, func(p string) bool {
+		return p == catalog.ConfigFile || strings.HasPrefix(p, catalog.PoliciesDir+"/")
+	}) {
+		engine = prev.engine
+	} else if engine, err = policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config}); err != nil {
 		return nil, err
 	}
 	rnd := render.New(cat, render.Options{Revision: rev.ID, Cache: d.cache})
