@@ -37,8 +37,8 @@ func TestLoadKeepsUnchangedServices(t *testing.T) {
 		return *s.Spec.Replicas
 	}
 	for _, tc := range []struct {
-		name                      string
-		changed                   []string
+		name                     string
+		changed                  []string
 		checkoutRead, webReadToo bool
 	}{
 		{"one service", []string{checkout}, true, false},
