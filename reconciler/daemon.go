@@ -173,6 +173,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer resync.Stop()
 	poll := d.clock.NewTimer(d.nextPoll())
 	defer poll.Stop()
+	var owned <-chan struct{} // the shard's share changed (nil: not sharded)
+	if d.opts.Owner != nil {
+		owned = d.opts.Owner.Changes()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -198,6 +202,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.fetch(ctx)
 		case <-resync.C():
 			d.enqueueAll(true)
+		case <-owned:
+			d.reshard(ctx)
 		}
 	}
 }
@@ -340,6 +346,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 				keys = append(keys, pairKey{id, env})
 			}
 		}
+		keys = d.owned(keys)
 	}
 	log.Info("new revision", "message", rev.Message, "affected", len(keys), "all", all)
 	// A commit that changes a service releases the rollback holding it.
@@ -368,7 +375,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 	}
 	// A rollout carried over from an older revision goes on from the
 	// wave it stands at, whether or not this commit touches it.
-	for _, k := range d.openWaves(ctx, snap) {
+	for _, k := range d.owned(d.openWaves(ctx, snap)) {
 		d.queue.Add(k)
 	}
 	d.cache.Sweep()
@@ -440,7 +447,7 @@ func (d *Daemon) allPairs(snap *snapshot) []pairKey {
 			}
 		}
 	}
-	return keys
+	return d.owned(keys)
 }
 
 // enqueueAll queues every pair; with resync, each is checked for drift.

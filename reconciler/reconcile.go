@@ -107,6 +107,15 @@ type step func(ctx context.Context, p *pairRun, r *result) bool
 // revision, and records the outcome once. It returns true when the pair
 // should be retried with backoff.
 func (d *Daemon) reconcile(ctx context.Context, k pairKey) (retry bool) {
+	parent := ctx
+	if o := d.opts.Owner; o != nil {
+		claimed, release, ok := o.Claim(ctx, k.Service)
+		if !ok {
+			return false // another replica's, or not yet this one's: left as it is
+		}
+		defer release()
+		ctx = claimed
+	}
 	d.mu.RLock()
 	newest := d.snap
 	d.mu.RUnlock()
@@ -139,7 +148,12 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey) (retry bool) {
 		log: d.log.WithValues("service", k.Service, "environment", k.Environment, "revision", snap.rev.Short()),
 	}
 	r := &result{}
-	defer func() { retry = d.record(ctx, p, r) }()
+	defer func() {
+		if ctx.Err() != nil && parent.Err() == nil {
+			return // the claim lapsed: another replica takes the pair over, nothing is recorded here
+		}
+		retry = d.record(ctx, p, r)
+	}()
 	if dec.snap == nil {
 		r.reason, r.message = ReasonWaiting, dec.gate
 		return
