@@ -76,7 +76,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"sharded", func(o *Options) { o.Shards, o.Identity = 3, "pave-5c8d7-x2k9q" }, ""},
 		{"zero shards", func(o *Options) { o.Shards = 0 }, "--shards must be at least 1, got 0"},
 		{"identity not a name", func(o *Options) { o.Shards, o.Identity = 2, "Pave_1" }, `--shard-identity "Pave_1"`},
-		{"fraction of a second", func(o *Options) { o.Shards, o.Identity, o.LeaseDuration = 2, "a", 1500 * 1e6 }, "--shard-lease-duration must be whole seconds"},
+		{"fraction of a second", func(o *Options) { o.Shards, o.Identity, o.LeaseDuration = 2, "a", 1500*1e6 }, "--shard-lease-duration must be whole seconds"},
 		{"deadline not shorter", func(o *Options) { o.Shards, o.Identity, o.RenewDeadline = 2, "a", o.LeaseDuration }, "--shard-renew-deadline (15s) must be positive and shorter"},
 		{"period not shorter", func(o *Options) { o.Shards, o.Identity, o.RenewPeriod = 2, "a", o.RenewDeadline }, "--shard-renew-period (10s) must be positive and shorter"},
 	} {
