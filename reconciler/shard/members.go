@@ -65,6 +65,7 @@ type Members struct {
 	nextClaim int
 	print     string // fingerprint of what claims depend on
 	fenced    bool   // claims were cancelled for want of a renewal
+	started   time.Time
 }
 
 // peer is another member, as last listed.
@@ -88,12 +89,13 @@ func New(log logr.Logger, client coordinationclient.LeasesGetter, opts Options) 
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
+	opts.Identity = opts.identity()
 	inc := make([]byte, 6)
 	if _, err := rand.Read(inc); err != nil {
 		return nil, err
 	}
 	return &Members{
-		log: log, leases: client.Leases(opts.Namespace), opts: opts, clock: opts.Clock,
+		log: log.WithValues("shard", opts.Identity), leases: client.Leases(opts.Namespace), opts: opts, clock: opts.Clock,
 		holder:  opts.Identity + "/" + hex.EncodeToString(inc),
 		changes: make(chan struct{}, 1), wake: make(chan struct{}, 1), ready: make(chan struct{}),
 		peers: map[string]*peer{}, claims: map[string]map[int]context.CancelFunc{},
@@ -201,6 +203,9 @@ func (m *Members) Run(ctx context.Context) error {
 	stopWatch := make(chan struct{})
 	defer close(stopWatch)
 	go m.watchdog(stopWatch)
+	m.mu.Lock()
+	m.started = m.clock.Now()
+	m.mu.Unlock()
 	for {
 		if err := m.cycle(ctx); err != nil && ctx.Err() == nil {
 			m.log.Error(err, "shard membership")
@@ -229,7 +234,7 @@ func (m *Members) cycle(ctx context.Context) error {
 		}
 		m.mu.Lock()
 		pub := m.published
-		if m.drained() {
+		if m.drained() && m.quorate() {
 			pub = m.view
 		}
 		m.mu.Unlock()
@@ -248,6 +253,14 @@ func (m *Members) holding() *coordinationv1.Lease {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.lease
+}
+
+// quorate: this replica has taken on a view before, or sees the --shards
+// members, or has waited a lease duration for them. On start, a replica
+// waits for the others so that the first to start does not apply every
+// service only to hand most of them over moments later. With m.mu held.
+func (m *Members) quorate() bool {
+	return len(m.published) > 0 || len(m.view) >= m.opts.Shards || m.clock.Since(m.started) >= m.opts.LeaseDuration
 }
 
 // drained: no claim runs on a service the current view gives to another
@@ -432,7 +445,7 @@ func (m *Members) observe(ctx context.Context) (bool, error) {
 	}
 	slices.Sort(view)
 	if !slices.Equal(view, m.view) {
-		m.log.Info("members changed", "members", view, "was", m.view)
+		m.log.Info("members changed", "members", view, "was", m.view, "shards", m.opts.Shards)
 		m.view = view
 	}
 	// Services the view gives to others: their reconciles stop now.
@@ -460,7 +473,7 @@ func (m *Members) observe(ctx context.Context) (bool, error) {
 			delete(m.peers, strings.TrimPrefix(l.Name, LeasePrefix))
 		}
 	}
-	return !slices.Equal(m.view, m.published) && m.drained(), nil
+	return !slices.Equal(m.view, m.published) && m.drained() && m.quorate(), nil
 }
 
 // signal tells the daemon when what it may claim changed. With m.mu held.

@@ -103,7 +103,7 @@ func startReplica(t *testing.T, ns, id string, l *ledger, svcs []string) *replic
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.m, err = New(testr.NewWithOptions(t, testr.Options{Verbosity: 0}).WithValues("shard", id), cs.CoordinationV1(), testOptions(ns, id))
+	r.m, err = New(testr.NewWithOptions(t, testr.Options{Verbosity: 0}), cs.CoordinationV1(), testOptions(ns, id))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,9 +40,8 @@ type Options struct {
 
 // DefaultOptions are the defaults of the sharding flags.
 func DefaultOptions() Options {
-	host, _ := os.Hostname()
 	return Options{
-		Shards: 1, Identity: host,
+		Shards: 1,
 		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RenewPeriod: 5 * time.Second,
 	}
 }
@@ -54,6 +53,15 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaseDuration, "shard-lease-duration", o.LeaseDuration, "how long a member Lease holds without renewal: a dead replica's share is taken over that long after its last renewal (whole seconds)")
 	fs.DurationVar(&o.RenewDeadline, "shard-renew-deadline", o.RenewDeadline, "a replica whose member Lease was not renewed for this long stops writing (shorter than --shard-lease-duration)")
 	fs.DurationVar(&o.RenewPeriod, "shard-renew-period", o.RenewPeriod, "how often a replica renews its member Lease and lists the others (shorter than --shard-renew-deadline)")
+}
+
+// identity is Identity, or the host name when it is empty.
+func (o Options) identity() string {
+	if o.Identity != "" {
+		return o.Identity
+	}
+	host, _ := os.Hostname()
+	return host
 }
 
 // Enabled reports whether the services are split between replicas.
@@ -68,10 +76,10 @@ func (o Options) Validate() error {
 	if !o.Enabled() {
 		return errors.Join(errs...)
 	}
-	if o.Identity == "" {
+	if id := o.identity(); id == "" {
 		errs = append(errs, errors.New("--shard-identity is required with --shards (the host name is empty)"))
-	} else if msgs := validation.IsDNS1123Subdomain(LeaseName(o.Identity)); len(msgs) > 0 {
-		errs = append(errs, fmt.Errorf("--shard-identity %q: lease name %s: %v", o.Identity, LeaseName(o.Identity), msgs))
+	} else if msgs := validation.IsDNS1123Subdomain(LeaseName(id)); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--shard-identity %q: lease name %s: %v", id, LeaseName(id), msgs))
 	}
 	if o.LeaseDuration < time.Second || o.LeaseDuration%time.Second != 0 {
 		errs = append(errs, fmt.Errorf("--shard-lease-duration must be whole seconds, at least 1s, got %s", o.LeaseDuration))
