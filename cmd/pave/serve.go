@@ -214,7 +214,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	}
 	var members *shard.Members
 	if o.shard.Enabled() {
-		if members, err = o.newMembers(log, clusters); err != nil {
+		if members, err = o.newMembers(ctx, log, clusters); err != nil {
 			return err
 		}
 		opts.Owner = members

@@ -14,9 +14,12 @@ import (
 
 // newMembers is this replica's shard membership, its Leases in
 // pave-system of the lease cluster.
-func (o *serveOptions) newMembers(log logr.Logger, clusters map[string]*apply.Cluster) (*shard.Members, error) {
+func (o *serveOptions) newMembers(ctx context.Context, log logr.Logger, clusters map[string]*apply.Cluster) (*shard.Members, error) {
 	cs, err := o.leaseClient(clusters)
 	if err != nil {
+		return nil, err
+	}
+	if err := ensureNamespace(ctx, cs); err != nil {
 		return nil, err
 	}
 	opts := o.shard
