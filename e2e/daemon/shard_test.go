@@ -43,7 +43,7 @@ func TestShardedReplicas(t *testing.T) {
 	for i, team := range []string{"payments", "storefront", "data", "payments", "storefront", "data", "payments", "storefront", "data", "payments"} {
 		name := fmt.Sprintf("shard-%02d", i)
 		ids = append(ids, team+"/"+name)
-		r.write(fmt.Sprintf("services/%s/%s/service.yaml", team, name), fmt.Sprintf("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: %s, team: %s}\nspec:\n  template: web-service\n  image: registry.example.com/%s/%s:1.0.0\n  port: 8080\n  replicas: 1\n", name, team, team, name))
+		r.write(fmt.Sprintf("services/%s/%s/service.yaml", team, name), fmt.Sprintf("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: %s, team: %s}\nspec:\n  template: web-service\n  image: registry.example.com/%s/%s:1.0.0\n  port: 8080\n  replicas: 2\n", name, team, team, name))
 	}
 	git(t, r.dir, "init", "-q", "-b", "main")
 	rev := r.commitPush("catalog")
@@ -127,13 +127,13 @@ func TestShardedReplicas(t *testing.T) {
 	// services is applied by a or b within 30 s of the kill.
 	var victim string
 	for _, s := range ids {
-		if shard.Assign(members, s) == "c" && strings.HasPrefix(s, "payments/shard-") {
+		if shard.Assign(members, s) == "c" && strings.Contains(s, "/shard-") {
 			victim = s
 			break
 		}
 	}
 	if victim == "" {
-		t.Fatal("c owns none of the payments/shard-* services; change the catalog")
+		t.Fatal("c owns none of the shard-* services; change the catalog")
 	}
 	team, name, _ := strings.Cut(victim, "/")
 	killed := time.Now()
