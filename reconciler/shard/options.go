@@ -41,7 +41,7 @@ type Options struct {
 // DefaultOptions are the defaults of the sharding flags.
 func DefaultOptions() Options {
 	return Options{
-		Shards: 1,
+		Shards:        1,
 		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RenewPeriod: 5 * time.Second,
 	}
 }
