@@ -133,6 +133,9 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 	if !opts.Apply.Wait {
 		log.Info("health is not measured (--wait-timeout 0): a later environment receives a revision as soon as the one before applied it")
 	}
+	if opts.Owner != nil {
+		d.Status.Only(opts.Owner.Owns) // a shard shows its own share
+	}
 	d.Metrics = NewMetrics(func() float64 { return float64(d.queue.Len()) })
 	d.events = newEventRecorder(log, appliers)
 	return d

@@ -222,7 +222,6 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	d := reconciler.New(log, src, appliers, opts)
 	var operator reconciler.Operator = d
 	if members != nil {
-		d.Status.Only(members.Owns)
 		d.Metrics.Registry.MustRegister(members.Collectors()...)
 		operator = shardOperator{Operator: d, m: members}
 	}
