@@ -70,33 +70,7 @@ func TestShardedReplicas(t *testing.T) {
 		}
 		return out
 	}
-	// splitAs holds when the live replicas have each applied their share
-	// (as Assign gives it over live) at revision, and list nothing else.
-	splitAs := func(live []string, revision string) func() (bool, string) {
-		return func() (bool, string) {
-			for _, id := range live {
-				svcs := reps[id].services()
-				var want []string
-				for _, s := range ids {
-					if shard.Assign(live, s) == id {
-						want = append(want, s)
-					}
-				}
-				if n := appliedAtOrAny(svcs, want, revision); n != len(want) {
-					return false, fmt.Sprintf("%s: %d of its %d services applied at %s", id, n, len(want), short(revision))
-				}
-				if len(svcs) != len(want) {
-					var got []string
-					for s := range svcs {
-						got = append(got, s)
-					}
-					sort.Strings(got)
-					return false, fmt.Sprintf("%s lists %v, its share is %v", id, got, want)
-				}
-			}
-			return true, ""
-		}
-	}
+	splitAs := func(live []string, revision string) func() (bool, string) { return splitAs(reps, ids, live, revision) }
 	took := waitFor(t, 3*time.Minute, "three shards apply the catalog", splitAs(members, rev))
 	t.Logf("first sync on three shards: %s", took.Round(time.Millisecond))
 	for id, svcs := range shares(members...) {
@@ -189,6 +163,75 @@ func TestShardedReplicas(t *testing.T) {
 		}
 	}
 	t.Logf("%d claims, none overlapping across replicas", len(claims))
+}
+
+// splitAs holds when the live replicas have each applied their share (as
+// Assign gives it over live) at revision ("": any), and list nothing else.
+func splitAs(reps map[string]*daemon, ids, live []string, revision string) func() (bool, string) {
+	return func() (bool, string) {
+		for _, id := range live {
+			svcs := reps[id].services()
+			var want []string
+			for _, s := range ids {
+				if shard.Assign(live, s) == id {
+					want = append(want, s)
+				}
+			}
+			if n := appliedAtOrAny(svcs, want, revision); n != len(want) {
+				return false, fmt.Sprintf("%s: %d of its %d services applied at %s", id, n, len(want), short(revision))
+			}
+			if len(svcs) != len(want) {
+				var got []string
+				for s := range svcs {
+					got = append(got, s)
+				}
+				sort.Strings(got)
+				return false, fmt.Sprintf("%s lists %v, its share is %v", id, got, want)
+			}
+		}
+		return true, ""
+	}
+}
+
+// TestShardedChartRBAC runs two shards as the ServiceAccount of
+// charts/pave with sharding.enabled, with exactly the chart's RBAC: the
+// example catalog is applied, split between them, and nothing they do is
+// forbidden; one stopped with SIGTERM releases its member Lease, and the
+// other takes its share without waiting for the Lease to lapse.
+func TestShardedChartRBAC(t *testing.T) {
+	resetClusters(t)
+	const release = "pave-chart-shards"
+	values := map[string]any{"leaderElection": false, "replicas": 2, "sharding": map[string]any{"enabled": true}}
+	stagingKubeconfig, _ := installChartRBAC(t, "staging", release, values)
+	prodKubeconfig, _ := installChartRBAC(t, "prod", release, values)
+	dir := filepath.Join(t.TempDir(), "catalog")
+	if err := os.CopyFS(dir, os.DirFS("../../catalog-repo-example")); err != nil {
+		t.Fatal(err)
+	}
+	logDir := t.TempDir()
+	reps := map[string]*daemon{}
+	for _, id := range []string{"x", "y"} {
+		reps[id] = startPave(t, filepath.Join(logDir, id+".log"), "--path", dir, "--cluster", "staging="+stagingKubeconfig, "--cluster", "prod="+prodKubeconfig,
+			"--interval", "1h", "--wait-timeout", "0", "--shards", "2", "--shard-identity", id)
+	}
+	waitFor(t, 3*time.Minute, "two shards apply the catalog as the chart's ServiceAccount", splitAs(reps, exampleServices, []string{"x", "y"}, ""))
+
+	stopped := time.Now()
+	reps["y"].cmd.Process.Signal(syscall.SIGTERM)
+	<-reps["y"].done
+	took := waitFor(t, time.Minute, "x takes y's share", splitAs(reps, exampleServices, []string{"x"}, ""))
+	if took > 10*time.Second {
+		t.Errorf("y's share taken over %s after it stopped, want well under the lease duration (15s): it released its Lease", took.Round(time.Millisecond))
+	}
+	t.Logf("y stopped; x holds every service %s later", time.Since(stopped).Round(time.Millisecond))
+	for _, id := range []string{"x", "y"} {
+		data, _ := os.ReadFile(filepath.Join(logDir, id+".log"))
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, "forbidden") {
+				t.Errorf("%s was refused something it needs: %s", id, line)
+			}
+		}
+	}
 }
 
 // appliedAtOrAny counts the services of ids applied in both environments

@@ -563,12 +563,26 @@ func (m *Members) leave() {
 	m.mu.Lock()
 	m.lease, m.renewedAt = nil, time.Time{} // nothing claims from here on
 	m.mu.Unlock()
-	rv := l.ResourceVersion
-	if err := m.leases.Delete(ctx, l.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}}); err != nil && !apierrors.IsNotFound(err) {
-		m.log.Error(err, "releasing the member lease; it lapses by itself", "lease", l.Name)
-		return
+	for range 3 {
+		rv := l.ResourceVersion
+		err := m.leases.Delete(ctx, l.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
+		if err == nil || apierrors.IsNotFound(err) {
+			m.log.Info("released the member lease", "lease", l.Name)
+			return
+		}
+		if !apierrors.IsConflict(err) {
+			m.log.Error(err, "releasing the member lease; it lapses by itself", "lease", l.Name)
+			return
+		}
+		// A renewal cut short by the stop may have been written: delete
+		// the Lease as it is now, if it is still this run's.
+		cur, gerr := m.leases.Get(ctx, l.Name, metav1.GetOptions{})
+		if gerr != nil || ptrValue(cur.Spec.HolderIdentity) != m.holder {
+			m.log.Info("the member lease is no longer this run's; leaving it", "lease", l.Name)
+			return
+		}
+		l = cur
 	}
-	m.log.Info("released the member lease", "lease", l.Name)
 }
 
 func leaseDuration(l *coordinationv1.Lease, def time.Duration) time.Duration {
