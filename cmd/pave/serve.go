@@ -241,7 +241,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 			return usageError("--webhook-secret-file: %v", err)
 		}
 		webhook, err = source.NewWebhook(source.WebhookOptions{
-			Secret: secret, Branch: o.source.branch, Trigger: d.TriggerFetch,
+			Secret: secret, Branch: o.source.branch, Trigger: trigger(d, members),
 			OnRejected: func(reason string) { d.Metrics.WebhookRejected.WithLabelValues(reason).Inc() },
 		})
 		if err != nil {
@@ -277,7 +277,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 
 	run := d.Run
 	if members != nil {
-		run = func(ctx context.Context) error { return runSharded(ctx, log, members, d.Run) }
+		run = func(ctx context.Context) error { return runSharded(ctx, log, members, d) }
 	}
 	runErr := o.runLeading(ctx, log, clusters, run)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -30,7 +30,7 @@ func (o *serveOptions) newMembers(ctx context.Context, log logr.Logger, clusters
 // runSharded takes part in the membership, runs the daemon once this
 // replica knows its share, and leaves the membership (releasing its
 // Lease, so the others take its share at once) after the daemon stopped.
-func runSharded(ctx context.Context, log logr.Logger, m *shard.Members, run func(context.Context) error) error {
+func runSharded(ctx context.Context, log logr.Logger, m *shard.Members, d *reconciler.Daemon) error {
 	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- m.Run(mctx) }()
@@ -48,7 +48,29 @@ func runSharded(ctx context.Context, log logr.Logger, m *shard.Members, run func
 	default:
 	}
 	log.Info("shard ready", "shard", m.Identity(), "members", m.Members())
-	return run(ctx)
+	go func() { // a push another shard received: fetch too
+		for {
+			select {
+			case <-m.Fetches():
+				d.TriggerFetch()
+			case <-mctx.Done():
+				return
+			}
+		}
+	}()
+	return d.Run(ctx)
+}
+
+// trigger is what a verified push webhook does: fetch now, and with
+// shards, tell the others to (the forge calls one replica).
+func trigger(d *reconciler.Daemon, m *shard.Members) func() {
+	if m == nil {
+		return d.TriggerFetch
+	}
+	return func() {
+		d.TriggerFetch()
+		m.Announce()
+	}
 }
 
 // shardHeader names the replica that answered, on every response of the

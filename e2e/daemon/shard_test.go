@@ -50,10 +50,16 @@ func TestShardedReplicas(t *testing.T) {
 
 	members := []string{"a", "b", "c"}
 	logs := map[string]string{} // process → log file; c runs twice
+	hook := filepath.Join(work, "hook")
+	if err := os.WriteFile(hook, []byte("hook-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// No polling: a push reaches every shard through the one replica the
+	// forge's webhook calls (a), which announces it on its member Lease.
 	start := func(id, proc string) *daemon {
 		logs[proc] = filepath.Join(work, proc+".log")
 		return startPave(t, logs[proc], "--repo", "file://"+bare, "--branch", "main", "--cache-dir", filepath.Join(work, "cache-"+id),
-			"--interval", "1s", "--resync-interval", "1h", "--wait-timeout", "0",
+			"--interval", "1h", "--resync-interval", "1h", "--wait-timeout", "0", "--webhook-secret-file", hook,
 			"--shards", "3", "--shard-identity", id, "--log-level", "debug")
 	}
 	reps := map[string]*daemon{}
@@ -115,6 +121,9 @@ func TestShardedReplicas(t *testing.T) {
 	<-reps["c"].done
 	r.edit("services/"+victim+"/service.yaml", ":1.0.0", ":1.0.1")
 	rev = r.commitPush("a commit to " + victim)
+	if code := reps["a"].TriggerWebhook(t, rev); code != http.StatusAccepted {
+		t.Fatalf("webhook: %d", code)
+	}
 	prod, err := kubernetes.NewForConfig(testcluster.ConfigFor(t, "prod"))
 	if err != nil {
 		t.Fatal(err)
@@ -142,10 +151,19 @@ func TestShardedReplicas(t *testing.T) {
 	t.Logf("rebalanced %s after c restarted", (time.Since(restarted)).Round(time.Millisecond))
 	r.edit("services/"+victim+"/service.yaml", ":1.0.1", ":1.0.2")
 	rev = r.commitPush("another commit to " + victim)
+	pushed := time.Now()
+	if code := reps["a"].TriggerWebhook(t, rev); code != http.StatusAccepted {
+		t.Fatalf("webhook: %d", code)
+	}
 	waitFor(t, time.Minute, "c applies its service again", func() (bool, string) {
 		n := appliedIn(reps["c"].services(), []string{victim}, rev)
 		return n == 1, victim + " not applied by c at " + short(rev)
 	})
+	if took := time.Since(pushed); took > 10*time.Second {
+		t.Errorf("a push through a's webhook reached c's service %s later, want within c's next list of the Leases (5 s) and the apply", took.Round(time.Millisecond))
+	} else {
+		t.Logf("a push through a's webhook applied by c %s later", took.Round(time.Millisecond))
+	}
 
 	// No two replicas ever held a claim on one service at once.
 	stopped := map[string]time.Time{"c": killed}

@@ -36,6 +36,9 @@ const (
 	// whose shares the holder has last taken on: it writes none of the
 	// services this view gives to others.
 	ViewAnnotation = "pave.dev/shard-view"
+	// FetchAnnotation changes when the holder received a push webhook: the
+	// others fetch the source too.
+	FetchAnnotation = "pave.dev/shard-fetch"
 )
 
 // Members is this replica's membership: its own Lease, what it sees of the
@@ -50,6 +53,7 @@ type Members struct {
 	// former self's Lease to lapse.
 	holder  string
 	changes chan struct{}
+	fetches chan struct{}
 	wake    chan struct{}
 	ready   chan struct{}
 
@@ -66,6 +70,7 @@ type Members struct {
 	print     string // fingerprint of what claims depend on
 	fenced    bool   // claims were cancelled for want of a renewal
 	started   time.Time
+	announce  string // FetchAnnotation's value to write
 }
 
 // peer is another member, as last listed.
@@ -75,6 +80,7 @@ type peer struct {
 	seen      time.Time // when its resourceVersion was last seen to change
 	duration  time.Duration
 	published []string
+	fetch     string
 }
 
 func (p *peer) alive(now time.Time) bool {
@@ -97,7 +103,7 @@ func New(log logr.Logger, client coordinationclient.LeasesGetter, opts Options) 
 	return &Members{
 		log: log.WithValues("shard", opts.Identity), leases: client.Leases(opts.Namespace), opts: opts, clock: opts.Clock,
 		holder:  opts.Identity + "/" + hex.EncodeToString(inc),
-		changes: make(chan struct{}, 1), wake: make(chan struct{}, 1), ready: make(chan struct{}),
+		changes: make(chan struct{}, 1), fetches: make(chan struct{}, 1), wake: make(chan struct{}, 1), ready: make(chan struct{}),
 		peers: map[string]*peer{}, claims: map[string]map[int]context.CancelFunc{},
 	}, nil
 }
@@ -115,6 +121,19 @@ func (m *Members) Ready() <-chan struct{} { return m.ready }
 // Changes signals when this replica's share, or what it may claim of it,
 // changed: the daemon queues every service it owns again.
 func (m *Members) Changes() <-chan struct{} { return m.changes }
+
+// Announce tells the other members to fetch the source now (this replica
+// received a push webhook): the Lease is written at once with a new
+// FetchAnnotation, and they see it at their next list.
+func (m *Members) Announce() {
+	m.mu.Lock()
+	m.announce = fmt.Sprintf("%d", m.clock.Now().UnixNano())
+	m.mu.Unlock()
+	nudge(m.wake)
+}
+
+// Fetches signals when another member announced a push.
+func (m *Members) Fetches() <-chan struct{} { return m.fetches }
 
 // Owns reports whether the service is this replica's share among the
 // members it sees alive.
@@ -349,6 +368,7 @@ func (m *Members) took(l *coordinationv1.Lease, at time.Time) {
 func (m *Members) renew(ctx context.Context, pub []string) error {
 	m.mu.Lock()
 	l := m.lease.DeepCopy()
+	announce := m.announce
 	m.mu.Unlock()
 	for range 2 {
 		now := m.clock.Now()
@@ -358,6 +378,9 @@ func (m *Members) renew(ctx context.Context, pub []string) error {
 			l.Annotations = map[string]string{}
 		}
 		l.Annotations[ViewAnnotation] = strings.Join(pub, ",")
+		if announce != "" {
+			l.Annotations[FetchAnnotation] = announce
+		}
 		rctx, cancel := context.WithTimeout(ctx, m.opts.RenewDeadline)
 		updated, err := m.leases.Update(rctx, l, metav1.UpdateOptions{})
 		cancel()
@@ -427,6 +450,12 @@ func (m *Members) observe(ctx context.Context) (bool, error) {
 		p.holder = ptrValue(l.Spec.HolderIdentity)
 		p.duration = leaseDuration(&l, m.opts.LeaseDuration)
 		p.published = splitView(l.Annotations[ViewAnnotation])
+		if f := l.Annotations[FetchAnnotation]; f != p.fetch {
+			if ok && f != "" {
+				nudge(m.fetches)
+			}
+			p.fetch = f
+		}
 		if !p.alive(now) && now.Sub(p.seen) > 3*p.duration {
 			gone = append(gone, l)
 		}

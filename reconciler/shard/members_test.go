@@ -206,6 +206,21 @@ func TestMembersShareAndFence(t *testing.T) {
 		}
 	}
 	waitUntil(t, 10*time.Second, "three replicas split the services", func() (bool, string) { return l.heldBy(all, svcs) })
+
+	// A push one replica received reaches the others.
+	reps["a"].m.Announce()
+	for _, id := range []string{"b", "c"} {
+		select {
+		case <-reps[id].m.Fetches():
+		case <-time.After(2 * time.Second):
+			t.Errorf("%s did not hear of a's push", id)
+		}
+	}
+	select {
+	case <-reps["a"].m.Fetches():
+		t.Error("a heard of its own push")
+	default:
+	}
 	for _, r := range reps {
 		if got := r.m.Members(); !slices.Equal(got, all) {
 			t.Errorf("%s sees %v", r.id, got)
