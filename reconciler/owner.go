@@ -5,6 +5,11 @@ import (
 	"slices"
 )
 
+// SetShard records which shard this replica is, for the status API.
+func (d *Daemon) SetShard(identity string) {
+	d.Status.updateSource(func(s *SourceStatus) { s.Shard = identity })
+}
+
 // owned keeps the pairs of the services this replica owns
 // (Options.Owner; all of them when not sharded).
 func (d *Daemon) owned(keys []pairKey) []pairKey {

@@ -103,6 +103,9 @@ type SourceStatus struct {
 	Applied string `json:"appliedRevision,omitempty"`
 	// Environments are that catalog's environments, in delivery order.
 	Environments []string `json:"environments,omitempty"`
+	// Shard names this replica when pave serve runs as shards: the
+	// services shown are its share.
+	Shard string `json:"shard,omitempty"`
 }
 
 // maxDrift bounds the drift events kept per service and environment.

@@ -223,6 +223,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	var operator reconciler.Operator = d
 	if members != nil {
 		d.Metrics.Registry.MustRegister(members.Collectors()...)
+		d.SetShard(members.Identity())
 		operator = shardOperator{Operator: d, m: members}
 	}
 	d.SetSourceURL(source.RedactURL(o.source.describe()))

@@ -88,9 +88,13 @@ func TestShardedReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var src struct {
+		Shard string `json:"shard"`
+	}
+	json.NewDecoder(resp.Body).Decode(&src)
 	resp.Body.Close()
-	if got := resp.Header.Get("X-Pave-Shard"); got != "b" {
-		t.Errorf("X-Pave-Shard: %q, want b", got)
+	if got := resp.Header.Get("X-Pave-Shard"); got != "b" || src.Shard != "b" {
+		t.Errorf("X-Pave-Shard: %q, /api/v1/source's shard: %q, want b", got, src.Shard)
 	}
 	if n := reps["a"].metric("pave_shard_members", `shard="a"`); n != 3 {
 		t.Errorf("pave_shard_members of a: %v", n)
