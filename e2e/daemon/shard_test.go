@@ -163,7 +163,7 @@ func TestShardedReplicas(t *testing.T) {
 		n := appliedIn(reps["c"].services(), []string{victim}, rev)
 		return n == 1, victim + " not applied by c at " + short(rev)
 	})
-	if took := time.Since(pushed); took > 10*time.Second {
+	if took := time.Since(pushed); took > 20*time.Second { // polling is off (1h): only the announce brings it
 		t.Errorf("a push through a's webhook reached c's service %s later, want within c's next list of the Leases (5 s) and the apply", took.Round(time.Millisecond))
 	} else {
 		t.Logf("a push through a's webhook applied by c %s later", took.Round(time.Millisecond))
