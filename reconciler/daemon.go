@@ -132,6 +132,9 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 	if !opts.Apply.Wait {
 		log.Info("health is not measured (--wait-timeout 0): a later environment receives a revision as soon as the one before applied it")
 	}
+	if opts.Owner != nil {
+		d.Status.Only(opts.Owner.Owns) // a shard shows its own share
+	}
 	d.Metrics = NewMetrics(func() float64 { return float64(d.queue.Len()) })
 	d.events = newEventRecorder(log, appliers)
 	return d
@@ -184,6 +187,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer resync.Stop()
 	poll := d.clock.NewTimer(d.nextPoll())
 	defer poll.Stop()
+	var owned <-chan struct{} // the shard's share changed (nil: not sharded)
+	if d.opts.Owner != nil {
+		owned = d.opts.Owner.Changes()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -209,6 +216,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.fetch(ctx)
 		case <-resync.C():
 			d.enqueueAll(ctx, true)
+		case <-owned:
+			d.reshard(ctx)
 		}
 	}
 }
@@ -364,6 +373,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 				keys = append(keys, pairKey{id, env})
 			}
 		}
+		keys = d.owned(keys)
 	}
 	log.Info("new revision", "message", rev.Message, "affected", len(keys), "all", all)
 	// A commit that changes a service releases the rollback holding it.
@@ -392,7 +402,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 	}
 	// A rollout carried over from an older revision goes on from the
 	// wave it stands at, whether or not this commit touches it.
-	for _, k := range d.openWaves(ctx, snap) {
+	for _, k := range d.owned(d.openWaves(ctx, snap)) {
 		d.queue.Add(k)
 	}
 	d.cache.Sweep()
@@ -464,7 +474,7 @@ func (d *Daemon) allPairs(snap *snapshot) []pairKey {
 			}
 		}
 	}
-	return keys
+	return d.owned(keys)
 }
 
 // enqueueAll queues every pair; with resync, each is checked for drift.

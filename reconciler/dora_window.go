@@ -192,6 +192,9 @@ func (d *Daemon) DORA(window time.Duration) DORAReport {
 		if team, _ := teamName(k.Service); d.snap != nil && !teamsOf[team] {
 			continue
 		}
+		if len(d.owned([]pairKey{k})) == 0 {
+			continue // another shard's: each shard counts its own share
+		}
 		if l.completeFrom.After(from) {
 			rep.Complete = false
 		}

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -47,6 +48,24 @@ type Options struct {
 	// Profiling serves Go's profiles (/debug/pprof/) on the probe
 	// listener.
 	Profiling bool
+	// Owner is this replica's share of the services when pave serve runs
+	// as several shards (nil: every service is this replica's).
+	Owner Owner
+}
+
+// Owner says which services this replica reconciles (reconciler/shard).
+type Owner interface {
+	// Owns reports whether a service ("team/name") is this replica's
+	// share: only those are queued, and shown in the status.
+	Owns(service string) bool
+	// Claim fences one reconcile of a service: ok is false while another
+	// replica may still write it (the pair is dropped, its status left
+	// as it is); the context is cancelled as soon as the claim lapses;
+	// release ends the claim.
+	Claim(ctx context.Context, service string) (claimed context.Context, release func(), ok bool)
+	// Changes signals that the share, or what may be claimed of it,
+	// changed: every owned pair is queued again.
+	Changes() <-chan struct{}
 }
 
 // DefaultOptions are the defaults of pave serve's flags.

@@ -43,8 +43,8 @@ type pairRun struct {
 	rendered *render.Result
 	verdict  *policy.Result
 	out      *apply.Result
-	// release gives the worker back (waiting for health holds none).
-	release func()
+	// freeWorker gives the worker back (waiting for health holds none).
+	freeWorker func()
 }
 
 // result is what one reconcile came to.
@@ -108,7 +108,16 @@ type step func(ctx context.Context, p *pairRun, r *result) bool
 // reconcile brings one service in one environment to the current
 // revision, and records the outcome once. It returns true when the pair
 // should be retried with backoff.
-func (d *Daemon) reconcile(ctx context.Context, k pairKey, release func()) (retry bool) {
+func (d *Daemon) reconcile(ctx context.Context, k pairKey, freeWorker func()) (retry bool) {
+	parent := ctx
+	if o := d.opts.Owner; o != nil {
+		claimed, release, ok := o.Claim(ctx, k.Service)
+		if !ok {
+			return false // another replica's, or not yet this one's: left as it is
+		}
+		defer release()
+		ctx = claimed
+	}
 	d.mu.RLock()
 	newest := d.snap
 	d.mu.RUnlock()
@@ -137,11 +146,16 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey, release func()) (retr
 		snap = newest
 	}
 	p := &pairRun{
-		key: k, team: team, name: name, snap: snap, newest: newest, gate: dec, env: env, release: release,
+		key: k, team: team, name: name, snap: snap, newest: newest, gate: dec, env: env, freeWorker: freeWorker,
 		log: d.log.WithValues("service", k.Service, "environment", k.Environment, "revision", snap.rev.Short()),
 	}
 	r := &result{}
-	defer func() { retry = d.record(ctx, p, r) }()
+	defer func() {
+		if ctx.Err() != nil && parent.Err() == nil {
+			return // the claim lapsed: another replica takes the pair over, nothing is recorded here
+		}
+		retry = d.record(ctx, p, r)
+	}()
 	if dec.snap == nil {
 		r.reason, r.message = ReasonWaiting, dec.gate
 		return
@@ -288,7 +302,7 @@ func (d *Daemon) stepApply(ctx context.Context, p *pairRun, r *result) bool {
 	d.timed(r, "apply", func() {
 		p.out = p.applier.Write(ctx, p.snap.cat.Config, p.rendered, d.takeResync(p.key), budget)
 	})
-	p.release()
+	p.freeWorker()
 	d.timed(r, "health", func() { p.applier.WaitHealth(ctx, p.out) })
 	out := p.out
 	r.applied, r.cluster, r.hash = true, p.applier.Cluster.Name, p.rendered.Hash

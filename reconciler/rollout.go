@@ -100,8 +100,8 @@ func (d *Daemon) planRollouts(ctx context.Context, log logr.Logger, newest *snap
 	for tmpl := range pending {
 		var members, lead []string
 		for _, svc := range newest.cat.Services {
-			if svc.TemplateName() != tmpl {
-				continue
+			if svc.TemplateName() != tmpl || len(d.owned([]pairKey{{Service: svc.ID()}})) == 0 {
+				continue // another template's, or another shard's: each shard rolls out its share
 			}
 			members = append(members, svc.ID())
 			if first[svc.ID()] {

@@ -103,6 +103,9 @@ type SourceStatus struct {
 	Applied string `json:"appliedRevision,omitempty"`
 	// Environments are that catalog's environments, in delivery order.
 	Environments []string `json:"environments,omitempty"`
+	// Shard names this replica when pave serve runs as shards: the
+	// services shown are its share.
+	Shard string `json:"shard,omitempty"`
 }
 
 // maxDrift bounds the drift events kept per service and environment.
@@ -114,6 +117,8 @@ type Store struct {
 	mu       sync.RWMutex
 	services map[string]*ServiceStatus
 	source   SourceStatus
+	// keep, when set, is the services shown (a shard's share, Only).
+	keep func(service string) bool
 }
 
 // NewStore returns an empty store.
@@ -161,6 +166,9 @@ func (s *Store) Services() []ServiceStatus {
 	defer s.mu.RUnlock()
 	out := make([]ServiceStatus, 0, len(s.services))
 	for _, svc := range s.services {
+		if s.keep != nil && !s.keep(svc.Service) {
+			continue
+		}
 		out = append(out, copyService(svc))
 	}
 	slices.SortFunc(out, func(a, b ServiceStatus) int {
@@ -180,7 +188,7 @@ func (s *Store) Service(id string) (ServiceStatus, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	svc, ok := s.services[id]
-	if !ok {
+	if !ok || (s.keep != nil && !s.keep(id)) {
 		return ServiceStatus{}, false
 	}
 	return copyService(svc), true
@@ -192,6 +200,9 @@ func (s *Store) PhaseCounts() map[Phase]int {
 	defer s.mu.RUnlock()
 	m := map[Phase]int{}
 	for _, svc := range s.services {
+		if s.keep != nil && !s.keep(svc.Service) {
+			continue
+		}
 		for _, e := range svc.Environments {
 			m[e.Phase]++
 		}

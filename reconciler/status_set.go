@@ -15,3 +15,12 @@ func (s *Store) Set(svc ServiceStatus) {
 	defer s.mu.Unlock()
 	s.services[c.Service] = &c
 }
+
+// Only limits what the store shows (Services, Service, PhaseCounts) to the
+// services keep accepts: a shard's status is its own share's. Set it
+// before the store is used.
+func (s *Store) Only(keep func(service string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keep = keep
+}

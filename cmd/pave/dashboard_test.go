@@ -24,7 +24,7 @@ func TestServeMountsTheDashboard(t *testing.T) {
 		if token != "" {
 			tok = []byte(token)
 		}
-		h, err := apiListenerHandler(logr.Discard(), d, nil, tok)
+		h, err := apiListenerHandler(logr.Discard(), d, d, nil, tok)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/pave-dev/pave/notify"
 	"github.com/pave-dev/pave/reconciler"
 	"github.com/pave-dev/pave/reconciler/apply"
+	"github.com/pave-dev/pave/reconciler/shard"
 	"github.com/pave-dev/pave/source"
 )
 
@@ -47,6 +48,7 @@ type serveOptions struct {
 	leaderCluster       string
 	cluster             clusterFlags
 	leader              leaderelection.Options
+	shard               shard.Options
 	log                 logger.Options
 }
 
@@ -98,7 +100,7 @@ func bindLeaderFlags(o *leaderelection.Options, fs *pflag.FlagSet) {
 }
 
 func newServeCmd() *cobra.Command {
-	o := serveOptions{source: defaultSourceOptions(), http: reconciler.DefaultServerOptions(), daemon: reconciler.DefaultOptions()}
+	o := serveOptions{source: defaultSourceOptions(), http: reconciler.DefaultServerOptions(), daemon: reconciler.DefaultOptions(), shard: shard.DefaultOptions()}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the reconciler: follow the catalog and keep every cluster in step",
@@ -122,6 +124,12 @@ the dashboard asks for the token as its password; the webhook checks its
 own signatures. Each listener bounds slow and idle
 clients and the connections open at once (--http-* flags).
 
+With --shards N, run N replicas: each owns a share of the services
+(consistent hashing over team/service), holds a member Lease in the
+--leader-election-cluster, and takes over a dead replica's share; its
+status API, dashboard and metrics show its own share
+(docs/operations.md#sharding).
+
 SIGTERM finishes in-flight applies (bounded by --shutdown-timeout) and
 exits 0.`,
 		Args: cobra.NoArgs,
@@ -139,9 +147,10 @@ exits 0.`,
 	fs.StringArrayVar(&o.notificationSecrets, "notification-secret", nil, "NAME=FILE: a secret pave.yaml's notification targets name (a webhook's HMAC key, a Slack webhook URL, a GitHub or GitLab token); repeatable")
 	fs.StringVar(&o.externalURL, "external-url", "", "URL people reach this pave serve at (e.g. https://pave.example.com), for links in notifications and commit statuses")
 	o.daemon.BindFlags(fs)
-	fs.StringVar(&o.leaderCluster, "leader-election-cluster", "", "cluster holding the leader-election Lease (default: the first --cluster)")
+	fs.StringVar(&o.leaderCluster, "leader-election-cluster", "", "cluster holding the leader-election Lease, and the shards' member Leases (default: the first --cluster)")
 	o.cluster.bind(fs)
 	bindLeaderFlags(&o.leader, fs)
+	o.shard.BindFlags(fs)
 	o.log.BindFlags(fs)
 	return cmd
 }
@@ -158,6 +167,12 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	}
 	if err := o.daemon.Validate(); err != nil {
 		return usageError("%v", err)
+	}
+	if err := o.shard.Validate(); err != nil {
+		return usageError("%v", err)
+	}
+	if o.shard.Enabled() && o.leader.Enable {
+		return usageError("--shards and --leader-elect exclude each other: shards split the services between replicas that all apply, leader election lets one replica apply everything")
 	}
 	var apiToken []byte
 	if o.apiTokenFile != "" {
@@ -201,7 +216,20 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	for name, c := range clusters {
 		appliers[name] = apply.New(c, opts.Apply)
 	}
+	var members *shard.Members
+	if o.shard.Enabled() {
+		if members, err = o.newMembers(ctx, log, clusters); err != nil {
+			return err
+		}
+		opts.Owner = members
+	}
 	d := reconciler.New(log, src, appliers, opts)
+	var operator reconciler.Operator = d
+	if members != nil {
+		d.Metrics.Registry.MustRegister(members.Collectors()...)
+		d.SetShard(members.Identity())
+		operator = shardOperator{Operator: d, m: members}
+	}
 	d.SetSourceURL(source.RedactURL(o.source.describe()))
 	nopts := notify.Options{Secrets: secrets}
 	if o.externalURL != "" {
@@ -218,16 +246,19 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 			return usageError("--webhook-secret-file: %v", err)
 		}
 		webhook, err = source.NewWebhook(source.WebhookOptions{
-			Secret: secret, Branch: o.source.branch, Trigger: d.TriggerFetch,
+			Secret: secret, Branch: o.source.branch, Trigger: trigger(d, members),
 			OnRejected: func(reason string) { d.Metrics.WebhookRejected.WithLabelValues(reason).Inc() },
 		})
 		if err != nil {
 			return usageError("%v", err)
 		}
 	}
-	api, err := apiListenerHandler(log, d, webhook, apiToken)
+	api, err := apiListenerHandler(log, d, operator, webhook, apiToken)
 	if err != nil {
 		return err
+	}
+	if members != nil {
+		api = shardHeader(members, api)
 	}
 	servers, err := o.listenAll(log, map[string]http.Handler{
 		"api":    api,
@@ -249,7 +280,11 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	log.Info("serving", "api", servers["api"].Addr().String(), "probes", servers["probes"].Addr().String(),
 		"token", apiToken != nil, "source", source.RedactURL(o.source.describe()), "clusters", len(clusters))
 
-	runErr := o.runLeading(ctx, log, clusters, d.Run)
+	run := d.Run
+	if members != nil {
+		run = func(ctx context.Context) error { return runSharded(ctx, log, members, d) }
+	}
+	runErr := o.runLeading(ctx, log, clusters, run)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, s := range servers {
@@ -261,7 +296,7 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 
 // apiListenerHandler serves the API listener (--listen): the API and the
 // webhook, and the dashboard on every other path, behind the same token.
-func apiListenerHandler(log logr.Logger, d *reconciler.Daemon, webhook http.Handler, token []byte) (http.Handler, error) {
+func apiListenerHandler(log logr.Logger, d *reconciler.Daemon, op reconciler.Operator, webhook http.Handler, token []byte) (http.Handler, error) {
 	dash, err := dashboard.New(dashboard.Options{
 		Status: d.Status, Catalog: d.Catalog, Commit: d.Commit, History: d.History, Events: d.Events,
 		DORA: d.DORA, Token: token, Now: d.Now, Log: log.WithName("dashboard"),
@@ -269,7 +304,7 @@ func apiListenerHandler(log logr.Logger, d *reconciler.Daemon, webhook http.Hand
 	if err != nil {
 		return nil, err
 	}
-	api := d.APIHandler(reconciler.APIOptions{Webhook: webhook, Token: token, Operator: d})
+	api := d.APIHandler(reconciler.APIOptions{Webhook: webhook, Token: token, Operator: op})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle(source.WebhookPath, api)
@@ -349,19 +384,7 @@ func (o *serveOptions) runLeading(ctx context.Context, log logr.Logger, clusters
 	if !o.leader.Enable {
 		return fn(ctx)
 	}
-	name := o.leaderCluster
-	if name == "" {
-		for _, s := range o.cluster.clusters {
-			ref, _ := apply.ParseClusterRef(s)
-			name = ref.Name
-			break
-		}
-	}
-	c, ok := clusters[name]
-	if !ok {
-		return flagError("--leader-election-cluster %s: no such --cluster", name)
-	}
-	cs, err := kubernetes.NewForConfig(c.Config)
+	cs, err := o.leaseClient(clusters)
 	if err != nil {
 		return err
 	}
@@ -391,6 +414,24 @@ func (o *serveOptions) runLeading(ctx context.Context, log logr.Logger, clusters
 		},
 	})
 	return runErr
+}
+
+// leaseClient is a client of the cluster holding the leader Lease and the
+// shards' member Leases: --leader-election-cluster, or the first --cluster.
+func (o *serveOptions) leaseClient(clusters map[string]*apply.Cluster) (kubernetes.Interface, error) {
+	name := o.leaderCluster
+	if name == "" {
+		for _, s := range o.cluster.clusters {
+			ref, _ := apply.ParseClusterRef(s)
+			name = ref.Name
+			break
+		}
+	}
+	c, ok := clusters[name]
+	if !ok {
+		return nil, flagError("--leader-election-cluster %s: no such --cluster", name)
+	}
+	return kubernetes.NewForConfig(c.Config)
 }
 
 func ensureNamespace(ctx context.Context, cs kubernetes.Interface) error {

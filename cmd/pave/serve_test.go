@@ -234,6 +234,9 @@ func TestServeRejectsBadDaemonFlags(t *testing.T) {
 		{[]string{"--min-backoff", "10m", "--max-backoff", "1m"}, "--min-backoff (10m0s) must not exceed --max-backoff (1m0s)"},
 		{[]string{"--interval", "0s"}, "--interval must be positive"},
 		{[]string{"--wait-timeout", "-1s"}, "--wait-timeout must not be negative"},
+		{[]string{"--shards", "3", "--leader-elect"}, "--shards and --leader-elect exclude each other"},
+		{[]string{"--shards", "3", "--shard-identity", "Pave_1"}, `--shard-identity "Pave_1"`},
+		{[]string{"--shards", "3", "--shard-identity", "a", "--shard-renew-deadline", "20s"}, "--shard-renew-deadline (20s) must be positive and shorter than --shard-lease-duration (15s)"},
 	} {
 		code, _, stderr := pave(t, append([]string{"serve", "--path", dir}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {

@@ -31,8 +31,9 @@ import (
 	"github.com/pave-dev/pave/e2e/testcluster"
 )
 
-// chartRBAC renders the ServiceAccount and RBAC objects of charts/pave.
-func chartRBAC(t *testing.T, release, ns string) []*unstructured.Unstructured {
+// chartRBAC renders the ServiceAccount and RBAC objects of charts/pave,
+// with values over the defaults.
+func chartRBAC(t *testing.T, release, ns string, values map[string]any) []*unstructured.Unstructured {
 	t.Helper()
 	ch, err := loader.Load("../../charts/pave")
 	if err != nil {
@@ -41,6 +42,9 @@ func chartRBAC(t *testing.T, release, ns string) []*unstructured.Unstructured {
 	vals := map[string]any{
 		"source":   map[string]any{"repo": "https://git.example.com/platform/catalog.git"},
 		"clusters": []any{map[string]any{"name": "staging", "inCluster": true}},
+	}
+	for k, v := range values {
+		vals[k] = v
 	}
 	rv, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{Name: release, Namespace: ns, IsInstall: true}, chartutil.DefaultCapabilities)
 	if err != nil {
@@ -78,10 +82,11 @@ var rbacResources = map[string]schema.GroupVersionResource{
 	"RoleBinding":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
 }
 
-// installChartRBAC applies the chart's ServiceAccount and RBAC to a cluster
+// installChartRBAC applies the chart's ServiceAccount and RBAC (with values
+// over the defaults) to a cluster
 // (as admin) and returns a kubeconfig that authenticates as that
 // ServiceAccount, and a client using it.
-func installChartRBAC(t *testing.T, cluster, release string) (string, kubernetes.Interface) {
+func installChartRBAC(t *testing.T, cluster, release string, values map[string]any) (string, kubernetes.Interface) {
 	t.Helper()
 	ctx := context.Background()
 	admin := testcluster.ConfigFor(t, cluster)
@@ -97,7 +102,7 @@ func installChartRBAC(t *testing.T, cluster, release string) (string, kubernetes
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	for _, o := range chartRBAC(t, release, ns) {
+	for _, o := range chartRBAC(t, release, ns, values) {
 		gvr, ok := rbacResources[o.GetKind()]
 		if !ok {
 			t.Fatalf("unexpected %s in the chart's RBAC", o.GetKind())
@@ -149,8 +154,8 @@ func ptrTo[T any](v T) *T { return &v }
 func TestChartRBACIsEnough(t *testing.T) {
 	resetClusters(t)
 	const release = "pave-chart-rbac"
-	stagingKubeconfig, _ := installChartRBAC(t, "staging", release)
-	prodKubeconfig, prodSA := installChartRBAC(t, "prod", release)
+	stagingKubeconfig, _ := installChartRBAC(t, "staging", release, nil)
+	prodKubeconfig, prodSA := installChartRBAC(t, "prod", release, nil)
 
 	dir := filepath.Join(t.TempDir(), "catalog")
 	if err := os.CopyFS(dir, os.DirFS("../../catalog-repo-example")); err != nil {

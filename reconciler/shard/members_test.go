@@ -1,0 +1,309 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/pave-dev/pave/e2e/testcluster"
+)
+
+func TestMain(m *testing.M) { testcluster.Main(m) }
+
+// Short times, so that a lapse takes four seconds: between a replica
+// that stops writing (2 s without renewal, plus what it has in flight)
+// and the others taking over (4 s after they last saw it renewed) lies a
+// margin, as between the defaults' 10 s and 15 s.
+func testOptions(ns, id string) Options {
+	return Options{Shards: 3, Identity: id, Namespace: ns, LeaseDuration: 4 * time.Second, RenewDeadline: 2 * time.Second, RenewPeriod: 250 * time.Millisecond}
+}
+
+// cut is a transport that fails every request while down: a replica cut
+// off from the API server.
+type cut struct {
+	next http.RoundTripper
+	down *atomic.Bool
+}
+
+func (c cut) RoundTrip(r *http.Request) (*http.Response, error) {
+	if c.down.Load() {
+		return nil, errors.New("cut off")
+	}
+	return c.next.RoundTrip(r)
+}
+
+// inFlight is how long a claim's holder takes to stop once its claim
+// ends.
+const inFlight = time.Second
+
+// replica is one member and a worker that claims every service it owns
+// and holds each claim until its context ends (the longest a reconcile
+// could), recording who holds what in a ledger shared by all replicas.
+type replica struct {
+	id     string
+	m      *Members
+	down   atomic.Bool
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// ledger holds which replica holds an unreleased claim on each service; a
+// second claim on a service is a double write.
+type ledger struct {
+	t       *testing.T
+	mu      sync.Mutex
+	holders map[string]string
+}
+
+func (l *ledger) take(id, s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h, ok := l.holders[s]; ok {
+		l.t.Errorf("%s claimed %s while %s still holds it", id, s, h)
+	}
+	l.holders[s] = id
+}
+
+func (l *ledger) drop(id, s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holders[s] == id {
+		delete(l.holders, s)
+	}
+}
+
+// heldBy reports whether every service is held by the owner Assign gives
+// among members.
+func (l *ledger) heldBy(members []string, svcs []string) (bool, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range svcs {
+		if want := Assign(members, s); l.holders[s] != want {
+			return false, s + " held by " + l.holders[s] + ", want " + want
+		}
+	}
+	return true, ""
+}
+
+func startReplica(t *testing.T, ns, id string, l *ledger, svcs []string) *replica {
+	r := &replica{id: id, done: make(chan struct{})}
+	cfg := rest.CopyConfig(testcluster.Config(t))
+	cfg.QPS, cfg.Burst = 200, 400 // a renewal every 250 ms must not wait for client-side throttling
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return cut{rt, &r.down} }
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.m, err = New(testr.NewWithOptions(t, testr.Options{Verbosity: 0}), cs.CoordinationV1(), testOptions(ns, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	work, stopWork := context.WithCancel(context.Background())
+	var workers sync.WaitGroup
+	go func() {
+		defer close(r.done)
+		r.m.Run(ctx)
+	}()
+	go func() { // the worker stops before the membership leaves, as pave serve's daemon does
+		<-ctx.Done()
+		stopWork()
+	}()
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		held := map[string]bool{}
+		var mu sync.Mutex
+		for work.Err() == nil {
+			for _, s := range svcs {
+				mu.Lock()
+				busy := held[s]
+				mu.Unlock()
+				if busy || !r.m.Owns(s) {
+					continue
+				}
+				cctx, release, ok := r.m.Claim(work, s)
+				if !ok {
+					continue
+				}
+				l.take(id, s)
+				mu.Lock()
+				held[s] = true
+				mu.Unlock()
+				workers.Add(1)
+				go func() {
+					defer workers.Done()
+					<-cctx.Done()
+					// A reconcile takes a moment to notice: its write in
+					// flight returns first.
+					time.Sleep(inFlight)
+					l.drop(id, s)
+					mu.Lock()
+					delete(held, s)
+					mu.Unlock()
+					release()
+				}()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+		workers.Wait()
+	})
+	return r
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) time.Duration {
+	t.Helper()
+	start := time.Now()
+	last := ""
+	for time.Since(start) < timeout {
+		ok, state := cond()
+		if ok {
+			return time.Since(start)
+		}
+		last = state
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s: %s", what, timeout, last)
+	return 0
+}
+
+// TestMembersShareAndFence runs three replicas' memberships on the real
+// API server, each with a worker that claims every service it owns and
+// holds the claim until told to stop, and checks that no service is ever
+// claimed by two replicas at once while: the three split the services;
+// one is cut off from the API server (it stops writing by itself, the
+// others take its share once its Lease lapsed); it comes back (shares
+// rebalance); one stops (it releases its Lease, the others take its share
+// at once).
+func TestMembersShareAndFence(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	svcs := services(90)
+	l := &ledger{t: t, holders: map[string]string{}}
+	all := []string{"a", "b", "c"}
+	reps := map[string]*replica{}
+	for _, id := range all {
+		reps[id] = startReplica(t, ns, id, l, svcs)
+	}
+	for _, r := range reps {
+		select {
+		case <-r.m.Ready():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s not ready", r.id)
+		}
+	}
+	waitUntil(t, 10*time.Second, "three replicas split the services", func() (bool, string) { return l.heldBy(all, svcs) })
+
+	// A push one replica received reaches the others.
+	reps["a"].m.Announce()
+	for _, id := range []string{"b", "c"} {
+		select {
+		case <-reps[id].m.Fetches():
+		case <-time.After(2 * time.Second):
+			t.Errorf("%s did not hear of a's push", id)
+		}
+	}
+	select {
+	case <-reps["a"].m.Fetches():
+		t.Error("a heard of its own push")
+	default:
+	}
+	for _, r := range reps {
+		if got := r.m.Members(); !slices.Equal(got, all) {
+			t.Errorf("%s sees %v", r.id, got)
+		}
+		for _, s := range svcs {
+			if r.m.Owns(s) != (Assign(all, s) == r.id) {
+				t.Fatalf("%s: Owns(%s) = %t", r.id, s, r.m.Owns(s))
+			}
+		}
+	}
+
+	// c is cut off: it stops writing within its renew deadline; a and b
+	// take over once its Lease lapsed.
+	cut := time.Now()
+	reps["c"].down.Store(true)
+	fenced := waitUntil(t, 5*time.Second, "c stops writing", func() (bool, string) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for s, h := range l.holders {
+			if h == "c" {
+				return false, "c holds " + s
+			}
+		}
+		return true, ""
+	})
+	if fenced > 2*time.Second+inFlight+200*time.Millisecond {
+		t.Errorf("c stopped writing %s after it was cut off, want its renew deadline (2s) and what is in flight", fenced)
+	}
+	waitUntil(t, 10*time.Second, "a and b take over c's share", func() (bool, string) { return l.heldBy([]string{"a", "b"}, svcs) })
+	took := time.Since(cut)
+	if took < 4*time.Second || took > 6*time.Second {
+		t.Errorf("c's share taken over %s after it was cut off, want after its lease duration (4s) and soon after", took)
+	}
+	t.Logf("cut off: stopped writing after %s, share taken over after %s", fenced.Round(time.Millisecond), took.Round(time.Millisecond))
+
+	// c comes back: the shares are as before.
+	reps["c"].down.Store(false)
+	back := waitUntil(t, 10*time.Second, "c takes its share back", func() (bool, string) { return l.heldBy(all, svcs) })
+	t.Logf("rebalanced %s after c came back", back.Round(time.Millisecond))
+
+	// b stops: it releases its Lease, a and c take its share without
+	// waiting for a lapse.
+	stop := time.Now()
+	reps["b"].cancel()
+	<-reps["b"].done
+	waitUntil(t, 10*time.Second, "a and c take over b's share", func() (bool, string) { return l.heldBy([]string{"a", "c"}, svcs) })
+	if took := time.Since(stop); took > inFlight+time.Second {
+		t.Errorf("b's share taken over %s after it stopped, want well under its lease duration (4s)", took)
+	}
+}
+
+// TestSameIdentityWaitsForTheEarlierRun: a second replica with the same
+// identity (a restarted pod whose former process may still run) does not
+// take the member Lease while the first one renews it; once the first is
+// cut off and its Lease lapsed, the second takes it, and the first, back,
+// finds it taken and never writes again.
+func TestSameIdentityWaitsForTheEarlierRun(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	svcs := services(30)
+	l := &ledger{t: t, holders: map[string]string{}}
+	first := startReplica(t, ns, "a", l, svcs)
+	<-first.m.Ready()
+	waitUntil(t, 5*time.Second, "the first run holds every service", func() (bool, string) { return l.heldBy([]string{"a"}, svcs) })
+	second := startReplica(t, ns, "a", l, svcs)
+	time.Sleep(5 * time.Second) // more than a lease duration
+	select {
+	case <-second.m.Ready():
+		t.Fatal("a second run with the same identity became ready while the first renews the lease")
+	default:
+	}
+	first.down.Store(true)
+	select {
+	case <-second.m.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second run did not take the lease over after the first one's lapsed")
+	}
+	waitUntil(t, 5*time.Second, "the second run holds every service", func() (bool, string) { return l.heldBy([]string{"a"}, svcs) })
+	first.down.Store(false)
+	time.Sleep(time.Second)
+	for _, s := range svcs {
+		if _, release, ok := first.m.Claim(context.Background(), s); ok {
+			release()
+			t.Fatalf("the first run claimed %s after its lease was taken over", s)
+		}
+	}
+}
