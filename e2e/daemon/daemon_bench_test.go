@@ -79,8 +79,27 @@ func benchDaemonOnce(b *testing.B, round int) {
 	rev = r.commitPush("one service")
 	start = time.Now()
 	d.TriggerWebhook(tb, rev)
-	waitFor(tb, 2*time.Minute, "one service", d.appliedAt(ids[:1], rev))
-	one := time.Since(start)
+	// When it is applied, then Ready, in staging, then in prod (which
+	// waits for staging to be Ready: the promotion gate).
+	oneAt := map[string]time.Duration{}
+	waitFor(tb, 2*time.Minute, "one service", func() (bool, string) {
+		var s serviceStatus
+		d.get("/api/v1/services/"+ids[0], &s)
+		for env, e := range s.Environments {
+			if e.AppliedRevision != rev {
+				continue
+			}
+			if _, ok := oneAt[env+"-applied"]; !ok {
+				oneAt[env+"-applied"] = time.Since(start)
+			}
+			if _, ok := oneAt[env+"-ready"]; !ok && e.Phase == "Ready" {
+				oneAt[env+"-ready"] = time.Since(start)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		return len(oneAt) == 4, fmt.Sprint(oneAt)
+	})
+	one := oneAt["prod-applied"]
 
 	// A template change affecting all 1000.
 	// The Deployment is the library's (templates/_lib): web-service alone adds to it.
@@ -146,6 +165,9 @@ func benchDaemonOnce(b *testing.B, round int) {
 	b.ReportMetric(writes, "restart-writes")
 	b.ReportMetric(float64(rssAfter)/1024, "rss-after-rollout-MiB")
 	b.ReportMetric(one.Seconds(), "webhook-to-applied-s")
+	for _, k := range slices.Sorted(maps.Keys(oneAt)) {
+		b.ReportMetric(oneAt[k].Seconds(), "one-service-"+k+"-s")
+	}
 	b.ReportMetric(tmpl.Seconds(), "template-1000-s")
 	for _, k := range slices.Sorted(maps.Keys(waves.done)) {
 		b.ReportMetric(waves.done[k].Seconds(), k+"-s")
