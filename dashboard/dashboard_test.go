@@ -437,3 +437,21 @@ func TestCommitReadIsBounded(t *testing.T) {
 		t.Errorf("%d reads of the source, want 2 (the second commit once)", n)
 	}
 }
+
+// A replica of a sharded pave serve says, on every page, that it shows
+// its own share.
+func TestShardIsNamed(t *testing.T) {
+	st := loadFixture(t)
+	st.source.Shard = "pave-7d9f-x2"
+	h := newTestDashboard(t, st, withCatalog)
+	for _, path := range []string{"/", "/templates", "/teams"} {
+		rec := get(t, h, path)
+		if !strings.Contains(rec.Body.String(), ">shard pave-7d9f-x2</span>") {
+			t.Errorf("%s does not name the shard", path)
+		}
+	}
+	plain := newTestDashboard(t, loadFixture(t), withCatalog)
+	if strings.Contains(get(t, plain, "/").Body.String(), ">shard ") {
+		t.Error("an unsharded pave names a shard")
+	}
+}
