@@ -254,7 +254,7 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 		case a.Options.DriftMode == DriftWarn:
 			record(ssa.SkippedAction)
 		default:
-			if err := a.applyAll(ctx, res.Team, objects, nil, out); err != nil {
+			if err := a.applyAll(ctx, res.Team, objects, nil, nil, out); err != nil {
 				return fail(err)
 			}
 			for i := range out.Drift {
@@ -275,13 +275,14 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 		if err := checkOwnership(res, inv, objects, live); err != nil {
 			return fail(err)
 		}
+		var diffed map[string]ssa.Action
 		if inv != nil {
 			// Only objects whose content changed take the new revision.
-			if err := a.keepRevisionOfUnchanged(ctx, res.Team, objects, live); err != nil {
+			if diffed, err = a.keepRevisionOfUnchanged(ctx, res.Team, objects, live); err != nil {
 				return fail(err)
 			}
 		}
-		if err := a.applyAll(ctx, res.Team, objects, live, out); err != nil {
+		if err := a.applyAll(ctx, res.Team, objects, live, diffed, out); err != nil {
 			return fail(err)
 		}
 	}
@@ -354,13 +355,15 @@ func (a *Applier) WaitHealth(ctx context.Context, out *Result) {
 }
 
 // applyAll server-side applies a service's objects. live, when given,
-// holds those that existed a moment ago (read under the objects' claim):
-// an object that did not is created with one request, where diffing it
-// first (a read and a dry-run) would add two; a cold first sync is then
-// as many writes as objects. Objects that exist, and cluster definitions
-// (Namespaces, CRDs, ClusterRoles, classes, which later objects may need
-// ready), go through ssa's staged apply, which writes only what changed.
-func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstructured.Unstructured, live liveObjects, out *Result) error {
+// holds those that existed a moment ago (read under the objects' claim),
+// and diffed what keepRevisionOfUnchanged's diff found of them. An object
+// that did not exist is created with one request, where diffing it first
+// (a read and a dry-run) would add two; one the diff found unchanged is
+// not written, and one it found changed is written with one request. The
+// others, and cluster definitions (Namespaces, CRDs, ClusterRoles,
+// classes, which later objects may need ready), go through ssa's staged
+// apply, which writes only what changed.
+func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstructured.Unstructured, live liveObjects, diffed map[string]ssa.Action, out *Result) error {
 	opts := ssa.ApplyOptions{WaitInterval: a.Options.PollInterval, WaitTimeout: a.Options.WaitTimeout}
 	stages := [][]*unstructured.Unstructured{objects}
 	managers := []*ssa.ResourceManager{a.Cluster.Manager}
@@ -381,16 +384,26 @@ func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstruct
 		stages, managers = [][]*unstructured.Unstructured{nss, rest}, []*ssa.ResourceManager{a.Cluster.Manager, m}
 	}
 	for i, objs := range stages {
-		var diffed, fresh []*unstructured.Unstructured
+		var staged, fresh, changed []*unstructured.Unstructured
 		for _, o := range objs {
-			if _, exists := live[RefOf(o).key()]; live == nil || exists || ssautils.IsClusterDefinition(o) || ssautils.IsClassDefinition(o) {
-				diffed = append(diffed, o)
-			} else {
+			key := RefOf(o).key()
+			_, exists := live[key]
+			definition := ssautils.IsClusterDefinition(o) || ssautils.IsClassDefinition(o)
+			switch {
+			case diffed[key] == ssa.UnchangedAction:
+				out.Changes = append(out.Changes, Change{Object: RefOf(o), Action: ssa.UnchangedAction})
+			case definition || live == nil:
+				staged = append(staged, o)
+			case diffed[key] == ssa.ConfiguredAction:
+				changed = append(changed, o)
+			case !exists:
 				fresh = append(fresh, o)
+			default:
+				staged = append(staged, o)
 			}
 		}
-		if len(diffed) > 0 {
-			cs, err := managers[i].ApplyAllStaged(ctx, diffed, opts)
+		if len(staged) > 0 {
+			cs, err := managers[i].ApplyAllStaged(ctx, staged, opts)
 			if cs != nil {
 				for _, e := range cs.Entries {
 					out.Changes = append(out.Changes, Change{Object: refFromEntry(e), Action: e.Action})
@@ -400,15 +413,19 @@ func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstruct
 				return fmt.Errorf("apply: %w", err)
 			}
 		}
-		if err := create(ctx, managers[i].Client(), fresh, out); err != nil {
+		if err := applyDirect(ctx, managers[i].Client(), fresh, ssa.CreatedAction, out); err != nil {
+			return err
+		}
+		if err := applyDirect(ctx, managers[i].Client(), changed, ssa.ConfiguredAction, out); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// create server-side applies objects that did not exist, a few at once.
-func create(ctx context.Context, c client.Client, objects []*unstructured.Unstructured, out *Result) error {
+// applyDirect server-side applies objects whose outcome is known (action:
+// they did not exist, or a diff found them changed), a few at once.
+func applyDirect(ctx context.Context, c client.Client, objects []*unstructured.Unstructured, action ssa.Action, out *Result) error {
 	errs := make([]error, len(objects))
 	var g errgroup.Group
 	g.SetLimit(4)
@@ -424,7 +441,7 @@ func create(ctx context.Context, c client.Client, objects []*unstructured.Unstru
 	_ = g.Wait()
 	for i, o := range objects {
 		if errs[i] == nil {
-			out.Changes = append(out.Changes, Change{Object: RefOf(o), Action: ssa.CreatedAction})
+			out.Changes = append(out.Changes, Change{Object: RefOf(o), Action: action})
 		}
 	}
 	return errors.Join(errs...)
@@ -433,11 +450,12 @@ func create(ctx context.Context, c client.Client, objects []*unstructured.Unstru
 // keepRevisionOfUnchanged gives every object that would not otherwise
 // change the revision annotation it has in the cluster, so that a commit
 // changing one field of a service updates only the objects concerned.
-func (a *Applier) keepRevisionOfUnchanged(ctx context.Context, team string, objects []*unstructured.Unstructured, live liveObjects) error {
+func (a *Applier) keepRevisionOfUnchanged(ctx context.Context, team string, objects []*unstructured.Unstructured, live liveObjects) (map[string]ssa.Action, error) {
 	m, err := a.manager(team)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	diffed := map[string]ssa.Action{}
 	for _, o := range objects {
 		rev, ok := o.GetAnnotations()[render.AnnotationRevision]
 		if !ok {
@@ -454,13 +472,20 @@ func (a *Applier) keepRevisionOfUnchanged(ctx context.Context, team string, obje
 		}
 		entry, _, _, err := mgr.Diff(ctx, candidate.DeepCopy(), ssa.DefaultDiffOptions())
 		if err != nil {
-			return fmt.Errorf("diff %s: %w", RefOf(o), err)
+			return nil, fmt.Errorf("diff %s: %w", RefOf(o), err)
 		}
-		if entry != nil && entry.Action == ssa.UnchangedAction {
+		if entry == nil {
+			continue
+		}
+		switch entry.Action {
+		case ssa.UnchangedAction:
 			o.SetAnnotations(candidate.GetAnnotations())
+			diffed[RefOf(o).key()] = ssa.UnchangedAction
+		case ssa.ConfiguredAction:
+			diffed[RefOf(o).key()] = ssa.ConfiguredAction
 		}
 	}
-	return nil
+	return diffed, nil
 }
 
 // applyOrder puts what other objects depend on first, in the order render
