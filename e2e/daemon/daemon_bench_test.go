@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"maps"
 	"os"
 	"path/filepath"
@@ -173,6 +175,16 @@ func benchDaemonOnce(b *testing.B, round int) {
 		b.ReportMetric(waves.done[k].Seconds(), k+"-s")
 	}
 	b.ReportMetric(float64(rss(d.cmd.Process.Pid))/1024, "rss-after-restart-MiB")
+	b.ReportMetric(d.metric("go_memstats_heap_inuse_bytes")/(1<<20), "heap-inuse-after-restart-MiB")
+	// PAVE_BENCH_PROFILES=DIR keeps the heap profile after the restart's
+	// sync, to see what the memory holds.
+	if dir := os.Getenv("PAVE_BENCH_PROFILES"); dir != "" {
+		if resp, err := http.Get(d.probe + "/debug/pprof/heap"); err == nil {
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("heap-%d.prof", size)), data, 0o644)
+		}
+	}
 }
 
 // waveClock records when each wave of a template rollout is applied in
