@@ -84,8 +84,20 @@ func FuzzDecodeManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) { checkDecodeManifest(t, doc) })
 }
 
+// checkDecodeManifest compares the direct decoding of a document with the
+// round trip where the direct one is taken; elsewhere decodeManifest is
+// the round trip itself (whose result, for keys such as 1 and "1",
+// depends on map order).
 func checkDecodeManifest(t *testing.T, doc []byte) {
 	t.Helper()
+	var v any
+	if err := yaml.Unmarshal(doc, &v); err == nil {
+		if m, ok := v.(map[any]any); ok {
+			if _, direct := plainMap(m, 0); !direct {
+				return
+			}
+		}
+	}
 	got, gotErr := decodeManifest(doc)
 	want, wantErr := decodeManifestJSON(doc)
 	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {

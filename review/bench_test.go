@@ -103,6 +103,7 @@ func TestCommentFitsAtScale(t *testing.T) {
 	if full.Len() <= report.CommentLimit || strings.Contains(full.String(), "cut to fit") {
 		t.Errorf("the full report (-o) is %d bytes and must not be cut", full.Len())
 	}
+	t.Run("CutWhole", func(t *testing.T) { testCommentCutWhole(t, rep) })
 }
 
 // BenchmarkReviewTemplateChange1000 is issue 8's figure: a template
