@@ -202,7 +202,15 @@ func runBenchJob(job string, out io.Writer) error {
 			return err
 		}
 		if rep.Failed() {
-			return fmt.Errorf("check failed: %+v", rep.Summary())
+			var errs []string
+			for _, r := range rep.Results {
+				for _, e := range r.Errors {
+					if len(errs) < 5 {
+						errs = append(errs, e.Message)
+					}
+				}
+			}
+			return fmt.Errorf("check failed: %+v\n%s", rep.Summary(), strings.Join(errs, "\n"))
 		}
 		for _, r := range rep.Results {
 			if r.Environment != "" {
