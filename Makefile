@@ -59,10 +59,14 @@ lint:
 vuln:
 	bash hack/vuln.sh
 
-## bench: benchmarks, with the figures they measure (the cluster ones run once)
+## bench: benchmarks, with the figures they measure (the cluster ones and
+## the 10,000-service ones run once: pave check of 10,000 services × 2
+## environments, and the review of a template change over 10,000, each
+## with its peak RSS and a render floor measured in the same run)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./catalog ./render ./pipeline
-	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./review
+	$(GO) test -run '^$$' -bench . -skip 10000 -benchmem ./catalog ./render ./pipeline
+	$(GO) test -run '^$$' -bench . -skip 10000 -benchtime 1x -benchmem ./review
+	$(GO) test -run '^$$' -bench 10000 -benchtime 1x -timeout 60m ./pipeline ./review
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 150m ./reconciler/apply ./e2e/daemon
 
 ## fuzz: every fuzz target (matching $(FUZZ)) for $(FUZZ_TIME) each; see hack/fuzz.sh

@@ -11,7 +11,6 @@ import (
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/policy"
-	"github.com/pave-dev/pave/render"
 )
 
 // clusterObject is a cluster-scoped object on one cluster: its API group,
@@ -47,7 +46,7 @@ func (p *Pipeline) checkClusterScopedNames(run *Run, valid []*Service) {
 	found := false
 	for _, s := range valid {
 		for _, o := range s.Outcomes {
-			if o != nil && o.Rendered != nil && slices.ContainsFunc(o.Rendered.Objects, isClusterScoped) {
+			if o != nil && slices.ContainsFunc(o.objects(), isClusterScoped) {
 				found = true
 			}
 		}
@@ -77,17 +76,14 @@ func (p *Pipeline) checkClusterScopedNames(run *Run, valid []*Service) {
 				continue
 			}
 			claim := clusterClaim{svc: svc, env: e.Name, outcome: ran[svc.ID()+"\x00"+e.Name]}
-			var res *render.Result
+			var objs []*unstructured.Unstructured
 			if claim.outcome != nil {
-				res = claim.outcome.Rendered
+				objs = claim.outcome.objects()
 			} else if r, err := p.renderer.Render(svc, e.Name); err == nil {
 				// A service that does not render is reported on its own.
-				res = r
+				objs = r.Objects
 			}
-			if res == nil {
-				continue
-			}
-			for _, o := range res.Objects {
+			for _, o := range objs {
 				if !isClusterScoped(o) {
 					continue
 				}
@@ -132,6 +128,15 @@ func (p *Pipeline) checkClusterScopedNames(run *Run, valid []*Service) {
 			v.Status = policy.StatusError
 		}
 	}
+}
+
+// objects are what the outcome rendered, or its cluster-scoped objects
+// when Run dropped the rest; none when it did not render.
+func (o *Outcome) objects() []*unstructured.Unstructured {
+	if o.Rendered != nil {
+		return o.Rendered.Objects
+	}
+	return o.clusterScoped
 }
 
 // isClusterScoped tells a cluster-scoped object of a render (placement

@@ -2,7 +2,9 @@ package pipeline_test
 
 import (
 	"os"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pave-dev/pave/pipeline"
@@ -99,5 +101,44 @@ func TestClusterScopedNameOnASharedCluster(t *testing.T) {
 	want := `render: ClusterRole.rbac.authorization.k8s.io "payments-ledger-worker-reader" is cluster-scoped, and this service in environment prod also renders it into cluster staging`
 	if len(o.Verdict.Errors) == 0 || !strings.HasPrefix(o.Verdict.Errors[len(o.Verdict.Errors)-1].Message, want) {
 		t.Errorf("errors %+v, want %s", o.Verdict.Errors, want)
+	}
+}
+
+// TestDropRenderedKeepsVerdicts: a run that drops what it rendered (pave
+// check, which then holds no rendered object of the catalog) holds no
+// render, sees each one in Options.Each, and gives the same verdicts —
+// the cluster-scoped names two services claim among them — as a run that
+// keeps them.
+func TestDropRenderedKeepsVerdicts(t *testing.T) {
+	cat := exampleWith(t, clusterRoleCatalog(t, "queue-reader", ""))
+	if len(cat.Errors) > 0 {
+		t.Fatal(cat.Errors)
+	}
+	for _, opts := range []pipeline.Options{{}, {Services: []string{"data/events-consumer"}, Environment: "prod"}} {
+		kept := runCatalog(t, cat, opts)
+		var mu sync.Mutex
+		seen := 0
+		dropped := opts
+		dropped.DropRendered = true
+		dropped.Each = func(o *pipeline.Outcome) {
+			mu.Lock()
+			defer mu.Unlock()
+			if o.Rendered != nil {
+				seen++
+			}
+		}
+		run := runCatalog(t, cat, dropped)
+		want, got := kept.Outcomes(), run.Outcomes()
+		if len(got) != len(want) || seen != len(want) {
+			t.Fatalf("%v: %d outcomes (%d rendered seen by Each), want %d", opts, len(got), seen, len(want))
+		}
+		for i, o := range got {
+			if o.Rendered != nil {
+				t.Errorf("%v: %s (%s) keeps its render", opts, o.Service.ID(), o.Environment)
+			}
+			if !reflect.DeepEqual(o.Verdict, want[i].Verdict) {
+				t.Errorf("%v: %s (%s): verdict %+v, want %+v", opts, o.Service.ID(), o.Environment, o.Verdict, want[i].Verdict)
+			}
+		}
 	}
 }

@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/policy"
@@ -93,6 +94,10 @@ type Outcome struct {
 	// RenderTime and EvaluateTime are how long each step took (for
 	// metrics); EvaluateTime is zero when rendering failed.
 	RenderTime, EvaluateTime time.Duration
+
+	// clusterScoped are the cluster-scoped objects of a render that Run
+	// dropped (Options.DropRendered), for checkClusterScopedNames.
+	clusterScoped []*unstructured.Unstructured
 }
 
 // Blocked reports whether the pair must not be applied: it failed to
@@ -176,6 +181,18 @@ type Options struct {
 	Environment string
 	// Workers evaluate in parallel; GOMAXPROCS when zero.
 	Workers int
+	// DropRendered leaves each outcome without its rendered objects
+	// (Outcome.Rendered is nil) once it is evaluated: a run that only
+	// reports verdicts (pave check) then holds a verdict per pair, not
+	// every object of the catalog at once.
+	DropRendered bool
+	// Each, when set, is called with every outcome as soon as it is
+	// evaluated, on the worker that evaluated it (so concurrently), and
+	// before DropRendered drops its objects: a caller that needs what a
+	// pair rendered only for a moment (the review's diff) takes it there.
+	// The verdict may still gain the errors of the cluster-scoped check
+	// after it.
+	Each func(*Outcome)
 }
 
 // Service is one service of a run.
@@ -277,7 +294,15 @@ func (p *Pipeline) Run(ctx context.Context, opts Options) *Run {
 	for _, s := range valid {
 		for k, env := range run.Environments {
 			g.Go(func() error {
-				s.Outcomes[k] = p.Evaluate(ctx, s.Service, env)
+				o := p.Evaluate(ctx, s.Service, env)
+				if opts.Each != nil {
+					opts.Each(o)
+				}
+				if opts.DropRendered && o.Rendered != nil {
+					o.clusterScoped = slices.DeleteFunc(slices.Clone(o.Rendered.Objects), func(u *unstructured.Unstructured) bool { return !isClusterScoped(u) })
+					o.Rendered = nil
+				}
+				s.Outcomes[k] = o
 				return nil
 			})
 		}

@@ -66,7 +66,11 @@ func NewCache() *Cache {
 	return &Cache{entries: map[string]*cached{}, used: map[string]bool{}}
 }
 
+// get finds a render; a nil Cache (render.Options.NoCache) has none.
 func (c *Cache) get(key string) (*cached, bool) {
+	if c == nil {
+		return nil, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
@@ -76,7 +80,11 @@ func (c *Cache) get(key string) (*cached, bool) {
 	return e, ok
 }
 
+// put keeps a render, unless the Cache is nil.
 func (c *Cache) put(key string, e *cached) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries[key] = e

@@ -43,8 +43,12 @@ type Options struct {
 	// object as pave.dev/revision when set.
 	Revision string
 	// Cache keeps renders across Renderers (one per catalog revision). Nil
-	// gives the Renderer a cache of its own.
+	// gives the Renderer a cache of its own, unless NoCache is set.
 	Cache *Cache
+	// NoCache keeps no render: for one pass over a catalog that renders
+	// each service and environment once (pave check), where a cache
+	// would only hold every rendered object until the end.
+	NoCache bool
 	// RenderTimeout bounds the time Helm takes to render one service for
 	// one environment (default DefaultRenderTimeout).
 	RenderTimeout time.Duration
@@ -128,7 +132,7 @@ func New(cat *catalog.Catalog, opts Options) *Renderer {
 		opts.MaxRenderedBytes = DefaultMaxRenderedBytes
 	}
 	r := &Renderer{cat: cat, opts: opts, cache: opts.Cache, charts: map[string]*chartSlot{}, scopes: NewScopes(cat.Config.CustomResources)}
-	if r.cache == nil {
+	if r.cache == nil && !opts.NoCache {
 		r.cache = NewCache()
 	}
 	h := sha256.New()
@@ -211,6 +215,8 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 
 	// The cache key covers every input except the revision, which is
 	// stamped on afterwards.
+	// It is computed without a cache too: it reads the patch files, and
+	// refuses the same ones either way.
 	key, err := r.cacheKey(svc, st, envName, gp)
 	if err != nil {
 		return nil, fail("", "%v", err)
@@ -480,16 +486,12 @@ func parseManifests(data string) ([]*unstructured.Unstructured, error) {
 		if err != nil {
 			return nil, err
 		}
-		js, err := sigsyaml.YAMLToJSON(doc)
+		o, err := decodeManifest(doc)
 		if err != nil {
 			return nil, err
 		}
-		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+		if o == nil {
 			continue
-		}
-		o := &unstructured.Unstructured{}
-		if err := o.UnmarshalJSON(js); err != nil {
-			return nil, err
 		}
 		if o.GetName() == "" {
 			return nil, fmt.Errorf("%s has no metadata.name", o.GetKind())

@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pmezard/go-difflib/difflib"
+	yaml "go.yaml.in/yaml/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
 
@@ -590,7 +592,7 @@ func (c *comparer) yamlLines(obj map[string]any) []string {
 	if obj == nil {
 		return nil
 	}
-	y, err := sigsyaml.Marshal(obj)
+	y, err := objectYAML(obj)
 	if err != nil {
 		// Only values JSON cannot encode fail, and renders hold none.
 		return []string{fmt.Sprintf("# cannot encode as YAML: %v\n", err)}
@@ -602,6 +604,50 @@ func (c *comparer) yamlLines(obj map[string]any) []string {
 		lines[len(lines)-1] += "\n"
 	}
 	return lines
+}
+
+// objectYAML is sigs.k8s.io/yaml's Marshal of an object (what
+// Result.YAML writes), which goes through JSON and back: JSON text parsed
+// as YAML, then written as YAML. An object of maps, lists, strings, whole
+// numbers, booleans and nulls comes out of that trip as it went in, so
+// it is written as YAML at once; one holding anything else (a float,
+// whose JSON text YAML may read as an int, invalid UTF-8, which JSON
+// replaces) takes the trip. Diffs write every changed object twice:
+// the trip was most of a review's diffing.
+func objectYAML(obj map[string]any) ([]byte, error) {
+	if !yamlPlain(obj, 0) {
+		return sigsyaml.Marshal(obj)
+	}
+	return yaml.Marshal(obj)
+}
+
+// yamlPlain tells whether a value is written the same as YAML directly
+// and through JSON.
+func yamlPlain(v any, depth int) bool {
+	if depth > 100 {
+		return false
+	}
+	switch v := v.(type) {
+	case nil, bool, int64, int:
+		return true
+	case string:
+		return utf8.ValidString(v)
+	case map[string]any:
+		for k, e := range v {
+			if !utf8.ValidString(k) || !yamlPlain(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range v {
+			if !yamlPlain(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // ProvenanceOnly reports whether a changed object differs only in the

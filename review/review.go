@@ -27,13 +27,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/pave-dev/pave/catalog"
@@ -63,7 +62,15 @@ type side struct {
 	byID     map[string]*catalog.Service
 	engine   *policy.Engine // without policies when they do not compile
 	renderer *render.Renderer
-	// renders are what the side's pipeline runs rendered, for the diff.
+
+	mu sync.Mutex
+	// snapshots (base) are what each pair rendered, kept as JSON until
+	// the head's render of the pair is compared with it.
+	snapshots map[pairKey]*snapshot
+	// pairs (head) are what comparing each pair's renders found.
+	pairs map[pairKey]*pairDiff
+	// renders (head) are the renders of the services the change edits,
+	// which judgeRules evaluates again with the base's rules.
 	renders renders
 }
 
@@ -138,17 +145,10 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*Review, error) {
 		rv.HeadPolicies = append(rv.HeadPolicies, &cp)
 	}
 
-	// Head: validate, render and evaluate every impacted service.
-	if len(impact.Services) > 0 {
-		run := hs.run(ctx, impact.Services, opts)
-		for _, e := range run.Errors {
-			rv.Errors = append(rv.Errors, policy.ErrorOf(e))
-		}
-		rv.Results = append(rv.Results, resultsOf(run)...)
-	}
-
-	// Base: the same services, and the removed ones, for the diff and the
-	// violation states.
+	// Base: the impacted services, and the removed ones, for the diff and
+	// the violation states. It goes first, keeping what each pair renders
+	// as JSON, so that the head's renders are compared with it as they
+	// come and neither side's objects are all held at once.
 	var bs *side
 	baseResults := map[pairKey]*Result{}
 	baseRulesOK := false
@@ -167,7 +167,17 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*Review, error) {
 		bs.evaluate(ctx, baseIDs, opts, baseResults)
 	}
 
-	combine(rv, bs, hs, baseResults, envs, opts.Workers)
+	// Head: validate, render and evaluate every impacted service, and
+	// compare each pair with the base's as soon as it is rendered.
+	if len(impact.Services) > 0 {
+		run := hs.run(ctx, impact.Services, opts, func(o *pipeline.Outcome) { hs.compare(bs, o, directServices(opts.Changed)) })
+		for _, e := range run.Errors {
+			rv.Errors = append(rv.Errors, policy.ErrorOf(e))
+		}
+		rv.Results = append(rv.Results, resultsOf(run)...)
+	}
+
+	combine(rv, bs, hs, baseResults, envs)
 	if err := judgeRules(ctx, rv, base, head, bs, hs, baseRulesOK, opts.Changed); err != nil {
 		return nil, err
 	}
@@ -182,7 +192,9 @@ func noPolicies(cat *catalog.Catalog, now func() time.Time) (*policy.Engine, err
 }
 
 func newSide(cat *catalog.Catalog) *side {
-	s := &side{cat: cat, byID: make(map[string]*catalog.Service, len(cat.Services)), renderer: render.New(cat, render.Options{}), renders: renders{}}
+	// Each pair is rendered once: a cache would only hold them all.
+	s := &side{cat: cat, byID: make(map[string]*catalog.Service, len(cat.Services)), renderer: render.New(cat, render.Options{NoCache: true}),
+		snapshots: map[pairKey]*snapshot{}, pairs: map[pairKey]*pairDiff{}, renders: renders{}}
 	for _, svc := range cat.Services {
 		s.byID[svc.ID()] = svc
 	}
@@ -210,7 +222,8 @@ func resultsOf(run *pipeline.Run) []*Result {
 	return out
 }
 
-// evaluate renders and evaluates the services of ids the side has.
+// evaluate renders and evaluates the services of ids the side has (the
+// base), keeping a snapshot of what each pair renders.
 func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map[pairKey]*Result) {
 	var services []*catalog.Service
 	for _, id := range ids {
@@ -225,100 +238,179 @@ func (s *side) evaluate(ctx context.Context, ids []string, opts Options, out map
 	for i, svc := range services {
 		ids[i] = svc.ID()
 	}
-	for _, r := range resultsOf(s.run(ctx, ids, opts)) {
+	for _, r := range resultsOf(s.run(ctx, ids, opts, s.keep)) {
 		out[pairOf(r)] = r
 	}
 }
 
 // run validates, renders and evaluates the services of ids through the
-// pipeline, and keeps what rendered.
-func (s *side) run(ctx context.Context, ids []string, opts Options) *pipeline.Run {
-	run := pipeline.New(s.cat, s.renderer, s.engine).Run(ctx, pipeline.Options{Services: ids, Environment: opts.Environment, Workers: opts.Workers})
-	for _, o := range run.Outcomes() {
-		if o.Rendered != nil {
-			s.renders[pairKey{o.Service.ID(), o.Environment}] = o.Rendered
+// pipeline, handing each rendered pair to each; the run keeps none.
+func (s *side) run(ctx context.Context, ids []string, opts Options, each func(*pipeline.Outcome)) *pipeline.Run {
+	return pipeline.New(s.cat, s.renderer, s.engine).Run(ctx, pipeline.Options{Services: ids, Environment: opts.Environment, Workers: opts.Workers, DropRendered: true, Each: each})
+}
+
+// snapshot is a pair as the base rendered it: its objects as JSON, a
+// fraction of the memory of the objects themselves.
+type snapshot struct {
+	source  string // service.yaml
+	objects [][]byte
+}
+
+// keep snapshots what a base pair rendered.
+func (s *side) keep(o *pipeline.Outcome) {
+	if o.Rendered == nil {
+		return
+	}
+	snap := &snapshot{source: o.Rendered.Source, objects: make([][]byte, len(o.Rendered.Objects))}
+	for i, obj := range o.Rendered.Objects {
+		data, err := obj.MarshalJSON()
+		if err != nil {
+			// Rendered objects come from JSON and YAML: they always encode.
+			panic(fmt.Sprintf("review: encode %s %s: %v", obj.GetKind(), obj.GetName(), err))
+		}
+		snap.objects[i] = data
+	}
+	s.mu.Lock()
+	s.snapshots[pairKey{o.Service.ID(), o.Environment}] = snap
+	s.mu.Unlock()
+}
+
+// take removes the snapshot of a pair; nil when the side did not render
+// it.
+func (s *side) take(k pairKey) *snapshot {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := s.snapshots[k]
+	delete(s.snapshots, k)
+	return snap
+}
+
+// decode turns a snapshot back into objects; nil for none.
+func (snap *snapshot) decode() []*unstructured.Unstructured {
+	if snap == nil {
+		return nil
+	}
+	out := make([]*unstructured.Unstructured, len(snap.objects))
+	for i, data := range snap.objects {
+		o := &unstructured.Unstructured{}
+		if err := o.UnmarshalJSON(data); err != nil {
+			panic(fmt.Sprintf("review: decode a snapshot of %s: %v", snap.source, err))
+		}
+		out[i] = o
+	}
+	return out
+}
+
+// pairDiff is what comparing a pair's renders found.
+type pairDiff struct {
+	// head and base: the pair rendered on that side.
+	head, base bool
+	diff       []ObjectChange
+}
+
+// directServices are the services whose own files the change edits (see
+// judgeRules).
+func directServices(changed []string) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range changed {
+		if id := catalog.ServiceIDOf(p); id != "" {
+			out[id] = true
 		}
 	}
-	return run
+	return out
+}
+
+// compare compares what a head pair rendered with the base's snapshot of
+// it (bs is nil when the base has no catalog), and keeps the render of a
+// service the change edits for judgeRules.
+func (hs *side) compare(bs *side, o *pipeline.Outcome, direct map[string]bool) {
+	k := pairKey{o.Service.ID(), o.Environment}
+	snap := bs.take(k)
+	pd := &pairDiff{head: o.Rendered != nil, base: snap != nil}
+	if o.Rendered != nil {
+		pd.diff = keptNamespaces(Compare(snap.decode(), o.Rendered.Objects, CompareOptions{SecretEnv: slices.Concat(secretEnvOf(bs, k), secretEnvOf(hs, k))}))
+		if bs != nil {
+			pd.diff = existingNamespaces(pd.diff, bs.cat, hs.byID[k.service], k.env)
+		}
+	}
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	hs.pairs[k] = pd
+	if o.Rendered != nil && direct[k.service] {
+		hs.renders[k] = o.Rendered
+	}
+}
+
+// secretEnvOf are the secretEnv names of a pair's service on a side.
+func secretEnvOf(s *side, k pairKey) []string {
+	if s == nil {
+		return nil
+	}
+	svc, ok := s.byID[k.service]
+	if !ok {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(svc.ForEnvironment(k.env).SecretEnv))
 }
 
 // combine sets every head result's change, diff and violation states, and
 // adds the removed pairs.
-func combine(rv *Review, bs, hs *side, baseResults map[pairKey]*Result, envs []string, workers int) {
+func combine(rv *Review, bs, hs *side, baseResults map[pairKey]*Result, envs []string) {
 	invalidAtHead := map[string]bool{}
 	for _, f := range hs.cat.Invalid {
 		invalidAtHead[catalog.ServiceIDOf(f)] = true
 	}
 	seen := map[pairKey]bool{}
-	secretEnv := func(s *side, k pairKey) []string {
-		if s == nil {
-			return nil
-		}
-		svc, ok := s.byID[k.service]
-		if !ok {
-			return nil
-		}
-		return slices.Sorted(maps.Keys(svc.ForEnvironment(k.env).SecretEnv))
-	}
-	// Diffing marshals every changed object on both sides: spread it over
-	// the workers like rendering.
-	var g errgroup.Group
-	g.SetLimit(cmp.Or(workers, runtime.GOMAXPROCS(0)))
 	for _, res := range rv.Results {
-		seen[pairOf(res)] = true
-		g.Go(func() error {
-			k := pairOf(res)
-			markStates(res, baseResults[k])
-			if k.env == "" {
-				return nil // a service's own problems: no rendered change
-			}
-			headRender := hs.renders.get(k)
-			var baseRender *render.Result
-			if bs != nil {
-				baseRender = bs.renders.get(k)
-			}
+		k := pairOf(res)
+		seen[k] = true
+		markStates(res, baseResults[k])
+		if k.env == "" {
+			continue // a service's own problems: no rendered change
+		}
+		pd := hs.pairs[k]
+		if pd == nil {
+			pd = &pairDiff{}
+		}
+		switch {
+		case !pd.head && !pd.base:
+			res.Change = ChangeAdded
+		case !pd.head:
+			// It rendered at base and fails at head: the errors say why.
+			res.Change = ChangeChanged
+		default:
+			res.Diff = pd.diff
 			switch {
-			case headRender == nil && baseRender == nil:
+			case !pd.base:
 				res.Change = ChangeAdded
-			case headRender == nil:
-				// It rendered at base and fails at head: the errors say why.
-				res.Change = ChangeChanged
+			case len(res.Diff) == 0:
+				res.Change = ChangeUnchanged
 			default:
-				res.Diff = keptNamespaces(Compare(objectsOf(baseRender), headRender.Objects, CompareOptions{SecretEnv: slices.Concat(secretEnv(bs, k), secretEnv(hs, k))}))
-				if bs != nil {
-					res.Diff = existingNamespaces(res.Diff, bs.cat, hs.byID[k.service], k.env)
-				}
-				switch {
-				case baseRender == nil:
-					res.Change = ChangeAdded
-				case len(res.Diff) == 0:
-					res.Change = ChangeUnchanged
-				default:
-					res.Change = ChangeChanged
-				}
+				res.Change = ChangeChanged
 			}
-			return nil
-		})
+		}
 	}
-	_ = g.Wait() // the jobs return no error
 	if bs == nil {
 		return
 	}
 	// Pairs rendered at base and gone at head: removed services, removed
 	// environments. A service invalid at head is not removed: its errors
 	// are reported instead.
-	for _, k := range bs.renders.keys() {
+	for _, k := range bs.snapshotKeys() {
 		if seen[k] || invalidAtHead[k.service] {
 			continue
 		}
 		if _, ok := hs.byID[k.service]; ok && slices.Contains(envs, k.env) {
 			continue // not impacted
 		}
-		br := bs.renders.get(k)
+		br := bs.take(k)
 		res := &Result{
-			Service: k.service, Environment: k.env, File: br.Source, Status: policy.StatusPass,
+			Service: k.service, Environment: k.env, File: br.source, Status: policy.StatusPass,
 			Violations: []Violation{}, Errors: []policy.Error{}, Change: ChangeRemoved,
-			Diff: keptNamespaces(Compare(br.Objects, nil, CompareOptions{SecretEnv: secretEnv(bs, k)})),
+			Diff: keptNamespaces(Compare(br.decode(), nil, CompareOptions{SecretEnv: secretEnvOf(bs, k)})),
 		}
 		rv.Results = append(rv.Results, res)
 	}
@@ -374,21 +466,17 @@ func envRank(order map[string]int, env string) int {
 	return order[env]
 }
 
-func objectsOf(r *render.Result) []*unstructured.Unstructured {
-	if r == nil {
-		return nil
-	}
-	return r.Objects
-}
-
-// renders are the rendered service × environment pairs of a side.
+// renders are rendered service × environment pairs of a side.
 type renders map[pairKey]*render.Result
 
 func (r renders) get(k pairKey) *render.Result { return r[k] }
 
-// keys lists the pairs, sorted by service and environment.
-func (r renders) keys() []pairKey {
-	keys := slices.Collect(maps.Keys(r))
+// snapshotKeys lists the pairs the side holds snapshots of, sorted by
+// service and environment.
+func (s *side) snapshotKeys() []pairKey {
+	s.mu.Lock()
+	keys := slices.Collect(maps.Keys(s.snapshots))
+	s.mu.Unlock()
 	slices.SortFunc(keys, func(a, b pairKey) int {
 		return cmp.Or(strings.Compare(a.service, b.service), strings.Compare(a.env, b.env))
 	})

@@ -154,7 +154,10 @@ func (o *checkOptions) run(ctx context.Context, stdout, stderr io.Writer, ids []
 			envs = 1
 		}
 		prog := o.progress(stderr, "checking", "pair", len(selected)*envs)
-		rep = report.FromRun(pipeline.New(cat, countingRenderer{render.New(cat, render.Options{}), prog}, engine).Run(ctx, pipeline.Options{Services: ids, Environment: o.env}))
+		// One pass that only reports: nothing rendered is kept, so memory
+		// stays flat however many services the catalog has.
+		renderer := render.New(cat, render.Options{NoCache: true})
+		rep = report.FromRun(pipeline.New(cat, countingRenderer{renderer, prog}, engine).Run(ctx, pipeline.Options{Services: ids, Environment: o.env, DropRendered: true}))
 		prog.end()
 	}
 	rep.RelocateFiles(o.catalogDir)

@@ -1,0 +1,43 @@
+package render
+
+import (
+	"bytes"
+	"testing"
+)
+
+// TestNoCacheRendersTheSame: a renderer without a cache (pave check's,
+// which renders each pair once) renders what a cached one does, and keeps
+// nothing: rendering a pair again renders it again.
+func TestNoCacheRendersTheSame(t *testing.T) {
+	cat := loadExampleCatalog(t)
+	cached := New(cat, Options{})
+	uncached := New(cat, Options{NoCache: true})
+	for _, svc := range cat.Services {
+		for _, env := range cat.Config.EnvironmentNames() {
+			want, err := cached.Render(svc, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := uncached.Render(svc, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Hash != want.Hash || !bytes.Equal(got.YAML(), want.YAML()) {
+				t.Errorf("%s (%s) renders differently without a cache", svc.ID(), env)
+			}
+			again, err := uncached.Render(svc, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Objects[0] == got.Objects[0] {
+				t.Errorf("%s (%s): the uncached renderer kept a render", svc.ID(), env)
+			}
+			if cachedAgain, _ := cached.Render(svc, env); cachedAgain.Objects[0] != want.Objects[0] {
+				t.Errorf("%s (%s): the cached renderer rendered again", svc.ID(), env)
+			}
+		}
+	}
+	if uncached.cache != nil {
+		t.Error("the uncached renderer has a cache")
+	}
+}
