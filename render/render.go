@@ -222,7 +222,7 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 		return nil, fail("", "%v", err)
 	}
 	if c, ok := r.cache.get(key); ok {
-		return r.result(svc, envName, namespace, gp, c)
+		return r.cachedResult(svc, envName, namespace, gp, c)
 	}
 
 	var vals map[string]any
@@ -271,21 +271,31 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 			return nil, fail("", "template %s renders %s twice", gp.ID(), objectID(objs[i]))
 		}
 	}
+	if r.cache == nil {
+		// Nothing kept (NoCache): the result owns the render's objects.
+		return r.result(svc, envName, namespace, gp, objs, hashObjects(objs)), nil
+	}
 	c, err := newCached(objs)
 	if err != nil {
 		return nil, fail("", "keep the render: %v", err)
 	}
 	r.cache.put(key, c)
-	return r.result(svc, envName, namespace, gp, c)
+	return r.cachedResult(svc, envName, namespace, gp, c)
 }
 
-// result builds a Result from a cached render: a fresh copy of its
-// objects, with the revision stamped on all but the Namespace.
-func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *goldenPath, c *cached) (*Result, error) {
+// cachedResult builds a Result from a kept render: a fresh copy of its
+// objects.
+func (r *Renderer) cachedResult(svc *catalog.Service, env, namespace string, gp *goldenPath, c *cached) (*Result, error) {
 	objs, err := c.objects()
 	if err != nil {
 		return nil, fieldError(svc, env, "", fmt.Sprintf("template %s: read the kept render: %v", gp.ID(), err))
 	}
+	return r.result(svc, env, namespace, gp, objs, c.hash), nil
+}
+
+// result builds a Result from a render's objects (its own: they are
+// changed), with the revision stamped on all but the Namespace.
+func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *goldenPath, objs []*unstructured.Unstructured, hash string) *Result {
 	if r.opts.Revision != "" {
 		for _, o := range objs {
 			if o.GetKind() == "Namespace" {
@@ -309,12 +319,12 @@ func (r *Renderer) result(svc *catalog.Service, env, namespace string, gp *golde
 		Source:      svc.File,
 		Revision:    r.opts.Revision,
 		Objects:     objs,
-		Hash:        c.hash,
+		Hash:        hash,
 		// The daemon checks them against the version the cluster reports.
 		KubeVersions: gp.kubeVersions,
 
 		AllowedNamespaces: r.cat.Config.Templates[gp.name].AllowNamespaces,
-	}, nil
+	}
 }
 
 func hashObjects(objs []*unstructured.Unstructured) string {
