@@ -1,7 +1,8 @@
 // Module github.com/pave-dev/pave/e2e/tools builds the local control plane
 // (kube-apiserver, kube-controller-manager, kube-scheduler, etcd) from Go
-// modules, and kubectl for `make bench-peers`. It is a separate module so that the Kubernetes dependency graph
-// never enters pave's own go.mod. See e2e/README.md and build.sh.
+// modules, and kubectl for `make bench-peers`. It is a separate module so
+// that the Kubernetes dependency graph never enters pave's own go.mod. See
+// e2e/README.md and build.sh.
 module github.com/pave-dev/pave/e2e/tools
 
 go 1.26.8
