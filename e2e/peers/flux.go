@@ -247,13 +247,27 @@ func (e *env) measurePaveServe(ctx context.Context, dir string, n int, health bo
 // fluxControllers are the two controllers, running.
 type fluxControllers struct {
 	procs []*exec.Cmd
+	done  []chan struct{}
+	names []string
 }
 
 func (f *fluxControllers) stop() {
-	for _, p := range f.procs {
+	for i, p := range f.procs {
 		p.Process.Kill()
-		p.Wait()
+		<-f.done[i]
 	}
+}
+
+// exited names a controller that is no longer running, if any.
+func (f *fluxControllers) exited() error {
+	for i, d := range f.done {
+		select {
+		case <-d:
+			return fmt.Errorf("%s exited (see its log)", f.names[i])
+		default:
+		}
+	}
+	return nil
 }
 
 func (f *fluxControllers) rss() float64 {
@@ -298,10 +312,16 @@ func (e *env) startFlux(ctx context.Context, dir, label string, c *localcluster.
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig(), "RUNTIME_NAMESPACE="+fluxNamespace)
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
+			log.Close()
 			return err
 		}
-		f.procs = append(f.procs, cmd)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); log.Close(); close(done) }()
+		f.procs, f.done, f.names = append(f.procs, cmd), append(f.done, done), append(f.names, name)
 		return nil
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "storage"), 0o755); err != nil {
+		return nil, err
 	}
 	if err := start("source-controller", e.tools.sourceController,
 		"--storage-path", filepath.Join(dir, "storage"), "--storage-addr", storage, "--storage-adv-addr", storage); err != nil {
@@ -407,7 +427,7 @@ func (e *env) measureFlux(ctx context.Context, dir, gitURL, label string, trees 
 		}
 	}
 	timeout := e.o.timeout
-	if _, err := waitFor(ctx, timeout, time.Second, label+" first sync", fluxDone(ctx, client, names, rev)); err != nil {
+	if _, err := waitFor(ctx, timeout, time.Second, label+" first sync", fluxDone(ctx, f, client, names, rev)); err != nil {
 		return t, err
 	}
 	t.first = time.Since(start)
@@ -420,7 +440,7 @@ func (e *env) measureFlux(ctx context.Context, dir, gitURL, label string, trees 
 	if err := requestReconcile(ctx, client); err != nil {
 		return t, err
 	}
-	if _, err := waitFor(ctx, timeout, 100*time.Millisecond, label+" one service", fluxDone(ctx, client, []string{ksOf[ids[0]]}, rev)); err != nil {
+	if _, err := waitFor(ctx, timeout, 100*time.Millisecond, label+" one service", fluxDone(ctx, f, client, []string{ksOf[ids[0]]}, rev)); err != nil {
 		return t, err
 	}
 	t.one = time.Since(start)
@@ -433,7 +453,7 @@ func (e *env) measureFlux(ctx context.Context, dir, gitURL, label string, trees 
 	if err := requestReconcile(ctx, client); err != nil {
 		return t, err
 	}
-	if _, err := waitFor(ctx, timeout, time.Second, label+" template change", fluxDone(ctx, client, names, rev)); err != nil {
+	if _, err := waitFor(ctx, timeout, time.Second, label+" template change", fluxDone(ctx, f, client, names, rev)); err != nil {
 		return t, err
 	}
 	t.template = time.Since(start)
@@ -451,8 +471,11 @@ func requestReconcile(ctx context.Context, client dynamic.Interface) error {
 
 // fluxDone holds when every named Kustomization is Ready with revision
 // applied.
-func fluxDone(ctx context.Context, client dynamic.Interface, names []string, revision string) func() (bool, string, error) {
+func fluxDone(ctx context.Context, f *fluxControllers, client dynamic.Interface, names []string, revision string) func() (bool, string, error) {
 	return func() (bool, string, error) {
+		if err := f.exited(); err != nil {
+			return false, "", err
+		}
 		ready := map[string]bool{}
 		if len(names) == 1 {
 			o, err := client.Resource(kustomizations).Namespace(fluxNamespace).Get(ctx, names[0], metav1.GetOptions{})
