@@ -24,7 +24,8 @@ import (
 const environment = "staging"
 
 // pipelineCase times the scripted pipeline against pave check + pave apply
-// on the same catalog, each applying to a fresh cluster of its own.
+// (with -qps and -burst) on the same catalog, each applying to a fresh
+// cluster of its own.
 //
 // The script, as a team would write it around the same golden-path chart
 // and the same policies: per service, `helm template` with a values file
@@ -56,7 +57,11 @@ func (e *env) pipelineCase(ctx context.Context) ([]row, error) {
 		return nil, err
 	}
 	logf("pave check: %s", secs(paveCheck))
-	paveApply, err := e.run(ctx, "pave-apply.log", cat.dir, e.pave, "apply", "--catalog", cat.dir, "--cluster", environment+"="+c.Kubeconfig())
+	// The same client limits as pave serve in the flux case: kubectl's
+	// apply is not throttled client-side (it is one request at a time),
+	// pave apply's default --qps 50 would be.
+	paveApply, err := e.run(ctx, "pave-apply.log", cat.dir, e.pave, "apply", "--catalog", cat.dir, "--cluster", environment+"="+c.Kubeconfig(),
+		"--qps", fmt.Sprint(e.o.qps), "--burst", fmt.Sprint(e.o.burst))
 	c.Stop()
 	if err != nil {
 		return nil, err
