@@ -62,7 +62,7 @@ func (e *env) fluxCase(ctx context.Context, m mapping) ([]row, error) {
 		return nil, err
 	}
 	logf("flux (one Kustomization per %s): %d services", m, n)
-	trees, ids, err := e.renderTrees(ctx, filepath.Join(dir, "renders"), n)
+	trees, ids, err := e.renderTrees(ctx, filepath.Join(dir, "renders"), n, m)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +108,11 @@ func (e *env) fluxCase(ctx context.Context, m mapping) ([]row, error) {
 // renderTrees writes what `pave render` makes of the catalog in its three
 // states (as written; one service's image changed; and the template
 // change on top) into dir/0, dir/1, dir/2, one folder per service:
-// staging/<team>/<name>/manifests.yaml.
-func (e *env) renderTrees(ctx context.Context, dir string, n int) ([3]string, []string, error) {
+// staging/<team>/<name>/manifests.yaml. For one Kustomization per team,
+// the team's Namespace, which every service's render holds, is written
+// once, to staging/<team>/namespace.yaml (kustomize refuses an object
+// twice in one build).
+func (e *env) renderTrees(ctx context.Context, dir string, n int, m mapping) ([3]string, []string, error) {
 	var trees [3]string
 	cat, err := e.writeCatalog(filepath.Join(dir, "catalog"), n)
 	if err != nil {
@@ -140,6 +143,15 @@ func (e *env) renderTrees(ctx context.Context, dir string, n int) ([3]string, []
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				return trees, nil, err
 			}
+			if m == perTeam {
+				var ns []byte
+				if ns, data, err = splitNamespace(data); err != nil {
+					return trees, nil, fmt.Errorf("%s: %w", id, err)
+				}
+				if err := os.WriteFile(filepath.Join(out, environment, team, "namespace.yaml"), ns, 0o644); err != nil {
+					return trees, nil, err
+				}
+			}
 			if err := os.WriteFile(p, data, 0o644); err != nil {
 				return trees, nil, err
 			}
@@ -148,6 +160,26 @@ func (e *env) renderTrees(ctx context.Context, dir string, n int) ([3]string, []
 		trees[i] = out
 	}
 	return trees, cat.ids, nil
+}
+
+// splitNamespace takes the Namespace document out of a render.
+func splitNamespace(stream []byte) (ns, rest []byte, err error) {
+	docs := strings.Split(string(stream), "---\n")
+	var kept []string
+	for _, d := range docs {
+		if strings.TrimSpace(d) == "" {
+			continue
+		}
+		if strings.Contains(d, "\nkind: Namespace\n") || strings.HasPrefix(d, "kind: Namespace\n") {
+			ns = []byte("---\n" + d)
+			continue
+		}
+		kept = append(kept, d)
+	}
+	if ns == nil {
+		return nil, nil, fmt.Errorf("no Namespace in the render")
+	}
+	return ns, []byte("---\n" + strings.Join(kept, "---\n")), nil
 }
 
 // serveGit serves the bare repositories under dir over HTTP on loopback
@@ -484,6 +516,9 @@ func fluxDone(ctx context.Context, f *fluxControllers, client dynamic.Interface,
 			} else if err != nil {
 				return false, err.Error(), nil
 			}
+			if msg := ksFailed(o); msg != "" {
+				return false, "", fmt.Errorf("%s", msg)
+			}
 			ready[names[0]] = ksReady(o, revision)
 		} else {
 			list, err := client.Resource(kustomizations).Namespace(fluxNamespace).List(ctx, metav1.ListOptions{})
@@ -491,6 +526,9 @@ func fluxDone(ctx context.Context, f *fluxControllers, client dynamic.Interface,
 				return false, err.Error(), nil
 			}
 			for i := range list.Items {
+				if msg := ksFailed(&list.Items[i]); msg != "" {
+					return false, "", fmt.Errorf("%s", msg)
+				}
 				ready[list.Items[i].GetName()] = ksReady(&list.Items[i], revision)
 			}
 		}
@@ -521,4 +559,17 @@ func ksReady(o *unstructured.Unstructured, revision string) bool {
 		}
 	}
 	return false
+}
+
+// ksFailed is the message of a Kustomization whose build failed: it would
+// not be tried again before its interval.
+func ksFailed(o *unstructured.Unstructured) string {
+	conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+	for _, c := range conds {
+		cm, _ := c.(map[string]any)
+		if cm["type"] == "Ready" && cm["status"] == "False" && cm["reason"] == "BuildFailed" {
+			return fmt.Sprintf("Kustomization %s: %v", o.GetName(), cm["message"])
+		}
+	}
+	return ""
 }
