@@ -15,7 +15,7 @@ FUZZ_TIME ?= 30s
 FUZZ ?= ^Fuzz
 export FUZZ_TIME FUZZ
 
-.PHONY: all build chromium test test-race lint vuln bench fuzz demo tools cluster-up cluster-down clean
+.PHONY: all build chromium test test-race lint vuln bench bench-peers fuzz demo tools cluster-up cluster-down clean
 
 all: build
 
@@ -68,6 +68,16 @@ bench:
 	$(GO) test -run '^$$' -bench . -skip 10000 -benchtime 1x -benchmem ./review
 	$(GO) test -run '^$$' -bench 10000 -benchtime 1x -timeout 60m ./pipeline ./review
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 150m ./reconciler/apply ./e2e/daemon
+
+## bench-peers: pave side by side with the tools used instead of it (helm
+## template + conftest test + kubectl apply, and Flux's source-controller and
+## kustomize-controller) on the same catalog in the same run; prints a table
+## (not part of make test; see docs/development.md). PEERS_FLAGS passes
+## flags, e.g. PEERS_FLAGS='-services 1000 -flux-services 200'
+PEERS_FLAGS ?=
+bench-peers:
+	bash e2e/tools/build.sh peers
+	$(GO) run ./e2e/peers $(PEERS_FLAGS)
 
 ## fuzz: every fuzz target (matching $(FUZZ)) for $(FUZZ_TIME) each; see hack/fuzz.sh
 fuzz:

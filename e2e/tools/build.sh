@@ -10,8 +10,17 @@
 # one after another (the go tool already uses every core for one build) and
 # written atomically, so an interrupted build never leaves a half binary behind.
 #
+# `build.sh peers` also builds the tools `make bench-peers` compares pave with
+# (helm, conftest, kubectl, and Flux's source-controller and
+# kustomize-controller), into the same cache; `make tools` does not build them.
+#
 # Needs only Go and the module proxy. See e2e/README.md.
 set -euo pipefail
+
+with_peers=""
+if [[ "${1:-}" == "peers" ]]; then
+	with_peers=1
+fi
 
 tools_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "${tools_dir}/../.." && pwd)"
@@ -105,5 +114,49 @@ fi
 build "${tools_dir}/kubescore" github.com/zegl/kube-score/cmd/kube-score \
 	"${bin_root}/kube-score-${kubescore_version}/kube-score" \
 	"-X main.version=${kubescore_version#v}"
+
+if [[ -n "${with_peers}" ]]; then
+	# The scripted pipeline of `make bench-peers`: helm template + conftest
+	# test per service, kubectl apply --server-side. kubectl comes from the
+	# same Kubernetes module as the control plane.
+	build "${tools_dir}" k8s.io/kubernetes/cmd/kubectl "${k8s_dir}/kubectl" "${k8s_ldflags}"
+	helm_version="$(module_version "${tools_dir}/helm" helm.sh/helm/v3)"
+	build "${tools_dir}/helm" helm.sh/helm/v3/cmd/helm "${bin_root}/helm-${helm_version}/helm" \
+		"-X helm.sh/helm/v3/internal/version.version=${helm_version}"
+	conftest_version="$(module_version "${tools_dir}/conftest" github.com/open-policy-agent/conftest)"
+	build "${tools_dir}/conftest" github.com/open-policy-agent/conftest \
+		"${bin_root}/conftest-${conftest_version}/conftest" \
+		"-X github.com/open-policy-agent/conftest/internal/version.Version=${conftest_version#v}"
+
+	# Flux's controllers at their release tags. Their go.mod replaces the
+	# nested ./api module with a directory the published module zip does not
+	# hold, so `go install` refuses them; build inside a writable copy of the
+	# module with that one replace dropped (go.mod already requires the
+	# published api module of the same version). The CRDs ship in the module.
+	# v1.9.6: the module proxy does not serve some dependencies of v1.10
+	# (fluxcd/pkg/artifact v0.27, cosign v3.1); source-controller v1.9.6's
+	# fluxcd/pkg/artifact v0.18.3 is not served either, so it takes v0.18.0,
+	# the nearest release that is.
+	for ctl in source-controller kustomize-controller; do
+		ctl_version="${FLUX_VERSION:-v1.9.6}"
+		out="${bin_root}/flux-${ctl_version}/${ctl}"
+		if [[ ! -x "${out}" ]]; then
+			src="$(cd "${tools_dir}" && go mod download -json "github.com/fluxcd/${ctl}@${ctl_version}" |
+				sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+			work="${bin_root}/flux-${ctl_version}/src/${ctl}"
+			rm -rf "${work}"
+			mkdir -p "$(dirname "${work}")"
+			cp -r "${src}" "${work}"
+			chmod -R u+w "${work}"
+			(cd "${work}" && go mod edit -dropreplace "github.com/fluxcd/${ctl}/api")
+			if [[ "${ctl}" == source-controller ]]; then
+				(cd "${work}" && go mod edit -replace github.com/fluxcd/pkg/artifact=github.com/fluxcd/pkg/artifact@v0.18.0)
+			fi
+			mkdir -p "${bin_root}/flux-${ctl_version}/crd"
+			install -m 0644 "${work}"/config/crd/bases/*.yaml "${bin_root}/flux-${ctl_version}/crd/"
+		fi
+		GOFLAGS=-mod=mod build "${bin_root}/flux-${ctl_version}/src/${ctl}" . "${out}"
+	done
+fi
 
 log "done in $((SECONDS - total_start))s: ${bin_root#"${repo_root}/"}/{k8s-${k8s_version},etcd-${etcd_version},kwok-${kwok_version},kube-score-${kubescore_version}}"
