@@ -32,8 +32,15 @@ func TestNoCacheRendersTheSame(t *testing.T) {
 			if again.Objects[0] == got.Objects[0] {
 				t.Errorf("%s (%s): the uncached renderer kept a render", svc.ID(), env)
 			}
-			if cachedAgain, _ := cached.Render(svc, env); cachedAgain.Objects[0] != want.Objects[0] {
+			// The cached renderer renders a pair once and then hands out
+			// copies of what it kept.
+			kept := cached.cache.Len()
+			cachedAgain, _ := cached.Render(svc, env)
+			if cached.cache.Len() != kept || cachedAgain.Hash != want.Hash || !bytes.Equal(cachedAgain.YAML(), want.YAML()) {
 				t.Errorf("%s (%s): the cached renderer rendered again", svc.ID(), env)
+			}
+			if cachedAgain.Objects[0] == want.Objects[0] {
+				t.Errorf("%s (%s): two results share an object", svc.ID(), env)
 			}
 		}
 	}
