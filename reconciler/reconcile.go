@@ -302,10 +302,13 @@ func (d *Daemon) stepApply(ctx context.Context, p *pairRun, r *result) bool {
 	d.timed(r, "apply", func() {
 		p.out = p.applier.Write(ctx, p.snap.cat.Config, p.rendered, d.takeResync(p.key), budget)
 	})
+	r.applied, r.cluster, r.hash = true, p.applier.Cluster.Name, p.rendered.Hash
+	// Waiting for health holds no worker and no rendered object: every
+	// pair of a round may wait at once.
 	p.freeWorker()
+	p.rendered = nil
 	d.timed(r, "health", func() { p.applier.WaitHealth(ctx, p.out) })
 	out := p.out
-	r.applied, r.cluster, r.hash = true, p.applier.Cluster.Name, p.rendered.Hash
 	r.changes = counts(out)
 	r.checked, r.wrote, r.current = !out.Skipped, out.Wrote(), out.Err == nil
 	return true

@@ -332,7 +332,11 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 		}
 	}
 
-	out.objects = objects
+	// Health needs only which objects they are: a wait holds no more.
+	out.objects = make([]*unstructured.Unstructured, len(objects))
+	for i, o := range objects {
+		out.objects[i] = RefOf(o).Unstructured()
+	}
 	return out
 }
 
