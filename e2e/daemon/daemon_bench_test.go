@@ -3,8 +3,8 @@ package daemon
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
