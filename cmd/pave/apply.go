@@ -40,8 +40,9 @@ type clusterFlags struct {
 
 func (f *clusterFlags) bind(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.clusters, "cluster", nil, "cluster credentials: NAME=KUBECONFIG_PATH[#CONTEXT] (repeatable; NAME as in pave.yaml environments)")
-	fs.Float32Var(&f.qps, "qps", 50, "requests per second to each API server")
-	fs.IntVar(&f.burst, "burst", 100, "request burst to each API server")
+	def := apply.DefaultClusterOptions()
+	fs.Float32Var(&f.qps, "qps", def.QPS, "requests per second to each API server")
+	fs.IntVar(&f.burst, "burst", def.Burst, "request burst to each API server")
 	fs.BoolVar(&f.allowExec, "allow-kubeconfig-exec", false, "allow kubeconfig exec credential plugins (they run programs)")
 	fs.StringVar(&f.impersonate, "impersonate", "", `write each team's objects as this user, "{team}" replaced (e.g. system:serviceaccount:pave-system:team-{team}), so RBAC limits what a mistake can touch`)
 }

@@ -45,7 +45,7 @@ type ClusterOptions struct {
 
 // DefaultClusterOptions are the defaults of pave's --qps/--burst flags.
 func DefaultClusterOptions() ClusterOptions {
-	return ClusterOptions{QPS: 50, Burst: 100, Timeout: 30 * time.Second}
+	return ClusterOptions{QPS: 100, Burst: 200, Timeout: 30 * time.Second}
 }
 
 // ClusterRef is one --cluster NAME=KUBECONFIG[#CONTEXT] flag.
