@@ -156,6 +156,23 @@ func benchDaemonOnce(b *testing.B, round int) {
 	writes := d.metric("pave_apply_objects_total", `action="created"`) + d.metric("pave_apply_objects_total", `action="configured"`)
 	b.StopTimer()
 
+	// The table README's performance section shows: case, pave, floor or
+	// target, ratio.
+	var tbl strings.Builder
+	fmt.Fprintf(&tbl, "\n%-58s %12s %22s %7s\n", "case ("+strconv.Itoa(size)+" services × 2 environments)", "pave", "floor or target", "ratio")
+	row := func(name string, pave, ref time.Duration, refName string) {
+		fmt.Fprintf(&tbl, "%-58s %11.2fs %14s %6.2fs %7.2f\n", name, pave.Seconds(), refName, ref.Seconds(), pave.Seconds()/ref.Seconds())
+	}
+	row("first sync, every pair Ready", first, floorReady, "floor-ready")
+	row("first sync, against the floor's apply alone", first, floor, "floor-apply")
+	row("one-service commit: webhook → Ready in staging", oneAt["staging-ready"], 5*time.Second, "target")
+	row("one-service commit: webhook → Ready in prod", oneAt["prod-ready"], 5*time.Second, "target")
+	row("template change in waves, all Ready", tmplReady, floor, "floor-apply")
+	row(fmt.Sprintf("no-op round (%.0f writes)", noopWrites), noopRound, 2*time.Second, "target")
+	row(fmt.Sprintf("restart on clusters that run everything (%.0f writes)", writes), restart, floor, "floor-apply")
+	fmt.Fprintf(&tbl, "%-58s %10.0fMiB %14s %6dMiB %7.2f\n", "resident memory after the template change", float64(rssAfter)/1024, "target", 300, float64(rssAfter)/1024/300)
+	b.Log(tbl.String())
+
 	b.ReportMetric(floor.Seconds(), "floor-apply-s")
 	b.ReportMetric(floorReady.Seconds(), "floor-ready-s")
 	b.ReportMetric(first.Seconds()/floorReady.Seconds(), "first-sync/floor-ready")
