@@ -173,6 +173,11 @@ func TestPaveChartIsAdmitted(t *testing.T) {
 			t.Errorf("args lack %s: %v", arg, c.Args)
 		}
 	}
+	// The garbage collector knows the container's memory limit.
+	if i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOMEMLIMIT" }); i < 0 ||
+		c.Env[i].ValueFrom == nil || c.Env[i].ValueFrom.ResourceFieldRef == nil || c.Env[i].ValueFrom.ResourceFieldRef.Resource != "limits.memory" {
+		t.Errorf("GOMEMLIMIT is not the container's memory limit: %+v", c.Env)
+	}
 }
 
 // The NetworkPolicy lets in only what the values allow and lets out only
