@@ -76,10 +76,14 @@ func (a *Applier) Watch(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	readInPlace := true
 	c, err := crcache.New(cfg, crcache.Options{
 		Mapper:               a.Cluster.mapper,
 		DefaultLabelSelector: labels.NewSelector().Add(*team),
 		DefaultTransform:     trimForHealth,
+		// Health only reads: the cached copy is read in place, not
+		// copied at every look.
+		DefaultUnsafeDisableDeepCopy: &readInPlace,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: watch: %w", a.Cluster.Name, err)
@@ -105,18 +109,50 @@ func (a *Applier) watcher() *watch {
 	return a.watch
 }
 
-// trimForHealth keeps what kstatus reads of an object: metadata without
-// managed fields or annotations, spec without its pod template, status.
+// healthSpecFields are the spec fields kstatus reads (replicas and
+// update strategies of workloads, a Job's parallelism and completions, a
+// Service's type and cluster IP); the rest of a spec is dropped from the
+// watch.
+var healthSpecFields = []string{"replicas", "updateStrategy", "progressDeadlineSeconds", "parallelism", "completions", "type", "clusterIP"}
+
+// healthMetaFields are the metadata fields health and the informer read.
+var healthMetaFields = []string{"name", "namespace", "uid", "resourceVersion", "generation", "deletionTimestamp"}
+
+// trimForHealth keeps what kstatus reads of an object: its kind, the
+// metadata that identify it and its generation, the few spec fields
+// above, and its status. Labels, annotations, managed fields and the rest
+// of the spec (pod templates, ports, selectors) are not kept: a cluster's
+// watch holds every object pave applied, so its size is pave's memory.
 func trimForHealth(obj any) (any, error) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return obj, nil
 	}
-	u.SetManagedFields(nil)
-	u.SetAnnotations(nil)
-	unstructured.RemoveNestedField(u.Object, "spec", "template")
-	unstructured.RemoveNestedField(u.Object, "spec", "jobTemplate")
+	kept := map[string]any{"apiVersion": u.Object["apiVersion"], "kind": u.Object["kind"]}
+	if meta, ok := u.Object["metadata"].(map[string]any); ok {
+		kept["metadata"] = pick(meta, healthMetaFields)
+	}
+	if spec, ok := u.Object["spec"].(map[string]any); ok {
+		if s := pick(spec, healthSpecFields); len(s) > 0 {
+			kept["spec"] = s
+		}
+	}
+	if st, ok := u.Object["status"]; ok {
+		kept["status"] = st
+	}
+	u.Object = kept
 	return u, nil
+}
+
+// pick returns the fields of m that are among keys.
+func pick(m map[string]any, keys []string) map[string]any {
+	out := make(map[string]any, len(keys))
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // kind starts (once) the informer of a kind and reports whether its

@@ -1,0 +1,70 @@
+package apply
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// TestTrimKeepsHealth: the cluster's watch keeps a trimmed copy of each
+// object, and health computed from it is the same as from the whole
+// object, for every kind kstatus knows (testdata/health: workloads in
+// each state, a Job, Services, a PDB, a custom resource, a terminating
+// object), while what it drops (pod templates, labels, annotations,
+// selectors, ports) is gone.
+func TestTrimKeepsHealth(t *testing.T) {
+	files, err := filepath.Glob("testdata/health/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			full := readObject(t, f)
+			want, err := status.Compute(full.DeepCopy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			trimmed, err := trimForHealth(full.DeepCopy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := trimmed.(*unstructured.Unstructured)
+			got, err := status.Compute(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != want.Status || got.Message != want.Message {
+				t.Errorf("health from the trimmed copy: %s %q, from the object: %s %q", got.Status, got.Message, want.Status, want.Message)
+			}
+			for _, path := range [][]string{{"spec", "template"}, {"spec", "selector"}, {"spec", "ports"}, {"metadata", "labels"}, {"metadata", "annotations"}, {"metadata", "finalizers"}} {
+				if _, found, _ := unstructured.NestedFieldNoCopy(u.Object, path...); found {
+					t.Errorf("the trimmed copy keeps %v", path)
+				}
+			}
+			if u.GetName() != full.GetName() || u.GetNamespace() != full.GetNamespace() || u.GetGeneration() != full.GetGeneration() || u.GroupVersionKind() != full.GroupVersionKind() {
+				t.Errorf("the trimmed copy lost its identity: %s %s/%s generation %d", u.GroupVersionKind(), u.GetNamespace(), u.GetName(), u.GetGeneration())
+			}
+		})
+	}
+}
+
+func readObject(t *testing.T, path string) *unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(js); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return u
+}
