@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -257,14 +258,30 @@ func (d *Daemon) load(rev *source.Revision, opts catalog.LoadOptions, prev *snap
 	}
 	var engine *policy.Engine
 	if prev != nil && opts.Previous != nil && !slices.ContainsFunc(opts.Changed, func(p string) bool {
-		return p == catalog.ConfigFile || strings.HasPrefix(p, catalog.PoliciesDir+"/")
-	}) {
+		return strings.HasPrefix(p, catalog.PoliciesDir+"/")
+	}) && sameForPolicies(prev.cat.Config, cat.Config) {
 		engine = prev.engine
 	} else if engine, err = policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config}); err != nil {
 		return nil, err
 	}
 	rnd := render.New(cat, render.Options{Revision: rev.ID, Cache: d.cache})
 	return &snapshot{rev: rev, cat: cat, engine: engine, rnd: rnd, pipe: pipeline.New(cat, rnd, engine)}, nil
+}
+
+// sameForPolicies reports whether two pave.yaml give policies the same
+// engine: the same policies settings and the same data.pave. A pave.yaml
+// commit that changes neither (a comment, a team's owners, notifications)
+// keeps the compiled policies, and the results they remember.
+func sameForPolicies(a, b *catalog.Config) bool {
+	key := func(c *catalog.Config) string {
+		data, err := json.Marshal([]any{c.Policies, policy.Data(c)})
+		if err != nil {
+			return "" // never equal to a marshalled key: compile again
+		}
+		return string(data)
+	}
+	ka := key(a)
+	return ka != "" && ka == key(b)
 }
 
 // retainSnapshots keeps the snapshots of the revisions some pair runs or

@@ -52,6 +52,10 @@ func benchDaemonOnce(b *testing.B, round int) {
 		ids = append(ids, team+"/"+name)
 		r.write(fmt.Sprintf("services/%s/%s/service.yaml", team, name), fmt.Sprintf("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: %s, team: %s}\nspec:\n  template: web-service\n  image: registry.example.com/%s/%s:1.0.0\n  port: 8080\n  replicas: 2\n", name, team, team, name))
 	}
+	// The web-service template rolls out in one wave at first (the
+	// template change measured against the floor's), then in the default
+	// waves.
+	r.edit("pave.yaml", "\nteams:\n", "\n"+oneWave+"teams:\n")
 	git(tb, r.dir, "init", "-q", "-b", "main")
 	rev := r.commitPush(fmt.Sprintf("%d services", size))
 
@@ -59,6 +63,14 @@ func benchDaemonOnce(b *testing.B, round int) {
 	// with pave's client limits, then (floor-ready) until every
 	// Deployment is available; then removed again.
 	floor, floorReady := applyFloorReady(b, r.dir, 500, 1000, 16, true)
+	// And the floor of the template change below: the objects it changes
+	// applied to the clusters that run the catalog, until Ready.
+	changed := filepath.Join(work, "changed")
+	if err := os.CopyFS(changed, os.DirFS(r.dir)); err != nil {
+		b.Fatal(err)
+	}
+	editFile(b, filepath.Join(changed, deploymentTemplate), templateMark, templateChange("1"))
+	floorChange, floorChangeReady, floorChanged := applyFloorChange(b, r.dir, changed, 500, 1000, 16, true)
 	resetClusters(b)
 
 	hook := filepath.Join(work, "hook")
@@ -103,11 +115,24 @@ func benchDaemonOnce(b *testing.B, round int) {
 	})
 	one := oneAt["prod-applied"]
 
-	// A template change affecting all 1000.
+	// A template change affecting all of them, in one wave: its ratio to
+	// the floor's change is the cost of pave's writes and health.
 	// The Deployment is the library's (templates/_lib): web-service alone adds to it.
-	r.edit("templates/web-service/templates/deployment.yaml", `include "pave.deployment" .`, `include "pave.deployment" . | replace "kind: Deployment\nmetadata:\n" "kind: Deployment\nmetadata:\n  annotations:\n    platform.example.com/bench: \"1\"\n"`)
-	// It rolls out in waves of 1, 10% and the rest in each environment.
-	rev = r.commitPush("template change")
+	r.edit(deploymentTemplate, templateMark, templateChange("1"))
+	rev = r.commitPush("template change in one wave")
+	start = time.Now()
+	d.TriggerWebhook(tb, rev)
+	waitFor(tb, 60*time.Minute, "template change in one wave", d.appliedAt(ids, rev))
+	oneWaveApplied := time.Since(start)
+	waitFor(tb, 60*time.Minute, "template change in one wave: ready", d.allAt(ids, "Ready", rev))
+	oneWaveReady := time.Since(start)
+
+	// The same change again, in the default waves of 1, 10% and the rest
+	// in each environment (pave.yaml's override removed in the same
+	// commit).
+	r.edit(deploymentTemplate, templateChange("1"), templateChange("2"))
+	r.edit("pave.yaml", oneWave, "")
+	rev = r.commitPush("template change in waves")
 	start = time.Now()
 	d.TriggerWebhook(tb, rev)
 	waves := &waveClock{start: start, done: map[string]time.Duration{}}
@@ -124,18 +149,36 @@ func benchDaemonOnce(b *testing.B, round int) {
 	tmplReady := time.Since(start)
 	rssAfter := rss(d.cmd.Process.Pid)
 
-	// A no-op round: a pave.yaml commit that changes nothing rendered
+	// No-op rounds: a commit that changes nothing any service renders
 	// queues every pair; each is rendered (from the render cache),
 	// checked, found unchanged against its inventory and healthy in the
-	// watches, and takes the revision without a write.
-	before := d.metric("pave_apply_objects_total", `action="created"`) + d.metric("pave_apply_objects_total", `action="configured"`)
-	r.edit("pave.yaml", "teams:\n", "# A comment: nothing rendered changes.\nteams:\n")
-	rev = r.commitPush("pave.yaml comment")
-	start = time.Now()
-	d.TriggerWebhook(tb, rev)
-	waitFor(tb, 10*time.Minute, "no-op round", d.appliedAt(ids, rev))
-	noopRound := time.Since(start)
-	noopWrites := d.metric("pave_apply_objects_total", `action="created"`) + d.metric("pave_apply_objects_total", `action="configured"`) - before
+	// watches, and takes the revision without a write. First a commit
+	// outside what pave reads (the catalog's README: the policies stay
+	// compiled), then a pave.yaml comment (the policies are compiled
+	// again, and every pair evaluated against them).
+	noop := func(name, file, old, new string) (time.Duration, float64) {
+		writes := func() float64 {
+			return d.metric("pave_apply_objects_total", `action="created"`) + d.metric("pave_apply_objects_total", `action="configured"`)
+		}
+		before := writes()
+		r.edit(file, old, new)
+		rev = r.commitPush(name)
+		var profile chan []byte
+		if dir := os.Getenv("PAVE_BENCH_PROFILES"); dir != "" {
+			profile = make(chan []byte, 1)
+			go func() { profile <- d.pprof("profile?seconds=8") }()
+			time.Sleep(100 * time.Millisecond)
+			defer func() {
+				os.WriteFile(filepath.Join(dir, fmt.Sprintf("cpu-%s-%d.prof", strings.ReplaceAll(name, " ", "-"), size)), <-profile, 0o644)
+			}()
+		}
+		start := time.Now()
+		d.TriggerWebhook(tb, rev)
+		waitFor(tb, 10*time.Minute, name, d.appliedAt(ids, rev))
+		return time.Since(start), writes() - before
+	}
+	noopRound, noopWrites := noop("readme", "README.md", "\n", "\nA line: nothing rendered changes.\n")
+	noopPolicies, noopPoliciesWrites := noop("pave.yaml comment", "pave.yaml", "teams:\n", "# A comment: nothing rendered changes.\nteams:\n")
 
 	// A restart on clusters that already run everything: its first sync
 	// renders everything again (the render cache is in memory) but writes
@@ -167,8 +210,11 @@ func benchDaemonOnce(b *testing.B, round int) {
 	row("first sync, against the floor's apply alone", first, floor, "floor-apply")
 	row("one-service commit: webhook → Ready in staging", oneAt["staging-ready"], 5*time.Second, "target")
 	row("one-service commit: webhook → Ready in prod", oneAt["prod-ready"], 5*time.Second, "target")
-	row("template change in waves, all Ready", tmplReady, floor, "floor-apply")
-	row(fmt.Sprintf("no-op round (%.0f writes)", noopWrites), noopRound, 2*time.Second, "target")
+	row(fmt.Sprintf("template change in one wave, applied (%d objects)", floorChanged), oneWaveApplied, floorChange, "floor-change")
+	row("template change in one wave, all Ready", oneWaveReady, floorChangeReady, "floor-change-ready")
+	row("template change in waves 1/10%/100%, all Ready", tmplReady, floorChangeReady, "floor-change-ready")
+	row(fmt.Sprintf("no-op round: a README commit (%.0f writes)", noopWrites), noopRound, 2*time.Second, "target")
+	row(fmt.Sprintf("no-op round: a pave.yaml comment, policies recompiled (%.0f writes)", noopPoliciesWrites), noopPolicies, 2*time.Second, "target")
 	row(fmt.Sprintf("restart on clusters that run everything (%.0f writes)", writes), restart, floor, "floor-apply")
 	fmt.Fprintf(&tbl, "%-58s %10.0fMiB %14s %6dMiB %7.2f\n", "resident memory after the template change", float64(rssAfter)/1024, "target", 300, float64(rssAfter)/1024/300)
 	b.Log(tbl.String())
@@ -178,8 +224,15 @@ func benchDaemonOnce(b *testing.B, round int) {
 	b.ReportMetric(first.Seconds()/floorReady.Seconds(), "first-sync/floor-ready")
 	b.ReportMetric(first.Seconds(), "first-sync-s")
 	b.ReportMetric(tmplReady.Seconds(), "template-ready-s")
+	b.ReportMetric(floorChange.Seconds(), "floor-change-s")
+	b.ReportMetric(floorChangeReady.Seconds(), "floor-change-ready-s")
+	b.ReportMetric(oneWaveApplied.Seconds(), "template-one-wave-applied-s")
+	b.ReportMetric(oneWaveReady.Seconds(), "template-one-wave-ready-s")
+	b.ReportMetric(oneWaveReady.Seconds()/floorChangeReady.Seconds(), "template-one-wave/floor-change-ready")
 	b.ReportMetric(noopRound.Seconds(), "noop-round-s")
 	b.ReportMetric(noopWrites, "noop-round-writes")
+	b.ReportMetric(noopPolicies.Seconds(), "noop-pave-yaml-round-s")
+	b.ReportMetric(noopPoliciesWrites, "noop-pave-yaml-round-writes")
 	b.ReportMetric(restart.Seconds(), "restart-to-synced-s")
 	b.ReportMetric(writes, "restart-writes")
 	b.ReportMetric(float64(rssAfter)/1024, "rss-after-rollout-MiB")
@@ -196,11 +249,34 @@ func benchDaemonOnce(b *testing.B, round int) {
 	// PAVE_BENCH_PROFILES=DIR keeps the heap profile after the restart's
 	// sync, to see what the memory holds.
 	if dir := os.Getenv("PAVE_BENCH_PROFILES"); dir != "" {
-		if resp, err := http.Get(d.probe + "/debug/pprof/heap"); err == nil {
-			data, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			os.WriteFile(filepath.Join(dir, fmt.Sprintf("heap-%d.prof", size)), data, 0o644)
-		}
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("heap-%d.prof", size)), d.pprof("heap"), 0o644)
+	}
+}
+
+// The bench's template change: an annotation on every Deployment the
+// web-service template renders.
+const (
+	deploymentTemplate = "templates/web-service/templates/deployment.yaml"
+	templateMark       = `include "pave.deployment" .`
+	oneWave            = "templates:\n  web-service:\n    rollout: {waves: [\"100%\"]}\n"
+)
+
+func templateChange(value string) string {
+	return templateMark + ` | replace "kind: Deployment\nmetadata:\n" "kind: Deployment\nmetadata:\n  annotations:\n    platform.example.com/bench: \"` + value + `\"\n"`
+}
+
+// editFile replaces the first old in a file with new.
+func editFile(tb testing.TB, path, old, new string) {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		tb.Fatalf("%s does not contain %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
+		tb.Fatal(err)
 	}
 }
 
@@ -243,6 +319,17 @@ func (w *waveClock) observe(tb testing.TB, svcs map[string]serviceStatus, rev st
 			tb.Fatalf("%s: wave %d started (%d of %d applied) before wave %d was done (%d of %d)", k.env, k.wave, applied[k], n, k.wave-1, applied[prev], total[prev])
 		}
 	}
+}
+
+// pprof reads one of pave's profiles (--profiling), empty on an error.
+func (d *daemon) pprof(name string) []byte {
+	resp, err := http.Get(d.probe + "/debug/pprof/" + name)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return data
 }
 
 func rss(pid int) int {

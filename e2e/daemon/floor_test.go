@@ -45,6 +45,45 @@ func applyFloor(tb testing.TB, catalogDir string, qps float32, burst, workers in
 // available: the floor of a first sync that measures health.
 func applyFloorReady(tb testing.TB, catalogDir string, qps float32, burst, workers int, ready bool) (applied, healthy time.Duration) {
 	tb.Helper()
+	return floorRun(tb, floorRender(tb, catalogDir), qps, burst, workers, ready)
+}
+
+// applyFloorChange is the floor of a change rolled out to a cluster that
+// runs the catalog before it: only the objects whose render differs
+// between the two catalogs are applied (the fewest writes a change can
+// take), then, with ready, every Deployment must be available at its new
+// generation.
+func applyFloorChange(tb testing.TB, beforeDir, afterDir string, qps float32, burst, workers int, ready bool) (applied, healthy time.Duration, changed int) {
+	tb.Helper()
+	before, after := floorRender(tb, beforeDir), floorRender(tb, afterDir)
+	diff := map[string][]*unstructured.Unstructured{}
+	for cluster, objs := range after {
+		old := map[string]string{}
+		for _, o := range before[cluster] {
+			data, _ := json.Marshal(o.Object)
+			old[o.GroupVersionKind().String()+"/"+o.GetNamespace()+"/"+o.GetName()] = string(data)
+		}
+		for _, o := range objs {
+			data, _ := json.Marshal(o.Object)
+			if old[o.GroupVersionKind().String()+"/"+o.GetNamespace()+"/"+o.GetName()] != string(data) {
+				diff[cluster] = append(diff[cluster], o)
+				changed++
+			}
+		}
+	}
+	applied, healthy = floorRun(tb, diff, qps, burst, workers, false)
+	if ready {
+		start := time.Now().Add(-applied)
+		floorWaitReady(tb, after)
+		healthy = time.Since(start)
+	}
+	return applied, healthy, changed
+}
+
+// floorRender renders every service of a catalog in every environment,
+// by cluster.
+func floorRender(tb testing.TB, catalogDir string) map[string][]*unstructured.Unstructured {
+	tb.Helper()
 	cat, err := catalog.Load(os.DirFS(catalogDir))
 	if err != nil {
 		tb.Fatal(err)
@@ -60,6 +99,13 @@ func applyFloorReady(tb testing.TB, catalogDir string, qps float32, burst, worke
 			byCluster[env.Cluster] = append(byCluster[env.Cluster], res.Objects...)
 		}
 	}
+	return byCluster
+}
+
+// floorRun applies the objects of each cluster, both clusters at once,
+// and with ready waits for every Deployment to be available.
+func floorRun(tb testing.TB, byCluster map[string][]*unstructured.Unstructured, qps float32, burst, workers int, ready bool) (applied, healthy time.Duration) {
+	tb.Helper()
 	ctx := context.Background()
 	start := time.Now()
 	var clusters errgroup.Group
@@ -75,6 +121,16 @@ func applyFloorReady(tb testing.TB, catalogDir string, qps float32, burst, worke
 	if !ready {
 		return applied, 0
 	}
+	floorWaitReady(tb, byCluster)
+	return applied, time.Since(start)
+}
+
+// floorWaitReady waits, with one list of the Deployments per cluster each
+// second, until every Deployment among the objects is available (kstatus
+// Current: its latest generation observed and rolled out).
+func floorWaitReady(tb testing.TB, byCluster map[string][]*unstructured.Unstructured) {
+	tb.Helper()
+	ctx := context.Background()
 	for cluster, objs := range byCluster {
 		want := 0
 		for _, o := range objs {
@@ -106,7 +162,6 @@ func applyFloorReady(tb testing.TB, catalogDir string, qps float32, burst, worke
 			return n >= want, fmt.Sprintf("%d of %d available", n, want)
 		})
 	}
-	return applied, time.Since(start)
 }
 
 func floorApply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructured, workers int) error {
