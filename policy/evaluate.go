@@ -126,11 +126,12 @@ func (ev *evaluation) run(qs *querySet, input ast.Value, obj *ObjectRef, foreign
 	e := ev.engine
 	rs, err := qs.query.Eval(ev.ctx, rego.EvalParsedInput(input))
 	if err != nil {
-		msg := fmt.Sprintf("policy evaluation of %s failed: %v", ev.label, err)
 		if errors.Is(ev.ctx.Err(), context.DeadlineExceeded) || topdown.IsCancel(err) {
-			msg = fmt.Sprintf("policy evaluation of %s timed out after %s", ev.label, e.opts.Timeout)
+			ev.res.Errors = append(ev.res.Errors, Error{File: ev.loc.svc.File, TimedOut: true,
+				Message: fmt.Sprintf("policy evaluation of %s timed out after %s", ev.label, e.opts.Timeout)})
+			return false
 		}
-		ev.fail(msg)
+		ev.fail(fmt.Sprintf("policy evaluation of %s failed: %v", ev.label, err))
 		return false
 	}
 	if len(rs) != 1 {

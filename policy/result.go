@@ -73,6 +73,9 @@ type Error struct {
 	File    string `json:"file"`
 	Line    int    `json:"line,omitempty"`
 	Message string `json:"message"`
+	// TimedOut: the evaluation ran out of time (Options.Timeout) before a
+	// verdict; another try may reach one (pave serve retries it).
+	TimedOut bool `json:"timedOut,omitempty"`
 }
 
 // Blocking reports whether the violation fails its service.

@@ -24,6 +24,9 @@ const (
 	ReasonRefused Reason = "Refused"
 	// ReasonPolicyDenied: a blocking policy violation; nothing applied.
 	ReasonPolicyDenied Reason = "PolicyDenied"
+	// ReasonPolicyTimedOut: the policies reached no verdict within their
+	// timeout (a starved CPU, a slow policy); nothing applied; retried.
+	ReasonPolicyTimedOut Reason = "PolicyTimedOut"
 	// ReasonRenderFailed: the template did not render; nothing applied.
 	ReasonRenderFailed Reason = "RenderFailed"
 	// ReasonInvalidService: service.yaml is invalid; nothing applied or
@@ -86,6 +89,7 @@ var outcomes = map[Reason]outcome{
 	ReasonApplyFailed:        {Phase: PhaseFailed, EventType: corev1.EventTypeWarning, ChangeFailure: true, Retry: true},
 	ReasonRefused:            {Phase: PhaseFailed, EventType: corev1.EventTypeWarning},
 	ReasonPolicyDenied:       {Phase: PhasePolicyDenied, EventType: corev1.EventTypeWarning},
+	ReasonPolicyTimedOut:     {Phase: PhasePolicyDenied, EventType: corev1.EventTypeWarning, Retry: true},
 	ReasonRenderFailed:       {Phase: PhaseRenderError, EventType: corev1.EventTypeWarning},
 	ReasonInvalidService:     {Phase: PhaseRenderError, EventType: corev1.EventTypeWarning},
 	ReasonClusterUnreachable: {Phase: PhaseClusterUnreachable, Retry: true},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -284,6 +285,12 @@ func (d *Daemon) stepRenderEvaluate(ctx context.Context, p *pairRun, r *result) 
 		if v.Blocking() {
 			r.denied = append(r.denied, v.Policy)
 		}
+	}
+	// Out of time with no denial: no verdict yet, so try again (a busy
+	// machine is no reason to hold a service until its next commit).
+	if len(r.denied) == 0 && len(out.Verdict.Errors) > 0 && !slices.ContainsFunc(out.Verdict.Errors, func(e policy.Error) bool { return !e.TimedOut }) {
+		r.fail(ReasonPolicyTimedOut, msgs...)
+		return false
 	}
 	r.fail(ReasonPolicyDenied, msgs...)
 	return false
