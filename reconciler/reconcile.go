@@ -514,15 +514,22 @@ func (d *Daemon) record(ctx context.Context, p *pairRun, r *result) bool {
 	for _, dr := range r.drift {
 		log.Info("drift", "object", dr.Object, "field", dr.Field, "manager", dr.Manager, "corrected", dr.Corrected)
 	}
+	retry := o.Retry
+	if r.reason == ReasonProgressing && !d.opts.Apply.Wait {
+		// Health is not measured (--wait-timeout 0): applied without an
+		// error is as far as pave can see, and a retry would only apply
+		// the same objects again.
+		retry = false
+	}
 	switch {
-	case o.Retry && r.err != nil:
+	case retry && r.err != nil:
 		log.Error(r.err, "reconcile failed; will retry")
-	case o.Retry && len(r.errors) > 0:
+	case retry && len(r.errors) > 0:
 		log.Info("reconcile failed; will retry", "errors", r.errors)
 	case o.EventType == corev1.EventTypeWarning:
 		log.Info("reconcile stopped", "errors", r.errors, "health", r.health)
 	default:
 		log.Info("reconciled", "changes", summarize(r.changes), "health", r.health)
 	}
-	return o.Retry
+	return retry
 }
