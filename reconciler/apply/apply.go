@@ -120,6 +120,9 @@ type Change struct {
 	Action ssa.Action
 	// Error is set when a delete failed; the object stays in the inventory.
 	Error string `json:",omitempty"`
+	// Generation is the object's metadata.generation after a write that
+	// returned it (0: not known), so health need not read it again.
+	Generation int64 `json:"-"`
 }
 
 // Result is the outcome of reconciling one service in one environment.
@@ -206,6 +209,23 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 		return fail(err)
 	}
 	objects := applyOrder(res.Objects)
+	// Each object's digest, for what this apply writes and its inventory
+	// (computed once, when needed: an unchanged service needs none).
+	var digests map[string]string
+	digest := func() error {
+		if digests != nil {
+			return nil
+		}
+		digests = map[string]string{}
+		for _, o := range objects {
+			d, err := digestOf(o)
+			if err != nil {
+				return err
+			}
+			digests[RefOf(o).key()] = d
+		}
+		return nil
+	}
 
 	unchanged := inv != nil && inv.Hash == res.Hash
 	if len(res.KubeVersions) > 0 && (!unchanged || resync) {
@@ -266,20 +286,52 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 		if err := claim(); err != nil {
 			return fail(err)
 		}
-		// One metadata read per object, before anything is written: the
-		// service is applied whole or not at all.
-		live, err := a.readLive(ctx, objects)
+		// What this apply writes: with the digests of the last apply, only
+		// the objects whose rendered content changed (the others are not
+		// read, written or given the new revision); else every object.
+		if err := digest(); err != nil {
+			return fail(err)
+		}
+		write, same := objects, map[string]bool{}
+		if inv != nil && inv.Digests != nil {
+			write = nil
+			for _, o := range objects {
+				k := RefOf(o).key()
+				if d := digests[k]; d != "" && d == inv.Digests[k] {
+					same[k] = true
+					continue
+				}
+				write = append(write, o)
+			}
+		}
+		// One metadata read per object written, before anything is
+		// written: the service is applied whole or not at all.
+		live, err := a.readLive(ctx, write)
 		if err != nil {
 			return fail(err)
 		}
-		if err := checkOwnership(res, inv, objects, live); err != nil {
+		if err := checkOwnership(res, inv, write, live); err != nil {
 			return fail(err)
 		}
-		var diffed map[string]ssa.Action
-		if inv != nil {
+		diffed := map[string]ssa.Action{}
+		switch {
+		case inv != nil && inv.Digests != nil:
+			// Their digests changed: each existing one is written as it
+			// is, without a diff first.
+			for _, o := range write {
+				if _, exists := live[RefOf(o).key()]; exists {
+					diffed[RefOf(o).key()] = ssa.ConfiguredAction
+				}
+			}
+		case inv != nil:
 			// Only objects whose content changed take the new revision.
-			if diffed, err = a.keepRevisionOfUnchanged(ctx, res.Team, objects, live); err != nil {
+			if diffed, err = a.keepRevisionOfUnchanged(ctx, res.Team, write, live); err != nil {
 				return fail(err)
+			}
+		}
+		for _, o := range objects {
+			if same[RefOf(o).key()] {
+				diffed[RefOf(o).key()] = ssa.UnchangedAction
 			}
 		}
 		if err := a.applyAll(ctx, res.Team, objects, live, diffed, out); err != nil {
@@ -322,9 +374,12 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 	}
 
 	if inv == nil || inv.Hash != res.Hash || len(stale) > 0 || corrected {
+		if err := digest(); err != nil {
+			return fail(err)
+		}
 		newInv := &Inventory{
 			Team: res.Team, Service: res.Name, Environment: res.Environment,
-			Objects: refs, Hash: res.Hash, Revision: res.Revision, Template: res.Template, Source: res.Source,
+			Objects: refs, Digests: digests, Hash: res.Hash, Revision: res.Revision, Template: res.Template, Source: res.Source,
 			LastApplied: a.Options.Now(),
 		}
 		if err := a.saveInventory(ctx, newInv); err != nil {
@@ -431,21 +486,25 @@ func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstruct
 // they did not exist, or a diff found them changed), a few at once.
 func applyDirect(ctx context.Context, c client.Client, objects []*unstructured.Unstructured, action ssa.Action, out *Result) error {
 	errs := make([]error, len(objects))
+	generations := make([]int64, len(objects))
 	var g errgroup.Group
 	g.SetLimit(4)
 	for i, o := range objects {
 		g.Go(func() error {
 			//nolint:staticcheck // client.Apply with an object is the controller-runtime SSA entry point.
-			if err := c.Patch(ctx, o.DeepCopy(), client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+			written := o.DeepCopy()
+			if err := c.Patch(ctx, written, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 				errs[i] = fmt.Errorf("apply: %s: %w", describe(o), err)
+				return nil
 			}
+			generations[i] = written.GetGeneration()
 			return nil
 		})
 	}
 	_ = g.Wait()
 	for i, o := range objects {
 		if errs[i] == nil {
-			out.Changes = append(out.Changes, Change{Object: RefOf(o), Action: action})
+			out.Changes = append(out.Changes, Change{Object: RefOf(o), Action: action, Generation: generations[i]})
 		}
 	}
 	return errors.Join(errs...)

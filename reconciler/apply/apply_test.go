@@ -48,6 +48,7 @@ const exampleCatalog = "../../catalog-repo-example"
 type writeCounter struct {
 	writes      atomic.Int64
 	objectReads atomic.Int64
+	dryRuns     atomic.Int64
 }
 
 type countingTransport struct {
@@ -58,6 +59,9 @@ type countingTransport struct {
 func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead && !strings.Contains(req.URL.RawQuery, "dryRun=All") {
 		c.counter.writes.Add(1)
+	}
+	if strings.Contains(req.URL.RawQuery, "dryRun=All") {
+		c.counter.dryRuns.Add(1)
 	}
 	segs := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
 	discovery := (segs[0] == "api" && len(segs) <= 2) || (segs[0] == "apis" && len(segs) <= 3) || segs[0] == "readyz"
@@ -76,6 +80,14 @@ func (f *testFleet) writes() int64 {
 	var n int64
 	for _, c := range f.counters {
 		n += c.writes.Load()
+	}
+	return n
+}
+
+func (f *testFleet) dryRuns() int64 {
+	var n int64
+	for _, c := range f.counters {
+		n += c.dryRuns.Load()
 	}
 	return n
 }
@@ -284,6 +296,11 @@ func TestExampleCatalog(t *testing.T) {
 	}
 }
 
+// TestImageChangeConfiguresOnlyTheDeployment: a commit that changes a
+// service's image writes its Deployment alone, with one request per
+// cluster (and the inventory): the other objects are known unchanged from
+// the digests the inventory keeps, so they are neither diffed nor written
+// and keep the revision they were written at.
 func TestImageChangeConfiguresOnlyTheDeployment(t *testing.T) {
 	f := newFleet(t, testOptions())
 	services := map[string]string{"img/api": webService("registry.example.com/img/api:1.0.0", "  env: {LOG_LEVEL: info}\n")}
@@ -302,8 +319,15 @@ func TestImageChangeConfiguresOnlyTheDeployment(t *testing.T) {
 			}
 		}
 	}
+	writes, dryRuns := f.writes(), f.dryRuns()
 	results := reconcile(t, f, r)
 	mustSucceed(t, results, HealthReady)
+	if n := f.dryRuns() - dryRuns; n != 0 {
+		t.Errorf("the image change sent %d dry runs", n)
+	}
+	if n := f.writes() - writes; n != 2*int64(len(results)) {
+		t.Errorf("the image change sent %d writes to %d clusters, want the Deployment and the inventory in each", n, len(results))
+	}
 	for _, res := range results {
 		for obj, action := range actions(res) {
 			want := ssa.UnchangedAction

@@ -80,6 +80,7 @@ func (x *inventoryIndex) all() ([]*Inventory, bool) {
 func (inv *Inventory) clone() *Inventory {
 	c := *inv
 	c.Objects = slices.Clone(inv.Objects)
+	c.Digests = maps.Clone(inv.Digests)
 	return &c
 }
 

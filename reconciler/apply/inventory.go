@@ -2,8 +2,11 @@ package apply
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -30,8 +33,13 @@ type Inventory struct {
 	Service     string
 	Environment string
 	Objects     []ObjectRef
-	Hash        string
-	Revision    string
+	// Digests holds each object's digest as it was applied (digestOf: its
+	// rendered content, without the revision annotation), by ObjectRef
+	// key. A later apply writes only the objects whose digest changed.
+	// Inventories written before it was kept have none.
+	Digests  map[string]string
+	Hash     string
+	Revision string
 	Template    string
 	Source      string
 	LastApplied time.Time
@@ -79,6 +87,28 @@ func RefOf(o *unstructured.Unstructured) ObjectRef {
 	return ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
 }
 
+// digestOf is an object's content as pave renders it, without the
+// revision annotation (which every commit changes): equal digests mean
+// applying the object again would change nothing pave asked for.
+func digestOf(o *unstructured.Unstructured) (string, error) {
+	obj := maps.Clone(o.Object)
+	if meta, ok := obj["metadata"].(map[string]any); ok {
+		meta = maps.Clone(meta)
+		if ann, ok := meta["annotations"].(map[string]any); ok {
+			ann = maps.Clone(ann)
+			delete(ann, render.AnnotationRevision)
+			meta["annotations"] = ann
+		}
+		obj["metadata"] = meta
+	}
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return "", fmt.Errorf("digest of %s: %w", describe(o), err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:16]), nil
+}
+
 // inventoryName is the ConfigMap name: "<team>.<service>.<environment>"
 // (environments may share a cluster).
 func inventoryName(team, service, env string) string {
@@ -87,6 +117,7 @@ func inventoryName(team, service, env string) string {
 
 const (
 	dataObjects     = "objects"
+	dataDigests     = "digests"
 	dataHash        = "hash"
 	dataRevision    = "revision"
 	dataTemplate    = "template"
@@ -103,7 +134,7 @@ func (inv *Inventory) configMap() (*corev1.ConfigMap, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &corev1.ConfigMap{
+	cm := &corev1.ConfigMap{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      inventoryName(inv.Team, inv.Service, inv.Environment),
@@ -124,7 +155,15 @@ func (inv *Inventory) configMap() (*corev1.ConfigMap, error) {
 			dataSource:      inv.Source,
 			dataLastApplied: inv.LastApplied.UTC().Format(time.RFC3339),
 		},
-	}, nil
+	}
+	if len(inv.Digests) > 0 {
+		digests, err := json.Marshal(inv.Digests) // sorted by key
+		if err != nil {
+			return nil, err
+		}
+		cm.Data[dataDigests] = string(digests)
+	}
+	return cm, nil
 }
 
 func inventoryFromConfigMap(cm *corev1.ConfigMap) (*Inventory, error) {
@@ -139,6 +178,11 @@ func inventoryFromConfigMap(cm *corev1.ConfigMap) (*Inventory, error) {
 	}
 	if err := json.Unmarshal([]byte(cm.Data[dataObjects]), &inv.Objects); err != nil {
 		return nil, fmt.Errorf("inventory %s/%s: objects: %w", cm.Namespace, cm.Name, err)
+	}
+	if d, ok := cm.Data[dataDigests]; ok {
+		if err := json.Unmarshal([]byte(d), &inv.Digests); err != nil {
+			return nil, fmt.Errorf("inventory %s/%s: digests: %w", cm.Namespace, cm.Name, err)
+		}
 	}
 	if t, err := time.Parse(time.RFC3339, cm.Data[dataLastApplied]); err == nil {
 		inv.LastApplied = t

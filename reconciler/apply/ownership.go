@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,18 +30,33 @@ type liveObjects map[string]metav1.Object
 // readLive reads the metadata of every object (one GET each, metadata
 // only); objects that do not exist are absent from the result.
 func (a *Applier) readLive(ctx context.Context, objects []*unstructured.Unstructured) (liveObjects, error) {
+	// A few reads at once: a service's wait is one read's, not the sum.
+	found := make([]*metav1.PartialObjectMetadata, len(objects))
+	var g errgroup.Group
+	g.SetLimit(4)
+	for i, o := range objects {
+		g.Go(func() error {
+			m := &metav1.PartialObjectMetadata{}
+			m.SetGroupVersionKind(o.GroupVersionKind())
+			err := a.Cluster.Client.Get(ctx, client.ObjectKeyFromObject(o), m)
+			switch {
+			case apierrors.IsNotFound(err), meta.IsNoMatchError(err):
+				// Not there (yet): a kind whose CRD this render adds.
+			case err != nil:
+				return fmt.Errorf("read %s: %w", describe(o), err)
+			default:
+				found[i] = m
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	live := liveObjects{}
-	for _, o := range objects {
-		m := &metav1.PartialObjectMetadata{}
-		m.SetGroupVersionKind(o.GroupVersionKind())
-		err := a.Cluster.Client.Get(ctx, client.ObjectKeyFromObject(o), m)
-		switch {
-		case apierrors.IsNotFound(err), meta.IsNoMatchError(err):
-			// Not there (yet): a kind whose CRD this render adds.
-		case err != nil:
-			return nil, fmt.Errorf("read %s: %w", describe(o), err)
-		default:
-			live[RefOf(o).key()] = m
+	for i, o := range objects {
+		if found[i] != nil {
+			live[RefOf(o).key()] = found[i]
 		}
 	}
 	return live, nil

@@ -325,9 +325,12 @@ func (a *Applier) waitWatched(ctx context.Context, w *watch, objects []*unstruct
 // changed, the generation the watch's copy must reach before its status
 // counts (what a read says now; kinds without generations have 0).
 func (a *Applier) generations(ctx context.Context, objects []*unstructured.Unstructured, changes []Change) (map[string]int64, error) {
-	action := map[string]ssa.Action{}
+	action, written := map[string]ssa.Action{}, map[string]int64{}
 	for _, c := range changes {
 		action[c.Object.key()] = c.Action
+		if c.Generation > 0 {
+			written[c.Object.key()] = c.Generation // from the write's answer
+		}
 	}
 	out := map[string]int64{}
 	for _, o := range objects {
@@ -336,6 +339,10 @@ func (a *Applier) generations(ctx context.Context, objects []*unstructured.Unstr
 			continue
 		}
 		// A created object counts once the watch has it at all.
+		if g, ok := written[k]; ok && action[k] == ssa.ConfiguredAction {
+			out[k] = g
+			continue
+		}
 		if action[k] == ssa.ConfiguredAction {
 			m := &metav1.PartialObjectMetadata{}
 			m.SetGroupVersionKind(o.GroupVersionKind())
