@@ -148,7 +148,7 @@ func (p *Pipeline) Evaluate(ctx context.Context, svc *catalog.Service, env strin
 	}
 	out.Rendered = rendered
 	start = time.Now()
-	out.Verdict = p.engine.Evaluate(ctx, policy.Input{Service: svc, Environment: env, Namespace: rendered.Namespace, Objects: rendered.Objects, ObjectsHash: rendered.ObjectsHash()})
+	out.Verdict = p.engine.Evaluate(ctx, policy.Input{Service: svc, Environment: env, Namespace: rendered.Namespace, Objects: rendered.Objects, ObjectsHash: rendered.ObjectsHash(), FS: p.catalog.FS})
 	out.EvaluateTime = time.Since(start)
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"path"
 	"regexp"
@@ -33,6 +34,11 @@ type Input struct {
 	// Revision together do). When empty the engine hashes the objects
 	// itself to recognise an input it has evaluated.
 	ObjectsHash string
+	// FS is the catalog the service was loaded from, which its patch
+	// files are read from to place results; the engine's when nil. An
+	// engine outlives the revision it was loaded from (the daemon keeps
+	// it while policies/ and pave.yaml do not change).
+	FS fs.FS
 }
 
 // Evaluate runs every policy over one service in one environment and
@@ -53,7 +59,11 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) *Result {
 	settings := svc.ForEnvironment(in.Environment)
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
-	loc := locator{engine: e, svc: svc, env: in.Environment, settings: settings}
+	fsys := in.FS
+	if fsys == nil {
+		fsys = e.fsys
+	}
+	loc := locator{fsys: fsys, svc: svc, env: in.Environment, settings: settings}
 	ev := &evaluation{engine: e, ctx: ctx, res: newResult(), loc: &loc, label: fmt.Sprintf("%s (%s)", svc.ID(), in.Environment)}
 	settingsJSON, err := json.Marshal(settings)
 	if err != nil {
@@ -459,7 +469,7 @@ func describeValue(v any) string {
 
 // locator maps results to the line of service.yaml responsible for them.
 type locator struct {
-	engine   *Engine
+	fsys     fs.FS // the catalog, for the patch files
 	svc      *catalog.Service
 	env      string
 	settings catalog.Settings
@@ -500,7 +510,7 @@ func (l *locator) locate(field string, obj *ObjectRef) (string, int) {
 func (l *locator) patchFor(obj *ObjectRef) (string, bool) {
 	if !l.read {
 		l.read = true
-		l.patches = patchTargets(l.engine, l.svc, l.env, l.settings.Patches)
+		l.patches = patchTargets(l.fsys, l.svc, l.env, l.settings.Patches)
 	}
 	for _, pt := range l.patches {
 		if matchName(pt.kind, obj.Kind) && matchName(pt.name, obj.Name) {
@@ -512,7 +522,7 @@ func (l *locator) patchFor(obj *ObjectRef) (string, bool) {
 
 // patchTargets finds which objects each patch of the merged settings
 // changes: its target, or the kind and name a strategic-merge patch names.
-func patchTargets(e *Engine, svc *catalog.Service, env string, patches []catalog.Patch) []patchTarget {
+func patchTargets(fsys fs.FS, svc *catalog.Service, env string, patches []catalog.Patch) []patchTarget {
 	out := make([]patchTarget, 0, len(patches))
 	base := len(svc.Spec.Patches)
 	for i, p := range patches {
@@ -525,8 +535,8 @@ func patchTargets(e *Engine, svc *catalog.Service, env string, patches []catalog
 			continue
 		}
 		content := []byte(p.Patch)
-		if p.Path != "" && e.fsys != nil {
-			data, err := catalog.ReadFile(e.fsys, path.Join(svc.Dir(), p.Path))
+		if p.Path != "" && fsys != nil {
+			data, err := catalog.ReadFile(fsys, path.Join(svc.Dir(), p.Path))
 			if err != nil {
 				continue
 			}

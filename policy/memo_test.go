@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
@@ -228,6 +229,49 @@ func TestMemoIsBounded(t *testing.T) {
 	}{{4, true}, {3, true}, {2, true}, {0, false}} {
 		if got := eval(tt.i); got != tt.kept {
 			t.Errorf("%s: replayed %v, want %v", services[tt.i].ID(), got, tt.kept)
+		}
+	}
+}
+
+// TestPatchFilesAreReadFromTheServicesRevision: an engine outlives the
+// revision it was loaded from; a result on an object a patch file makes
+// is placed by the patch file of the revision the service comes from.
+func TestPatchFilesAreReadFromTheServicesRevision(t *testing.T) {
+	cfg := testConfigValue(t)
+	const svcYAML = `apiVersion: pave.dev/v1alpha1
+kind: Service
+metadata:
+  name: checkout
+  team: payments
+spec:
+  template: web-service
+  image: registry.example.com/payments/checkout:1.4.2
+  port: 8080
+  patches:
+    - path: patches/replicas.yaml
+`
+	svc := parseService(t, cfg, svcYAML)
+	patch := func(name string) string {
+		return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: " + name + "}\nspec: {replicas: 1}\n"
+	}
+	files := map[string]string{"services/payments/checkout/patches/replicas.yaml": patch("other")}
+	for k, v := range memoPolicies {
+		files[k] = v
+	}
+	// Loaded at a revision whose patch is for another Deployment.
+	e, err := Load(mapFS(files), "policies", Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := mapFS(map[string]string{"services/payments/checkout/patches/replicas.yaml": patch("checkout")})
+	for _, tt := range []struct {
+		name  string
+		fs    fs.FS
+		field string
+	}{{"the engine's revision", nil, "spec.template"}, {"the service's revision", later, "spec.patches[0]"}} {
+		res := e.Evaluate(context.Background(), Input{Service: svc, Environment: "prod", Objects: []*unstructured.Unstructured{deploymentWithReplicas(1)}, FS: tt.fs})
+		if len(res.Violations) != 1 || res.Violations[0].Field != tt.field {
+			t.Errorf("%s: %+v, want the denial at %s", tt.name, res.Violations, tt.field)
 		}
 	}
 }
