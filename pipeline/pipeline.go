@@ -148,7 +148,7 @@ func (p *Pipeline) Evaluate(ctx context.Context, svc *catalog.Service, env strin
 	}
 	out.Rendered = rendered
 	start = time.Now()
-	out.Verdict = p.engine.Evaluate(ctx, policy.Input{Service: svc, Environment: env, Namespace: rendered.Namespace, Objects: rendered.Objects})
+	out.Verdict = p.engine.Evaluate(ctx, policy.Input{Service: svc, Environment: env, Namespace: rendered.Namespace, Objects: rendered.Objects, ObjectsHash: rendered.ObjectsHash(), FS: p.catalog.FS})
 	out.EvaluateTime = time.Since(start)
 	return out
 }
@@ -289,12 +289,20 @@ func (p *Pipeline) Run(ctx context.Context, opts Options) *Run {
 	}
 
 	// Every service × environment in parallel, each written to its place.
+	// A fixed set of workers takes the pairs in turn rather than a
+	// goroutine per pair: policy evaluation and templates recurse deeply,
+	// and a fresh goroutine grows (copies) its stack again for every pair.
+	type job struct {
+		s   *Service
+		k   int
+		env string
+	}
+	jobs := make(chan job)
 	var g errgroup.Group
-	g.SetLimit(cmp.Or(opts.Workers, runtime.GOMAXPROCS(0)))
-	for _, s := range valid {
-		for k, env := range run.Environments {
-			g.Go(func() error {
-				o := p.Evaluate(ctx, s.Service, env)
+	for range max(1, cmp.Or(opts.Workers, runtime.GOMAXPROCS(0))) {
+		g.Go(func() error {
+			for j := range jobs {
+				o := p.Evaluate(ctx, j.s.Service, j.env)
 				if opts.Each != nil {
 					opts.Each(o)
 				}
@@ -302,11 +310,17 @@ func (p *Pipeline) Run(ctx context.Context, opts Options) *Run {
 					o.clusterScoped = slices.DeleteFunc(slices.Clone(o.Rendered.Objects), func(u *unstructured.Unstructured) bool { return !isClusterScoped(u) })
 					o.Rendered = nil
 				}
-				s.Outcomes[k] = o
-				return nil
-			})
+				j.s.Outcomes[j.k] = o
+			}
+			return nil
+		})
+	}
+	for _, s := range valid {
+		for k, env := range run.Environments {
+			jobs <- job{s, k, env}
 		}
 	}
+	close(jobs)
 	_ = g.Wait() // the jobs return no error: failures are outcomes
 	p.checkClusterScopedNames(run, valid)
 

@@ -53,6 +53,11 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock exceptions expire by; time.Now when nil.
 	Now func() time.Time
+	// MemoPairs bounds the service × environment pairs whose last
+	// evaluation the engine keeps, to replay when the same pair comes
+	// with the same input (DefaultMemoPairs when zero; none when
+	// negative). Policies that read the clock are never replayed.
+	MemoPairs int
 }
 
 // Policy is one baseline policy, described by its METADATA annotation.
@@ -82,6 +87,9 @@ type Engine struct {
 	object querySet
 	// constraints run Gatekeeper constraint templates.
 	constraints []*constraint
+	// memo keeps the last results of each pair; nil when the policies
+	// read the clock.
+	memo *memo
 }
 
 // querySet is rules bound to the variables of one prepared query.
@@ -170,6 +178,9 @@ func Load(fsys fs.FS, dir string, opts Options) (*Engine, error) {
 		if err := qs.prepare(compiler, store); err != nil {
 			return nil, err
 		}
+	}
+	if !timeDependent(compiler) {
+		e.memo = newMemo(opts.MemoPairs)
 	}
 	return e, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"path"
 	"regexp"
@@ -28,6 +29,16 @@ type Input struct {
 	Environment string
 	Namespace   string
 	Objects     []*unstructured.Unstructured
+	// ObjectsHash, when set, identifies Objects: inputs with the same
+	// ObjectsHash hold the same objects (render.Result's Hash and
+	// Revision together do). When empty the engine hashes the objects
+	// itself to recognise an input it has evaluated.
+	ObjectsHash string
+	// FS is the catalog the service was loaded from, which its patch
+	// files are read from to place results; the engine's when nil. An
+	// engine outlives the revision it was loaded from (the daemon keeps
+	// it while policies/ and pave.yaml do not change).
+	FS fs.FS
 }
 
 // Evaluate runs every policy over one service in one environment and
@@ -37,30 +48,74 @@ type Input struct {
 // past the timeout fails closed: the result has status "error".
 func (e *Engine) Evaluate(ctx context.Context, in Input) *Result {
 	svc := in.Service
-	res := &Result{Service: svc.ID(), Environment: in.Environment, File: svc.File, Violations: []Violation{}, Errors: []Error{}}
-	defer func() { res.Status = res.status() }()
+	newResult := func() *Result {
+		return &Result{Service: svc.ID(), Environment: in.Environment, File: svc.File, Violations: []Violation{}, Errors: []Error{}}
+	}
 	if len(e.service.rules) == 0 && len(e.object.rules) == 0 && len(e.constraints) == 0 {
+		res := newResult()
+		res.Status = res.status()
 		return res
 	}
 	settings := svc.ForEnvironment(in.Environment)
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
-	loc := locator{engine: e, svc: svc, env: in.Environment, settings: settings}
-	ev := evaluation{engine: e, ctx: ctx, res: res, loc: &loc, label: fmt.Sprintf("%s (%s)", svc.ID(), in.Environment)}
-	if len(e.service.rules) > 0 {
-		input, err := inputValue(svc, settings, in)
-		if err != nil {
-			res.Errors = append(res.Errors, Error{File: svc.File, Message: fmt.Sprintf("policy input of %s: %v", ev.label, err)})
-			return res
+	fsys := in.FS
+	if fsys == nil {
+		fsys = e.fsys
+	}
+	loc := locator{fsys: fsys, svc: svc, env: in.Environment, settings: settings}
+	ev := &evaluation{engine: e, ctx: ctx, res: newResult(), loc: &loc, label: fmt.Sprintf("%s (%s)", svc.ID(), in.Environment)}
+	settingsJSON, err := json.Marshal(settings)
+	if err != nil {
+		ev.fail(fmt.Sprintf("policy input of %s: %v", ev.label, err))
+	} else {
+		var key string
+		var digest [32]byte
+		if e.memo != nil {
+			key, digest = memoKey(in), inputDigest(in, settingsJSON)
+			ev.replay = e.memo.get(key, digest)
 		}
-		ev.run(&e.service, input, nil, nil)
+		ev.evaluate(in, settingsJSON)
+		if ev.mismatch {
+			// Never: the same input runs the same queries. Should it
+			// not, they run again.
+			ev = &evaluation{engine: e, ctx: ctx, res: newResult(), loc: &loc, label: ev.label}
+			ev.evaluate(in, settingsJSON)
+		}
+		if e.memo != nil && ev.replay == nil && !ev.failed {
+			e.memo.put(key, digest, ev.record)
+		}
 	}
-	if len(res.Errors) == 0 && (len(e.object.rules) > 0 || len(e.constraints) > 0) {
-		ev.objects(in)
-	}
+	res := ev.res
 	e.applyExceptions(res, svc, in.Environment)
 	sortViolations(res.Violations)
+	res.Status = res.status()
 	return res
+}
+
+// evaluate runs (or replays) pave's own packages over the service, then
+// the conftest packages and constraints over its objects.
+func (ev *evaluation) evaluate(in Input, settingsJSON []byte) {
+	e := ev.engine
+	if len(e.service.rules) > 0 {
+		var input ast.Value
+		if ev.replay == nil {
+			var err error
+			if input, err = inputValue(in.Service, settingsJSON, in); err != nil {
+				ev.fail(fmt.Sprintf("policy input of %s: %v", ev.label, err))
+				return
+			}
+		}
+		if !ev.run(&e.service, input, nil, nil) {
+			return
+		}
+	}
+	if len(ev.res.Errors) == 0 && (len(e.object.rules) > 0 || len(e.constraints) > 0) {
+		ev.objects(in)
+	}
+	if ev.replay != nil && len(ev.record) != len(ev.replay) {
+		ev.mismatch = true
+	}
 }
 
 // evaluation is one Evaluate under way.
@@ -70,6 +125,17 @@ type evaluation struct {
 	res    *Result
 	loc    *locator
 	label  string // "payments/checkout (prod)"
+	// failed: a query failed or its input could not be built; the
+	// results are not kept.
+	failed bool
+	// replay holds the results of each query run in order, kept from an
+	// evaluation of the same input (nil: run the queries); record
+	// collects them as the queries run.
+	replay []memoRun
+	record []memoRun
+	// mismatch: the kept results do not match the queries the input
+	// runs (never expected); the evaluation is done again.
+	mismatch bool
 }
 
 // objects runs the conftest packages over each rendered object, and each
@@ -80,10 +146,13 @@ func (ev *evaluation) objects(in Input) {
 	for _, o := range in.Objects {
 		ref := &ObjectRef{Kind: o.GetKind(), Name: o.GetName()}
 		if len(e.object.rules) > 0 {
-			input, err := ast.InterfaceToValue(o.Object)
-			if err != nil {
-				ev.fail(fmt.Sprintf("policy input of %s, %s/%s: %v", ev.label, ref.Kind, ref.Name, err))
-				return
+			var input ast.Value
+			if ev.replay == nil {
+				var err error
+				if input, err = ast.InterfaceToValue(o.Object); err != nil {
+					ev.fail(fmt.Sprintf("policy input of %s, %s/%s: %v", ev.label, ref.Kind, ref.Name, err))
+					return
+				}
 			}
 			if !ev.run(&e.object, input, ref, nil) {
 				return
@@ -124,23 +193,38 @@ type result struct {
 // when the evaluation failed (its error added).
 func (ev *evaluation) run(qs *querySet, input ast.Value, obj *ObjectRef, foreign *result) bool {
 	e := ev.engine
-	rs, err := qs.query.Eval(ev.ctx, rego.EvalParsedInput(input))
-	if err != nil {
-		if errors.Is(ev.ctx.Err(), context.DeadlineExceeded) || topdown.IsCancel(err) {
-			ev.res.Errors = append(ev.res.Errors, Error{File: ev.loc.svc.File, TimedOut: true,
-				Message: fmt.Sprintf("policy evaluation of %s timed out after %s", ev.label, e.opts.Timeout)})
+	var sets [][]any
+	if ev.replay != nil {
+		// The same input, in the same order: the same query comes next.
+		n := len(ev.record)
+		if n >= len(ev.replay) {
+			ev.mismatch = true
 			return false
 		}
-		ev.fail(fmt.Sprintf("policy evaluation of %s failed: %v", ev.label, err))
-		return false
+		sets = ev.replay[n].sets(qs)
+		ev.record = append(ev.record, nil)
+	} else {
+		rs, err := qs.query.Eval(ev.ctx, rego.EvalParsedInput(input))
+		if err != nil {
+			if errors.Is(ev.ctx.Err(), context.DeadlineExceeded) || topdown.IsCancel(err) {
+				ev.fail(fmt.Sprintf("policy evaluation of %s timed out after %s", ev.label, e.opts.Timeout))
+				ev.res.Errors[len(ev.res.Errors)-1].TimedOut = true
+				return false
+			}
+			ev.fail(fmt.Sprintf("policy evaluation of %s failed: %v", ev.label, err))
+			return false
+		}
+		if len(rs) != 1 {
+			// Every result set is defined, even when empty.
+			ev.fail(fmt.Sprintf("policy evaluation of %s gave no result", ev.label))
+			return false
+		}
+		run := memoRunOf(qs, rs)
+		ev.record = append(ev.record, run)
+		sets = run.sets(qs)
 	}
-	if len(rs) != 1 {
-		// Every result set is defined, even when empty.
-		ev.fail(fmt.Sprintf("policy evaluation of %s gave no result", ev.label))
-		return false
-	}
-	for _, r := range qs.rules {
-		set, _ := rs[0].Bindings[r.variable].([]any)
+	for i, r := range qs.rules {
+		set := sets[i]
 		pol := r.pkg.policy
 		if foreign != nil && foreign.constraint != nil {
 			pol = foreign.constraint.policy
@@ -164,6 +248,7 @@ func (ev *evaluation) run(qs *querySet, input ast.Value, obj *ObjectRef, foreign
 }
 
 func (ev *evaluation) fail(msg string) {
+	ev.failed = true
 	ev.res.Errors = append(ev.res.Errors, Error{File: ev.loc.svc.File, Message: msg})
 }
 
@@ -297,13 +382,9 @@ func review(obj map[string]any, namespace string) map[string]any {
 // inputValue builds the policy input: the service's settings for the
 // environment (with its name, team and template), the environment, the
 // namespace and the rendered objects.
-func inputValue(svc *catalog.Service, st catalog.Settings, in Input) (ast.Value, error) {
-	data, err := json.Marshal(st)
-	if err != nil {
-		return nil, err
-	}
+func inputValue(svc *catalog.Service, settings []byte, in Input) (ast.Value, error) {
 	var service map[string]any
-	if err := json.Unmarshal(data, &service); err != nil {
+	if err := json.Unmarshal(settings, &service); err != nil {
 		return nil, err
 	}
 	service["name"] = svc.Metadata.Name
@@ -389,7 +470,7 @@ func describeValue(v any) string {
 
 // locator maps results to the line of service.yaml responsible for them.
 type locator struct {
-	engine   *Engine
+	fsys     fs.FS // the catalog, for the patch files
 	svc      *catalog.Service
 	env      string
 	settings catalog.Settings
@@ -430,7 +511,7 @@ func (l *locator) locate(field string, obj *ObjectRef) (string, int) {
 func (l *locator) patchFor(obj *ObjectRef) (string, bool) {
 	if !l.read {
 		l.read = true
-		l.patches = patchTargets(l.engine, l.svc, l.env, l.settings.Patches)
+		l.patches = patchTargets(l.fsys, l.svc, l.env, l.settings.Patches)
 	}
 	for _, pt := range l.patches {
 		if matchName(pt.kind, obj.Kind) && matchName(pt.name, obj.Name) {
@@ -442,7 +523,7 @@ func (l *locator) patchFor(obj *ObjectRef) (string, bool) {
 
 // patchTargets finds which objects each patch of the merged settings
 // changes: its target, or the kind and name a strategic-merge patch names.
-func patchTargets(e *Engine, svc *catalog.Service, env string, patches []catalog.Patch) []patchTarget {
+func patchTargets(fsys fs.FS, svc *catalog.Service, env string, patches []catalog.Patch) []patchTarget {
 	out := make([]patchTarget, 0, len(patches))
 	base := len(svc.Spec.Patches)
 	for i, p := range patches {
@@ -455,8 +536,8 @@ func patchTargets(e *Engine, svc *catalog.Service, env string, patches []catalog
 			continue
 		}
 		content := []byte(p.Patch)
-		if p.Path != "" && e.fsys != nil {
-			data, err := catalog.ReadFile(e.fsys, path.Join(svc.Dir(), p.Path))
+		if p.Path != "" && fsys != nil {
+			data, err := catalog.ReadFile(fsys, path.Join(svc.Dir(), p.Path))
 			if err != nil {
 				continue
 			}

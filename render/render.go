@@ -108,6 +108,17 @@ type Result struct {
 	KubeVersions []KubeVersionRequirement
 }
 
+// ObjectsHash identifies the Objects as they are: the Hash of the render
+// and the Revision stamped on them. Results with the same ObjectsHash
+// hold the same objects (policy.Input's ObjectsHash).
+// Empty when the result has no Hash.
+func (r *Result) ObjectsHash() string {
+	if r.Hash == "" {
+		return ""
+	}
+	return r.Hash + "@" + r.Revision
+}
+
 // YAML returns the objects as a multi-document YAML stream with sorted keys.
 func (r *Result) YAML() []byte {
 	var b bytes.Buffer

@@ -101,7 +101,7 @@ func judgeRules(ctx context.Context, rv *Review, base, head *Side, bs, hs *side,
 			if err != nil {
 				continue
 			}
-			byBase := bs.engine.Evaluate(ctx, policy.Input{Service: svc, Environment: res.Environment, Namespace: ns, Objects: rendered.Objects})
+			byBase := bs.engine.Evaluate(ctx, policy.Input{Service: svc, Environment: res.Environment, Namespace: ns, Objects: rendered.Objects, ObjectsHash: rendered.ObjectsHash(), FS: hs.cat.FS})
 			if !slices.Contains(rc.JudgedByBase, res.Service) {
 				rc.JudgedByBase = append(rc.JudgedByBase, res.Service)
 			}

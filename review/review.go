@@ -129,6 +129,7 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*Review, error) {
 	rv.Exceptions = exceptionChanges(baseCat, headCat, now())
 	hs := newSide(headCat)
 	hs.engine, err = policy.Load(head.FS, catalog.PoliciesDir, policy.Options{Config: headCat.Config, Now: now})
+	headRulesOK := err == nil
 	var compileErr *policy.CompileError
 	switch {
 	case errors.As(err, &compileErr):
@@ -154,7 +155,14 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*Review, error) {
 	baseRulesOK := false
 	if baseCat != nil {
 		bs = newSide(baseCat)
-		bs.engine, err = policy.Load(base.FS, catalog.PoliciesDir, policy.Options{Config: baseCat.Config, Now: now})
+		if headRulesOK && !rulesChanged(opts.Changed) {
+			// The same policies and pave.yaml on both sides: one engine
+			// judges both, and a pair whose input is the same on both
+			// sides is evaluated once (the engine replays it).
+			bs.engine, err = hs.engine, nil
+		} else {
+			bs.engine, err = policy.Load(base.FS, catalog.PoliciesDir, policy.Options{Config: baseCat.Config, Now: now})
+		}
 		baseRulesOK = err == nil
 		if err != nil {
 			// The base's policies do not load: its services are still
@@ -183,6 +191,14 @@ func Run(ctx context.Context, base, head *Side, opts Options) (*Review, error) {
 	}
 	blastRadius(rv, bs, hs, impact)
 	return rv, nil
+}
+
+// rulesChanged tells whether a change touches what an engine is made
+// of: the policies or pave.yaml.
+func rulesChanged(changed []string) bool {
+	return slices.ContainsFunc(changed, func(p string) bool {
+		return p == catalog.ConfigFile || strings.HasPrefix(p, catalog.PoliciesDir+"/")
+	})
 }
 
 // noPolicies is an engine without policies, for a side whose policies do
