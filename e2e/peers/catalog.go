@@ -37,6 +37,11 @@ func (e *env) writeCatalog(dir string, n int) (*benchCatalog, error) {
 	if err := c.edit("pave.yaml", prod, ""); err != nil {
 		return nil, err
 	}
+	// The peers apply a template change everywhere at once: so does pave
+	// here (one wave, where its default is 1, 10% and the rest).
+	if err := c.edit("pave.yaml", "\nteams:\n", "\ntemplates:\n  web-service:\n    rollout: {waves: [\"100%\"]}\nteams:\n"); err != nil {
+		return nil, err
+	}
 	for j := range n {
 		team := teams[j%len(teams)]
 		name := fmt.Sprintf("svc-%04d", j)
