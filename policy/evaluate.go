@@ -21,6 +21,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/pave-dev/pave/catalog"
+	"github.com/pave-dev/pave/render"
 )
 
 // Input is one service in one environment, as rendered.
@@ -29,10 +30,11 @@ type Input struct {
 	Environment string
 	Namespace   string
 	Objects     []*unstructured.Unstructured
-	// ObjectsHash, when set, identifies Objects: inputs with the same
-	// ObjectsHash hold the same objects (render.Result's Hash and
-	// Revision together do). When empty the engine hashes the objects
-	// itself to recognise an input it has evaluated.
+	// ObjectsHash, when set, identifies Objects as policies see them
+	// (without the revision annotation): inputs with the same ObjectsHash
+	// hold the same objects (render.Result's Hash does). When empty the
+	// engine hashes the objects itself to recognise an input it has
+	// evaluated.
 	ObjectsHash string
 	// FS is the catalog the service was loaded from, which its patch
 	// files are read from to place results; the engine's when nil. An
@@ -47,6 +49,7 @@ type Input struct {
 // constraints once per object of their kinds. A policy that fails or runs
 // past the timeout fails closed: the result has status "error".
 func (e *Engine) Evaluate(ctx context.Context, in Input) *Result {
+	in.Objects = withoutRevision(in.Objects)
 	svc := in.Service
 	newResult := func() *Result {
 		return &Result{Service: svc.ID(), Environment: in.Environment, File: svc.File, Violations: []Violation{}, Errors: []Error{}}
@@ -377,6 +380,43 @@ func review(obj map[string]any, namespace string) map[string]any {
 		"object":    obj,
 		"userInfo":  map[string]any{},
 	}
+}
+
+// withoutRevision returns the objects as policies see them: without the
+// revision annotation pave stamps on what it applies, which differs at
+// every commit. A verdict does not depend on the commit it comes from, and
+// a pair whose render a commit did not change is not evaluated again (the
+// memo). The objects are copied only where they carry it.
+func withoutRevision(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for i, o := range objs {
+		meta, _ := o.Object["metadata"].(map[string]any)
+		ann, _ := meta["annotations"].(map[string]any)
+		if _, ok := ann[render.AnnotationRevision]; !ok {
+			if out != nil {
+				out = append(out, o)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]*unstructured.Unstructured, 0, len(objs)), objs[:i]...)
+		}
+		ann = maps.Clone(ann)
+		delete(ann, render.AnnotationRevision)
+		meta = maps.Clone(meta)
+		if len(ann) == 0 {
+			delete(meta, "annotations")
+		} else {
+			meta["annotations"] = ann
+		}
+		obj := maps.Clone(o.Object)
+		obj["metadata"] = meta
+		out = append(out, &unstructured.Unstructured{Object: obj})
+	}
+	if out == nil {
+		return objs
+	}
+	return out
 }
 
 // inputValue builds the policy input: the service's settings for the

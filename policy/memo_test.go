@@ -275,3 +275,42 @@ spec:
 		}
 	}
 }
+
+// TestPoliciesDoNotSeeTheRevision: the revision pave stamps on what it
+// applies differs at every commit; policies do not see it, so a commit
+// that leaves a service's render as it was replays its verdict instead of
+// evaluating again, and a policy that reads the annotation finds nothing.
+func TestPoliciesDoNotSeeTheRevision(t *testing.T) {
+	cfg := testConfigValue(t)
+	svc := parseService(t, cfg, checkoutYAML)
+	files := map[string]string{"policies/revision.rego": `package pave.policies.revision
+
+deny contains {"msg": sprintf("%s carries revision %s", [obj.metadata.name, obj.metadata.annotations["pave.dev/revision"]])} if {
+	some obj in input.objects
+	obj.metadata.annotations["pave.dev/revision"]
+}
+`}
+	for k, v := range memoPolicies {
+		files[k] = v
+	}
+	e := memoEngine(t, files, Options{Config: cfg})
+	at := func(rev string) Input {
+		o := deploymentWithReplicas(2)
+		o.SetAnnotations(map[string]string{"pave.dev/revision": rev, "example.com/keep": "yes"})
+		return Input{Service: svc, Environment: "prod", Namespace: "payments-prod", Objects: []*unstructured.Unstructured{o}, ObjectsHash: "render-hash"}
+	}
+	first := at("aaaa")
+	if got := verdict(e.Evaluate(context.Background(), first)); got != "pass" {
+		t.Fatalf("first commit: %s", got)
+	}
+	if first.Objects[0].GetAnnotations()["pave.dev/revision"] != "aaaa" {
+		t.Error("the caller's object lost its revision")
+	}
+	hits := e.memo.hits
+	if got := verdict(e.Evaluate(context.Background(), at("bbbb"))); got != "pass" {
+		t.Errorf("next commit: %s", got)
+	}
+	if e.memo.hits != hits+1 {
+		t.Error("a commit that left the render as it was evaluated the pair again")
+	}
+}

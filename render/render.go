@@ -108,15 +108,13 @@ type Result struct {
 	KubeVersions []KubeVersionRequirement
 }
 
-// ObjectsHash identifies the Objects as they are: the Hash of the render
-// and the Revision stamped on them. Results with the same ObjectsHash
-// hold the same objects (policy.Input's ObjectsHash).
-// Empty when the result has no Hash.
+// ObjectsHash identifies the Objects as policies see them (without the
+// revision stamped on them, which policies do not see): the Hash of the
+// render. Results with the same ObjectsHash hold the same objects but for
+// their revision (policy.Input's ObjectsHash). Empty when the result has
+// no Hash.
 func (r *Result) ObjectsHash() string {
-	if r.Hash == "" {
-		return ""
-	}
-	return r.Hash + "@" + r.Revision
+	return r.Hash
 }
 
 // YAML returns the objects as a multi-document YAML stream with sorted keys.
