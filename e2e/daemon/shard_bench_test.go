@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -52,7 +53,8 @@ func BenchmarkShardedDaemon(b *testing.B) {
 }
 
 func benchShardedOnce(b *testing.B, size, round int) {
-	resetClusters(b)
+	// What an earlier size left (the 1000 case before the 10,000 one).
+	drainClusters(b, 30*time.Minute)
 	work := b.TempDir()
 	bare := filepath.Join(work, "catalog.git")
 	git(b, work, "init", "-q", "--bare", "-b", "main", bare)
@@ -88,7 +90,7 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	// one replica's client limits (and, with health, until every
 	// Deployment is available); then removed again.
 	floor, floorReady := applyFloorReady(b, r.dir, 500, 1000, 16, health)
-	resetClusters(b)
+	drainClusters(b, time.Duration(size/1000+1)*5*time.Minute)
 
 	hook := filepath.Join(work, "hook")
 	if err := os.WriteFile(hook, []byte("hook-secret"), 0o600); err != nil {
@@ -116,12 +118,21 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	}
 	// First sync: every pair applied at rev (and Ready, with health) by
 	// its owner, and no replica listing a service outside its share.
+	// A first sync where no pair moves for 10 minutes is stuck: it fails
+	// then, naming the replicas that stopped writing on the way.
 	var firstApplied, firstReady time.Duration
+	progress, moved := -1, time.Now()
 	waitFor(b, 120*time.Minute, "first sync on three shards", func() (bool, string) {
 		time.Sleep(time.Second) // the status of every service is work for the replicas too
 		applied, ready, stray := shareProgress(reps, ids, members, rev)
 		if stray != "" {
 			return false, stray
+		}
+		if applied+ready != progress {
+			progress, moved = applied+ready, time.Now()
+		} else if time.Since(moved) > 10*time.Minute {
+			b.Fatalf("first sync stuck for %s at %d of %d applied, %d Ready; the replicas' fencing on the way: %s",
+				time.Since(moved).Round(time.Second), applied, len(ids), ready, logLines(logs, "stopped writing"))
 		}
 		if firstApplied == 0 && applied == len(ids) {
 			firstApplied = time.Since(began)
@@ -223,6 +234,12 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	row(fmt.Sprintf("c killed → a and b hold c's whole share (%d services)", owned["c"]), shareTaken, 30*time.Second, "target")
 	fmt.Fprintf(&tbl, "%-66s %11.2fs %22s %7s\n", "c restarted → shares rebalanced", rebalanced.Seconds(), "", "")
 	fmt.Fprintf(&tbl, "%-66s %12d %14s %7d %7s\n", fmt.Sprintf("services claimed by two replicas at once (of %d claims)", len(claims)), len(overlaps), "target", 0, "")
+	fenced := 0
+	if l := logLines(logs, "stopped writing"); l != "none" {
+		fenced = len(strings.Split(l, "\n"))
+		b.Logf("replicas that stopped writing, their Lease not renewed in time:\n%s", l)
+	}
+	fmt.Fprintf(&tbl, "%-66s %12d %22s %7s\n", "times a replica stopped writing (its Lease not renewed in time)", fenced, "", "")
 	peaks, total := mem.result()
 	for _, id := range members {
 		fmt.Fprintf(&tbl, "%-66s %9.0fMiB %14s %4dMiB %7.2f\n", fmt.Sprintf("resident memory, peak, replica %s (%d services)", id, owned[id]), float64(peaks[id])/1024, "target", 300, float64(peaks[id])/1024/300)
@@ -252,6 +269,24 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	}
 }
 
+// logLines returns the lines of the replicas' logs that contain text,
+// each after its process's name.
+func logLines(logs map[string]string, text string) string {
+	var out []string
+	for _, proc := range slices.Sorted(maps.Keys(logs)) {
+		data, _ := os.ReadFile(logs[proc])
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, text) {
+				out = append(out, proc+": "+line)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, "\n")
+}
+
 // podCapacity is the number of pods the simulated nodes hold, in the
 // cluster that holds fewer.
 func podCapacity(tb testing.TB) int {
@@ -275,6 +310,53 @@ func podCapacity(tb testing.TB) int {
 		}
 	}
 	return least
+}
+
+// drainClusters is resetClusters with a longer wait: the namespaces of
+// 10,000 services' objects take longer than its 5 minutes to go.
+func drainClusters(tb testing.TB, timeout time.Duration) {
+	tb.Helper()
+	ctx := context.Background()
+	for _, cluster := range []string{"staging", "prod"} {
+		cs, err := kubernetes.NewForConfig(testcluster.ConfigFor(tb, cluster))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, ns := range list.Items {
+			if strings.HasSuffix(ns.Name, "-staging") || strings.HasSuffix(ns.Name, "-prod") {
+				if err := cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+					tb.Fatalf("%s: delete namespace %s: %v", cluster, ns.Name, err)
+				}
+			}
+		}
+	}
+	began := time.Now()
+	for _, cluster := range []string{"staging", "prod"} {
+		cs, err := kubernetes.NewForConfig(testcluster.ConfigFor(tb, cluster))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		waitFor(tb, timeout, cluster+": the services' namespaces gone", func() (bool, string) {
+			time.Sleep(time.Second)
+			list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			var left []string
+			for _, ns := range list.Items {
+				if strings.HasSuffix(ns.Name, "-staging") || strings.HasSuffix(ns.Name, "-prod") {
+					left = append(left, ns.Name)
+				}
+			}
+			return len(left) == 0, strings.Join(left, ", ")
+		})
+	}
+	tb.Logf("the services' namespaces removed in %s", time.Since(began).Round(time.Second))
+	resetClusters(tb)
 }
 
 // shareProgress counts the services of ids applied at revision in both
