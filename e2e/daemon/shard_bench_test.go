@@ -90,6 +90,9 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	// one replica's client limits (and, with health, until every
 	// Deployment is available); then removed again.
 	floor, floorReady := applyFloorReady(b, r.dir, 500, 1000, 16, health)
+	// Each figure is logged as it is measured (go test -v shows it at
+	// once), so that a run cut short keeps what it measured.
+	b.Logf("floor: apply %s, until every Deployment available %s", floor.Round(time.Millisecond), floorReady.Round(time.Millisecond))
 	drainClusters(b, time.Duration(size/1000+1)*5*time.Minute)
 
 	hook := filepath.Join(work, "hook")
@@ -142,6 +145,7 @@ func benchShardedOnce(b *testing.B, size, round int) {
 		}
 		return firstApplied > 0 && (!health || firstReady > 0), fmt.Sprintf("%d of %d applied, %d Ready", applied, len(ids), ready)
 	})
+	b.Logf("first sync: every pair applied %s, Ready %s", firstApplied.Round(time.Millisecond), firstReady.Round(time.Millisecond))
 	owned := map[string]int{}
 	for _, s := range ids {
 		owned[shard.Assign(members, s)]++
@@ -157,6 +161,7 @@ func benchShardedOnce(b *testing.B, size, round int) {
 		b.Fatalf("webhook of %s: %d", owner, code)
 	}
 	oneAt := trackOne(b, reps[owner], one, rev, pushed, health, 3*time.Minute)
+	b.Logf("one-service commit through %s's webhook: %v", owner, oneAt)
 
 	// SIGKILL c: its Lease lapses without a release. A commit to one of its
 	// services, pushed right after, is applied by its heir among a and b.
@@ -177,12 +182,14 @@ func benchShardedOnce(b *testing.B, size, round int) {
 		b.Fatalf("webhook of a: %d", code)
 	}
 	takeAt := trackOne(b, reps[heir], victim, rev, killed, health, 10*time.Minute)
+	b.Logf("c killed: a commit to %s applied by %s: %v", victim, heir, takeAt)
 	// Then until a and b hold every service, c's whole share included.
 	waitFor(b, 60*time.Minute, "a and b hold every service", func() (bool, string) {
 		time.Sleep(time.Second)
 		return splitAs(reps, ids, []string{"a", "b"}, "")()
 	})
 	shareTaken := time.Since(killed)
+	b.Logf("c killed: a and b hold every service %s later", shareTaken.Round(time.Millisecond))
 
 	// c again, under the same identity: it waits for its former Lease to
 	// lapse, then takes its share back.
@@ -217,7 +224,7 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	}
 	if health {
 		row("first sync, every pair Ready", firstReady, floorReady, "floor-ready")
-		row("first sync, every pair applied", firstApplied, floor, "floor-apply")
+		row("first sync, every pair applied (prod after staging Ready)", firstApplied, floor, "floor-apply")
 	} else {
 		row(fmt.Sprintf("first sync, every pair applied (no health: nodes hold %d pods)", capacity), firstApplied, floor, "floor-apply")
 	}
