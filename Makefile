@@ -62,12 +62,14 @@ vuln:
 ## bench: benchmarks, with the figures they measure (the cluster ones and
 ## the 10,000-service ones run once: pave check of 10,000 services × 2
 ## environments, and the review of a template change over 10,000, each
-## with its peak RSS and a render floor measured in the same run)
+## with its peak RSS and a render floor measured in the same run; pave serve
+## as three shards at 1000 and 10,000 services, BenchmarkShardedDaemon)
 bench:
 	$(GO) test -run '^$$' -bench . -skip 10000 -benchmem ./catalog ./render ./pipeline
 	$(GO) test -run '^$$' -bench . -skip 10000 -benchtime 1x -benchmem ./review
 	$(GO) test -run '^$$' -bench 10000 -benchtime 1x -timeout 60m ./pipeline ./review
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 150m ./reconciler/apply ./e2e/daemon
+	$(GO) test -run '^$$' -bench . -skip ShardedDaemon -benchtime 1x -timeout 150m ./reconciler/apply ./e2e/daemon
+	$(GO) test -run '^$$' -bench ShardedDaemon -benchtime 1x -timeout 300m ./e2e/daemon
 
 ## bench-peers: pave side by side with the tools used instead of it (helm
 ## template + conftest test + kubectl apply, and Flux's source-controller and
