@@ -417,6 +417,7 @@ func (m *Members) lost(why string) {
 	m.log.Info("stopped writing: "+why, "lease", LeaseName(m.opts.Identity))
 	m.lease, m.renewedAt, m.published, m.fresh = nil, time.Time{}, nil, false
 	m.cancelAll()
+	m.signal(m.clock.Now())
 }
 
 // observe lists the member Leases, records which changed, and works out
@@ -544,6 +545,10 @@ func (m *Members) watchdog(stop <-chan struct{}) {
 				m.cancelAll()
 			}
 			m.fenced = true
+			// Recorded as not writable, so that writing again is a change
+			// the daemon hears of (and queues the pairs the cancelled
+			// claims dropped).
+			m.signal(now)
 		} else if m.fenced {
 			m.fenced = false
 			m.signal(now)

@@ -3,6 +3,7 @@ package shard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -305,5 +306,51 @@ func TestSameIdentityWaitsForTheEarlierRun(t *testing.T) {
 			release()
 			t.Fatalf("the first run claimed %s after its lease was taken over", s)
 		}
+	}
+}
+
+// TestFencedReplicaSaysWhenItWritesAgain: a replica whose renewal came
+// late stops writing (its claims are cancelled: the reconciles in flight
+// drop their pairs) and, once it renews again with the same share, says
+// so on Changes(), so that the daemon queues its pairs again; without it
+// they would wait for the next resync.
+func TestFencedReplicaSaysWhenItWritesAgain(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	svcs := services(9)
+	l := &ledger{t: t, holders: map[string]string{}}
+	r := startReplica(t, ns, "a", l, svcs)
+	select {
+	case <-r.m.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a not ready")
+	}
+	waitUntil(t, 10*time.Second, "a claims every service", func() (bool, string) { return l.heldBy([]string{"a"}, svcs) })
+	drain := func() {
+		for {
+			select {
+			case <-r.m.Changes():
+			default:
+				return
+			}
+		}
+	}
+	drain()
+	// Cut off past its renew deadline (2s), not past its lease (4s).
+	r.down.Store(true)
+	waitUntil(t, 5*time.Second, "a stops writing", func() (bool, string) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.holders) == 0, fmt.Sprint(len(l.holders), " claims held")
+	})
+	time.Sleep(200 * time.Millisecond)
+	drain()
+	r.down.Store(false)
+	select {
+	case <-r.m.Changes():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a writes again without saying so on Changes(): the pairs its fencing dropped wait for the next resync")
+	}
+	if !r.m.Owns(svcs[0]) {
+		t.Error("a does not own its share again")
 	}
 }
