@@ -37,9 +37,9 @@ type Inventory struct {
 	// rendered content, without the revision annotation), by ObjectRef
 	// key. A later apply writes only the objects whose digest changed.
 	// Inventories written before it was kept have none.
-	Digests  map[string]string
-	Hash     string
-	Revision string
+	Digests     map[string]string
+	Hash        string
+	Revision    string
 	Template    string
 	Source      string
 	LastApplied time.Time
