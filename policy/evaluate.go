@@ -21,7 +21,6 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/pave-dev/pave/catalog"
-	"github.com/pave-dev/pave/render"
 )
 
 // Input is one service in one environment, as rendered.
@@ -382,6 +381,11 @@ func review(obj map[string]any, namespace string) map[string]any {
 	}
 }
 
+// RevisionAnnotation is the annotation pave serve stamps with the commit
+// on what it applies (render.AnnotationRevision: policy comes before
+// render in the layering, and pipeline's tests hold the two equal).
+const RevisionAnnotation = "pave.dev/revision"
+
 // withoutRevision returns the objects as policies see them: without the
 // revision annotation pave stamps on what it applies, which differs at
 // every commit. A verdict does not depend on the commit it comes from, and
@@ -392,7 +396,7 @@ func withoutRevision(objs []*unstructured.Unstructured) []*unstructured.Unstruct
 	for i, o := range objs {
 		meta, _ := o.Object["metadata"].(map[string]any)
 		ann, _ := meta["annotations"].(map[string]any)
-		if _, ok := ann[render.AnnotationRevision]; !ok {
+		if _, ok := ann[RevisionAnnotation]; !ok {
 			if out != nil {
 				out = append(out, o)
 			}
@@ -402,7 +406,7 @@ func withoutRevision(objs []*unstructured.Unstructured) []*unstructured.Unstruct
 			out = append(make([]*unstructured.Unstructured, 0, len(objs)), objs[:i]...)
 		}
 		ann = maps.Clone(ann)
-		delete(ann, render.AnnotationRevision)
+		delete(ann, RevisionAnnotation)
 		meta = maps.Clone(meta)
 		if len(ann) == 0 {
 			delete(meta, "annotations")
