@@ -64,13 +64,14 @@ func benchDaemonOnce(b *testing.B, round int) {
 	// Deployment is available; then removed again.
 	floor, floorReady := applyFloorReady(b, r.dir, 500, 1000, 16, true)
 	// And the floor of the template change below: the objects it changes
-	// applied to the clusters that run the catalog, until Ready.
+	// applied to the clusters that run the catalog, staging then prod,
+	// each until Ready before the next (the promotion gate).
 	changed := filepath.Join(work, "changed")
 	if err := os.CopyFS(changed, os.DirFS(r.dir)); err != nil {
 		b.Fatal(err)
 	}
 	editFile(b, filepath.Join(changed, deploymentTemplate), templateMark, templateChange("1"))
-	floorChange, floorChangeReady, floorChanged := applyFloorChange(b, r.dir, changed, 500, 1000, 16, true)
+	floorSteps, floorChanged := applyFloorChange(b, r.dir, changed, 500, 1000, 16)
 	resetClusters(b)
 
 	hook := filepath.Join(work, "hook")
@@ -118,14 +119,32 @@ func benchDaemonOnce(b *testing.B, round int) {
 	// A template change affecting all of them, in one wave: its ratio to
 	// the floor's change is the cost of pave's writes and health.
 	// The Deployment is the library's (templates/_lib): web-service alone adds to it.
+	// Its writes are timed in the clusters (every Deployment carrying
+	// the new annotation), each environment's Ready from the status API.
 	r.edit(deploymentTemplate, templateMark, templateChange("1"))
 	rev = r.commitPush("template change in one wave")
-	start = time.Now()
+	written := watchAnnotation(tb, []string{"staging", "prod"}, size, benchAnnotation, "1")
+	start = written.start
 	d.TriggerWebhook(tb, rev)
-	waitFor(tb, 60*time.Minute, "template change in one wave", d.appliedAt(ids, rev))
-	oneWaveApplied := time.Since(start)
-	waitFor(tb, 60*time.Minute, "template change in one wave: ready", d.allAt(ids, "Ready", rev))
-	oneWaveReady := time.Since(start)
+	oneWaveReady := map[string]time.Duration{}
+	waitFor(tb, 60*time.Minute, "template change in one wave: ready", func() (bool, string) {
+		time.Sleep(time.Second)
+		ready := map[string]int{}
+		for _, s := range d.services() {
+			for env, e := range s.Environments {
+				if e.AppliedRevision == rev && e.Phase == "Ready" {
+					ready[env]++
+				}
+			}
+		}
+		for env, n := range ready {
+			if _, ok := oneWaveReady[env]; !ok && n == len(ids) {
+				oneWaveReady[env] = time.Since(start)
+			}
+		}
+		return len(oneWaveReady) == 2, fmt.Sprintf("Ready at the revision: %v", ready)
+	})
+	oneWaveWritten := written.times()
 
 	// The same change again, in the default waves of 1, 10% and the rest
 	// in each environment (pave.yaml's override removed in the same
@@ -209,9 +228,13 @@ func benchDaemonOnce(b *testing.B, round int) {
 	row("first sync, against the floor's apply alone", first, floor, "floor-apply")
 	row("one-service commit: webhook → Ready in staging", oneAt["staging-ready"], 5*time.Second, "target")
 	row("one-service commit: webhook → Ready in prod", oneAt["prod-ready"], 5*time.Second, "target")
-	row(fmt.Sprintf("template change in one wave, applied (%d objects)", floorChanged), oneWaveApplied, floorChange, "floor-change")
-	row("template change in one wave, all Ready", oneWaveReady, floorChangeReady, "floor-change-ready")
-	row("template change in waves 1/10%/100%, all Ready", tmplReady, floorChangeReady, "floor-change-ready")
+	for i, step := range floorSteps {
+		row(fmt.Sprintf("template change in one wave: %s written (%d objects)", step.env, floorChanged/len(floorSteps)), oneWaveWritten[step.env], step.written, "floor-written")
+		row(fmt.Sprintf("template change in one wave: %s Ready", step.env), oneWaveReady[step.env], step.ready, "floor-ready")
+		if i == len(floorSteps)-1 {
+			row("template change in waves 1/10%/100%, all Ready", tmplReady, step.ready, "floor-ready")
+		}
+	}
 	row(fmt.Sprintf("no-op round: a pave.yaml comment (%.0f writes)", noopWrites), noopRound, 2*time.Second, "target")
 	row(fmt.Sprintf("no-op round: a policy comment, all evaluated (%.0f writes)", noopPoliciesWrites), noopPolicies, 2*time.Second, "target")
 	row(fmt.Sprintf("restart on clusters that run everything (%.0f writes)", writes), restart, floor, "floor-apply")
@@ -224,11 +247,12 @@ func benchDaemonOnce(b *testing.B, round int) {
 	b.ReportMetric(first.Seconds()/floorReady.Seconds(), "first-sync/floor-ready")
 	b.ReportMetric(first.Seconds(), "first-sync-s")
 	b.ReportMetric(tmplReady.Seconds(), "template-ready-s")
-	b.ReportMetric(floorChange.Seconds(), "floor-change-s")
-	b.ReportMetric(floorChangeReady.Seconds(), "floor-change-ready-s")
-	b.ReportMetric(oneWaveApplied.Seconds(), "template-one-wave-applied-s")
-	b.ReportMetric(oneWaveReady.Seconds(), "template-one-wave-ready-s")
-	b.ReportMetric(oneWaveReady.Seconds()/floorChangeReady.Seconds(), "template-one-wave/floor-change-ready")
+	for _, step := range floorSteps {
+		b.ReportMetric(step.written.Seconds(), "floor-change-"+step.env+"-written-s")
+		b.ReportMetric(step.ready.Seconds(), "floor-change-"+step.env+"-ready-s")
+		b.ReportMetric(oneWaveWritten[step.env].Seconds(), "template-one-wave-"+step.env+"-written-s")
+		b.ReportMetric(oneWaveReady[step.env].Seconds(), "template-one-wave-"+step.env+"-ready-s")
+	}
 	b.ReportMetric(noopRound.Seconds(), "noop-round-s")
 	b.ReportMetric(noopWrites, "noop-round-writes")
 	b.ReportMetric(noopPolicies.Seconds(), "noop-policy-round-s")
@@ -256,6 +280,7 @@ func benchDaemonOnce(b *testing.B, round int) {
 // The bench's template change: an annotation on every Deployment the
 // web-service template renders.
 const (
+	benchAnnotation    = "platform.example.com/bench"
 	deploymentTemplate = "templates/web-service/templates/deployment.yaml"
 	templateMark       = `include "pave.deployment" .`
 	noopPolicy         = "policies/probes_required.rego"
@@ -263,7 +288,7 @@ const (
 )
 
 func templateChange(value string) string {
-	return templateMark + ` | replace "kind: Deployment\nmetadata:\n" "kind: Deployment\nmetadata:\n  annotations:\n    platform.example.com/bench: \"` + value + `\"\n"`
+	return templateMark + ` | replace "kind: Deployment\nmetadata:\n" "kind: Deployment\nmetadata:\n  annotations:\n    ` + benchAnnotation + `: \"` + value + `\"\n"`
 }
 
 // editFile replaces the first old in a file with new.

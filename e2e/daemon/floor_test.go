@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
@@ -48,13 +49,27 @@ func applyFloorReady(tb testing.TB, catalogDir string, qps float32, burst, worke
 	return floorRun(tb, floorRender(tb, catalogDir), qps, burst, workers, ready)
 }
 
-// applyFloorChange is the floor of a change rolled out to a cluster that
-// runs the catalog before it: only the objects whose render differs
-// between the two catalogs are applied (the fewest writes a change can
-// take), then, with ready, every Deployment must be available at its new
-// generation.
-func applyFloorChange(tb testing.TB, beforeDir, afterDir string, qps float32, burst, workers int, ready bool) (applied, healthy time.Duration, changed int) {
+// floorStep is when one environment's part of a floor run was done,
+// counted from the run's start: its writes, then its Deployments
+// available.
+type floorStep struct {
+	env            string
+	written, ready time.Duration
+}
+
+// applyFloorChange is the floor of a change rolled out, as pave rolls it
+// out, to clusters that run the catalog before it: environment after
+// environment in the catalog's order, each one's changed objects applied
+// (only those whose render differs between the two catalogs: the fewest
+// writes a change can take) and then waited for until every Deployment of
+// its cluster is available at its new generation, before the next
+// environment's writes start (the promotion gate, with no soak).
+func applyFloorChange(tb testing.TB, beforeDir, afterDir string, qps float32, burst, workers int) (steps []floorStep, changed int) {
 	tb.Helper()
+	cat, err := catalog.Load(os.DirFS(afterDir))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	before, after := floorRender(tb, beforeDir), floorRender(tb, afterDir)
 	diff := map[string][]*unstructured.Unstructured{}
 	for cluster, objs := range after {
@@ -71,13 +86,75 @@ func applyFloorChange(tb testing.TB, beforeDir, afterDir string, qps float32, bu
 			}
 		}
 	}
-	applied, healthy = floorRun(tb, diff, qps, burst, workers, false)
-	if ready {
-		start := time.Now().Add(-applied)
-		floorWaitReady(tb, after)
-		healthy = time.Since(start)
+	start := time.Now()
+	for _, env := range cat.Config.Environments {
+		floorRun(tb, map[string][]*unstructured.Unstructured{env.Cluster: diff[env.Cluster]}, qps, burst, workers, false)
+		step := floorStep{env: env.Name, written: time.Since(start)}
+		floorWaitReady(tb, map[string][]*unstructured.Unstructured{env.Cluster: after[env.Cluster]})
+		step.ready = time.Since(start)
+		steps = append(steps, step)
 	}
-	return applied, healthy, changed
+	return steps, changed
+}
+
+// annotationClock records when every Deployment pave renders in each
+// cluster carries an annotation's value, from one metadata-only list per
+// cluster each half second: when a change's writes have all reached the
+// API server, whatever pave reports of them.
+type annotationClock struct {
+	start time.Time
+	stop  chan struct{}
+	done  chan map[string]time.Duration
+}
+
+func watchAnnotation(tb testing.TB, clusters []string, want int, key, value string) *annotationClock {
+	tb.Helper()
+	c := &annotationClock{start: time.Now(), stop: make(chan struct{}), done: make(chan map[string]time.Duration, 1)}
+	clients := map[string]metadata.Interface{}
+	for _, cluster := range clusters {
+		client, err := metadata.NewForConfig(rest.CopyConfig(testcluster.ConfigFor(tb, cluster)))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		clients[cluster] = client
+	}
+	go func() {
+		at := map[string]time.Duration{}
+		defer func() { c.done <- at }()
+		for len(at) < len(clients) {
+			for cluster, client := range clients {
+				if _, ok := at[cluster]; ok {
+					continue
+				}
+				list, err := client.Resource(appsv1.SchemeGroupVersion.WithResource("deployments")).List(context.Background(), metav1.ListOptions{LabelSelector: render.LabelTeam})
+				if err != nil {
+					continue
+				}
+				n := 0
+				for _, d := range list.Items {
+					if d.Annotations[key] == value {
+						n++
+					}
+				}
+				if n >= want {
+					at[cluster] = time.Since(c.start)
+				}
+			}
+			select {
+			case <-c.stop:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	return c
+}
+
+// times stops the clock and returns when each cluster had them all (a
+// cluster missing from it never did).
+func (c *annotationClock) times() map[string]time.Duration {
+	close(c.stop)
+	return <-c.done
 }
 
 // floorRender renders every service of a catalog in every environment,
