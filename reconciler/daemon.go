@@ -135,7 +135,7 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 	if opts.Owner != nil {
 		d.Status.Only(opts.Owner.Owns) // a shard shows its own share
 	}
-	d.Metrics = NewMetrics(func() float64 { return float64(d.queue.Len()) })
+	d.Metrics = NewMetrics(func() float64 { return float64(d.queue.Len()) }, func() map[Phase]int { return d.Status.PhaseCounts() })
 	d.events = newEventRecorder(log, appliers)
 	return d
 }
@@ -437,7 +437,6 @@ func (d *Daemon) catalogInvalid(log logr.Logger, rev *source.Revision, err error
 			})
 		}
 	}
-	d.Metrics.setPhases(d.Status.PhaseCounts())
 	if !d.synced.Load() {
 		// Nothing more will come of this revision: the first sync is over.
 		d.synced.Store(true)
@@ -539,7 +538,6 @@ func (d *Daemon) process(ctx context.Context, key pairKey, release func()) {
 			d.log.Info("first sync finished")
 		}
 	}
-	d.Metrics.setPhases(d.Status.PhaseCounts())
 }
 
 func teamName(id string) (string, string) {

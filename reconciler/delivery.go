@@ -47,8 +47,8 @@ func (d *Daemon) approved(k pairKey, newest *snapshot) bool {
 	if !ok {
 		return false
 	}
-	res, err := newest.rnd.Render(svc, k.Environment)
-	return err == nil && slices.Contains(f.approvedHashes, res.Hash)
+	h, err := newest.rnd.Hash(svc, k.Environment)
+	return err == nil && slices.Contains(f.approvedHashes, h)
 }
 
 // pairsOf lists a service's pairs in env ("" = every environment), or
@@ -307,19 +307,19 @@ func (d *Daemon) Promote(ctx context.Context, service, env string) error {
 	if !ok {
 		return fmt.Errorf("promote %s: not in the catalog at %s: %w", service, snap.rev.Short(), ErrConflict)
 	}
-	res, err := snap.rnd.Render(svc, env)
+	hash, err := snap.rnd.Hash(svc, env)
 	if err != nil {
 		return fmt.Errorf("promote %s to %s: %v: %w", service, env, err, ErrConflict)
 	}
-	if st := d.env(k); st != nil && st.PendingRevision == "" && (st.AppliedRevision == snap.rev.ID || st.Hash == res.Hash) {
+	if st := d.env(k); st != nil && st.PendingRevision == "" && (st.AppliedRevision == snap.rev.ID || st.Hash == hash) {
 		return fmt.Errorf("promote %s to %s: it already runs %s, nothing to promote: %w", service, env, snap.rev.Short(), ErrConflict)
 	}
 	err = d.setFlags(ctx, k, func(f *pairFlags) {
 		if !slices.Contains(f.approved, snap.rev.ID) {
 			f.approved = append(f.approved, snap.rev.ID)
 		}
-		if !slices.Contains(f.approvedHashes, res.Hash) {
-			f.approvedHashes = append(f.approvedHashes, res.Hash)
+		if !slices.Contains(f.approvedHashes, hash) {
+			f.approvedHashes = append(f.approvedHashes, hash)
 		}
 		f.approved = lastN(f.approved, maxApprovals)
 		f.approvedHashes = lastN(f.approvedHashes, maxApprovals)

@@ -87,7 +87,7 @@ func (d *Daemon) decide(ctx context.Context, k pairKey, newest *snapshot, st *En
 	}
 	// Nothing this environment would apply changes: nothing to promote.
 	if hash != "" {
-		if res, err := newest.rnd.Render(svc, k.Environment); err == nil && res.Hash == hash {
+		if h, err := newest.rnd.Hash(svc, k.Environment); err == nil && h == hash {
 			return gateDecision{snap: newest}
 		}
 	}
@@ -137,7 +137,7 @@ func (d *Daemon) gate(_ context.Context, k pairKey, newest *snapshot, svc *catal
 	}
 	runs := ps.AppliedRevision == newest.rev.ID
 	if !runs && ps.Hash != "" {
-		if res, err := newest.rnd.Render(svc, prev); err == nil && res.Hash == ps.Hash {
+		if h, err := newest.rnd.Hash(svc, prev); err == nil && h == ps.Hash {
 			runs = true
 		}
 	}

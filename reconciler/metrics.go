@@ -11,14 +11,15 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	ReconcileDuration *prometheus.HistogramVec
-	Services          *prometheus.GaugeVec
-	PolicyViolations  *prometheus.CounterVec
-	ApplyObjects      *prometheus.CounterVec
-	FetchDuration     prometheus.Histogram
-	FetchErrors       prometheus.Counter
-	RevisionInfo      *prometheus.GaugeVec
-	DriftCorrections  *prometheus.CounterVec
-	WebhookRejected   *prometheus.CounterVec
+	// Services (pave_services) counts the pairs per phase when scraped.
+	Services         prometheus.Collector
+	PolicyViolations *prometheus.CounterVec
+	ApplyObjects     *prometheus.CounterVec
+	FetchDuration    prometheus.Histogram
+	FetchErrors      prometheus.Counter
+	RevisionInfo     *prometheus.GaugeVec
+	DriftCorrections *prometheus.CounterVec
+	WebhookRejected  *prometheus.CounterVec
 
 	// DORA, per team, service and environment.
 	Deployments     *prometheus.CounterVec
@@ -32,15 +33,16 @@ type Metrics struct {
 var doraLabels = []string{"team", "service", "environment"}
 
 // NewMetrics registers pave's metrics in a new registry. queueDepth reports
-// the work queue's length.
-func NewMetrics(queueDepth func() float64) *Metrics {
+// the work queue's length, phases the service × environment pairs per
+// phase; both are read when the metrics are scraped.
+func NewMetrics(queueDepth func() float64, phases func() map[Phase]int) *Metrics {
 	m := &Metrics{Registry: prometheus.NewRegistry(), queueDepthValue: queueDepth}
 	leadBuckets := []float64{5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600}
 	m.ReconcileDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "pave_reconcile_duration_seconds", Help: "Duration of each reconcile stage (fetch, load, render, policy, apply, health).",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 	}, []string{"stage"})
-	m.Services = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pave_services", Help: "Service × environment pairs per phase."}, []string{"phase"})
+	m.Services = &phaseCollector{desc: prometheus.NewDesc("pave_services", "Service × environment pairs per phase.", []string{"phase"}, nil), counts: phases}
 	m.PolicyViolations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pave_policy_violations_total", Help: "Policy denials found, per policy."}, []string{"policy"})
 	m.ApplyObjects = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pave_apply_objects_total", Help: "Objects applied, per action (created, configured, unchanged, deleted, skipped)."}, []string{"action"})
 	m.FetchDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pave_source_fetch_duration_seconds", Help: "Duration of source fetches.", Buckets: prometheus.ExponentialBuckets(0.01, 3, 10)})
@@ -67,9 +69,22 @@ func NewMetrics(queueDepth func() float64) *Metrics {
 	return m
 }
 
-// setPhases publishes the phase counts.
-func (m *Metrics) setPhases(counts map[Phase]int) {
+// phaseCollector is pave_services, counted when scraped: counting after
+// every reconcile walked every pair each time, a quadratic cost in a round
+// over the whole catalog.
+type phaseCollector struct {
+	desc   *prometheus.Desc
+	counts func() map[Phase]int
+}
+
+func (c *phaseCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
+	var counts map[Phase]int
+	if c.counts != nil {
+		counts = c.counts()
+	}
 	for _, p := range Phases {
-		m.Services.WithLabelValues(string(p)).Set(float64(counts[p]))
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[p]), string(p))
 	}
 }

@@ -70,4 +70,19 @@ func TestPolicyTimeoutIsRetried(t *testing.T) {
 	if n := d.queue.NumRequeues(key); n != 0 {
 		t.Errorf("a denial was requeued %d times", n)
 	}
+	// pave_services counts the pairs per phase when scraped.
+	want := map[Phase]int{}
+	for _, svc := range d.Status.Services() {
+		for _, e := range svc.Environments {
+			want[e.Phase]++
+		}
+	}
+	if want[PhasePolicyDenied] == 0 {
+		t.Fatalf("no pair denied in the status: %v", want)
+	}
+	for _, p := range Phases {
+		if m := d.metric("pave_services", string(p)); m == nil || int(m.GetGauge().GetValue()) != want[p] {
+			t.Errorf("pave_services{phase=%q} = %v, want %d", p, m.GetGauge().GetValue(), want[p])
+		}
+	}
 }

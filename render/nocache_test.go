@@ -48,3 +48,36 @@ func TestNoCacheRendersTheSame(t *testing.T) {
 		t.Error("the uncached renderer has a cache")
 	}
 }
+
+// TestHashIsRendersHash: Hash answers what Render's Result.Hash would,
+// before the pair is kept and after, with a cache and without, and fails
+// as Render fails.
+func TestHashIsRendersHash(t *testing.T) {
+	cat := loadExampleCatalog(t)
+	for _, opts := range []Options{{}, {NoCache: true}} {
+		fresh, warm := New(cat, opts), New(cat, opts)
+		for _, svc := range cat.Services {
+			for _, env := range cat.Config.EnvironmentNames() {
+				cold, err := fresh.Hash(svc, env) // nothing kept yet
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := warm.Render(svc, env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				kept, err := warm.Hash(svc, env) // from the kept render
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cold != want.Hash || kept != want.Hash {
+					t.Errorf("%s (%s), NoCache %v: Hash %q before and %q after the render, want %q", svc.ID(), env, opts.NoCache, cold, kept, want.Hash)
+				}
+			}
+		}
+	}
+	svc := cat.Services[0]
+	if _, err := New(cat, Options{}).Hash(svc, "nowhere"); err == nil {
+		t.Error("Hash of an unknown environment: no error")
+	}
+}

@@ -191,6 +191,23 @@ func (r *Renderer) RenderAll(env string) ([]*Result, []error) {
 // Render renders one service for one environment. Errors are *Error, or an
 // ErrorList of them when several fields are wrong.
 func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error) {
+	return r.render(svc, envName, false)
+}
+
+// Hash is the Hash of the Result Render returns, and its error. A render
+// the cache keeps is not decoded for it: asking whether a service's
+// render changed costs a cache key and a lookup.
+func (r *Renderer) Hash(svc *catalog.Service, envName string) (string, error) {
+	res, err := r.render(svc, envName, true)
+	if err != nil {
+		return "", err
+	}
+	return res.Hash, nil
+}
+
+// render is Render; with hashOnly, the Result of a kept render holds its
+// Hash alone.
+func (r *Renderer) render(svc *catalog.Service, envName string, hashOnly bool) (*Result, error) {
 	env, ok := r.cat.Config.Environment(envName)
 	if !ok {
 		return nil, fmt.Errorf("render %s: unknown environment %q", svc.ID(), envName)
@@ -231,6 +248,9 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 		return nil, fail("", "%v", err)
 	}
 	if c, ok := r.cache.get(key); ok {
+		if hashOnly {
+			return &Result{Hash: c.hash}, nil
+		}
 		return r.cachedResult(svc, envName, namespace, gp, c)
 	}
 
@@ -289,6 +309,9 @@ func (r *Renderer) Render(svc *catalog.Service, envName string) (*Result, error)
 		return nil, fail("", "keep the render: %v", err)
 	}
 	r.cache.put(key, c)
+	if hashOnly {
+		return &Result{Hash: c.hash}, nil
+	}
 	return r.cachedResult(svc, envName, namespace, gp, c)
 }
 
