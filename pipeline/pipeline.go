@@ -48,8 +48,8 @@ import (
 	"context"
 	"runtime"
 	"slices"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
