@@ -125,6 +125,17 @@ func benchDaemonOnce(b *testing.B, round int) {
 	rev = r.commitPush("template change in one wave")
 	written := watchAnnotation(tb, []string{"staging", "prod"}, size, benchAnnotation, "1")
 	start = written.start
+	if dir := os.Getenv("PAVE_BENCH_PROFILES"); dir != "" {
+		// The first 30 s of the rollout, and where the workers are 10 s
+		// into it.
+		go func() {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("cpu-template-change-%d.prof", size)), d.pprof("profile?seconds=30"), 0o644)
+		}()
+		go func() {
+			time.Sleep(10 * time.Second)
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("goroutines-template-change-%d.txt", size)), d.pprof("goroutine?debug=1"), 0o644)
+		}()
+	}
 	d.TriggerWebhook(tb, rev)
 	oneWaveReady := map[string]time.Duration{}
 	waitFor(tb, 60*time.Minute, "template change in one wave: ready", func() (bool, string) {
