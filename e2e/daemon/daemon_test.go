@@ -208,7 +208,9 @@ type envStatus struct {
 	Health          string   `json:"health"`
 	Gate            string   `json:"gate"`
 	Wave            string   `json:"wave"`
-	Policy          *struct {
+	// LastReconcile is when the daemon last recorded the pair.
+	LastReconcile *time.Time `json:"lastReconcile"`
+	Policy        *struct {
 		Violations []struct {
 			Policy string `json:"policy"`
 			Line   int    `json:"line"`

@@ -12,6 +12,7 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	ssautils "github.com/fluxcd/pkg/ssa/utils"
 	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
@@ -145,6 +146,9 @@ type Result struct {
 	// objects are what Write applied, until WaitHealth has waited for
 	// them.
 	objects []*unstructured.Unstructured
+	// inventory is what Write applied and kept, until WaitHealth has
+	// saved it.
+	inventory *Inventory
 }
 
 // Counts tallies the changes by action, prunes included.
@@ -183,9 +187,10 @@ func (a *Applier) Apply(ctx context.Context, cfg *catalog.Config, res *render.Re
 	return out
 }
 
-// Write is Apply without the wait for health: WaitHealth completes it (the
-// daemon waits outside its workers, so that a slow rollout holds no worker
-// while it becomes Ready).
+// Write is Apply without the wait for health: WaitHealth completes it,
+// saving the inventory and then waiting (the daemon does both outside its
+// workers, so that a slow rollout holds no worker while it becomes
+// Ready). A Write must be followed by its WaitHealth.
 func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Result, resync bool, budget *PruneBudget) *Result {
 	out := &Result{Service: res.Service, Environment: res.Environment, Cluster: a.Cluster.Name, Revision: res.Revision, Hash: res.Hash}
 	fail := func(err error) *Result {
@@ -274,7 +279,7 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 		case a.Options.DriftMode == DriftWarn:
 			record(ssa.SkippedAction)
 		default:
-			if err := a.applyAll(ctx, res.Team, objects, nil, nil, out); err != nil {
+			if err := a.applyAll(ctx, res.Team, objects, nil, nil, out, nil); err != nil {
 				return fail(err)
 			}
 			for i := range out.Drift {
@@ -305,13 +310,29 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 			}
 		}
 		// One metadata read per object written, before anything is
-		// written: the service is applied whole or not at all.
-		live, err := a.readLive(ctx, write)
+		// written: the service is applied whole or not at all. With
+		// digests, an object the watch holds is checked from the watch,
+		// and written only if it is still the version checked.
+		live, err := a.readLive(ctx, write, inv != nil && inv.Digests != nil)
 		if err != nil {
 			return fail(err)
 		}
 		if err := checkOwnership(res, inv, write, live); err != nil {
 			return fail(err)
+		}
+		recheck := func(ctx context.Context, o *unstructured.Unstructured) (string, error) {
+			fresh, err := a.readLive(ctx, []*unstructured.Unstructured{o}, false)
+			if err != nil {
+				return "", err
+			}
+			if err := checkOwnership(res, inv, []*unstructured.Unstructured{o}, fresh); err != nil {
+				return "", err
+			}
+			m, ok := fresh[RefOf(o).key()]
+			if !ok {
+				return "", nil // deleted meanwhile: created again
+			}
+			return m.GetResourceVersion(), nil
 		}
 		diffed := map[string]ssa.Action{}
 		switch {
@@ -334,7 +355,7 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 				diffed[RefOf(o).key()] = ssa.UnchangedAction
 			}
 		}
-		if err := a.applyAll(ctx, res.Team, objects, live, diffed, out); err != nil {
+		if err := a.applyAll(ctx, res.Team, objects, live, diffed, out, recheck); err != nil {
 			return fail(err)
 		}
 	}
@@ -377,13 +398,14 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 		if err := digest(); err != nil {
 			return fail(err)
 		}
-		newInv := &Inventory{
+		// Saved by WaitHealth, after the objects: the daemon has given
+		// its worker back by then, so a worker's time per service is its
+		// objects' writes, and the inventory's write overlaps the next
+		// service's.
+		out.inventory = &Inventory{
 			Team: res.Team, Service: res.Name, Environment: res.Environment,
 			Objects: refs, Digests: digests, Hash: res.Hash, Revision: res.Revision, Template: res.Template, Source: res.Source,
 			LastApplied: a.Options.Now(),
-		}
-		if err := a.saveInventory(ctx, newInv); err != nil {
-			return fail(err)
 		}
 	}
 
@@ -399,6 +421,14 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 // applier waits) and says so in out.Health. A Write that failed already
 // has its health.
 func (a *Applier) WaitHealth(ctx context.Context, out *Result) {
+	if inv := out.inventory; inv != nil {
+		out.inventory = nil
+		if err := a.saveInventory(ctx, inv); err != nil {
+			out.Err, out.objects = err, nil
+			out.Health = Health{Status: HealthFailed, Message: err.Error()}
+			return
+		}
+	}
 	if out.objects == nil {
 		return
 	}
@@ -422,7 +452,12 @@ func (a *Applier) WaitHealth(ctx context.Context, out *Result) {
 // others, and cluster definitions (Namespaces, CRDs, ClusterRoles,
 // classes, which later objects may need ready), go through ssa's staged
 // apply, which writes only what changed.
-func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstructured.Unstructured, live liveObjects, diffed map[string]ssa.Action, out *Result) error {
+//
+// An object diffed as configured is written only if it is still at the
+// resourceVersion live holds (whose owner was checked); if it changed
+// meanwhile, recheck reads and checks it again and gives the version to
+// write at.
+func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstructured.Unstructured, live liveObjects, diffed map[string]ssa.Action, out *Result, recheck recheckFunc) error {
 	opts := ssa.ApplyOptions{WaitInterval: a.Options.PollInterval, WaitTimeout: a.Options.WaitTimeout}
 	stages := [][]*unstructured.Unstructured{objects}
 	managers := []*ssa.ResourceManager{a.Cluster.Manager}
@@ -472,10 +507,10 @@ func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstruct
 				return fmt.Errorf("apply: %w", err)
 			}
 		}
-		if err := applyDirect(ctx, managers[i].Client(), fresh, ssa.CreatedAction, out); err != nil {
+		if err := applyDirect(ctx, managers[i].Client(), fresh, ssa.CreatedAction, out, nil, nil); err != nil {
 			return err
 		}
-		if err := applyDirect(ctx, managers[i].Client(), changed, ssa.ConfiguredAction, out); err != nil {
+		if err := applyDirect(ctx, managers[i].Client(), changed, ssa.ConfiguredAction, out, live, recheck); err != nil {
 			return err
 		}
 	}
@@ -484,16 +519,37 @@ func (a *Applier) applyAll(ctx context.Context, team string, objects []*unstruct
 
 // applyDirect server-side applies objects whose outcome is known (action:
 // they did not exist, or a diff found them changed), a few at once.
-func applyDirect(ctx context.Context, c client.Client, objects []*unstructured.Unstructured, action ssa.Action, out *Result) error {
+//
+// With live, each object is written only at the resourceVersion live
+// holds of it (a precondition of the apply); when the object changed
+// since, recheck reads and checks it again, and it is written once more
+// at the version recheck gives.
+func applyDirect(ctx context.Context, c client.Client, objects []*unstructured.Unstructured, action ssa.Action, out *Result, live liveObjects, recheck recheckFunc) error {
 	errs := make([]error, len(objects))
 	generations := make([]int64, len(objects))
 	var g errgroup.Group
 	g.SetLimit(4)
 	for i, o := range objects {
 		g.Go(func() error {
-			//nolint:staticcheck // client.Apply with an object is the controller-runtime SSA entry point.
-			written := o.DeepCopy()
-			if err := c.Patch(ctx, written, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+			write := func(rv string) (*unstructured.Unstructured, error) {
+				written := o.DeepCopy()
+				written.SetResourceVersion(rv)
+				//nolint:staticcheck // client.Apply with an object is the controller-runtime SSA entry point.
+				return written, c.Patch(ctx, written, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership)
+			}
+			rv := ""
+			if m, ok := live[RefOf(o).key()]; ok && recheck != nil {
+				rv = m.GetResourceVersion()
+			}
+			written, err := write(rv)
+			// Changed since its owner was checked: check again, a few
+			// times (a controller may be writing its status).
+			for try := 0; rv != "" && apierrors.IsConflict(err) && try < conflictRetries; try++ {
+				if rv, err = recheck(ctx, o); err == nil {
+					written, err = write(rv)
+				}
+			}
+			if err != nil {
 				errs[i] = fmt.Errorf("apply: %s: %w", describe(o), err)
 				return nil
 			}
@@ -509,6 +565,15 @@ func applyDirect(ctx context.Context, c client.Client, objects []*unstructured.U
 	}
 	return errors.Join(errs...)
 }
+
+// conflictRetries bounds how often a conditional write is checked and
+// tried again when the object keeps changing under it; the reconcile's
+// retry comes after.
+const conflictRetries = 5
+
+// recheckFunc reads an object again and checks whose it is, returning the
+// resourceVersion to write it at ("" when it no longer exists).
+type recheckFunc func(ctx context.Context, o *unstructured.Unstructured) (string, error)
 
 // keepRevisionOfUnchanged gives every object that would not otherwise
 // change the revision annotation it has in the cluster, so that a commit

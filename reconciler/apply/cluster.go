@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -100,15 +101,33 @@ type Cluster struct {
 	Manager *ssa.ResourceManager
 	mapper  meta.RESTMapper
 	disc    discovery.DiscoveryInterface
+
+	// version is the last version the API server reported, and when.
+	versionMu sync.Mutex
+	version   string
+	versionAt time.Time
 }
 
-// KubeVersion is the Kubernetes version the API server reports (asked
-// each time: a cluster is upgraded in place).
+// kubeVersionTTL is how long a reported version is used: a cluster is
+// upgraded in place, and a service applied up to this long after the
+// upgrade is checked against the version before it. Asking before every
+// apply was one more request in the path of every changed service's
+// writes.
+const kubeVersionTTL = 30 * time.Second
+
+// KubeVersion is the Kubernetes version the API server reports, asked at
+// most every kubeVersionTTL.
 func (c *Cluster) KubeVersion() (string, error) {
+	c.versionMu.Lock()
+	defer c.versionMu.Unlock()
+	if c.version != "" && time.Since(c.versionAt) < kubeVersionTTL {
+		return c.version, nil
+	}
 	v, err := c.disc.ServerVersion()
 	if err != nil {
 		return "", fmt.Errorf("cluster %s: server version: %w", c.Name, err)
 	}
+	c.version, c.versionAt = v.GitVersion, time.Now()
 	return v.GitVersion, nil
 }
 

@@ -39,7 +39,7 @@ func (a *Applier) Diff(ctx context.Context, cfg *catalog.Config, res *render.Res
 	if err != nil {
 		return nil, err
 	}
-	live, err := a.readLive(ctx, res.Objects)
+	live, err := a.readLive(ctx, res.Objects, false)
 	if err != nil {
 		return nil, err
 	}

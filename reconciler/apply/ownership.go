@@ -29,12 +29,26 @@ type liveObjects map[string]metav1.Object
 
 // readLive reads the metadata of every object (one GET each, metadata
 // only); objects that do not exist are absent from the result.
-func (a *Applier) readLive(ctx context.Context, objects []*unstructured.Unstructured) (liveObjects, error) {
+//
+// With fromWatch, an object the cluster's watch holds is not read: its
+// owner and resourceVersion come from the watch, and the write that
+// follows is conditional on that resourceVersion (writeIfUnchanged).
+func (a *Applier) readLive(ctx context.Context, objects []*unstructured.Unstructured, fromWatch bool) (liveObjects, error) {
 	// A few reads at once: a service's wait is one read's, not the sum.
 	found := make([]*metav1.PartialObjectMetadata, len(objects))
+	var w *watch
+	if fromWatch {
+		w = a.watcher()
+	}
 	var g errgroup.Group
 	g.SetLimit(4)
 	for i, o := range objects {
+		if w != nil {
+			if m, ok := w.owner(ctx, o); ok {
+				found[i] = m
+				continue
+			}
+		}
 		g.Go(func() error {
 			m := &metav1.PartialObjectMetadata{}
 			m.SetGroupVersionKind(o.GroupVersionKind())

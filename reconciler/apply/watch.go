@@ -118,10 +118,20 @@ var healthSpecFields = []string{"replicas", "updateStrategy", "progressDeadlineS
 // healthMetaFields are the metadata fields health and the informer read.
 var healthMetaFields = []string{"name", "namespace", "uid", "resourceVersion", "generation", "deletionTimestamp"}
 
+// ownershipLabels and ownershipAnnotations are the labels and annotations
+// the ownership check reads: kept so that a write can check an object's
+// owner from the watch (ownedFromWatch), its resourceVersion making the
+// write conditional on that very version.
+var (
+	ownershipLabels      = []string{render.LabelTeam, render.LabelService, render.LabelEnvironment, render.LabelManagedBy}
+	ownershipAnnotations = []string{AnnotationAdopt}
+)
+
 // trimForHealth keeps what kstatus reads of an object: its kind, the
-// metadata that identify it and its generation, the few spec fields
-// above, and its status. Labels, annotations, managed fields and the rest
-// of the spec (pod templates, ports, selectors) are not kept: a cluster's
+// metadata that identify it and its generation, the labels and
+// annotation that say whose it is, the few spec fields above, and its
+// status. Other labels and annotations, managed fields and the rest of
+// the spec (pod templates, ports, selectors) are not kept: a cluster's
 // watch holds every object pave applied, so its size is pave's memory.
 func trimForHealth(obj any) (any, error) {
 	u, ok := obj.(*unstructured.Unstructured)
@@ -130,7 +140,15 @@ func trimForHealth(obj any) (any, error) {
 	}
 	kept := map[string]any{"apiVersion": u.Object["apiVersion"], "kind": u.Object["kind"]}
 	if meta, ok := u.Object["metadata"].(map[string]any); ok {
-		kept["metadata"] = pick(meta, healthMetaFields)
+		m := pick(meta, healthMetaFields)
+		for field, keys := range map[string][]string{"labels": ownershipLabels, "annotations": ownershipAnnotations} {
+			if all, ok := meta[field].(map[string]any); ok {
+				if some := pick(all, keys); len(some) > 0 {
+					m[field] = some
+				}
+			}
+		}
+		kept["metadata"] = m
 	}
 	if spec, ok := u.Object["spec"].(map[string]any); ok {
 		if s := pick(spec, healthSpecFields); len(s) > 0 {
@@ -212,6 +230,47 @@ func (w *watch) start(gvk schema.GroupVersionKind) bool {
 		return false
 	}
 	return true
+}
+
+// owner returns the metadata the watch holds of an object: its
+// identity, resourceVersion, and the labels and annotation that say whose
+// it is. It answers only from a kind already watched and synced (it
+// starts no informer), and only for an object the watch has: one it does
+// not have may exist without pave's labels, and must be read.
+func (w *watch) owner(ctx context.Context, o *unstructured.Unstructured) (*metav1.PartialObjectMetadata, bool) {
+	gvk := o.GroupVersionKind()
+	w.mu.Lock()
+	k, ok := w.kinds[gvk]
+	w.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	select {
+	case <-k.decided:
+	default:
+		return nil, false
+	}
+	if !k.watched {
+		return nil, false
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	if err := w.cache.Get(ctx, client.ObjectKeyFromObject(o), u); err != nil {
+		return nil, false
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(gvk)
+	m.SetNamespace(u.GetNamespace())
+	m.SetName(u.GetName())
+	m.SetUID(u.GetUID())
+	m.SetResourceVersion(u.GetResourceVersion())
+	m.SetGeneration(u.GetGeneration())
+	m.SetLabels(u.GetLabels())
+	m.SetAnnotations(u.GetAnnotations())
+	if m.GetResourceVersion() == "" || u.GetDeletionTimestamp() != nil {
+		return nil, false
+	}
+	return m, true
 }
 
 func (w *watch) wake(key string) {

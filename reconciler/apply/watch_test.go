@@ -3,6 +3,7 @@ package apply
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
@@ -40,9 +41,20 @@ func TestTrimKeepsHealth(t *testing.T) {
 			if got.Status != want.Status || got.Message != want.Message {
 				t.Errorf("health from the trimmed copy: %s %q, from the object: %s %q", got.Status, got.Message, want.Status, want.Message)
 			}
-			for _, path := range [][]string{{"spec", "template"}, {"spec", "selector"}, {"spec", "ports"}, {"metadata", "labels"}, {"metadata", "annotations"}, {"metadata", "finalizers"}} {
+			for _, path := range [][]string{{"spec", "template"}, {"spec", "selector"}, {"spec", "ports"}, {"metadata", "finalizers"}, {"metadata", "managedFields"}} {
 				if _, found, _ := unstructured.NestedFieldNoCopy(u.Object, path...); found {
 					t.Errorf("the trimmed copy keeps %v", path)
+				}
+			}
+			// Of labels and annotations, only those that say whose the
+			// object is.
+			for field, keep := range map[string][]string{"labels": ownershipLabels, "annotations": ownershipAnnotations} {
+				all, _, _ := unstructured.NestedStringMap(full.Object, "metadata", field)
+				kept, _, _ := unstructured.NestedStringMap(u.Object, "metadata", field)
+				for k, v := range all {
+					if want := slices.Contains(keep, k); want != (kept[k] == v && kept[k] != "") {
+						t.Errorf("%s %s=%q kept: %v, want %v", field, k, v, !want, want)
+					}
 				}
 			}
 			if u.GetName() != full.GetName() || u.GetNamespace() != full.GetNamespace() || u.GetGeneration() != full.GetGeneration() || u.GroupVersionKind() != full.GroupVersionKind() {
