@@ -175,7 +175,9 @@ type jobResult struct {
 func reviewChild(b *testing.B, job, dir string) jobResult {
 	b.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), benchChildEnv+"="+job+":"+dir)
+	// The collector pave check --base runs with (cmd/pave's batchGC);
+	// GOGC or GOMEMLIMIT set for the benchmark win.
+	cmd.Env = append(append([]string{"GOGC=400", "GOMEMLIMIT=1280MiB"}, os.Environ()...), benchChildEnv+"="+job+":"+dir)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

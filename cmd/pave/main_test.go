@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -252,5 +254,42 @@ func TestValidateExplainsATab(t *testing.T) {
 	want := file + ":8:1: invalid YAML: YAML does not allow tabs; indent with spaces (found a tab character that violates indentation)\n"
 	if code != 1 || stdout != want || !strings.Contains(stderr, "7 services valid, 1 invalid") {
 		t.Errorf("exit %d\nstdout: %s\nwant:   %s\nstderr: %s", code, stdout, want, stderr)
+	}
+}
+
+// TestBatchGC: check and render run with the batch collector settings
+// unless GOGC or GOMEMLIMIT says otherwise; serve keeps Go's defaults.
+func TestBatchGC(t *testing.T) {
+	for args, want := range map[string]bool{"check": true, "check --base main --catalog x": true, "render payments/checkout": true, "serve --repo x": false, "apply": false} {
+		cmd, _, err := newRootCmd(buildInfo{}).Find(strings.Fields(args))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := isBatch(cmd.Name()); got != want {
+			t.Errorf("pave %s: batch %v, want %v", args, got, want)
+		}
+	}
+	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	defer func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) }()
+
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	batchGC()
+	if got := debug.SetGCPercent(100); got != batchGOGC {
+		t.Errorf("GOGC %d, want %d", got, batchGOGC)
+	}
+	if got := debug.SetMemoryLimit(math.MaxInt64); got != batchMemoryLimit {
+		t.Errorf("memory limit %d, want %d", got, batchMemoryLimit)
+	}
+
+	// The environment wins.
+	t.Setenv("GOGC", "100")
+	t.Setenv("GOMEMLIMIT", "4GiB")
+	batchGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC=100 set: GOGC %d", got)
+	}
+	if got := debug.SetMemoryLimit(math.MaxInt64); got != math.MaxInt64 {
+		t.Errorf("with GOMEMLIMIT set: memory limit %d", got)
 	}
 }
