@@ -320,20 +320,7 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 		if err := checkOwnership(res, inv, write, live); err != nil {
 			return fail(err)
 		}
-		recheck := func(ctx context.Context, o *unstructured.Unstructured) (string, error) {
-			fresh, err := a.readLive(ctx, []*unstructured.Unstructured{o}, false)
-			if err != nil {
-				return "", err
-			}
-			if err := checkOwnership(res, inv, []*unstructured.Unstructured{o}, fresh); err != nil {
-				return "", err
-			}
-			m, ok := fresh[RefOf(o).key()]
-			if !ok {
-				return "", nil // deleted meanwhile: created again
-			}
-			return m.GetResourceVersion(), nil
-		}
+		recheck := a.recheckOwner(res, inv)
 		diffed := map[string]ssa.Action{}
 		switch {
 		case inv != nil && inv.Digests != nil:
@@ -574,6 +561,25 @@ const conflictRetries = 5
 // recheckFunc reads an object again and checks whose it is, returning the
 // resourceVersion to write it at ("" when it no longer exists).
 type recheckFunc func(ctx context.Context, o *unstructured.Unstructured) (string, error)
+
+// recheckOwner reads an object again and checks that it is still res's
+// to write.
+func (a *Applier) recheckOwner(res *render.Result, inv *Inventory) recheckFunc {
+	return func(ctx context.Context, o *unstructured.Unstructured) (string, error) {
+		fresh, err := a.readLive(ctx, []*unstructured.Unstructured{o}, false)
+		if err != nil {
+			return "", err
+		}
+		if err := checkOwnership(res, inv, []*unstructured.Unstructured{o}, fresh); err != nil {
+			return "", err
+		}
+		m, ok := fresh[RefOf(o).key()]
+		if !ok {
+			return "", nil // deleted meanwhile: created again
+		}
+		return m.GetResourceVersion(), nil
+	}
+}
 
 // keepRevisionOfUnchanged gives every object that would not otherwise
 // change the revision annotation it has in the cluster, so that a commit

@@ -88,16 +88,7 @@ func TestChangedServiceIsCheckedFromTheWatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		recheck := func(ctx context.Context, o *unstructured.Unstructured) (string, error) {
-			fresh, err := a.readLive(ctx, []*unstructured.Unstructured{o}, false)
-			if err != nil {
-				return "", err
-			}
-			if err := checkOwnership(r, nil, []*unstructured.Unstructured{o}, fresh); err != nil {
-				return "", err
-			}
-			return fresh[RefOf(o).key()].GetResourceVersion(), nil
-		}
+		recheck := a.recheckOwner(r, nil)
 
 		// Changed by someone else, owner kept: checked again, written.
 		var d appsv1.Deployment
