@@ -15,7 +15,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pave-dev/pave/catalog"
@@ -529,12 +531,17 @@ func applyDirect(ctx context.Context, c client.Client, objects []*unstructured.U
 				rv = m.GetResourceVersion()
 			}
 			written, err := write(rv)
-			// Changed since its owner was checked: check again, a few
-			// times (a controller may be writing its status).
-			for try := 0; rv != "" && apierrors.IsConflict(err) && try < conflictRetries; try++ {
-				if rv, err = recheck(ctx, o); err == nil {
+			if rv != "" && apierrors.IsConflict(err) {
+				// Changed since its owner was checked: check again, a
+				// few times (a controller may be writing its status).
+				err = retry.OnError(conflictBackoff, apierrors.IsConflict, func() error {
+					rv, err := recheck(ctx, o)
+					if err != nil {
+						return err
+					}
 					written, err = write(rv)
-				}
+					return err
+				})
 			}
 			if err != nil {
 				errs[i] = fmt.Errorf("apply: %s: %w", describe(o), err)
@@ -553,10 +560,10 @@ func applyDirect(ctx context.Context, c client.Client, objects []*unstructured.U
 	return errors.Join(errs...)
 }
 
-// conflictRetries bounds how often a conditional write is checked and
-// tried again when the object keeps changing under it; the reconcile's
-// retry comes after.
-const conflictRetries = 5
+// conflictBackoff spaces the checks and writes again of an object that
+// keeps changing under a conditional write (about 0.6 s in all); the
+// reconcile's retry comes after.
+var conflictBackoff = wait.Backoff{Steps: 5, Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.1}
 
 // recheckFunc reads an object again and checks whose it is, returning the
 // resourceVersion to write it at ("" when it no longer exists).
