@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -14,8 +15,8 @@ import (
 	"github.com/pave-dev/pave/render"
 )
 
-// busyPolicy spends a fixed amount of CPU on every evaluation and denies
-// nothing.
+// busyPolicy spends a fixed amount of CPU on every evaluation (as %d
+// numbers) and denies nothing.
 const busyPolicy = `# METADATA
 # title: Busy
 # custom:
@@ -23,7 +24,7 @@ const busyPolicy = `# METADATA
 package pave.policies.busy
 
 deny contains msg if {
-	count([i | some i in numbers.range(1, 20000); i % 7 == 100]) > 0
+	count([i | some i in numbers.range(1, %d); i %% 7 == 100]) > 0
 	msg := "never"
 }
 `
@@ -33,7 +34,7 @@ deny contains msg if {
 // ran out of time among the others is run once more alone, and fails the
 // check only when it is too slow alone as well.
 func TestTimedOutEvaluationsAreRunAgainAlone(t *testing.T) {
-	cat := exampleWith(t, map[string]string{"policies/busy.rego": busyPolicy})
+	cat := exampleWith(t, map[string]string{"policies/busy.rego": fmt.Sprintf(busyPolicy, 20000)})
 	ids := []string{"payments/checkout", "storefront/web", "data/events-consumer"}
 	svc := func(id string) *catalog.Service {
 		for _, s := range cat.Services {
@@ -106,7 +107,13 @@ func TestTimedOutEvaluationsAreRunAgainAlone(t *testing.T) {
 		}
 	})
 	t.Run("too slow alone", func(t *testing.T) {
-		run := pipeline.New(cat, rnd, engine(alone/4)).Run(context.Background(), pipeline.Options{Services: ids, Workers: 6})
+		// Twenty times the work alone, against the same timeout.
+		slow := exampleWith(t, map[string]string{"policies/busy.rego": fmt.Sprintf(busyPolicy, 400000)})
+		e, err := policy.Load(slow.FS, catalog.PoliciesDir, policy.Options{Config: slow.Config, Timeout: timeout, MemoPairs: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := pipeline.New(slow, render.New(slow, render.Options{}), e).Run(context.Background(), pipeline.Options{Services: ids, Workers: 6})
 		for _, o := range run.Outcomes() {
 			if len(o.Verdict.Errors) != 1 || !o.Verdict.Errors[0].TimedOut || !strings.Contains(o.Verdict.Errors[0].Message, "timed out") {
 				t.Errorf("%s (%s): %v, want the timeout", o.Service.ID(), o.Environment, o.Verdict.Errors)
