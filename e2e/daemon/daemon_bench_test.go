@@ -30,14 +30,9 @@ func BenchmarkDaemon(b *testing.B) {
 func benchDaemonOnce(b *testing.B, round int) {
 	resetClusters(b)
 	work := b.TempDir()
-	bare := filepath.Join(work, "catalog.git")
 	tb := b
-	git(tb, work, "init", "-q", "--bare", "-b", "main", bare)
-	r := &repo{t: tb, dir: filepath.Join(work, "src"), bare: bare}
-	if err := os.CopyFS(r.dir, os.DirFS("../../catalog-repo-example")); err != nil {
-		b.Fatal(err)
-	}
-	os.RemoveAll(filepath.Join(r.dir, "services"))
+	r := exampleRepo(tb, work, "services")
+	bare := r.bare
 	teams := []string{"payments", "storefront", "data"}
 	// PAVE_BENCH_SERVICES sizes the catalog (default 1000), to look at a
 	// smaller one while working on pave.
@@ -48,10 +43,9 @@ func benchDaemonOnce(b *testing.B, round int) {
 	var ids []string
 	for j := range size {
 		team := teams[j%3]
-		name := fmt.Sprintf("b%d-svc-%04d", round, j)
-		ids = append(ids, team+"/"+name)
-		r.write(fmt.Sprintf("services/%s/%s/service.yaml", team, name), fmt.Sprintf("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: %s, team: %s}\nspec:\n  template: web-service\n  image: registry.example.com/%s/%s:1.0.0\n  port: 8080\n  replicas: 2\n", name, team, team, name))
+		ids = append(ids, fmt.Sprintf("%s/b%d-svc-%04d", team, round, j))
 	}
+	r.writeWebServices(ids)
 	// The web-service template rolls out in one wave at first (the
 	// template change measured against the floor's), then in the default
 	// waves.
@@ -445,14 +439,8 @@ func appliedIn(svcs map[string]serviceStatus, ids []string, revision string) int
 func BenchmarkPromotion(b *testing.B) {
 	resetClusters(b)
 	work := b.TempDir()
-	bare := filepath.Join(work, "catalog.git")
-	git(b, work, "init", "-q", "--bare", "-b", "main", bare)
-	r := &repo{t: b, dir: filepath.Join(work, "src"), bare: bare}
-	if err := os.CopyFS(r.dir, os.DirFS("../../catalog-repo-example")); err != nil {
-		b.Fatal(err)
-	}
-	os.RemoveAll(filepath.Join(r.dir, "services"))
-	os.RemoveAll(filepath.Join(r.dir, "exceptions"))
+	r := exampleRepo(b, work, "services", "exceptions")
+	bare := r.bare
 	r.edit("pave.yaml", "teams:\n", "teams:\n  - name: bench\n    owners: [bench@example.com]\n")
 	r.write("services/bench/promote/service.yaml", "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: promote, team: bench}\nspec:\n  template: web-service\n  image: registry.example.com/bench/promote:1.0.0\n  port: 8080\n  replicas: 2\n")
 	git(b, r.dir, "init", "-q", "-b", "main")

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/gittestserver"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -52,6 +53,32 @@ type repo struct {
 	t    testing.TB
 	dir  string
 	bare string
+}
+
+// exampleRepo copies the example catalog into a work tree under work,
+// without the folders named in drop (e.g. "services"), pushing to a new
+// bare repository there. The caller commits once it is ready.
+func exampleRepo(tb testing.TB, work string, drop ...string) *repo {
+	tb.Helper()
+	bare := filepath.Join(work, "catalog.git")
+	git(tb, work, "init", "-q", "--bare", "-b", "main", bare)
+	r := &repo{t: tb, dir: filepath.Join(work, "src"), bare: bare}
+	if err := os.CopyFS(r.dir, os.DirFS("../../catalog-repo-example")); err != nil {
+		tb.Fatal(err)
+	}
+	for _, d := range drop {
+		os.RemoveAll(filepath.Join(r.dir, d))
+	}
+	return r
+}
+
+// writeWebServices writes a service.yaml of the web-service template for
+// each "team/name" of ids, with 2 replicas.
+func (r *repo) writeWebServices(ids []string) {
+	for _, id := range ids {
+		team, name, _ := strings.Cut(id, "/")
+		r.write(fmt.Sprintf("services/%s/%s/service.yaml", team, name), fmt.Sprintf("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: %s, team: %s}\nspec:\n  template: web-service\n  image: registry.example.com/%s/%s:1.0.0\n  port: 8080\n  replicas: 2\n", name, team, team, name))
+	}
 }
 
 func git(t testing.TB, dir string, args ...string) string {
@@ -722,27 +749,39 @@ func TestLeaderElectionAndLocalFolder(t *testing.T) {
 // next story applies the same service again.
 func resetClusters(tb testing.TB) {
 	tb.Helper()
+	clearClusters(tb, 5*time.Minute)
+}
+
+// clearClusters deletes pave's namespaces in both clusters, then waits up
+// to timeout in each until they are gone; it returns how long that took.
+func clearClusters(tb testing.TB, timeout time.Duration) time.Duration {
+	tb.Helper()
 	ctx := context.Background()
+	ours := func(name string) bool {
+		return name == "pave-system" || strings.HasSuffix(name, "-staging") || strings.HasSuffix(name, "-prod")
+	}
+	clusters := map[string]*kubernetes.Clientset{}
 	for _, cluster := range []string{"staging", "prod"} {
 		cs, err := kubernetes.NewForConfig(testcluster.ConfigFor(tb, cluster))
 		if err != nil {
 			tb.Fatal(err)
 		}
-		ours := func(name string) bool {
-			return name == "pave-system" || strings.HasSuffix(name, "-staging") || strings.HasSuffix(name, "-prod")
-		}
+		clusters[cluster] = cs
 		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		for _, ns := range list.Items {
 			if ours(ns.Name) && ns.DeletionTimestamp == nil {
-				if err := cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil {
+				if err := cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 					tb.Fatalf("%s: delete namespace %s: %v", cluster, ns.Name, err)
 				}
 			}
 		}
-		waitFor(tb, 5*time.Minute, cluster+": namespaces of an earlier story gone", func() (bool, string) {
+	}
+	began := time.Now()
+	for cluster, cs := range clusters {
+		waitFor(tb, timeout, cluster+": namespaces of an earlier story gone", func() (bool, string) {
 			list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return false, err.Error()
@@ -756,4 +795,5 @@ func resetClusters(tb testing.TB) {
 			return len(left) == 0, strings.Join(left, ", ")
 		})
 	}
+	return time.Since(began)
 }

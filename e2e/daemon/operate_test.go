@@ -42,14 +42,8 @@ func TestOperatorVerbs(t *testing.T) {
 
 	// A catalog of one service of its own team, prod approved by hand.
 	work := t.TempDir()
-	bare := filepath.Join(work, "catalog.git")
-	git(t, work, "init", "-q", "--bare", "-b", "main", bare)
-	r := &repo{t: t, dir: filepath.Join(work, "src"), bare: bare}
-	if err := os.CopyFS(r.dir, os.DirFS("../../catalog-repo-example")); err != nil {
-		t.Fatal(err)
-	}
-	os.RemoveAll(filepath.Join(r.dir, "services"))
-	os.RemoveAll(filepath.Join(r.dir, "exceptions"))
+	r := exampleRepo(t, work, "services", "exceptions")
+	bare := r.bare
 	r.edit("pave.yaml", "teams:\n", "teams:\n  - name: ops\n    owners: [ops@example.com]\n")
 	r.edit("pave.yaml", "  - name: prod\n    cluster: prod\n", "  - name: prod\n    cluster: prod\n    promotion:\n      approval: manual\n")
 	r.write("services/ops/api/service.yaml", "apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: api, team: ops}\nspec:\n  template: worker\n  image: registry.example.com/ops/api:1.0.0\n  port: 9090\n  replicas: 2\n")

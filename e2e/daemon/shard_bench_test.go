@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -56,21 +55,14 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	// What an earlier size left (the 1000 case before the 10,000 one).
 	drainClusters(b, 30*time.Minute)
 	work := b.TempDir()
-	bare := filepath.Join(work, "catalog.git")
-	git(b, work, "init", "-q", "--bare", "-b", "main", bare)
-	r := &repo{t: b, dir: filepath.Join(work, "src"), bare: bare}
-	if err := os.CopyFS(r.dir, os.DirFS("../../catalog-repo-example")); err != nil {
-		b.Fatal(err)
-	}
-	os.RemoveAll(filepath.Join(r.dir, "services"))
+	r := exampleRepo(b, work, "services")
+	bare := r.bare
 	teams := []string{"payments", "storefront", "data"}
 	var ids []string
 	for j := range size {
-		team := teams[j%3]
-		name := fmt.Sprintf("s%d-svc-%05d", round, j)
-		ids = append(ids, team+"/"+name)
-		r.write(fmt.Sprintf("services/%s/%s/service.yaml", team, name), fmt.Sprintf("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: %s, team: %s}\nspec:\n  template: web-service\n  image: registry.example.com/%s/%s:1.0.0\n  port: 8080\n  replicas: 2\n", name, team, team, name))
+		ids = append(ids, fmt.Sprintf("%s/s%d-svc-%05d", teams[j%3], round, j))
 	}
+	r.writeWebServices(ids)
 	git(b, r.dir, "init", "-q", "-b", "main")
 	rev := r.commitPush(fmt.Sprintf("%d services", size))
 
@@ -326,47 +318,7 @@ func podCapacity(tb testing.TB) int {
 // 10,000 services' objects take longer than its 5 minutes to go.
 func drainClusters(tb testing.TB, timeout time.Duration) {
 	tb.Helper()
-	ctx := context.Background()
-	for _, cluster := range []string{"staging", "prod"} {
-		cs, err := kubernetes.NewForConfig(testcluster.ConfigFor(tb, cluster))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, ns := range list.Items {
-			if strings.HasSuffix(ns.Name, "-staging") || strings.HasSuffix(ns.Name, "-prod") {
-				if err := cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-					tb.Fatalf("%s: delete namespace %s: %v", cluster, ns.Name, err)
-				}
-			}
-		}
-	}
-	began := time.Now()
-	for _, cluster := range []string{"staging", "prod"} {
-		cs, err := kubernetes.NewForConfig(testcluster.ConfigFor(tb, cluster))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		waitFor(tb, timeout, cluster+": the services' namespaces gone", func() (bool, string) {
-			time.Sleep(time.Second)
-			list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, err.Error()
-			}
-			var left []string
-			for _, ns := range list.Items {
-				if strings.HasSuffix(ns.Name, "-staging") || strings.HasSuffix(ns.Name, "-prod") {
-					left = append(left, ns.Name)
-				}
-			}
-			return len(left) == 0, strings.Join(left, ", ")
-		})
-	}
-	tb.Logf("the services' namespaces removed in %s", time.Since(began).Round(time.Second))
-	resetClusters(tb)
+	tb.Logf("the services' namespaces removed in %s", clearClusters(tb, timeout).Round(time.Second))
 }
 
 // shareProgress counts the services of ids applied at revision in both

@@ -33,18 +33,14 @@ import (
 func TestShardedReplicas(t *testing.T) {
 	resetClusters(t)
 	work := t.TempDir()
-	bare := filepath.Join(work, "catalog.git")
-	git(t, work, "init", "-q", "--bare", "-b", "main", bare)
-	r := &repo{t: t, dir: filepath.Join(work, "src"), bare: bare}
-	if err := os.CopyFS(r.dir, os.DirFS("../../catalog-repo-example")); err != nil {
-		t.Fatal(err)
-	}
-	ids := slices.Clone(exampleServices)
+	r := exampleRepo(t, work)
+	bare := r.bare
+	var added []string
 	for i, team := range []string{"payments", "storefront", "data", "payments", "storefront", "data", "payments", "storefront", "data", "payments"} {
-		name := fmt.Sprintf("shard-%02d", i)
-		ids = append(ids, team+"/"+name)
-		r.write(fmt.Sprintf("services/%s/%s/service.yaml", team, name), fmt.Sprintf("apiVersion: pave.dev/v1alpha1\nkind: Service\nmetadata: {name: %s, team: %s}\nspec:\n  template: web-service\n  image: registry.example.com/%s/%s:1.0.0\n  port: 8080\n  replicas: 2\n", name, team, team, name))
+		added = append(added, fmt.Sprintf("%s/shard-%02d", team, i))
 	}
+	r.writeWebServices(added)
+	ids := append(slices.Clone(exampleServices), added...)
 	git(t, r.dir, "init", "-q", "-b", "main")
 	rev := r.commitPush("catalog")
 
