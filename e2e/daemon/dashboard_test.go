@@ -85,7 +85,15 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	text := func(sel string) string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
+		// A live update may replace the node between its lookup and the
+		// read, as in do.
+		var v string
+		var err error
+		for range 3 {
+			if v, err = chromedp.Run(ctx, chromedp.Text(sel)); err == nil || !strings.Contains(err.Error(), "No node with given id") {
+				break
+			}
+		}
 		if err != nil {
 			t.Fatalf("read %s: %v", sel, err)
 		}
