@@ -76,6 +76,11 @@ type Daemon struct {
 	// inflight holds the pairs being reconciled; recheck those whose gate
 	// may have opened meanwhile (see wake).
 	inflight, recheck map[pairKey]bool
+	// behind holds, by pair in flight, the pairs of the next environment
+	// that wait for its reconcile to end (see deferBehind); deferred is
+	// the set of those.
+	behind   map[pairKey][]pairKey
+	deferred map[pairKey]bool
 	// deployments is each pair's last deployment, as its history keeps it.
 	deployments map[pairKey]*apply.Deployment
 	// lastSeen is the last revision fetched, accepted or not.
@@ -91,6 +96,8 @@ type Daemon struct {
 	// promotion or a soak queues more pairs, which do not count).
 	first       map[pairKey]bool
 	synced      atomic.Bool
+	// idling is set while Options.Idle runs.
+	idling atomic.Bool
 	fetchNow    chan struct{}
 	fetchFailed int
 }
@@ -122,7 +129,7 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		reachable: map[string]pingResult{}, dora: map[pairKey]*doraState{},
 		doraLogs: map[pairKey]*doraLog{},
 		snaps:    map[string]*snapshot{}, pairs: map[pairKey]*pairFlags{}, deployments: map[pairKey]*apply.Deployment{},
-		inflight: map[pairKey]bool{}, recheck: map[pairKey]bool{},
+		inflight: map[pairKey]bool{}, recheck: map[pairKey]bool{}, behind: map[pairKey][]pairKey{}, deferred: map[pairKey]bool{},
 		fetchNow: make(chan struct{}, 1),
 	}
 	d.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -397,7 +404,7 @@ func (d *Daemon) fetch(ctx context.Context) {
 		}
 		d.mu.Unlock()
 	}
-	for _, k := range keys {
+	for _, k := range byEnvironment(cat.Config, keys) {
 		d.queue.Add(k)
 	}
 	// A rollout carried over from an older revision goes on from the
@@ -499,7 +506,7 @@ func (d *Daemon) enqueueAll(ctx context.Context, resync bool) {
 		d.budgets = map[string]*apply.PruneBudget{}
 	}
 	d.mu.Unlock()
-	for _, k := range keys {
+	for _, k := range byEnvironment(snap.cat.Config, keys) {
 		d.queue.Add(k)
 	}
 }
@@ -509,9 +516,28 @@ func (d *Daemon) enqueueAll(ctx context.Context, resync bool) {
 func (d *Daemon) process(ctx context.Context, key pairKey, release func()) {
 	defer d.queue.Done(key)
 	defer release()
+	st := d.env(key)
 	d.mu.Lock()
-	d.inflight[key] = true
+	snap, prev, deferred := d.deferBehind(key, st)
+	if !deferred {
+		d.inflight[key] = true
+	}
 	d.mu.Unlock()
+	if deferred {
+		// Its status says what it waits for (outside d.mu: the status
+		// store's lock comes first).
+		team, name := teamName(key.Service)
+		d.Status.update(team, name, key.Environment, func(_ *ServiceStatus, e *EnvironmentStatus) {
+			e.Gate = fmt.Sprintf("waiting for %s to be Ready", prev)
+			if e.AppliedRevision != snap.rev.ID {
+				e.PendingRevision = snap.rev.ID
+			}
+			if e.Phase == PhasePending {
+				e.Phase = outcomeOf(ReasonWaiting).Phase
+			}
+		})
+		return
+	}
 	retry := d.reconcile(ctx, key, release)
 	if retry {
 		d.queue.AddRateLimited(key)
@@ -525,9 +551,28 @@ func (d *Daemon) process(ctx context.Context, key pairKey, release func()) {
 	delete(d.inflight, key)
 	recheck := d.recheck[key] && !retry
 	delete(d.recheck, key)
+	waiting := d.behind[key]
+	delete(d.behind, key)
+	for _, k := range waiting {
+		delete(d.deferred, k)
+	}
 	d.mu.Unlock()
 	if recheck {
 		d.queue.Add(key)
+	}
+	for _, k := range waiting {
+		d.queue.Add(k)
+	}
+	if d.opts.Idle != nil {
+		d.mu.RLock()
+		busy := len(d.inflight) > 0
+		d.mu.RUnlock()
+		if !busy && d.queue.Len() == 0 && d.idling.CompareAndSwap(false, true) {
+			go func() {
+				defer d.idling.Store(false)
+				d.opts.Idle()
+			}()
+		}
 	}
 	if !d.synced.Load() {
 		d.mu.Lock()
@@ -538,6 +583,60 @@ func (d *Daemon) process(ctx context.Context, key pairKey, release func()) {
 			d.log.Info("first sync finished")
 		}
 	}
+}
+
+// deferBehind, with d.mu held, puts off a pair of a later environment
+// whose pair in the environment before (prev) is being reconciled: that
+// reconcile decides the promotion gate, so deciding it now would only
+// render the service to find the gate closed. The pair is queued again
+// when that reconcile ends, whatever its outcome. A pair that runs the
+// newest revision already (st, its status), is held by a rollback or
+// suspended, or whose service left the catalog is not put off.
+func (d *Daemon) deferBehind(k pairKey, st *EnvironmentStatus) (snap *snapshot, prev string, deferred bool) {
+	snap = d.snap
+	if snap == nil {
+		return nil, "", false
+	}
+	cfg := snap.cat.Config
+	i := environmentIndex(cfg, k.Environment)
+	if i <= 0 {
+		return nil, "", false
+	}
+	before := pairKey{k.Service, cfg.Environments[i-1].Name}
+	switch f := d.pairs[k]; {
+	case !d.inflight[before]:
+		return nil, "", false
+	case f != nil && (f.heldAt != "" || f.suspended):
+		return nil, "", false
+	case st != nil && st.AppliedRevision == snap.rev.ID:
+		return nil, "", false
+	}
+	if _, ok := snap.cat.Service(k.Service); !ok {
+		return nil, "", false
+	}
+	if !d.deferred[k] {
+		d.deferred[k] = true
+		d.behind[before] = append(d.behind[before], k)
+	}
+	return snap, before.Environment, true
+}
+
+// byEnvironment orders pairs by their environment's place in the delivery
+// order (the order among one environment's pairs kept): a round hands out
+// every pair of an environment before the next's, whose promotion gates
+// wait for them.
+func byEnvironment(cfg *catalog.Config, keys []pairKey) []pairKey {
+	slices.SortStableFunc(keys, func(a, b pairKey) int {
+		ia, ib := environmentIndex(cfg, a.Environment), environmentIndex(cfg, b.Environment)
+		if ia < 0 {
+			ia = len(cfg.Environments)
+		}
+		if ib < 0 {
+			ib = len(cfg.Environments)
+		}
+		return ia - ib
+	})
+	return keys
 }
 
 func teamName(id string) (string, string) {

@@ -317,10 +317,17 @@ func next(cfg *catalog.Config, env string) (string, bool) {
 
 // wake re-checks a pair's gate after the environment before it changed:
 // at once when idle; after its reconcile when one is running (it may have
-// read the old status); not at all when it waits for a retry, which
+// read the old status); when the reconcile it was put off for ends, if
+// put off (deferBehind); not at all when it waits for a retry, which
 // re-checks the gate and keeps its backoff.
 func (d *Daemon) wake(k pairKey) {
 	d.mu.Lock()
+	if d.deferred[k] {
+		// Put off until the reconcile in flight before it ends, which
+		// queues it then.
+		d.mu.Unlock()
+		return
+	}
 	if d.inflight[k] {
 		d.recheck[k] = true
 		d.mu.Unlock()

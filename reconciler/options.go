@@ -51,6 +51,11 @@ type Options struct {
 	// Owner is this replica's share of the services when pave serve runs
 	// as several shards (nil: every service is this replica's).
 	Owner Owner
+	// Idle, when set, is called once each time the work queue runs dry:
+	// nothing queued and no reconcile in flight, after a burst of work (a
+	// commit's round, a resync). pave serve returns the memory the burst
+	// used to the operating system there.
+	Idle func()
 }
 
 // Owner says which services this replica reconciles (reconciler/shard).

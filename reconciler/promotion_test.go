@@ -3,7 +3,10 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,4 +206,74 @@ func TestRoundUp(t *testing.T) {
 			t.Errorf("roundUp(%s) = %q, want %q", d, got, want)
 		}
 	}
+}
+
+// TestPromotionRendersEachPairOnce: a commit to every service is rendered
+// once per pair. Each environment's pairs are handed out before the next
+// one's, and a prod pair whose staging pair is still being reconciled
+// (applied, then waited for until Ready) is put off until that reconcile
+// ends, rather than rendered only to find its gate closed. Once a round
+// is over, the daemon calls Options.Idle (where pave serve gives the
+// round's memory back), once.
+func TestPromotionRendersEachPairOnce(t *testing.T) {
+	const team = "order"
+	services := map[string]string{}
+	var ids []string
+	for i := range 8 {
+		id := fmt.Sprintf("%s/svc%02d", team, i)
+		services[id] = webService("registry.example.com/order/app:1.0.0")
+		ids = append(ids, id)
+	}
+	dir := catalogDir(t, []string{team}, services)
+	var idle atomic.Int32
+	d := run(t, dir, func(o *Options, _ map[string]*rest.Config) { o.Idle = func() { idle.Add(1) } })
+	idleOnce := func(what string) {
+		t.Helper()
+		d.waitFor(10*time.Second, what+": idle", func() (bool, string) { return idle.Load() > 0, "not yet" })
+		time.Sleep(500 * time.Millisecond)
+		if n := idle.Swap(0); n != 1 {
+			t.Errorf("%s: Idle called %d times, want once", what, n)
+		}
+	}
+	renders := func() uint64 {
+		t.Helper()
+		m := d.metric("pave_reconcile_duration_seconds", "render")
+		if m == nil || m.Histogram == nil {
+			t.Fatal("no pave_reconcile_duration_seconds{stage=\"render\"}")
+		}
+		return m.Histogram.GetSampleCount()
+	}
+	d.phase(3*time.Minute, PhaseReady, ids...)
+	if n := renders(); n != uint64(2*len(ids)) {
+		t.Errorf("first sync: %d renders of %d pairs", n, 2*len(ids))
+	}
+	idleOnce("first sync")
+
+	before := renders()
+	// Each file replaced whole (renamed into place): the folder source
+	// never reads one half written.
+	tmp := t.TempDir()
+	for _, id := range ids {
+		file := filepath.Join(dir, "services", id, "service.yaml")
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := filepath.Join(tmp, strings.ReplaceAll(id, "/", "-"))
+		if err := os.WriteFile(next, []byte(strings.Replace(string(data), "app:1.0.0", "app:1.1.0", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(next, file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.refetch()
+	d.phase(3*time.Minute, PhaseReady, ids...)
+	if n := renders() - before; n != uint64(2*len(ids)) {
+		t.Errorf("a commit to all %d services: %d renders, want one per pair (%d)", len(ids), n, 2*len(ids))
+	}
+	for _, id := range ids {
+		liveImage(t, 10*time.Second, "prod", team+"-prod", strings.TrimPrefix(id, team+"/"), "registry.example.com/order/app:1.1.0")
+	}
+	idleOnce("the commit's round")
 }

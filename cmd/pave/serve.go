@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/leaderelection"
@@ -212,6 +213,10 @@ func (o *serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	opts := o.daemon
 	opts.Apply.Impersonate = o.cluster.impersonate
 	opts.Apply.Now = opts.Clock.Now
+	// A round's renders and writes leave a heap far larger than what the
+	// daemon keeps between rounds: once the queue runs dry, it goes back
+	// to the operating system (one collection per burst of work).
+	opts.Idle = debug.FreeOSMemory
 	appliers := map[string]*apply.Applier{}
 	for name, c := range clusters {
 		appliers[name] = apply.New(c, opts.Apply)

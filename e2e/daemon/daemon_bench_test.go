@@ -65,7 +65,9 @@ func benchDaemonOnce(b *testing.B, round int) {
 		b.Fatal(err)
 	}
 	editFile(b, filepath.Join(changed, deploymentTemplate), templateMark, templateChange("1"))
-	floorSteps, floorChanged := applyFloorChange(b, r.dir, changed, 500, 1000, 16)
+	clusters := []string{"staging", "prod"}
+	sample := func() loadSample { return sampleLoad(tb, clusters) }
+	floorSteps, floorChanged := applyFloorChange(b, r.dir, changed, benchAnnotation, "1", 500, 1000, 16, sample)
 	resetClusters(b)
 
 	hook := filepath.Join(work, "hook")
@@ -117,7 +119,8 @@ func benchDaemonOnce(b *testing.B, round int) {
 	// the new annotation), each environment's Ready from the status API.
 	r.edit(deploymentTemplate, templateMark, templateChange("1"))
 	rev = r.commitPush("template change in one wave")
-	written := watchAnnotation(tb, []string{"staging", "prod"}, size, benchAnnotation, "1")
+	written := watchAnnotation(tb, clusters, size, benchAnnotation, "1", sample)
+	loadBefore := sample()
 	start = written.start
 	if dir := os.Getenv("PAVE_BENCH_PROFILES"); dir != "" {
 		// The first 30 s of the rollout, and where the workers are 10 s
@@ -149,7 +152,7 @@ func benchDaemonOnce(b *testing.B, round int) {
 		}
 		return len(oneWaveReady) == 2, fmt.Sprintf("Ready at the revision: %v", ready)
 	})
-	oneWaveWritten := written.times()
+	oneWaveWritten, oneWaveLoads := written.times()
 
 	// The same change again, in the default waves of 1, 10% and the rest
 	// in each environment (pave.yaml's override removed in the same
@@ -171,7 +174,10 @@ func benchDaemonOnce(b *testing.B, round int) {
 	// Ready as well: the rollout's last wave is healthy.
 	waitFor(tb, 60*time.Minute, "template rollout ready", d.allAt(ids, "Ready", rev))
 	tmplReady := time.Since(start)
-	rssAfter := rss(d.cmd.Process.Pid)
+	// Resident memory once the rollout settled, and the peak of the
+	// whole run so far.
+	d.settle(tb)
+	rssAfter, rssPeak := rss(d.cmd.Process.Pid), rssOf(d.cmd.Process.Pid, "VmHWM:")
 
 	// No-op rounds: a commit that changes nothing any service renders
 	// queues every pair; each is rendered (from the render cache),
@@ -254,7 +260,16 @@ func benchDaemonOnce(b *testing.B, round int) {
 	row(fmt.Sprintf("no-op round: a pave.yaml comment (%.0f writes)", noopWrites), noopRound, 2*time.Second, "target")
 	row(fmt.Sprintf("no-op round: a policy comment, all evaluated (%.0f writes)", noopPoliciesWrites), noopPolicies, 2*time.Second, "target")
 	row(fmt.Sprintf("restart on clusters that run everything (%.0f writes)", writes), restart, floor, "floor-apply")
-	fmt.Fprintf(&tbl, "%-58s %10.0fMiB %14s %6dMiB %7.2f\n", "resident memory after the template change", float64(rssAfter)/1024, "target", 300, float64(rssAfter)/1024/300)
+	fmt.Fprintf(&tbl, "%-58s %10.0fMiB %14s %6dMiB %7.2f\n", "resident memory after the template change, settled", float64(rssAfter)/1024, "target", 300, float64(rssAfter)/1024/300)
+	fmt.Fprintf(&tbl, "%-58s %10.0fMiB\n", "resident memory at its peak (first sync to rollout)", float64(rssPeak)/1024)
+	// Where the time of the template change's writes went, from the
+	// commit until each cluster had them all, next to the floor's.
+	for _, step := range floorSteps {
+		fmt.Fprintf(&tbl, "\ntemplate change in one wave, until %s was written: the floor's writes\n%s\n", step.env, step.load)
+		if l, ok := oneWaveLoads[step.env]; ok {
+			fmt.Fprintf(&tbl, "pave's, from the commit\n%s\n", l.since(loadBefore))
+		}
+	}
 	// On stdout: the testing package cuts a benchmark's long logs.
 	fmt.Print(tbl.String())
 
@@ -276,6 +291,7 @@ func benchDaemonOnce(b *testing.B, round int) {
 	b.ReportMetric(restart.Seconds(), "restart-to-synced-s")
 	b.ReportMetric(writes, "restart-writes")
 	b.ReportMetric(float64(rssAfter)/1024, "rss-after-rollout-MiB")
+	b.ReportMetric(float64(rssPeak)/1024, "rss-peak-MiB")
 	b.ReportMetric(one.Seconds(), "webhook-to-applied-s")
 	for _, k := range slices.Sorted(maps.Keys(oneAt)) {
 		b.ReportMetric(oneAt[k].Seconds(), "one-service-"+k+"-s")
@@ -284,6 +300,7 @@ func benchDaemonOnce(b *testing.B, round int) {
 	for _, k := range slices.Sorted(maps.Keys(waves.done)) {
 		b.ReportMetric(waves.done[k].Seconds(), k+"-s")
 	}
+	d.settle(tb)
 	b.ReportMetric(float64(rss(d.cmd.Process.Pid))/1024, "rss-after-restart-MiB")
 	b.ReportMetric(d.metric("go_memstats_heap_inuse_bytes")/(1<<20), "heap-inuse-after-restart-MiB")
 	// PAVE_BENCH_PROFILES=DIR keeps the heap profile after the restart's
@@ -374,13 +391,28 @@ func (d *daemon) pprof(name string) []byte {
 	return data
 }
 
-func rss(pid int) int {
+// settle waits until pave's queue is empty, and three seconds more for
+// it to give the round's memory back.
+func (d *daemon) settle(tb testing.TB) {
+	tb.Helper()
+	waitFor(tb, time.Minute, "queue empty", func() (bool, string) {
+		n := d.metric("pave_queue_depth")
+		return n == 0, fmt.Sprintf("%.0f queued", n)
+	})
+	time.Sleep(3 * time.Second)
+}
+
+func rss(pid int) int { return rssOf(pid, "VmRSS:") }
+
+// rssOf reads one KiB figure of a process's /proc status (VmRSS:, VmHWM:
+// the peak).
+func rssOf(pid int, field string) int {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		if strings.HasPrefix(line, field) {
 			n, _ := strconv.Atoi(strings.Fields(line)[1])
 			return n
 		}

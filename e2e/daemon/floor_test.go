@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"maps"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +22,10 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/pave-dev/pave/catalog"
 	"github.com/pave-dev/pave/e2e/testcluster"
@@ -55,6 +59,9 @@ func applyFloorReady(tb testing.TB, catalogDir string, qps float32, burst, worke
 type floorStep struct {
 	env            string
 	written, ready time.Duration
+	// load is where the machine's CPU and the API servers' requests went
+	// during the writes (with a sample function).
+	load string
 }
 
 // applyFloorChange is the floor of a change rolled out, as pave rolls it
@@ -63,8 +70,11 @@ type floorStep struct {
 // (only those whose render differs between the two catalogs: the fewest
 // writes a change can take) and then waited for until every Deployment of
 // its cluster is available at its new generation, before the next
-// environment's writes start (the promotion gate, with no soak).
-func applyFloorChange(tb testing.TB, beforeDir, afterDir string, qps float32, burst, workers int) (steps []floorStep, changed int) {
+// environment's writes start (the promotion gate, with no soak). The
+// change marks every Deployment with an annotation (key: value), and its
+// writes are timed as pave's are: until a watch of the cluster saw them
+// all.
+func applyFloorChange(tb testing.TB, beforeDir, afterDir, key, value string, qps float32, burst, workers int, sample func() loadSample) (steps []floorStep, changed int) {
 	tb.Helper()
 	cat, err := catalog.Load(os.DirFS(afterDir))
 	if err != nil {
@@ -88,8 +98,30 @@ func applyFloorChange(tb testing.TB, beforeDir, afterDir string, qps float32, bu
 	}
 	start := time.Now()
 	for _, env := range cat.Config.Environments {
+		var before loadSample
+		if sample != nil {
+			before = sample()
+		}
+		deployments := 0
+		for _, o := range diff[env.Cluster] {
+			if o.GetKind() == "Deployment" {
+				deployments++
+			}
+		}
+		clock := watchAnnotation(tb, []string{env.Cluster}, deployments, key, value, sample)
 		floorRun(tb, map[string][]*unstructured.Unstructured{env.Cluster: diff[env.Cluster]}, qps, burst, workers, false)
-		step := floorStep{env: env.Name, written: time.Since(start)}
+		waitFor(tb, time.Minute, "floor: every change seen in "+env.Cluster, func() (bool, string) {
+			time.Sleep(10 * time.Millisecond)
+			clock.mu.Lock()
+			defer clock.mu.Unlock()
+			_, ok := clock.at[env.Cluster]
+			return ok, "not yet"
+		})
+		at, loads := clock.times()
+		step := floorStep{env: env.Name, written: clock.start.Sub(start) + at[env.Cluster]}
+		if sample != nil {
+			step.load = loads[env.Cluster].since(before)
+		}
 		floorWaitReady(tb, map[string][]*unstructured.Unstructured{env.Cluster: after[env.Cluster]})
 		step.ready = time.Since(start)
 		steps = append(steps, step)
@@ -98,63 +130,69 @@ func applyFloorChange(tb testing.TB, beforeDir, afterDir string, qps float32, bu
 }
 
 // annotationClock records when every Deployment pave renders in each
-// cluster carries an annotation's value, from one metadata-only list per
-// cluster each half second: when a change's writes have all reached the
-// API server, whatever pave reports of them.
+// cluster carries an annotation's value, from a metadata watch of the
+// Deployments per cluster (a watch, not lists: the clock adds next to no
+// load to the API servers it measures): when a change's writes have all
+// reached the API server, whatever pave reports of them. With sample, it
+// also takes a load sample at each cluster's moment.
 type annotationClock struct {
 	start time.Time
 	stop  chan struct{}
-	done  chan map[string]time.Duration
+	mu    sync.Mutex
+	at    map[string]time.Duration
+	loads map[string]loadSample
 }
 
-func watchAnnotation(tb testing.TB, clusters []string, want int, key, value string) *annotationClock {
+func watchAnnotation(tb testing.TB, clusters []string, want int, key, value string, sample func() loadSample) *annotationClock {
 	tb.Helper()
-	c := &annotationClock{start: time.Now(), stop: make(chan struct{}), done: make(chan map[string]time.Duration, 1)}
-	clients := map[string]metadata.Interface{}
+	c := &annotationClock{start: time.Now(), stop: make(chan struct{}), at: map[string]time.Duration{}, loads: map[string]loadSample{}}
 	for _, cluster := range clusters {
 		client, err := metadata.NewForConfig(rest.CopyConfig(testcluster.ConfigFor(tb, cluster)))
 		if err != nil {
 			tb.Fatal(err)
 		}
-		clients[cluster] = client
-	}
-	go func() {
-		at := map[string]time.Duration{}
-		defer func() { c.done <- at }()
-		for len(at) < len(clients) {
-			for cluster, client := range clients {
-				if _, ok := at[cluster]; ok {
-					continue
-				}
-				list, err := client.Resource(appsv1.SchemeGroupVersion.WithResource("deployments")).List(context.Background(), metav1.ListOptions{LabelSelector: render.LabelTeam})
-				if err != nil {
-					continue
-				}
-				n := 0
-				for _, d := range list.Items {
-					if d.Annotations[key] == value {
-						n++
-					}
-				}
-				if n >= want {
-					at[cluster] = time.Since(c.start)
-				}
-			}
-			select {
-			case <-c.stop:
+		informer := metadatainformer.NewFilteredMetadataInformer(client, appsv1.SchemeGroupVersion.WithResource("deployments"), metav1.NamespaceAll, 0,
+			cache.Indexers{}, func(o *metav1.ListOptions) { o.LabelSelector = render.LabelTeam }).Informer()
+		var mu sync.Mutex
+		marked := map[string]bool{}
+		see := func(obj any) {
+			m, ok := obj.(*metav1.PartialObjectMetadata)
+			if !ok || m.Annotations[key] != value {
 				return
-			case <-time.After(500 * time.Millisecond):
 			}
+			mu.Lock()
+			defer mu.Unlock()
+			if marked[m.Namespace+"/"+m.Name] {
+				return
+			}
+			marked[m.Namespace+"/"+m.Name] = true
+			if len(marked) != want {
+				return
+			}
+			took := time.Since(c.start)
+			var load loadSample
+			if sample != nil {
+				load = sample()
+			}
+			c.mu.Lock()
+			c.at[cluster], c.loads[cluster] = took, load
+			c.mu.Unlock()
 		}
-	}()
+		if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: see, UpdateFunc: func(_, o any) { see(o) }}); err != nil {
+			tb.Fatal(err)
+		}
+		go informer.Run(c.stop)
+	}
 	return c
 }
 
 // times stops the clock and returns when each cluster had them all (a
-// cluster missing from it never did).
-func (c *annotationClock) times() map[string]time.Duration {
+// cluster missing from it never did), and the load samples taken then.
+func (c *annotationClock) times() (map[string]time.Duration, map[string]loadSample) {
 	close(c.stop)
-	return <-c.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.at), maps.Clone(c.loads)
 }
 
 // floorRender renders every service of a catalog in every environment,
