@@ -94,10 +94,11 @@ type Daemon struct {
 	doraLogs map[pairKey]*doraLog
 	// first holds the pairs of the first sync still to reconcile (a
 	// promotion or a soak queues more pairs, which do not count).
-	first       map[pairKey]bool
-	synced      atomic.Bool
-	// idling is set while Options.Idle runs.
-	idling atomic.Bool
+	first  map[pairKey]bool
+	synced atomic.Bool
+	// idling is set while the end of a round is handled (the cache
+	// trimmed, Options.Idle).
+	idling      atomic.Bool
 	fetchNow    chan struct{}
 	fetchFailed int
 }
@@ -563,16 +564,19 @@ func (d *Daemon) process(ctx context.Context, key pairKey, release func()) {
 	for _, k := range waiting {
 		d.queue.Add(k)
 	}
-	if d.opts.Idle != nil {
-		d.mu.RLock()
-		busy := len(d.inflight) > 0
-		d.mu.RUnlock()
-		if !busy && d.queue.Len() == 0 && d.idling.CompareAndSwap(false, true) {
-			go func() {
-				defer d.idling.Store(false)
+	// The queue ran dry: the round is over. The renders it did not use
+	// leave the cache, and Options.Idle runs.
+	d.mu.RLock()
+	busy := len(d.inflight) > 0
+	d.mu.RUnlock()
+	if !busy && d.queue.Len() == 0 && d.idling.CompareAndSwap(false, true) {
+		go func() {
+			defer d.idling.Store(false)
+			d.cache.Trim()
+			if d.opts.Idle != nil {
 				d.opts.Idle()
-			}()
-		}
+			}
+		}()
 	}
 	if !d.synced.Load() {
 		d.mu.Lock()

@@ -111,6 +111,20 @@ func (c *Cache) Sweep() {
 	c.used = map[string]bool{}
 }
 
+// Trim drops the entries not used since the previous Sweep, like Sweep,
+// but keeps counting from that Sweep: a daemon trims once a round is over,
+// dropping the renders of what its catalog no longer renders without
+// forgetting which renders the round used.
+func (c *Cache) Trim() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.entries {
+		if !c.used[k] {
+			delete(c.entries, k)
+		}
+	}
+}
+
 func (r *Renderer) cacheKey(svc *catalog.Service, st catalog.Settings, env string, gp *goldenPath) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00", svc.ID(), svc.File, env, gp.hash, r.platformHash)

@@ -258,7 +258,23 @@ func TestRenderIsDeterministicAndCached(t *testing.T) {
 	if d.Hash == a.Hash || !strings.Contains(string(d.YAML()), "path: /ready") {
 		t.Error("a template change did not change the render")
 	}
+	// A trim after a round that rendered only the changed catalog drops
+	// the other render and keeps the one used; the next sweep keeps it
+	// too, having seen it used.
 	cache.Sweep()
+	mustRender(t, changed, Options{Cache: cache}, "payments/checkout", "staging")
+	if cache.Len() != 2 {
+		t.Fatalf("cache holds %d renders, want 2", cache.Len())
+	}
+	cache.Trim()
+	if cache.Len() != 1 {
+		t.Errorf("trim left %d entries, want the one used since the sweep", cache.Len())
+	}
+	cache.Trim()
+	cache.Sweep()
+	if cache.Len() != 1 {
+		t.Errorf("a sweep after the trim left %d entries, want the one used", cache.Len())
+	}
 	cache.Sweep()
 	if cache.Len() != 0 {
 		t.Errorf("sweep left %d entries", cache.Len())
