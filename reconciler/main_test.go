@@ -94,6 +94,19 @@ func webService(image string) string {
 	return "  template: web-service\n  image: " + image + "\n  port: 8080\n  replicas: 2\n"
 }
 
+// webServices is n web-services of a team, TEAM/svc00 on, all running
+// registry.example.com/TEAM/app:1.0.0: their specs by id, and the ids.
+func webServices(team string, n int) (map[string]string, []string) {
+	services := map[string]string{}
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("%s/svc%02d", team, i)
+		services[id] = webService("registry.example.com/" + team + "/app:1.0.0")
+		ids = append(ids, id)
+	}
+	return services, ids
+}
+
 func writeFile(t *testing.T, dir, rel, content string) {
 	t.Helper()
 	p := filepath.Join(dir, filepath.FromSlash(rel))

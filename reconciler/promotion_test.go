@@ -217,13 +217,7 @@ func TestRoundUp(t *testing.T) {
 // round's memory back), once.
 func TestPromotionRendersEachPairOnce(t *testing.T) {
 	const team = "order"
-	services := map[string]string{}
-	var ids []string
-	for i := range 8 {
-		id := fmt.Sprintf("%s/svc%02d", team, i)
-		services[id] = webService("registry.example.com/order/app:1.0.0")
-		ids = append(ids, id)
-	}
+	services, ids := webServices(team, 8)
 	dir := catalogDir(t, []string{team}, services)
 	var idle atomic.Int32
 	d := run(t, dir, func(o *Options, _ map[string]*rest.Config) { o.Idle = func() { idle.Add(1) } })

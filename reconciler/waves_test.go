@@ -90,13 +90,7 @@ func (d *testDaemon) runsNewest(timeout time.Duration, env string, ids ...string
 // the rollout go on.
 func TestTemplateWaves(t *testing.T) {
 	const team = "waves"
-	services := map[string]string{}
-	var ids []string
-	for i := range 20 {
-		id := fmt.Sprintf("%s/svc%02d", team, i)
-		services[id] = webService("registry.example.com/waves/app:1.0.0")
-		ids = append(ids, id)
-	}
+	services, ids := webServices(team, 20)
 	dir := catalogDir(t, []string{team}, services)
 	editFile(t, dir, "pave.yaml", "\nteams:\n", "\nrollout:\n  waves: [\"1\", \"10%\", \"100%\"]\n  soak: 5m\n\nteams:\n")
 	editFile(t, dir, libHelpers, podAnchor, podAnchor+"    "+goldenKey+": \"1\"\n")

@@ -103,11 +103,7 @@ func (c *Cache) Len() int {
 func (c *Cache) Sweep() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k := range c.entries {
-		if !c.used[k] {
-			delete(c.entries, k)
-		}
-	}
+	c.trim()
 	c.used = map[string]bool{}
 }
 
@@ -118,6 +114,11 @@ func (c *Cache) Sweep() {
 func (c *Cache) Trim() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.trim()
+}
+
+// trim drops the entries not used since the last Sweep, with c.mu held.
+func (c *Cache) trim() {
 	for k := range c.entries {
 		if !c.used[k] {
 			delete(c.entries, k)
