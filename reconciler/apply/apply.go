@@ -74,6 +74,9 @@ type Applier struct {
 	// watch is the cluster's shared view of pave's objects, for health,
 	// once Watch started it.
 	watch *watch
+	// states is the last copy of each pair's state ConfigMap this
+	// applier read or wrote, by name (see UpdateState).
+	states stateCopies
 }
 
 // manager is the resource manager that writes a team's objects: pave's

@@ -154,6 +154,7 @@ func (a *Applier) Remove(ctx context.Context, team, service, env string, budget 
 	}
 	// The pair's history and holds go with it, first: while the inventory
 	// stays, a failed delete is retried.
+	a.states.forget(stateName(team, service, env))
 	if err := deleteState(ctx, a.Cluster.Client, team, service, env); err != nil {
 		out.Err = err
 	} else if err := a.dropInventory(ctx, team, service, env); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -190,6 +191,7 @@ func (a *Applier) State(ctx context.Context, p Pair) (*PairState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s in %s: %w", p.Service, p.Environment, err)
 	}
+	a.states.put(&cm)
 	return stateFromConfigMap(&cm)
 }
 
@@ -198,13 +200,52 @@ func (a *Applier) State(ctx context.Context, p Pair) (*PairState, error) {
 // across a leader change), with jitter so they spread out.
 var stateBackoff = wait.Backoff{Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 1, Steps: 30, Cap: time.Second}
 
+// stateCopies keeps the last copy of each state ConfigMap an applier read
+// or wrote (without its managed fields), so that recording a deployment
+// is one write, not a read and a write: the write carries the copy's
+// resourceVersion, and if anything wrote the ConfigMap since (an operator
+// verb through another pave, a restart's leftovers), the conflict makes
+// UpdateState read it again.
+type stateCopies struct {
+	mu sync.Mutex
+	m  map[string]*corev1.ConfigMap
+}
+
+func (s *stateCopies) get(name string) *corev1.ConfigMap {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cm, ok := s.m[name]; ok {
+		return cm.DeepCopy()
+	}
+	return nil
+}
+
+func (s *stateCopies) put(cm *corev1.ConfigMap) {
+	keep := cm.DeepCopy()
+	keep.ManagedFields = nil // an update without them keeps the server's
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]*corev1.ConfigMap{}
+	}
+	s.m[cm.Name] = keep
+}
+
+func (s *stateCopies) forget(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, name)
+}
+
 // UpdateState reads a pair's state, lets fn change it and writes it back,
 // with optimistic concurrency: the write is an update that carries the
 // resourceVersion read (or a create when there was none), and a conflict
 // with another writer reads again and re-runs fn, so no update is lost.
-// fn may therefore run more than once and should only change the state.
-// An error from fn aborts without writing. History and approvals are cut
-// to their limits; a state larger than StateSizeLimit is refused.
+// The first try starts from the copy this applier last read or wrote,
+// when it has one, without reading. fn may therefore run more than once
+// and should only change the state. An error from fn aborts without
+// writing. History and approvals are cut to their limits; a state larger
+// than StateSizeLimit is refused.
 func (a *Applier) UpdateState(ctx context.Context, p Pair, fn func(*PairState) error) (*PairState, error) {
 	team, service, err := splitPair(p)
 	if err != nil {
@@ -213,15 +254,21 @@ func (a *Applier) UpdateState(ctx context.Context, p Pair, fn func(*PairState) e
 	c := a.Cluster.Client
 	key := client.ObjectKey{Namespace: SystemNamespace, Name: stateName(team, service, p.Environment)}
 	var out *PairState
+	fromCopy := false
 	err = retry.OnError(stateBackoff, func(err error) bool {
-		return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
+		// A copy that was stale (written or deleted since) is read again.
+		return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || (fromCopy && apierrors.IsNotFound(err))
 	}, func() error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		var cm corev1.ConfigMap
 		exists := true
-		if err := c.Get(ctx, key, &cm); apierrors.IsNotFound(err) {
+		copied := a.states.get(key.Name)
+		fromCopy = copied != nil
+		if copied != nil {
+			cm = *copied
+		} else if err := c.Get(ctx, key, &cm); apierrors.IsNotFound(err) {
 			exists = false
 		} else if err != nil {
 			return fmt.Errorf("read: %w", err)
@@ -267,8 +314,10 @@ func (a *Applier) UpdateState(ctx context.Context, p Pair, fn func(*PairState) e
 			err = c.Create(ctx, &cm, client.FieldOwner(FieldManager))
 		}
 		if err != nil {
+			a.states.forget(key.Name)
 			return err
 		}
+		a.states.put(&cm)
 		out = s
 		return nil
 	})
@@ -302,6 +351,7 @@ func (a *Applier) States(ctx context.Context) (map[Pair]*PairState, error) {
 			continue
 		}
 		out[Pair{Service: team + "/" + service, Environment: env}] = s
+		a.states.put(cm)
 	}
 	return out, errors.Join(errs...)
 }

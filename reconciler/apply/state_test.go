@@ -503,3 +503,58 @@ func TestStateCorruptAffectsOnlyItsPair(t *testing.T) {
 		t.Errorf("States returned the corrupt pair")
 	}
 }
+
+// TestStateUpdateWritesWithoutReading: an applier that read or wrote a
+// pair's state records the next deployment with one request, the write;
+// when another pave wrote the state meanwhile, or deleted it, the write
+// is refused and the state read again, and no update is lost.
+func TestStateUpdateWritesWithoutReading(t *testing.T) {
+	ctx := context.Background()
+	a, n := stateApplier(t, "staging")
+	b, _ := stateApplier(t, "staging")
+	p := statePair(t, a, "staging")
+	record := func(w *Applier, i int) {
+		t.Helper()
+		if _, err := w.UpdateState(ctx, p, func(s *PairState) error {
+			s.Record(Deployment{Revision: fmt.Sprintf("r%d", i), Start: at(i), End: ptr(at(i)), Result: DeploymentReady})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(a, 1) // a read (nothing there) and a create
+	n.Store(0)
+	record(a, 2)
+	if got := n.Load(); got != 1 {
+		t.Errorf("a second deployment recorded with %d requests, want 1 (the write)", got)
+	}
+
+	// Another pave records one: a's copy is stale, its write conflicts,
+	// it reads again and keeps both.
+	record(b, 3)
+	record(a, 4)
+	if s, err := b.State(ctx, p); err != nil || !slices.Equal(revisions(s.History), []string{"r4", "r3", "r2", "r1"}) {
+		t.Errorf("history after two writers: %v (%v), want r4 r3 r2 r1", revisions(s.History), err)
+	}
+
+	// A restarted pave that listed the states writes without reading.
+	c, m := stateApplier(t, "staging")
+	if _, err := c.States(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.Store(0)
+	record(c, 5)
+	if got := m.Load(); got != 1 {
+		t.Errorf("a deployment recorded after the list with %d requests, want 1", got)
+	}
+
+	// Deleted behind a's back: written again from scratch.
+	team, service, _ := splitPair(p)
+	if err := deleteState(ctx, b.Cluster.Client, team, service, "staging"); err != nil {
+		t.Fatal(err)
+	}
+	record(a, 6)
+	if s, err := b.State(ctx, p); err != nil || !slices.Equal(revisions(s.History), []string{"r6"}) {
+		t.Errorf("history after the state was deleted: %v (%v), want r6", revisions(s.History), err)
+	}
+}
