@@ -155,7 +155,42 @@ func startPave(t testing.TB, log string, args ...string) *daemon {
 
 // startPaveWith runs pave serve through wrap (nil: directly), e.g. a shell
 // that lowers the file-descriptor limit first.
+//
+// Its ports are picked free just before it starts, so another process may
+// take one first: pave then exits at once, saying the address is in use,
+// and is started again on other ports.
 func startPaveWith(t testing.TB, log string, wrap func(bin string, args []string) *exec.Cmd, args ...string) *daemon {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		d := startPaveOnce(t, log, wrap, args...)
+		if attempt == 3 || !d.lostPort() {
+			return d
+		}
+		t.Logf("pave could not listen (a port was taken meanwhile): starting it again on other ports")
+	}
+}
+
+// lostPort waits until pave answers on its probe port, or exits; it
+// reports whether it exited because a port it was given was taken.
+func (d *daemon) lostPort() bool {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case <-d.done:
+			data, _ := os.ReadFile(d.log)
+			return strings.Contains(string(data), "address already in use")
+		default:
+		}
+		if resp, err := http.Get(d.probe + "/healthz"); err == nil {
+			resp.Body.Close()
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+func startPaveOnce(t testing.TB, log string, wrap func(bin string, args []string) *exec.Cmd, args ...string) *daemon {
 	t.Helper()
 	addr, probe := freePort(t), freePort(t)
 	f, err := os.OpenFile(log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
