@@ -529,7 +529,7 @@ func (d *Daemon) process(ctx context.Context, key pairKey, release func()) {
 		// store's lock comes first).
 		team, name := teamName(key.Service)
 		d.Status.update(team, name, key.Environment, func(_ *ServiceStatus, e *EnvironmentStatus) {
-			e.Gate = fmt.Sprintf("waiting for %s to be Ready", prev)
+			e.Gate = waitingFor(prev)
 			if e.AppliedRevision != snap.rev.ID {
 				e.PendingRevision = snap.rev.ID
 			}
@@ -557,6 +557,7 @@ func (d *Daemon) process(ctx context.Context, key pairKey, release func()) {
 	for _, k := range waiting {
 		delete(d.deferred, k)
 	}
+	busy := len(d.inflight) > 0
 	d.mu.Unlock()
 	if recheck {
 		d.queue.Add(key)
@@ -566,9 +567,6 @@ func (d *Daemon) process(ctx context.Context, key pairKey, release func()) {
 	}
 	// The queue ran dry: the round is over. The renders it did not use
 	// leave the cache, and Options.Idle runs.
-	d.mu.RLock()
-	busy := len(d.inflight) > 0
-	d.mu.RUnlock()
 	if !busy && d.queue.Len() == 0 && d.idling.CompareAndSwap(false, true) {
 		go func() {
 			defer d.idling.Store(false)

@@ -133,7 +133,7 @@ func (d *Daemon) gate(_ context.Context, k pairKey, newest *snapshot, svc *catal
 		ps = svcStatus.Environments[prev]
 	}
 	if ps == nil {
-		return fmt.Sprintf("waiting for %s to be Ready", prev), 0
+		return waitingFor(prev), 0
 	}
 	runs := ps.AppliedRevision == newest.rev.ID
 	if !runs && ps.Hash != "" {
@@ -154,7 +154,7 @@ func (d *Daemon) gate(_ context.Context, k pairKey, newest *snapshot, svc *catal
 	case (runs || desired) && halts(ps.Phase):
 		return fmt.Sprintf("halted: %s %s: %s", prev, ps.Phase, cause(ps)), 0
 	case !runs || !ready:
-		return fmt.Sprintf("waiting for %s to be Ready", prev), 0
+		return waitingFor(prev), 0
 	}
 	if soak := time.Duration(promo.Soak); soak > 0 {
 		if left := since.Add(soak).Sub(d.clock.Now()); left > 0 {
@@ -163,6 +163,10 @@ func (d *Daemon) gate(_ context.Context, k pairKey, newest *snapshot, svc *catal
 	}
 	return "", 0
 }
+
+// waitingFor is the gate of a pair whose environment before (prev) does
+// not run its revision Ready yet.
+func waitingFor(prev string) string { return fmt.Sprintf("waiting for %s to be Ready", prev) }
 
 // halts reports whether a phase of the environment before stops a
 // revision from going further.

@@ -134,7 +134,10 @@ type daemon struct {
 	url   string // the API listener (--listen)
 	probe string // the probe listener (--probe-listen)
 	log   string
-	done  chan struct{}
+	// logFrom is where this process's lines start in log (a file a
+	// restarted pave appends to).
+	logFrom int64
+	done    chan struct{}
 	// token, when set, is sent as the API's bearer token.
 	token string
 }
@@ -178,7 +181,7 @@ func (d *daemon) lostPort() bool {
 		select {
 		case <-d.done:
 			data, _ := os.ReadFile(d.log)
-			return strings.Contains(string(data), "address already in use")
+			return strings.Contains(string(data[min(d.logFrom, int64(len(data))):]), "address already in use")
 		default:
 		}
 		if resp, err := http.Get(d.probe + "/healthz"); err == nil {
@@ -193,6 +196,10 @@ func (d *daemon) lostPort() bool {
 func startPaveOnce(t testing.TB, log string, wrap func(bin string, args []string) *exec.Cmd, args ...string) *daemon {
 	t.Helper()
 	addr, probe := freePort(t), freePort(t)
+	var logFrom int64
+	if fi, err := os.Stat(log); err == nil {
+		logFrom = fi.Size()
+	}
 	f, err := os.OpenFile(log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +218,7 @@ func startPaveOnce(t testing.TB, log string, wrap func(bin string, args []string
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{t: t, cmd: cmd, url: "http://" + addr, probe: "http://" + probe, log: log, done: make(chan struct{})}
+	d := &daemon{t: t, cmd: cmd, url: "http://" + addr, probe: "http://" + probe, log: log, logFrom: logFrom, done: make(chan struct{})}
 	go func() { cmd.Wait(); f.Close(); close(d.done) }()
 	t.Cleanup(func() {
 		if d.alive() {

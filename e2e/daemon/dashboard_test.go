@@ -69,32 +69,27 @@ func TestDashboardInABrowser(t *testing.T) {
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		// A live update may redraw a node between its lookup and its use:
-		// the steps are tried again, a few times.
+	// A live update may redraw a node between its lookup and its use:
+	// what failed so is tried again, a few times.
+	again := func(try func() error) error {
 		var err error
 		for range 3 {
-			if err = chromedp.Do(ctx, steps...); err == nil || !strings.Contains(err.Error(), "No node with given id") {
+			if err = try(); err == nil || !strings.Contains(err.Error(), "No node with given id") {
 				break
 			}
 		}
-		if err != nil {
+		return err
+	}
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := again(func() error { return chromedp.Do(ctx, steps...) }); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
 	text := func(sel string) string {
 		t.Helper()
-		// A live update may replace the node between its lookup and the
-		// read, as in do.
 		var v string
-		var err error
-		for range 3 {
-			if v, err = chromedp.Run(ctx, chromedp.Text(sel)); err == nil || !strings.Contains(err.Error(), "No node with given id") {
-				break
-			}
-		}
-		if err != nil {
+		if err := again(func() (err error) { v, err = chromedp.Run(ctx, chromedp.Text(sel)); return err }); err != nil {
 			t.Fatalf("read %s: %v", sel, err)
 		}
 		return v

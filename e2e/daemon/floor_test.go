@@ -112,10 +112,7 @@ func applyFloorChange(tb testing.TB, beforeDir, afterDir, key, value string, qps
 		floorRun(tb, map[string][]*unstructured.Unstructured{env.Cluster: diff[env.Cluster]}, qps, burst, workers, false)
 		waitFor(tb, time.Minute, "floor: every change seen in "+env.Cluster, func() (bool, string) {
 			time.Sleep(10 * time.Millisecond)
-			clock.mu.Lock()
-			defer clock.mu.Unlock()
-			_, ok := clock.at[env.Cluster]
-			return ok, "not yet"
+			return clock.saw(env.Cluster), "not yet"
 		})
 		at, loads := clock.times()
 		step := floorStep{env: env.Name, written: clock.start.Sub(start) + at[env.Cluster]}
@@ -184,6 +181,15 @@ func watchAnnotation(tb testing.TB, clusters []string, want int, key, value stri
 		go informer.Run(c.stop)
 	}
 	return c
+}
+
+// saw reports whether the clock saw all of a cluster's Deployments carry
+// the value.
+func (c *annotationClock) saw(cluster string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.at[cluster]
+	return ok
 }
 
 // times stops the clock and returns when each cluster had them all (a
