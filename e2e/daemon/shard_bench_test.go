@@ -31,10 +31,10 @@ import (
 // long until a commit to one of its services is applied by another, and
 // until the others hold its whole share), its restart (until the shares
 // are rebalanced), every replica's resident memory, and that no service
-// was ever claimed by two replicas at once. Health is measured when the
-// simulated nodes hold every pod of the catalog (2 replicas a service);
-// otherwise the replicas run with --wait-timeout 0 and the table says so.
-// Run it alone:
+// was ever claimed by two replicas at once. Health is measured at every
+// size: each cluster gets simulated nodes for every pod of the catalog (2
+// replicas a service), and is emptied by a reset (etcd's data removed)
+// before the floor and before pave. Run it alone:
 //
 //	go test ./e2e/daemon -run '^$' -bench ShardedDaemon/1000 -benchtime 1x -timeout 120m
 func BenchmarkShardedDaemon(b *testing.B) {
@@ -52,8 +52,11 @@ func BenchmarkShardedDaemon(b *testing.B) {
 }
 
 func benchShardedOnce(b *testing.B, size, round int) {
-	// What an earlier size left (the 1000 case before the 10,000 one).
-	drainClusters(b, 30*time.Minute)
+	// Empty clusters (an earlier size's objects gone with etcd's data),
+	// with simulated nodes for every pod of the catalog (2 a service), so
+	// health is measured at every size.
+	testcluster.Reset(b)
+	ensurePodCapacity(b, 2*size)
 	work := b.TempDir()
 	r := exampleRepo(b, work, "services")
 	bare := r.bare
@@ -66,29 +69,14 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	git(b, r.dir, "init", "-q", "-b", "main")
 	rev := r.commitPush(fmt.Sprintf("%d services", size))
 
-	// Health is measured when the simulated nodes of both clusters hold
-	// the catalog's pods (2 a service), as at 1000 services; at 10,000 they
-	// do not (e2e/localcluster sizes them for 1000), and the replicas do
-	// not wait for health (--wait-timeout 0).
-	capacity := podCapacity(b)
-	health := capacity >= 2*size
-	waitTimeout := "5m"
-	if !health {
-		waitTimeout = "0"
-		b.Logf("health not measured: the simulated nodes hold %d pods a cluster, the catalog needs %d (--wait-timeout 0)", capacity, 2*size)
-	}
-
 	// The floor: the same objects applied by the plainest fast client with
-	// one replica's client limits (and, with health, until every
-	// Deployment is available); then removed again.
-	floor, floorReady := applyFloorReady(b, r.dir, 500, 1000, 16, health)
+	// one replica's client limits, until every Deployment is available;
+	// then the clusters emptied again.
+	floor, floorReady := applyFloorReady(b, r.dir, 500, 1000, 16, true)
 	// Each figure is logged as it is measured (go test -v shows it at
 	// once), so that a run cut short keeps what it measured.
 	b.Logf("floor: apply %s, until every Deployment available %s", floor.Round(time.Millisecond), floorReady.Round(time.Millisecond))
-	// Measured under load: 4 minutes for 1000 services' objects, 14 for
-	// 3000 (the namespace controller and the garbage collector delete
-	// them one by one).
-	drainClusters(b, time.Duration(size/1000+1)*10*time.Minute)
+	testcluster.Reset(b)
 
 	hook := filepath.Join(work, "hook")
 	if err := os.WriteFile(hook, []byte("hook-secret"), 0o600); err != nil {
@@ -102,7 +90,7 @@ func benchShardedOnce(b *testing.B, size, round int) {
 		logs[proc] = filepath.Join(work, proc+".log")
 		d := startPave(b, logs[proc], "--repo", "file://"+bare, "--branch", "main", "--cache-dir", filepath.Join(work, "cache-"+id),
 			"--webhook-secret-file", hook, "--interval", "1h", "--resync-interval", "1h", "--concurrency", "16", "--qps", "500", "--burst", "1000",
-			"--wait-timeout", waitTimeout, "--shards", "3", "--shard-identity", id, "--log-level", "debug")
+			"--wait-timeout", "5m", "--shards", "3", "--shard-identity", id, "--log-level", "debug")
 		mem.add(proc, d)
 		return d
 	}
@@ -114,8 +102,7 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	for _, id := range members {
 		reps[id] = start(id, id)
 	}
-	// First sync: every pair applied at rev (and Ready, with health) by
-	// its owner, and no replica listing a service outside its share.
+	// First sync: every pair applied at rev and Ready by its owner, and no replica listing a service outside its share.
 	// A first sync where no pair moves for 10 minutes is stuck: it fails
 	// then, naming the replicas that stopped writing on the way.
 	var firstApplied, firstReady time.Duration
@@ -135,10 +122,10 @@ func benchShardedOnce(b *testing.B, size, round int) {
 		if firstApplied == 0 && applied == len(ids) {
 			firstApplied = time.Since(began)
 		}
-		if health && firstReady == 0 && ready == len(ids) {
+		if firstReady == 0 && ready == len(ids) {
 			firstReady = time.Since(began)
 		}
-		return firstApplied > 0 && (!health || firstReady > 0), fmt.Sprintf("%d of %d applied, %d Ready", applied, len(ids), ready)
+		return firstApplied > 0 && firstReady > 0, fmt.Sprintf("%d of %d applied, %d Ready", applied, len(ids), ready)
 	})
 	b.Logf("first sync: every pair applied %s, Ready %s", firstApplied.Round(time.Millisecond), firstReady.Round(time.Millisecond))
 	owned := map[string]int{}
@@ -155,7 +142,7 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	if code := reps[owner].TriggerWebhook(b, rev); code != http.StatusAccepted {
 		b.Fatalf("webhook of %s: %d", owner, code)
 	}
-	oneAt := trackOne(b, reps[owner], one, rev, pushed, health, 3*time.Minute)
+	oneAt := trackOne(b, reps[owner], one, rev, pushed, 3*time.Minute)
 	b.Logf("one-service commit through %s's webhook: %v", owner, oneAt)
 
 	// SIGKILL c: its Lease lapses without a release. A commit to one of its
@@ -176,7 +163,7 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	if code := reps["a"].TriggerWebhook(b, rev); code != http.StatusAccepted {
 		b.Fatalf("webhook of a: %d", code)
 	}
-	takeAt := trackOne(b, reps[heir], victim, rev, killed, health, 10*time.Minute)
+	takeAt := trackOne(b, reps[heir], victim, rev, killed, 10*time.Minute)
 	b.Logf("c killed: a commit to %s applied by %s: %v", victim, heir, takeAt)
 	// Then until a and b hold every service, c's whole share included.
 	waitFor(b, 60*time.Minute, "a and b hold every service", func() (bool, string) {
@@ -217,22 +204,14 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	row := func(name string, pave, ref time.Duration, refName string) {
 		fmt.Fprintf(&tbl, "%-66s %11.2fs %14s %6.2fs %7.2f\n", name, pave.Seconds(), refName, ref.Seconds(), pave.Seconds()/ref.Seconds())
 	}
-	if health {
-		row("first sync, every pair Ready", firstReady, floorReady, "floor-ready")
-		row("first sync, every pair applied (prod after staging Ready)", firstApplied, floor, "floor-apply")
-	} else {
-		row(fmt.Sprintf("first sync, every pair applied (no health: nodes hold %d pods)", capacity), firstApplied, floor, "floor-apply")
-	}
+	row("first sync, every pair Ready", firstReady, floorReady, "floor-ready")
+	row("first sync, every pair applied (prod after staging Ready)", firstApplied, floor, "floor-apply")
 	row("one-service commit, owner's webhook → applied in staging", oneAt["staging-applied"], 2*time.Second, "target")
 	row("one-service commit, owner's webhook → applied in prod", oneAt["prod-applied"], 2*time.Second, "target")
-	if health {
-		row("one-service commit, owner's webhook → Ready in staging", oneAt["staging-ready"], 5*time.Second, "target")
-		row("one-service commit, owner's webhook → Ready in prod", oneAt["prod-ready"], 5*time.Second, "target")
-	}
+	row("one-service commit, owner's webhook → Ready in staging", oneAt["staging-ready"], 5*time.Second, "target")
+	row("one-service commit, owner's webhook → Ready in prod", oneAt["prod-ready"], 5*time.Second, "target")
 	row(fmt.Sprintf("c killed → a commit to one of c's applied by %s in prod", heir), takeAt["prod-applied"], 30*time.Second, "target")
-	if health {
-		row(fmt.Sprintf("c killed → a commit to one of c's Ready by %s in prod", heir), takeAt["prod-ready"], 30*time.Second, "target")
-	}
+	row(fmt.Sprintf("c killed → a commit to one of c's Ready by %s in prod", heir), takeAt["prod-ready"], 30*time.Second, "target")
 	row(fmt.Sprintf("c killed → a and b hold c's whole share (%d services)", owned["c"]), shareTaken, 30*time.Second, "target")
 	fmt.Fprintf(&tbl, "%-66s %11.2fs %22s %7s\n", "c restarted → shares rebalanced", rebalanced.Seconds(), "", "")
 	fmt.Fprintf(&tbl, "%-66s %12d %14s %7d %7s\n", fmt.Sprintf("services claimed by two replicas at once (of %d claims)", len(claims)), len(overlaps), "target", 0, "")
@@ -253,11 +232,9 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	b.ReportMetric(floor.Seconds(), "floor-apply-s")
 	b.ReportMetric(firstApplied.Seconds(), "first-sync-applied-s")
 	b.ReportMetric(firstApplied.Seconds()/floor.Seconds(), "first-sync-applied/floor-apply")
-	if health {
-		b.ReportMetric(floorReady.Seconds(), "floor-ready-s")
-		b.ReportMetric(firstReady.Seconds(), "first-sync-ready-s")
-		b.ReportMetric(firstReady.Seconds()/floorReady.Seconds(), "first-sync-ready/floor-ready")
-	}
+	b.ReportMetric(floorReady.Seconds(), "floor-ready-s")
+	b.ReportMetric(firstReady.Seconds(), "first-sync-ready-s")
+	b.ReportMetric(firstReady.Seconds()/floorReady.Seconds(), "first-sync-ready/floor-ready")
 	for _, k := range slices.Sorted(maps.Keys(oneAt)) {
 		b.ReportMetric(oneAt[k].Seconds(), "one-service-"+k+"-s")
 	}
@@ -289,11 +266,11 @@ func logLines(logs map[string]string, text string) string {
 	return strings.Join(out, "\n")
 }
 
-// podCapacity is the number of pods the simulated nodes hold, in the
-// cluster that holds fewer.
-func podCapacity(tb testing.TB) int {
+// ensurePodCapacity gives both clusters simulated nodes enough for pods
+// pods (the catalog's Deployments at their replicas), adding nodes where
+// the default two hold fewer.
+func ensurePodCapacity(tb testing.TB, pods int) {
 	tb.Helper()
-	least := -1
 	for _, cluster := range []string{"staging", "prod"} {
 		cs, err := kubernetes.NewForConfig(testcluster.ConfigFor(tb, cluster))
 		if err != nil {
@@ -303,22 +280,18 @@ func podCapacity(tb testing.TB) int {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		n := 0
+		have, per := 0, 0
 		for _, node := range nodes.Items {
-			n += int(node.Status.Allocatable.Pods().Value())
+			n := int(node.Status.Allocatable.Pods().Value())
+			have, per = have+n, max(per, n)
 		}
-		if least < 0 || n < least {
-			least = n
+		if have >= pods || per == 0 {
+			continue
 		}
+		more := (pods - have + per - 1) / per
+		testcluster.AddNodes(tb, cluster, more)
+		tb.Logf("%s: %d simulated nodes added, for %d pods", cluster, more, pods)
 	}
-	return least
-}
-
-// drainClusters is resetClusters with a longer wait: the namespaces of
-// 10,000 services' objects take longer than its 5 minutes to go.
-func drainClusters(tb testing.TB, timeout time.Duration) {
-	tb.Helper()
-	tb.Logf("the services' namespaces removed in %s", clearClusters(tb, timeout).Round(time.Second))
 }
 
 // shareProgress counts the services of ids applied at revision in both
@@ -360,16 +333,12 @@ func shareProgress(reps map[string]*daemon, ids, live []string, revision string)
 	return applied, ready, stray
 }
 
-// trackOne waits until service is applied at revision in both
-// environments of d's status (and Ready, with health), and returns when
-// each happened after since: "staging-applied", "prod-ready"…
-func trackOne(tb testing.TB, d *daemon, service, revision string, since time.Time, health bool, timeout time.Duration) map[string]time.Duration {
+// trackOne waits until service is applied at revision and Ready in both
+// environments of d's status, and returns when each happened after since:
+// "staging-applied", "prod-ready"…
+func trackOne(tb testing.TB, d *daemon, service, revision string, since time.Time, timeout time.Duration) map[string]time.Duration {
 	tb.Helper()
 	at := map[string]time.Duration{}
-	want := 2
-	if health {
-		want = 4
-	}
 	waitFor(tb, timeout, service+" at "+short(revision), func() (bool, string) {
 		var s serviceStatus
 		d.get("/api/v1/services/"+service, &s)
@@ -380,12 +349,12 @@ func trackOne(tb testing.TB, d *daemon, service, revision string, since time.Tim
 			if _, ok := at[env+"-applied"]; !ok {
 				at[env+"-applied"] = time.Since(since)
 			}
-			if _, ok := at[env+"-ready"]; health && !ok && e.Phase == "Ready" {
+			if _, ok := at[env+"-ready"]; !ok && e.Phase == "Ready" {
 				at[env+"-ready"] = time.Since(since)
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
-		return len(at) == want, fmt.Sprint(at)
+		return len(at) == 4, fmt.Sprint(at)
 	})
 	return at
 }

@@ -180,10 +180,11 @@ func excludeUnready(stage []byte) ([]byte, error) {
 // NodeName returns the name of the i-th simulated node.
 func NodeName(i int) string { return fmt.Sprintf("kwok-node-%d", i) }
 
-// createNodes registers n simulated nodes. They carry no taint, so ordinary
-// pods (pave's rendered workloads have no tolerations) schedule onto them.
-func createNodes(ctx context.Context, cs kubernetes.Interface, n int) error {
-	for i := range n {
+// createNodes registers the simulated nodes from..to-1 (NodeName). They
+// carry no taint, so ordinary pods (pave's rendered workloads have no
+// tolerations) schedule onto them.
+func createNodes(ctx context.Context, cs kubernetes.Interface, from, to int) error {
+	for i := from; i < to; i++ {
 		name := NodeName(i)
 		node := &corev1.Node{
 			ObjectMeta: metav1.ObjectMeta{

@@ -216,6 +216,37 @@ func Clientset(t testing.TB) kubernetes.Interface {
 	return cs
 }
 
+// Reset empties the named clusters (all when none is named), in parallel:
+// see localcluster's Cluster.Reset. Clients made before keep working.
+func Reset(t testing.TB, names ...string) {
+	t.Helper()
+	if len(names) == 0 {
+		names = order
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(names))
+	for i, name := range names {
+		c := Cluster(t, name)
+		wg.Go(func() { errs[i] = c.Reset(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("testcluster: %v", err)
+	}
+}
+
+// AddNodes gives the named cluster n more simulated nodes, kept by Reset.
+func AddNodes(t testing.TB, name string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	if err := Cluster(t, name).AddNodes(ctx, n); err != nil {
+		t.Fatalf("testcluster: %s: %v", name, err)
+	}
+}
+
 // Names returns the names of the running clusters, in MainN's order.
 func Names() []string { return append([]string(nil), order...) }
 
