@@ -90,6 +90,9 @@ type Engine struct {
 	// memo keeps the last results of each pair; nil when the policies
 	// read the clock.
 	memo *memo
+	// fingerprint of the modules: an engine with the same one may share
+	// its memo (ShareResults).
+	fingerprint [32]byte
 }
 
 // querySet is rules bound to the variables of one prepared query.
@@ -161,11 +164,12 @@ func Load(fsys fs.FS, dir string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	sum := fingerprint(modules)
 	compiler := newCompiler().WithEnablePrintStatements(false)
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, compileError(compiler.Errors)
 	}
-	e := &Engine{fsys: fsys, opts: opts, byID: map[string]*Policy{}}
+	e := &Engine{fsys: fsys, opts: opts, byID: map[string]*Policy{}, fingerprint: sum}
 	templates, err := e.collectPolicies(compiler, gkTemplates)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package policy
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -25,7 +27,10 @@ const DefaultMemoPairs = 20000
 // exceptions with their expiry dates — is done afresh every time.
 //
 // The memo belongs to one Engine, so it goes when the policies or
-// pave.yaml change. It holds at most twice its limit of pairs: when the
+// pave.yaml change, but for a change that changes no decision: an engine
+// compiled from policies with the same fingerprint, over the same
+// pave.yaml, takes over the memo of the engine before it (ShareResults).
+// It holds at most twice its limit of pairs: when the
 // current generation is full it becomes the old one, and the pairs not
 // evaluated since are dropped with the generation before.
 type memo struct {
@@ -188,4 +193,65 @@ func (run memoRun) sets(qs *querySet) [][]any {
 		}
 	}
 	return out
+}
+
+// fingerprint digests what the policies decide with, and nothing else:
+// each module (by file) as OPA prints it back, without comments or
+// positions, with its Rego version and METADATA annotations. Annotations
+// keep their positions when some rule reads its metadata (rego.metadata.*
+// returns them). Modules with equal fingerprints compile to the same
+// rules, in the same order: over the same pave.yaml they give the same
+// results for the same input. Taken before compiling, which rewrites the
+// modules.
+func fingerprint(modules map[string]*ast.Module) [sha256.Size]byte {
+	readsMetadata := false
+	for _, m := range modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if n := r.String(); n == "rego.metadata.chain" || n == "rego.metadata.rule" {
+				readsMetadata = true
+			}
+			return readsMetadata
+		})
+	}
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	files := make([]string, 0, len(modules))
+	for f := range modules {
+		files = append(files, f)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		m := modules[f]
+		fmt.Fprintf(h, "%s\x00%d\x00%s\x00", f, m.RegoVersion(), m.String())
+		for _, a := range m.Annotations {
+			// Annotations always encode (they were decoded from YAML),
+			// without their positions.
+			_ = enc.Encode(a)
+			if readsMetadata && a.Location != nil {
+				fmt.Fprintf(h, "@%d:%d\x00", a.Location.Row, a.Location.Col)
+			}
+		}
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// ShareResults makes e use the results prev remembers, and reports whether
+// it does: when both keep a memo and their policies have the same
+// fingerprint. The caller knows they were compiled over pave.yaml files
+// that give the policies the same settings and data. A commit that only
+// edits comments in policies/ (or moves lines) then evaluates no pair
+// again. The two engines share one memo from then on.
+func (e *Engine) ShareResults(prev *Engine) bool {
+	if prev == nil || e.memo == nil || prev.memo == nil || e.fingerprint != prev.fingerprint {
+		return false
+	}
+	e.memo = prev.memo
+	return true
+}
+
+// SharesResultsWith reports whether e and o use one memo (ShareResults).
+func (e *Engine) SharesResultsWith(o *Engine) bool {
+	return o != nil && e.memo != nil && e.memo == o.memo
 }

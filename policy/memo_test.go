@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"io/fs"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -145,6 +146,74 @@ func TestMemoDiesWithItsPolicies(t *testing.T) {
 	e = memoEngine(t, changed, Options{Config: cfg})
 	if got, want := verdict(e.Evaluate(context.Background(), input)), "fail\ndeny min-replicas checkout has 2 replicas @spec.patches[0]"; got != want {
 		t.Errorf("new policies: %s, want %s", got, want)
+	}
+}
+
+// TestMemoOutlivesACommentChange: policies compiled again from files that
+// differ only in comments and line positions share the results the engine
+// before them remembers, and give the same verdicts; a change to a rule, to
+// its METADATA, or to a file's name does not, and is judged afresh.
+func TestMemoOutlivesACommentChange(t *testing.T) {
+	cfg := testConfigValue(t)
+	svc := parseService(t, cfg, checkoutYAML)
+	input := Input{Service: svc, Environment: "prod", Objects: []*unstructured.Unstructured{deploymentWithReplicas(2)}}
+	ctx := context.Background()
+	edit := func(from map[string]string, file, old, new string) map[string]string {
+		files := maps.Clone(from)
+		if !strings.Contains(files[file], old) {
+			t.Fatalf("%s has no %q", file, old)
+		}
+		files[file] = strings.Replace(files[file], old, new, 1)
+		return files
+	}
+	with := func(file, old, new string) map[string]string { return edit(memoPolicies, file, old, new) }
+	commented := with("policies/replicas.rego", "\ndeny", "\n# Two replicas at least: one can be drained.\n\n\ndeny")
+	commented = edit(commented, "policies/registry.rego", "\n}\n", "\n\t# The platform's registry only.\n}\n# The end.\n")
+	// A rule that reads its own METADATA sees where it is.
+	titled := maps.Clone(memoPolicies)
+	titled["policies/titled.rego"] = "package pave.policies.titled\n\n# METADATA\n# title: Titled\nwarn contains sprintf(\"%v\", [rego.metadata.rule()]) if {\n\tinput.environment == \"nowhere\"\n}\n"
+	cases := []struct {
+		name  string
+		files map[string]string
+		share bool
+		want  string
+	}{
+		{"comments and blank lines", commented, true, "pass"},
+		{"a rule changed", with("policies/replicas.rego", "< 2", "< 3"), false, "fail\ndeny min-replicas checkout has 2 replicas @spec.patches[0]"},
+		{"METADATA added", with("policies/registry.rego", "package", "# METADATA\n# title: Images from the platform's registry\npackage"), false, "pass"},
+		{"a file renamed", map[string]string{"policies/replicas.rego": memoPolicies["policies/replicas.rego"], "policies/images.rego": memoPolicies["policies/registry.rego"]}, false, "pass"},
+	}
+	cases = append(cases, struct {
+		name  string
+		files map[string]string
+		share bool
+		want  string
+	}{"comments where a rule reads its METADATA", edit(titled, "policies/titled.rego", "\n\n#", "\n# moved\n\n#"), false, "pass"})
+	for _, c := range cases {
+		before := memoPolicies
+		if _, ok := c.files["policies/titled.rego"]; ok {
+			before = titled
+		}
+		prev := memoEngine(t, before, Options{Config: cfg})
+		if got := verdict(prev.Evaluate(ctx, input)); got != "pass" {
+			t.Fatalf("%s: before: %s", c.name, got)
+		}
+		e := memoEngine(t, c.files, Options{Config: cfg})
+		if got := e.ShareResults(prev); got != c.share {
+			t.Errorf("%s: shares results: %v, want %v", c.name, got, c.share)
+		}
+		hits := e.memo.hits
+		if got := verdict(e.Evaluate(ctx, input)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+		if replayed := e.memo.hits > hits; replayed != c.share {
+			t.Errorf("%s: replayed %v, want %v", c.name, replayed, c.share)
+		}
+	}
+	// An engine that keeps no results shares none.
+	prev := memoEngine(t, memoPolicies, Options{Config: cfg})
+	if e := memoEngine(t, memoPolicies, Options{Config: cfg, MemoPairs: -1}); e.ShareResults(prev) {
+		t.Error("an engine without a memo took one")
 	}
 }
 

@@ -15,7 +15,8 @@ import (
 // pave.yaml changes nothing the policies see (a comment, a team's owners)
 // keeps the compiled policies; one that changes data.pave (the allowed
 // registries) or a policy file compiles them again, and the verdict
-// follows the change.
+// follows the change. A policy file whose change is a comment is compiled
+// again, and keeps the results remembered.
 func TestPoliciesKeptAcrossPaveYAMLChangesTheyDoNotSee(t *testing.T) {
 	const id = "payments/checkout"
 	base := catalogDir(t, []string{"payments"}, map[string]string{id: webService("registry.example.com/payments/checkout:1.0.0")})
@@ -72,10 +73,22 @@ func TestPoliciesKeptAcrossPaveYAMLChangesTheyDoNotSee(t *testing.T) {
 	policyFile := load("policy", first, []string{catalog.PoliciesDir + "/extra.rego"}, func(dir string) {
 		writeFile(t, dir, catalog.PoliciesDir+"/extra.rego", "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind == \"Deployment\"\n\tmsg := \"no Deployments today\"\n}\n")
 	})
-	if policyFile.engine == first.engine {
-		t.Error("a new policy file kept the compiled policies")
+	if policyFile.engine == first.engine || policyFile.engine.SharesResultsWith(first.engine) {
+		t.Error("a new policy file kept the compiled policies or their results")
 	}
 	if !blocked(policyFile) {
 		t.Error("the new policy does not block the service")
+	}
+	policyComment := load("policy-comment", first, []string{catalog.PoliciesDir + "/pdb_required.rego"}, func(dir string) {
+		editFile(t, dir, catalog.PoliciesDir+"/pdb_required.rego", "\nimport ", "\n# A comment: nothing the rules decide changes.\n\nimport ")
+	})
+	if policyComment.engine == first.engine {
+		t.Error("a changed policy file kept the compiled policies")
+	}
+	if !policyComment.engine.SharesResultsWith(first.engine) {
+		t.Error("a comment in a policy file dropped the results remembered")
+	}
+	if blocked(policyComment) {
+		t.Error("the service is blocked after a comment in a policy file")
 	}
 }

@@ -254,7 +254,8 @@ func (d *Daemon) snapshotOf(ctx context.Context, id string) (*snapshot, error) {
 // load builds a snapshot of a revision. With opts.Previous (prev's
 // catalog), the services no changed path touches are kept from it, and so
 // are prev's compiled policies when neither policies/ nor pave.yaml
-// changed.
+// changed; when only policies/ did and its rules are the same, the new
+// engine keeps the results prev's remembers.
 func (d *Daemon) load(rev *source.Revision, opts catalog.LoadOptions, prev *snapshot) (*snapshot, error) {
 	cat, err := catalog.LoadWith(rev.FS, opts)
 	if err != nil {
@@ -267,6 +268,10 @@ func (d *Daemon) load(rev *source.Revision, opts catalog.LoadOptions, prev *snap
 		engine = prev.engine
 	} else if engine, err = policy.Load(cat.FS, catalog.PoliciesDir, policy.Options{Config: cat.Config}); err != nil {
 		return nil, err
+	} else if prev != nil && sameForPolicies(prev.cat.Config, cat.Config) && engine.ShareResults(prev.engine) {
+		// policies/ changed, but not what they decide (a comment, lines
+		// moved): the results remembered stay good.
+		d.log.V(1).Info("policies compiled again with the same rules: results kept", "revision", rev.Short())
 	}
 	rnd := render.New(cat, render.Options{Revision: rev.ID, Cache: d.cache})
 	return &snapshot{rev: rev, cat: cat, engine: engine, rnd: rnd, pipe: pipeline.New(cat, rnd, engine)}, nil
