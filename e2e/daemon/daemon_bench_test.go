@@ -219,7 +219,7 @@ func benchDaemonOnce(b *testing.B, round int) {
 		return last.Sub(start), writes() - before
 	}
 	noopRound, noopWrites := noop("pave.yaml comment", "pave.yaml", "teams:\n", "# A comment: nothing rendered changes.\nteams:\n")
-	noopPolicies, noopPoliciesWrites := noop("policy comment", noopPolicy, "\n", "\n# A comment: the rules stay the same.\n")
+	noopPolicies, noopPoliciesWrites := noop("policy comment", noopPolicy, "\nimport ", "\n# A comment: the rules stay the same.\nimport ")
 
 	// A restart on clusters that already run everything: its first sync
 	// renders everything again (the render cache is in memory) but writes
