@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -215,12 +216,7 @@ func fingerprint(modules map[string]*ast.Module) [sha256.Size]byte {
 	}
 	h := sha256.New()
 	enc := json.NewEncoder(h)
-	files := make([]string, 0, len(modules))
-	for f := range modules {
-		files = append(files, f)
-	}
-	slices.Sort(files)
-	for _, f := range files {
+	for _, f := range slices.Sorted(maps.Keys(modules)) {
 		m := modules[f]
 		fmt.Fprintf(h, "%s\x00%d\x00%s\x00", f, m.RegoVersion(), m.String())
 		for _, a := range m.Annotations {

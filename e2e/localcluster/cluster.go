@@ -269,16 +269,16 @@ func start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.startProcs(ControllerManager, Scheduler, Kwok); err != nil {
 		return c, err
 	}
-	if err := c.startNodes(ctx); err != nil {
+	if err := c.startNodes(ctx, 0, opts.Nodes); err != nil {
 		return c, err
 	}
 	c.progress("ready: %d nodes Ready, controllers running (%s)", opts.Nodes, since(began))
 	return c, nil
 }
 
-// startNodes registers the cluster's simulated nodes and waits until they
-// are Ready and the controllers work.
-func (c *Cluster) startNodes(ctx context.Context) error {
+// startNodes registers the simulated nodes from..to-1 and waits until all
+// the cluster's nodes are Ready and the controllers work.
+func (c *Cluster) startNodes(ctx context.Context, from, to int) error {
 	cfg, err := c.RESTConfig()
 	if err != nil {
 		return err
@@ -287,7 +287,7 @@ func (c *Cluster) startNodes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := createNodes(ctx, cs, 0, c.opts.Nodes); err != nil {
+	if err := createNodes(ctx, cs, from, to); err != nil {
 		return err
 	}
 	return c.waitReady(ctx, cs)
@@ -300,18 +300,7 @@ func (c *Cluster) AddNodes(ctx context.Context, n int) error {
 	from := c.opts.Nodes
 	c.opts.Nodes += n
 	c.mu.Unlock()
-	cfg, err := c.RESTConfig()
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	if err := createNodes(ctx, cs, from, from+n); err != nil {
-		return err
-	}
-	if err := c.waitReady(ctx, cs); err != nil {
+	if err := c.startNodes(ctx, from, from+n); err != nil {
 		return err
 	}
 	c.progress("%d more nodes Ready, %d in all", n, from+n)
@@ -344,7 +333,7 @@ func (c *Cluster) Reset(ctx context.Context) error {
 	if err := c.startProcs(ControllerManager, Scheduler, Kwok); err != nil {
 		return fmt.Errorf("reset %s: %w", c.opts.Name, err)
 	}
-	if err := c.startNodes(ctx); err != nil {
+	if err := c.startNodes(ctx, 0, c.opts.Nodes); err != nil {
 		return fmt.Errorf("reset %s: %w", c.opts.Name, err)
 	}
 	c.progress("reset: empty, %d nodes Ready (%s)", c.opts.Nodes, since(began))
