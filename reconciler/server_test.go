@@ -355,7 +355,7 @@ func TestSourceStatusNeverShowsCredentials(t *testing.T) {
 			t.Errorf("/api/v1/source shows %q:\n%s", secret, body)
 		}
 	}
-	for _, want := range []string{`"url": "https://github.com/platform/catalog.git#main"`, "authentication required", "https://git.example.com/x.git: denied"} {
+	for _, want := range []string{`"url":"https://github.com/platform/catalog.git#main"`, "authentication required", "https://git.example.com/x.git: denied"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/api/v1/source lacks %s:\n%s", want, body)
 		}
@@ -574,7 +574,7 @@ func TestOperatorAPIOffWithoutToken(t *testing.T) {
 	url, _, logs := operatorAPI(t, nil, op)
 	for _, ep := range writeEndpoints {
 		code, body, _ := do(t, http.MethodPost, url+ep.path, "", ep.body)
-		if code != http.StatusForbidden || !strings.Contains(body, `"error": "the write API is off: pave serve runs without --api-token-file"`) {
+		if code != http.StatusForbidden || !strings.Contains(body, `"error":"the write API is off: pave serve runs without --api-token-file"`) {
 			t.Errorf("POST %s without a configured token = %d %s, want 403", ep.path, code, body)
 		}
 	}
