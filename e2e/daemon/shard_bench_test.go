@@ -62,9 +62,9 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	bare := r.bare
 	// About 100 services a team, as in a platform that large (at least the
 	// example's three teams): a team's services share its namespace in
-	// each environment, and 3,333 of them in one namespace made the
-	// controllers' per-namespace work (EndpointSlices, disruption budgets)
-	// the bottleneck of the 10,000 case, not the API server or pave.
+	// each environment, and with 3,333 of them in one namespace the
+	// controller-manager used nearly as much CPU as the API server in the
+	// 10,000 case's floor, which then went at half the speed.
 	teams := []string{"payments", "storefront", "data"}
 	var more strings.Builder
 	for j := len(teams); j < size/100; j++ {
@@ -87,7 +87,8 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	// durations a run of the same size logged) takes them as given
 	// instead: the 10,000 case's floor alone takes half an hour, and the
 	// table then says the floor is from another run.
-	floor, floorReady, floorName := time.Duration(0), time.Duration(0), "floor"
+	var floor, floorReady time.Duration
+	floorName := "floor"
 	if given := os.Getenv("PAVE_BENCH_FLOOR"); given != "" {
 		floor, floorReady = givenFloor(b, given)
 		floorName = "given"
@@ -124,7 +125,8 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	for _, id := range members {
 		reps[id] = start(id, id)
 	}
-	// First sync: every pair applied at rev and Ready by its owner, and no replica listing a service outside its share.
+	// First sync: every pair applied at rev and Ready by its owner, and no
+	// replica listing a service outside its share.
 	// A first sync where no pair moves for 10 minutes is stuck: it fails
 	// then, naming the replicas that stopped writing on the way.
 	var firstApplied, firstReady time.Duration
