@@ -92,6 +92,12 @@ type Daemon struct {
 	dora      map[pairKey]*doraState
 	// doraLogs is each pair's deployments of the last DORAKeep (DORA).
 	doraLogs map[pairKey]*doraLog
+	// share holds the services this replica owned when it last took on
+	// a share (reshard; nil before), and unclaimed the pairs a reconcile
+	// dropped for want of a claim: a new share queues those two, not
+	// every pair it owns.
+	share     map[string]bool
+	unclaimed map[pairKey]bool
 	// first holds the pairs of the first sync still to reconcile (a
 	// promotion or a soak queues more pairs, which do not count).
 	first  map[pairKey]bool
@@ -131,7 +137,7 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		doraLogs: map[pairKey]*doraLog{},
 		snaps:    map[string]*snapshot{}, pairs: map[pairKey]*pairFlags{}, deployments: map[pairKey]*apply.Deployment{},
 		inflight: map[pairKey]bool{}, recheck: map[pairKey]bool{}, behind: map[pairKey][]pairKey{}, deferred: map[pairKey]bool{},
-		fetchNow: make(chan struct{}, 1),
+		unclaimed: map[pairKey]bool{}, fetchNow: make(chan struct{}, 1),
 	}
 	d.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[pairKey](opts.MinBackoff, opts.MaxBackoff),

@@ -69,7 +69,8 @@ type Owner interface {
 	// release ends the claim.
 	Claim(ctx context.Context, service string) (claimed context.Context, release func(), ok bool)
 	// Changes signals that the share, or what may be claimed of it,
-	// changed: every owned pair is queued again.
+	// changed: the pairs of the services gained, and those dropped for
+	// want of a claim, are queued again.
 	Changes() <-chan struct{}
 }
 

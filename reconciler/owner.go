@@ -22,20 +22,58 @@ func (d *Daemon) owned(keys []pairKey) []pairKey {
 // reshard takes on a new share of the services (Options.Owner's
 // Changes): what the services gained run, their holds and suspensions are
 // read again from the clusters, the newest revision's template rollouts
-// are planned again over the share, and every owned pair is queued.
+// are planned again over the share, and the pairs that need it are
+// queued: those of the services gained, and those a reconcile dropped for
+// want of a claim (while the share was being handed over, or while this
+// replica's Lease was not renewed in time), both environments of a
+// service in environment order. The services kept run as they did; only
+// while a template rolls out in waves, whose plan the new share changes,
+// is every owned pair queued.
 func (d *Daemon) reshard(ctx context.Context) {
 	d.restoreStatus(ctx)
 	d.mu.RLock()
 	snap := d.snap
 	d.mu.RUnlock()
+	rolling := false
 	if snap != nil {
 		next := *snap
 		next.waves = d.planRollouts(ctx, d.log, &next, nil)
+		rolling = len(next.waves.byTemplate) > 0
 		d.mu.Lock()
 		if d.snap == snap {
 			d.snap = &next
 		}
 		d.mu.Unlock()
 	}
-	d.enqueueAll(ctx, false)
+	d.mu.Lock()
+	snap = d.snap
+	if snap == nil {
+		d.mu.Unlock()
+		return
+	}
+	keys := d.allPairs(snap)
+	share := make(map[string]bool, len(keys))
+	var queue []pairKey
+	gained := map[string]bool{}
+	for _, k := range keys {
+		share[k.Service] = true
+		switch {
+		case rolling || d.share == nil || d.unclaimed[k]:
+			queue = append(queue, k)
+		case !d.share[k.Service]:
+			queue = append(queue, k)
+			gained[k.Service] = true
+		}
+	}
+	for k := range d.unclaimed {
+		if !share[k.Service] {
+			delete(d.unclaimed, k) // another replica's now: its owner reconciles it
+		}
+	}
+	d.share = share
+	d.mu.Unlock()
+	d.log.Info("took on a share of the services", "services", len(share), "queued", len(queue), "gained", len(gained), "rollout", rolling)
+	for _, k := range byEnvironment(snap.cat.Config, queue) {
+		d.queue.Add(k)
+	}
 }

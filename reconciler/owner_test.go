@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +49,8 @@ func (o *fixedOwner) set(owns, free []string) {
 // TestOwnerShare: a shard applies the services it owns and may claim, and
 // nothing else; its status shows its share only; a service it owns but
 // may not claim yet (its former owner's claim has not lapsed) is left
-// alone until the share changes; a service it no longer owns is not
+// alone until the share changes; a service it gains is applied without
+// the others being reconciled again; a service it no longer owns is not
 // applied any more.
 func TestOwnerShare(t *testing.T) {
 	const mine, theirs, later = "shardy/mine", "shardy/theirs", "shardy/later"
@@ -80,6 +82,30 @@ func TestOwnerShare(t *testing.T) {
 	// later's former owner let go: the share changed, later is applied.
 	owner.set([]string{mine, later}, []string{mine, later})
 	d.phase(time.Minute, PhaseReady, later)
+
+	// theirs comes to this shard too (its owner died): it is applied,
+	// and the services the shard kept are not reconciled again for it
+	// (with thousands of them, that would hold up the takeover).
+	reconciled := func(id string) map[string]time.Time {
+		st, _ := d.Status.Service(id)
+		out := map[string]time.Time{}
+		for env, e := range st.Environments {
+			if e.LastReconcile != nil {
+				out[env] = *e.LastReconcile
+			}
+		}
+		return out
+	}
+	kept := map[string]map[string]time.Time{mine: reconciled(mine), later: reconciled(later)}
+	d.clock.Step(time.Minute) // a reconcile from here on shows a later time
+	owner.set([]string{mine, later, theirs}, []string{mine, later, theirs})
+	d.phase(time.Minute, PhaseReady, theirs)
+	time.Sleep(500 * time.Millisecond) // anything queued with it would have run
+	for id, was := range kept {
+		if now := reconciled(id); !maps.Equal(now, was) {
+			t.Errorf("%s, kept by the shard, was reconciled again when it gained %s: last reconciles %v, before %v", id, theirs, now, was)
+		}
+	}
 
 	// mine moves to another shard: a commit to it is not applied here,
 	// and the status no longer shows it.

@@ -113,8 +113,17 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey, freeWorker func()) (r
 	parent := ctx
 	if o := d.opts.Owner; o != nil {
 		claimed, release, ok := o.Claim(ctx, k.Service)
+		d.mu.Lock()
+		if ok {
+			delete(d.unclaimed, k)
+		} else {
+			// Another replica's, or not yet this one's: left as it is,
+			// and queued again when the share changes (reshard).
+			d.unclaimed[k] = true
+		}
+		d.mu.Unlock()
 		if !ok {
-			return false // another replica's, or not yet this one's: left as it is
+			return false
 		}
 		defer release()
 		ctx = claimed

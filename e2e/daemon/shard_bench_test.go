@@ -54,9 +54,11 @@ func BenchmarkShardedDaemon(b *testing.B) {
 func benchShardedOnce(b *testing.B, size, round int) {
 	// Empty clusters (an earlier size's objects gone with etcd's data),
 	// with simulated nodes for every pod of the catalog (2 a service), so
-	// health is measured at every size.
+	// health is measured at every size, and room for the surge pods of
+	// the rollouts the commits below start (one a service; without it, a
+	// catalog that fills its nodes exactly never finishes a rollout).
 	testcluster.Reset(b)
-	ensurePodCapacity(b, 2*size)
+	ensurePodCapacity(b, 2*size+100)
 	work := b.TempDir()
 	r := exampleRepo(b, work, "services")
 	bare := r.bare
@@ -119,6 +121,17 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	}
 	stopSampling := mem.sample(500 * time.Millisecond)
 	defer stopSampling()
+	// PAVE_BENCH_PROFILES=DIR keeps the replicas' logs (debug level:
+	// claims, members, reconciles), to read where a takeover's time went.
+	if dir := os.Getenv("PAVE_BENCH_PROFILES"); dir != "" {
+		b.Cleanup(func() {
+			for proc, file := range logs {
+				if data, err := os.ReadFile(file); err == nil {
+					_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("replica-%s-%d.log", proc, size)), data, 0o644)
+				}
+			}
+		})
+	}
 
 	b.ResetTimer()
 	began := time.Now()

@@ -79,6 +79,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"fraction of a second", func(o *Options) { o.Shards, o.Identity, o.LeaseDuration = 2, "a", 1500*1e6 }, "--shard-lease-duration must be whole seconds"},
 		{"deadline not shorter", func(o *Options) { o.Shards, o.Identity, o.RenewDeadline = 2, "a", o.LeaseDuration }, "--shard-renew-deadline (15s) must be positive and shorter"},
 		{"period not shorter", func(o *Options) { o.Shards, o.Identity, o.RenewPeriod = 2, "a", o.RenewDeadline }, "--shard-renew-period (10s) must be positive and shorter"},
+		{"list period longer than the renew period", func(o *Options) { o.Shards, o.Identity, o.ListPeriod = 2, "a", 6e9 }, "--shard-list-period (6s) must be positive and at most --shard-renew-period (5s)"},
+		{"list period zero", func(o *Options) { o.Shards, o.Identity, o.ListPeriod = 2, "a", 0 }, "--shard-list-period (0s) must be positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := DefaultOptions()

@@ -225,11 +225,20 @@ func (m *Members) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.started = m.clock.Now()
 	m.mu.Unlock()
+	renew := true
 	for {
-		if err := m.cycle(ctx); err != nil && ctx.Err() == nil {
+		var err error
+		if renew {
+			err = m.cycle(ctx)
+		} else {
+			err = m.list(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
 			m.log.Error(err, "shard membership")
 		}
-		t := m.clock.NewTimer(m.opts.RenewPeriod)
+		var wait time.Duration
+		renew, wait = m.next(err != nil)
+		t := m.clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -238,8 +247,45 @@ func (m *Members) Run(ctx context.Context) error {
 		case <-t.C():
 		case <-m.wake:
 			t.Stop()
+			renew = true
 		}
 	}
+}
+
+// next says what Run does next and after how long: renew the own Lease
+// (RenewPeriod after the last renewal), or only list the others, every
+// ListPeriod and at the moment a member seen alive would lapse, so that
+// its share is taken over as soon as it may be. After a failure, the
+// whole cycle is tried again a ListPeriod later.
+func (m *Members) next(failed bool) (renew bool, wait time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if failed || m.lease == nil || m.renewedAt.IsZero() {
+		return true, m.opts.ListPeriod
+	}
+	now := m.clock.Now()
+	due := m.renewedAt.Add(m.opts.RenewPeriod).Sub(now)
+	wait = m.opts.ListPeriod
+	for _, p := range m.peers {
+		if p.alive(now) {
+			// Just past the lapse: alive is false from that instant on.
+			wait = min(wait, p.seen.Add(p.duration).Sub(now)+time.Millisecond)
+		}
+	}
+	if due <= wait {
+		return true, max(due, 0)
+	}
+	return false, max(wait, 0)
+}
+
+// list lists the others between renewals, and renews at once when that
+// lets a new view be published.
+func (m *Members) list(ctx context.Context) error {
+	again, err := m.observe(ctx)
+	if err != nil || !again {
+		return err
+	}
+	return m.cycle(ctx)
 }
 
 // cycle renews the own Lease (publishing the new view once the services

@@ -25,21 +25,29 @@ func TestMain(m *testing.M) { testcluster.Main(m) }
 // and the others taking over (4 s after they last saw it renewed) lies a
 // margin, as between the defaults' 10 s and 15 s.
 func testOptions(ns, id string) Options {
-	return Options{Shards: 3, Identity: id, Namespace: ns, LeaseDuration: 4 * time.Second, RenewDeadline: 2 * time.Second, RenewPeriod: 250 * time.Millisecond}
+	return Options{Shards: 3, Identity: id, Namespace: ns, LeaseDuration: 4 * time.Second, RenewDeadline: 2 * time.Second, RenewPeriod: 250 * time.Millisecond, ListPeriod: 250 * time.Millisecond}
 }
 
 // cut is a transport that fails every request while down: a replica cut
-// off from the API server.
+// off from the API server. With afterRenewal set, it goes down as soon as
+// a renewal of the replica's Lease (a PUT) has been answered, and records
+// when in cutAt: the replica dies right after renewing.
 type cut struct {
-	next http.RoundTripper
-	down *atomic.Bool
+	next         http.RoundTripper
+	down         *atomic.Bool
+	afterRenewal *atomic.Bool
+	cutAt        *atomic.Int64
 }
 
 func (c cut) RoundTrip(r *http.Request) (*http.Response, error) {
 	if c.down.Load() {
 		return nil, errors.New("cut off")
 	}
-	return c.next.RoundTrip(r)
+	resp, err := c.next.RoundTrip(r)
+	if err == nil && r.Method == http.MethodPut && resp.StatusCode == http.StatusOK && c.afterRenewal.Load() && c.down.CompareAndSwap(false, true) {
+		c.cutAt.Store(time.Now().UnixNano())
+	}
+	return resp, err
 }
 
 // inFlight is how long a claim's holder takes to stop once its claim
@@ -50,11 +58,15 @@ const inFlight = time.Second
 // and holds each claim until its context ends (the longest a reconcile
 // could), recording who holds what in a ledger shared by all replicas.
 type replica struct {
-	id     string
-	m      *Members
-	down   atomic.Bool
-	cancel context.CancelFunc
-	done   chan struct{}
+	id   string
+	m    *Members
+	down atomic.Bool
+	// afterRenewal cuts the replica off right after its next renewal,
+	// at cutAt (Unix nanoseconds).
+	afterRenewal atomic.Bool
+	cutAt        atomic.Int64
+	cancel       context.CancelFunc
+	done         chan struct{}
 }
 
 // ledger holds which replica holds an unreleased claim on each service; a
@@ -96,15 +108,20 @@ func (l *ledger) heldBy(members []string, svcs []string) (bool, string) {
 }
 
 func startReplica(t *testing.T, ns, id string, l *ledger, svcs []string) *replica {
+	return startReplicaWith(t, testOptions(ns, id), l, svcs)
+}
+
+func startReplicaWith(t *testing.T, opts Options, l *ledger, svcs []string) *replica {
+	id := opts.Identity
 	r := &replica{id: id, done: make(chan struct{})}
 	cfg := rest.CopyConfig(testcluster.Config(t))
 	cfg.QPS, cfg.Burst = 200, 400 // a renewal every 250 ms must not wait for client-side throttling
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return cut{rt, &r.down} }
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return cut{rt, &r.down, &r.afterRenewal, &r.cutAt} }
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.m, err = New(testr.NewWithOptions(t, testr.Options{Verbosity: 0}), cs.CoordinationV1(), testOptions(ns, id))
+	r.m, err = New(testr.NewWithOptions(t, testr.Options{Verbosity: 0}), cs.CoordinationV1(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,6 +287,41 @@ func TestMembersShareAndFence(t *testing.T) {
 	waitUntil(t, 10*time.Second, "a and c take over b's share", func() (bool, string) { return l.heldBy([]string{"a", "c"}, svcs) })
 	if took := time.Since(stop); took > inFlight+time.Second {
 		t.Errorf("b's share taken over %s after it stopped, want well under its lease duration (4s)", took)
+	}
+}
+
+// TestTakeoverFollowsTheLapse: with renewals more than a second apart
+// (as by default), a replica that dies right after renewing has its share taken
+// over as soon as its Lease lapses in the others' eyes (the lease
+// duration after they saw the renewal, within a list period), not at the
+// others' next renewal: they list every ListPeriod and at the moment a
+// member would lapse.
+func TestTakeoverFollowsTheLapse(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	svcs := services(30)
+	l := &ledger{t: t, holders: map[string]string{}}
+	all := []string{"a", "b", "c"}
+	reps := map[string]*replica{}
+	for _, id := range all {
+		o := testOptions(ns, id)
+		o.RenewPeriod, o.ListPeriod = 1500*time.Millisecond, 100*time.Millisecond
+		reps[id] = startReplicaWith(t, o, l, svcs)
+	}
+	waitUntil(t, 15*time.Second, "three replicas split the services", func() (bool, string) { return l.heldBy(all, svcs) })
+
+	reps["c"].afterRenewal.Store(true)
+	waitUntil(t, 5*time.Second, "c renews and is cut off", func() (bool, string) { return reps["c"].cutAt.Load() != 0, "not yet" })
+	cutAt := time.Unix(0, reps["c"].cutAt.Load())
+	waitUntil(t, 15*time.Second, "a and b take over c's share", func() (bool, string) { return l.heldBy([]string{"a", "b"}, svcs) })
+	took := time.Since(cutAt)
+	t.Logf("c cut off right after renewing: its share taken over %s later", took.Round(time.Millisecond))
+	// Not before the lease duration (4s) since the others saw the
+	// renewal (which they may see a moment before c has its answer);
+	// soon after it: they list every 0.1s and at the lapse, where
+	// listing only at their own renewals (every 1.5s) could add up to
+	// two renew periods.
+	if took < 4*time.Second-100*time.Millisecond || took > 4500*time.Millisecond {
+		t.Errorf("c's share taken over %s after its last renewal, want between its lease duration (4s) and 4.5s", took)
 	}
 }
 

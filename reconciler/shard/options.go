@@ -31,9 +31,14 @@ type Options struct {
 	// difference is the margin that keeps two replicas from writing one
 	// service.
 	RenewDeadline time.Duration
-	// RenewPeriod is how often a replica renews its Lease and lists the
-	// others.
+	// RenewPeriod is how often a replica renews its Lease.
 	RenewPeriod time.Duration
+	// ListPeriod is how often a replica lists the others' Leases (at
+	// most RenewPeriod): a renewal is seen that long after it is
+	// written at most, so a dead member's share is taken over within
+	// LeaseDuration + ListPeriod of its last renewal. A replica also
+	// lists at the moment a member it sees would lapse.
+	ListPeriod time.Duration
 	// Clock is the membership's clock (tests pass a fake one).
 	Clock clock.WithTicker
 }
@@ -42,7 +47,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Shards:        1,
-		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RenewPeriod: 5 * time.Second,
+		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RenewPeriod: 5 * time.Second, ListPeriod: time.Second,
 	}
 }
 
@@ -52,7 +57,8 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Identity, "shard-identity", o.Identity, "this replica's name among the shards, unique and stable while it runs (default: the host name, the pod's name on Kubernetes)")
 	fs.DurationVar(&o.LeaseDuration, "shard-lease-duration", o.LeaseDuration, "how long a member Lease holds without renewal: a dead replica's share is taken over that long after its last renewal (whole seconds)")
 	fs.DurationVar(&o.RenewDeadline, "shard-renew-deadline", o.RenewDeadline, "a replica whose member Lease was not renewed for this long stops writing (shorter than --shard-lease-duration)")
-	fs.DurationVar(&o.RenewPeriod, "shard-renew-period", o.RenewPeriod, "how often a replica renews its member Lease and lists the others (shorter than --shard-renew-deadline)")
+	fs.DurationVar(&o.RenewPeriod, "shard-renew-period", o.RenewPeriod, "how often a replica renews its member Lease (shorter than --shard-renew-deadline)")
+	fs.DurationVar(&o.ListPeriod, "shard-list-period", o.ListPeriod, "how often a replica lists the others' member Leases, to see one lapse or a push it announces (at most --shard-renew-period)")
 }
 
 // identity is Identity, or the host name when it is empty.
@@ -89,6 +95,9 @@ func (o Options) Validate() error {
 	}
 	if o.RenewPeriod <= 0 || o.RenewPeriod >= o.RenewDeadline {
 		errs = append(errs, fmt.Errorf("--shard-renew-period (%s) must be positive and shorter than --shard-renew-deadline (%s)", o.RenewPeriod, o.RenewDeadline))
+	}
+	if o.ListPeriod <= 0 || o.ListPeriod > o.RenewPeriod {
+		errs = append(errs, fmt.Errorf("--shard-list-period (%s) must be positive and at most --shard-renew-period (%s)", o.ListPeriod, o.RenewPeriod))
 	}
 	return errors.Join(errs...)
 }
