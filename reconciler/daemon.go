@@ -495,7 +495,7 @@ func (d *Daemon) allPairs(snap *snapshot) []pairKey {
 // the round sees what changed in them behind pave's back.
 func (d *Daemon) enqueueAll(ctx context.Context, resync bool) {
 	for name, a := range d.appliers {
-		if _, err := a.LoadInventories(ctx); err != nil {
+		if _, err := a.LoadInventoriesOf(ctx, d.keeps()); err != nil {
 			d.log.Info("cannot list the cluster's inventories; the round reads them one by one", "cluster", name, "error", err.Error())
 		}
 	}
@@ -709,7 +709,7 @@ func (d *Daemon) restoreStatus(ctx context.Context) {
 			continue
 		}
 		d.restoreFlags(ctx, name, a)
-		invs, err := a.LoadInventories(ctx)
+		invs, err := a.LoadInventoriesOf(ctx, d.keeps())
 		if err != nil {
 			d.log.Error(err, "reading inventories", "cluster", name)
 			continue

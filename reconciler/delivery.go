@@ -143,7 +143,7 @@ func (d *Daemon) applierOf(env string) (*apply.Applier, error) {
 // restoreFlags loads the operator's state of every pair a cluster keeps,
 // the pairs' last deployments, and their DORA events, on start.
 func (d *Daemon) restoreFlags(ctx context.Context, cluster string, a *apply.Applier) {
-	states, err := a.States(ctx)
+	states, err := a.StatesOf(ctx, d.keeps())
 	if err != nil {
 		d.log.Error(err, "reading pair states", "cluster", cluster)
 	}

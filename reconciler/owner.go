@@ -19,6 +19,17 @@ func (d *Daemon) owned(keys []pairKey) []pairKey {
 	return slices.DeleteFunc(keys, func(k pairKey) bool { return !d.opts.Owner.Owns(k.Service) })
 }
 
+// keeps says which services' inventories and pair states this replica
+// keeps in memory: its share's (nil, all of them, when not sharded). A
+// shard's memory then grows with its share, not with the catalog.
+func (d *Daemon) keeps() func(team, service string) bool {
+	o := d.opts.Owner
+	if o == nil {
+		return nil
+	}
+	return func(team, service string) bool { return o.Owns(team + "/" + service) }
+}
+
 // reshard takes on a new share of the services (Options.Owner's
 // Changes): what the services gained run, their holds and suspensions are
 // read again from the clusters, the newest revision's template rollouts

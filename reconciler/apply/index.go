@@ -20,24 +20,38 @@ type inventoryIndex struct {
 	// server.
 	loaded bool
 	byName map[string]*Inventory
+	// left holds the inventories the last list left out (another
+	// shard's services): reads of those go to the API server.
+	left map[string]bool
 }
 
-func (x *inventoryIndex) load(invs []*Inventory) {
+// load replaces the index with the inventories listed, those of the
+// services keep accepts (all of them when keep is nil); it returns those.
+func (x *inventoryIndex) load(invs []*Inventory, keep func(team, service string) bool) []*Inventory {
 	m := make(map[string]*Inventory, len(invs))
+	left := map[string]bool{}
+	kept := invs[:0:0]
 	for _, inv := range invs {
-		m[inventoryName(inv.Team, inv.Service, inv.Environment)] = inv.clone()
+		name := inventoryName(inv.Team, inv.Service, inv.Environment)
+		if keep != nil && !keep(inv.Team, inv.Service) {
+			left[name] = true
+			continue
+		}
+		m[name] = inv.clone()
+		kept = append(kept, inv)
 	}
 	x.mu.Lock()
-	x.loaded, x.byName = true, m
+	x.loaded, x.byName, x.left = true, m, left
 	x.mu.Unlock()
+	return kept
 }
 
 // get returns a copy of an inventory; ok is false when the index is not
-// loaded.
+// loaded, or the list left the inventory out.
 func (x *inventoryIndex) get(name string) (inv *Inventory, ok bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if !x.loaded {
+	if !x.loaded || x.left[name] {
 		return nil, false
 	}
 	if inv := x.byName[name]; inv != nil {
@@ -49,7 +63,9 @@ func (x *inventoryIndex) get(name string) (inv *Inventory, ok bool) {
 func (x *inventoryIndex) put(inv *Inventory) {
 	x.mu.Lock()
 	if x.loaded {
-		x.byName[inventoryName(inv.Team, inv.Service, inv.Environment)] = inv.clone()
+		name := inventoryName(inv.Team, inv.Service, inv.Environment)
+		x.byName[name] = inv.clone()
+		delete(x.left, name)
 	}
 	x.mu.Unlock()
 }
@@ -58,12 +74,13 @@ func (x *inventoryIndex) remove(name string) {
 	x.mu.Lock()
 	if x.loaded {
 		delete(x.byName, name)
+		delete(x.left, name)
 	}
 	x.mu.Unlock()
 }
 
-// all returns copies of every inventory, sorted by name; ok is false when
-// the index is not loaded.
+// all returns copies of every inventory it holds, sorted by name; ok is
+// false when the index is not loaded.
 func (x *inventoryIndex) all() ([]*Inventory, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -90,12 +107,18 @@ func (inv *Inventory) clone() *Inventory {
 // writes) instead of the API server. The daemon calls it at start and at
 // each round; pave apply once per run.
 func (a *Applier) LoadInventories(ctx context.Context) ([]*Inventory, error) {
+	return a.LoadInventoriesOf(ctx, nil)
+}
+
+// LoadInventoriesOf is LoadInventories for the services keep accepts (a
+// shard's share; nil: all): the index holds only theirs, and a read of
+// another's goes to the API server. It returns theirs.
+func (a *Applier) LoadInventoriesOf(ctx context.Context, keep func(team, service string) bool) ([]*Inventory, error) {
 	invs, err := listInventories(ctx, a.Cluster.Client)
 	if err != nil {
 		return nil, err
 	}
-	a.index.load(invs)
-	return invs, nil
+	return a.index.load(invs, keep), nil
 }
 
 // inventory returns a service's inventory in an environment (nil when it

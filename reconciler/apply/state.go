@@ -332,6 +332,12 @@ func (a *Applier) UpdateState(ctx context.Context, p Pair, fn func(*PairState) e
 // does not decode is left out and named in the error; the others are
 // returned.
 func (a *Applier) States(ctx context.Context) (map[Pair]*PairState, error) {
+	return a.StatesOf(ctx, nil)
+}
+
+// StatesOf is States for the services keep accepts (a shard's share; nil:
+// all): the others are left out, and not kept for UpdateState.
+func (a *Applier) StatesOf(ctx context.Context, keep func(team, service string) bool) (map[Pair]*PairState, error) {
 	var list corev1.ConfigMapList
 	if err := a.Cluster.Client.List(ctx, &list, client.InNamespace(SystemNamespace), client.MatchingLabels{LabelState: "true"}); err != nil {
 		return nil, fmt.Errorf("list states: %w", err)
@@ -343,6 +349,9 @@ func (a *Applier) States(ctx context.Context) (map[Pair]*PairState, error) {
 		team, service, env := cm.Labels[render.LabelTeam], cm.Labels[render.LabelService], cm.Labels[render.LabelEnvironment]
 		if team == "" || service == "" || env == "" || cm.Name != stateName(team, service, env) {
 			errs = append(errs, fmt.Errorf("state %s/%s: labels do not name its service and environment", cm.Namespace, cm.Name))
+			continue
+		}
+		if keep != nil && !keep(team, service) {
 			continue
 		}
 		s, err := stateFromConfigMap(cm)
