@@ -98,6 +98,11 @@ type Daemon struct {
 	// every pair it owns.
 	share     map[string]bool
 	unclaimed map[pairKey]bool
+	// elsewhere holds the pairs the newest revision changed that another
+	// replica owned when it came: a share that gains them queues them
+	// first (a commit to a dead replica's service goes ahead of the
+	// unchanged rest of its share).
+	elsewhere map[pairKey]bool
 	// first holds the pairs of the first sync still to reconcile (a
 	// promotion or a soak queues more pairs, which do not count).
 	first  map[pairKey]bool
@@ -387,6 +392,17 @@ func (d *Daemon) fetch(ctx context.Context) {
 				keys = append(keys, pairKey{id, env})
 			}
 		}
+		if d.opts.Owner != nil {
+			elsewhere := map[pairKey]bool{}
+			for _, k := range keys {
+				if !d.opts.Owner.Owns(k.Service) {
+					elsewhere[k] = true
+				}
+			}
+			d.mu.Lock()
+			d.elsewhere = elsewhere
+			d.mu.Unlock()
+		}
 		keys = d.owned(keys)
 	}
 	log.Info("new revision", "message", rev.Message, "affected", len(keys), "all", all)
@@ -511,6 +527,14 @@ func (d *Daemon) enqueueAll(ctx context.Context, resync bool) {
 			d.resync[k] = true
 		}
 		d.budgets = map[string]*apply.PruneBudget{}
+	}
+	if d.opts.Owner != nil {
+		// Every pair of the share is queued: a new share queues only what
+		// it adds to this one (reshard).
+		d.share = make(map[string]bool, len(keys)/2)
+		for _, k := range keys {
+			d.share[k.Service] = true
+		}
 	}
 	d.mu.Unlock()
 	for _, k := range byEnvironment(snap.cat.Config, keys) {

@@ -36,8 +36,9 @@ func (d *Daemon) keeps() func(team, service string) bool {
 // are planned again over the share, and the pairs that need it are
 // queued: those of the services gained, and those a reconcile dropped for
 // want of a claim (while the share was being handed over, or while this
-// replica's Lease was not renewed in time), both environments of a
-// service in environment order. The services kept run as they did; only
+// replica's Lease was not renewed in time), in environment order, in each
+// environment first the dropped ones and those the newest revision
+// changed while another replica owned them. The services kept run as they did; only
 // while a template rolls out in waves, whose plan the new share changes,
 // is every owned pair queued.
 func (d *Daemon) reshard(ctx context.Context) {
@@ -64,16 +65,18 @@ func (d *Daemon) reshard(ctx context.Context) {
 	}
 	keys := d.allPairs(snap)
 	share := make(map[string]bool, len(keys))
-	var queue []pairKey
+	var first, queue []pairKey
 	gained := map[string]bool{}
 	for _, k := range keys {
 		share[k.Service] = true
-		switch {
-		case rolling || d.share == nil || d.unclaimed[k]:
-			queue = append(queue, k)
-		case !d.share[k.Service]:
-			queue = append(queue, k)
+		if d.share != nil && !d.share[k.Service] {
 			gained[k.Service] = true
+		}
+		switch {
+		case d.unclaimed[k] || (gained[k.Service] && d.elsewhere[k]):
+			first = append(first, k) // changed by a commit, and waiting
+		case rolling || d.share == nil || gained[k.Service]:
+			queue = append(queue, k)
 		}
 	}
 	for k := range d.unclaimed {
@@ -83,8 +86,11 @@ func (d *Daemon) reshard(ctx context.Context) {
 	}
 	d.share = share
 	d.mu.Unlock()
-	d.log.Info("took on a share of the services", "services", len(share), "queued", len(queue), "gained", len(gained), "rollout", rolling)
-	for _, k := range byEnvironment(snap.cat.Config, queue) {
+	d.log.Info("took on a share of the services", "services", len(share), "queued", len(first)+len(queue), "gained", len(gained), "rollout", rolling)
+	// In environment order, the urgent ones first in each environment (a
+	// later environment's pair handed out while its pair before is in
+	// flight would wait for it at the back of the queue).
+	for _, k := range byEnvironment(snap.cat.Config, append(first, queue...)) {
 		d.queue.Add(k)
 	}
 }
