@@ -386,6 +386,10 @@ func (d *Daemon) fetch(ctx context.Context) {
 	var keys []pairKey
 	if all {
 		keys = d.allPairs(snap)
+		d.mu.Lock()
+		d.elsewhere = nil // every service changed: none goes first
+		d.noteShare(keys)
+		d.mu.Unlock()
 	} else {
 		for _, id := range affected {
 			for _, env := range cat.Config.EnvironmentNames() {
@@ -528,14 +532,7 @@ func (d *Daemon) enqueueAll(ctx context.Context, resync bool) {
 		}
 		d.budgets = map[string]*apply.PruneBudget{}
 	}
-	if d.opts.Owner != nil {
-		// Every pair of the share is queued: a new share queues only what
-		// it adds to this one (reshard).
-		d.share = make(map[string]bool, len(keys)/2)
-		for _, k := range keys {
-			d.share[k.Service] = true
-		}
-	}
+	d.noteShare(keys)
 	d.mu.Unlock()
 	for _, k := range byEnvironment(snap.cat.Config, keys) {
 		d.queue.Add(k)

@@ -30,6 +30,19 @@ func (d *Daemon) keeps() func(team, service string) bool {
 	return func(team, service string) bool { return o.Owns(team + "/" + service) }
 }
 
+// noteShare records, with d.mu held, the share whose pairs (keys) were
+// all queued: a new share queues only what it adds to this one
+// (reshard).
+func (d *Daemon) noteShare(keys []pairKey) {
+	if d.opts.Owner == nil {
+		return
+	}
+	d.share = make(map[string]bool, len(keys)/2)
+	for _, k := range keys {
+		d.share[k.Service] = true
+	}
+}
+
 // reshard takes on a new share of the services (Options.Owner's
 // Changes): what the services gained run, their holds and suspensions are
 // read again from the clusters, the newest revision's template rollouts
@@ -38,9 +51,9 @@ func (d *Daemon) keeps() func(team, service string) bool {
 // want of a claim (while the share was being handed over, or while this
 // replica's Lease was not renewed in time), in environment order, in each
 // environment first the dropped ones and those the newest revision
-// changed while another replica owned them. The services kept run as they did; only
-// while a template rolls out in waves, whose plan the new share changes,
-// is every owned pair queued.
+// changed while another replica owned them. The services kept run as
+// they did; only while a template rolls out in waves, whose plan the new
+// share changes, is every owned pair queued.
 func (d *Daemon) reshard(ctx context.Context) {
 	d.restoreStatus(ctx)
 	d.mu.RLock()

@@ -16,7 +16,10 @@ import (
 type fixedOwner struct {
 	mu         sync.Mutex
 	owns, free map[string]bool
-	changes    chan struct{}
+	// lapse: the claims of these services lapse as soon as they are
+	// granted (the Lease not renewed in time).
+	lapse   map[string]bool
+	changes chan struct{}
 }
 
 func (o *fixedOwner) Owns(s string) bool {
@@ -28,7 +31,11 @@ func (o *fixedOwner) Owns(s string) bool {
 func (o *fixedOwner) Claim(ctx context.Context, s string) (context.Context, func(), bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return ctx, func() {}, o.owns[s] && o.free[s]
+	claimed, cancel := context.WithCancel(ctx)
+	if o.lapse[s] {
+		cancel()
+	}
+	return claimed, cancel, o.owns[s] && o.free[s]
 }
 
 func (o *fixedOwner) Changes() <-chan struct{} { return o.changes }
@@ -121,4 +128,32 @@ func TestOwnerShare(t *testing.T) {
 	if _, ok := d.Status.Service(mine); ok {
 		t.Errorf("the status shows %s after it moved to another shard", mine)
 	}
+}
+
+// TestOwnerLapsedClaimIsQueuedAgain: a reconcile whose claim lapses (the
+// shard's Lease not renewed in time) records nothing and leaves the pair;
+// when the shard may write again, with the same share, the pair is
+// queued again and applied.
+func TestOwnerLapsedClaimIsQueuedAgain(t *testing.T) {
+	const steady, flaky = "shardy/steady", "shardy/flaky"
+	dir := catalogDir(t, []string{"shardy"}, map[string]string{
+		steady: webService("registry.example.com/shardy/steady:1.0.0"),
+		flaky:  webService("registry.example.com/shardy/flaky:1.0.0"),
+	})
+	both := map[string]bool{steady: true, flaky: true}
+	owner := &fixedOwner{owns: both, free: both, lapse: map[string]bool{flaky: true}, changes: make(chan struct{}, 1)}
+	d := run(t, dir, func(o *Options, _ map[string]*rest.Config) { o.Owner = owner })
+	d.phase(time.Minute, PhaseReady, steady)
+	for _, env := range []string{"staging", "prod"} {
+		if img := image(t, env, "shardy-"+env, "flaky"); !strings.Contains(img, "not found") {
+			t.Fatalf("%s: flaky applied (%s) under a claim that lapsed", env, img)
+		}
+	}
+
+	// The Lease is renewed again: same share, and the claims hold.
+	owner.mu.Lock()
+	owner.lapse = nil
+	owner.mu.Unlock()
+	owner.changes <- struct{}{}
+	d.phase(time.Minute, PhaseReady, flaky)
 }

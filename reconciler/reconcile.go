@@ -162,7 +162,13 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey, freeWorker func()) (r
 	r := &result{}
 	defer func() {
 		if ctx.Err() != nil && parent.Err() == nil {
-			return // the claim lapsed: another replica takes the pair over, nothing is recorded here
+			// The claim lapsed: another replica takes the pair over,
+			// nothing is recorded here; or this one, once it may write
+			// again, queues it then (reshard).
+			d.mu.Lock()
+			d.unclaimed[k] = true
+			d.mu.Unlock()
+			return
 		}
 		retry = d.record(ctx, p, r)
 	}()
