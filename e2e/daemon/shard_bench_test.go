@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -115,7 +116,7 @@ func benchShardedOnce(b *testing.B, size, round int) {
 		logs[proc] = filepath.Join(work, proc+".log")
 		d := startPave(b, logs[proc], "--repo", "file://"+bare, "--branch", "main", "--cache-dir", filepath.Join(work, "cache-"+id),
 			"--webhook-secret-file", hook, "--interval", "1h", "--resync-interval", "1h", "--concurrency", "16", "--qps", "500", "--burst", "1000",
-			"--wait-timeout", "5m", "--shards", "3", "--shard-identity", id, "--log-level", "debug")
+			"--wait-timeout", "5m", "--shards", "3", "--shard-identity", id, "--log-level", "trace")
 		mem.add(proc, d)
 		return d
 	}
@@ -417,8 +418,12 @@ func trackOne(tb testing.TB, d *daemon, service, revision string, since time.Tim
 	tb.Helper()
 	at := map[string]time.Duration{}
 	waitFor(tb, timeout, service+" at "+short(revision), func() (bool, string) {
+		// Raw as well, so that a timeout shows the pair's whole status
+		// (phase, gate, errors), not only what was reached.
+		var raw json.RawMessage
+		d.get("/api/v1/services/"+service, &raw)
 		var s serviceStatus
-		d.get("/api/v1/services/"+service, &s)
+		_ = json.Unmarshal(raw, &s)
 		for env, e := range s.Environments {
 			if e.AppliedRevision != revision {
 				continue
@@ -431,7 +436,7 @@ func trackOne(tb testing.TB, d *daemon, service, revision string, since time.Tim
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
-		return len(at) == 4, fmt.Sprint(at)
+		return len(at) == 4, fmt.Sprintf("reached %v; status %s", at, raw)
 	})
 	return at
 }

@@ -56,7 +56,7 @@ func TestShardedReplicas(t *testing.T) {
 		logs[proc] = filepath.Join(work, proc+".log")
 		return startPave(t, logs[proc], "--repo", "file://"+bare, "--branch", "main", "--cache-dir", filepath.Join(work, "cache-"+id),
 			"--interval", "1h", "--resync-interval", "1h", "--wait-timeout", "0", "--webhook-secret-file", hook,
-			"--shards", "3", "--shard-identity", id, "--log-level", "debug")
+			"--shards", "3", "--shard-identity", id, "--log-level", "trace")
 	}
 	reps := map[string]*daemon{}
 	for _, id := range members {
@@ -310,6 +310,9 @@ func (c claim) until(stopped map[string]time.Time) time.Time {
 }
 
 // readClaims reads the claimed/released lines of every process's log.
+// The replicas run with --log-level trace: at debug and above, the logger
+// samples (after 100 lines of one message in a second, one in 100), and
+// a takeover claims and releases more than that.
 func readClaims(t testing.TB, logs map[string]string) []claim {
 	t.Helper()
 	var out []claim
