@@ -116,7 +116,7 @@ func benchShardedOnce(b *testing.B, size, round int) {
 		logs[proc] = filepath.Join(work, proc+".log")
 		d := startPave(b, logs[proc], "--repo", "file://"+bare, "--branch", "main", "--cache-dir", filepath.Join(work, "cache-"+id),
 			"--webhook-secret-file", hook, "--interval", "1h", "--resync-interval", "1h", "--concurrency", "16", "--qps", "500", "--burst", "1000",
-			"--wait-timeout", "5m", "--shards", "3", "--shard-identity", id, "--log-level", "trace")
+			"--wait-timeout", "5m", "--shards", "3", "--shard-identity", id, "--log-level", "trace", "--profiling")
 		mem.add(proc, d)
 		return d
 	}
