@@ -397,17 +397,22 @@ func (d *Daemon) fetch(ctx context.Context) {
 			}
 		}
 		if d.opts.Owner != nil {
+			// This replica's pairs; the others' go first should it gain
+			// them before their owner applied them.
 			elsewhere := map[pairKey]bool{}
+			mine := keys[:0]
 			for _, k := range keys {
-				if !d.opts.Owner.Owns(k.Service) {
+				if d.opts.Owner.Owns(k.Service) {
+					mine = append(mine, k)
+				} else {
 					elsewhere[k] = true
 				}
 			}
+			keys = mine
 			d.mu.Lock()
 			d.elsewhere = elsewhere
 			d.mu.Unlock()
 		}
-		keys = d.owned(keys)
 	}
 	log.Info("new revision", "message", rev.Message, "affected", len(keys), "all", all)
 	// A commit that changes a service releases the rollback holding it.

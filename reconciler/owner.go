@@ -77,29 +77,28 @@ func (d *Daemon) reshard(ctx context.Context) {
 		return
 	}
 	keys := d.allPairs(snap)
-	share := make(map[string]bool, len(keys))
 	var first, queue []pairKey
 	gained := map[string]bool{}
 	for _, k := range keys {
-		share[k.Service] = true
 		if d.share != nil && !d.share[k.Service] {
 			gained[k.Service] = true
 		}
 		switch {
 		case d.unclaimed[k] || (gained[k.Service] && d.elsewhere[k]):
-			first = append(first, k) // changed by a commit, and waiting
+			first = append(first, k) // dropped, or changed by a commit meanwhile
 		case rolling || d.share == nil || gained[k.Service]:
 			queue = append(queue, k)
 		}
 	}
+	d.noteShare(keys)
 	for k := range d.unclaimed {
-		if !share[k.Service] {
+		if !d.share[k.Service] {
 			delete(d.unclaimed, k) // another replica's now: its owner reconciles it
 		}
 	}
-	d.share = share
+	services := len(d.share)
 	d.mu.Unlock()
-	d.log.Info("took on a share of the services", "services", len(share), "queued", len(first)+len(queue), "gained", len(gained), "rollout", rolling)
+	d.log.Info("took on a share of the services", "services", services, "queued", len(first)+len(queue), "gained", len(gained), "rollout", rolling)
 	// In environment order, the urgent ones first in each environment (a
 	// later environment's pair handed out while its pair before is in
 	// flight would wait for it at the back of the queue).

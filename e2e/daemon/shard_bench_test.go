@@ -204,8 +204,15 @@ func benchShardedOnce(b *testing.B, size, round int) {
 	// Meanwhile, until a and b hold every service, c's whole share
 	// included (measured beside the commit, not after it).
 	held := make(chan time.Duration, 1)
+	stopHeld := make(chan struct{})
+	defer close(stopHeld) // a failure below ends the polling too
 	go func() {
 		for time.Since(killed) < 60*time.Minute {
+			select {
+			case <-stopHeld:
+				return
+			default:
+			}
 			if ok, _ := splitAs(reps, ids, []string{"a", "b"}, "")(); ok {
 				held <- time.Since(killed)
 				return

@@ -30,7 +30,7 @@ type inventoryIndex struct {
 func (x *inventoryIndex) load(invs []*Inventory, keep func(team, service string) bool) []*Inventory {
 	m := make(map[string]*Inventory, len(invs))
 	left := map[string]bool{}
-	kept := invs[:0:0]
+	kept := make([]*Inventory, 0, len(invs))
 	for _, inv := range invs {
 		name := inventoryName(inv.Team, inv.Service, inv.Environment)
 		if keep != nil && !keep(inv.Team, inv.Service) {
