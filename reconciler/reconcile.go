@@ -112,19 +112,20 @@ type step func(ctx context.Context, p *pairRun, r *result) bool
 func (d *Daemon) reconcile(ctx context.Context, k pairKey, freeWorker func()) (retry bool) {
 	parent := ctx
 	if o := d.opts.Owner; o != nil {
-		claimed, release, ok := o.Claim(ctx, k.Service)
+		// Marked unclaimed before the claim is asked for: a refused
+		// claim is queued again when the share changes (reshard), and a
+		// change heard between the refusal and the mark would otherwise
+		// find nothing to queue.
 		d.mu.Lock()
-		if ok {
-			delete(d.unclaimed, k)
-		} else {
-			// Another replica's, or not yet this one's: left as it is,
-			// and queued again when the share changes (reshard).
-			d.unclaimed[k] = true
-		}
+		d.unclaimed[k] = true
 		d.mu.Unlock()
+		claimed, release, ok := o.Claim(ctx, k.Service)
 		if !ok {
 			return false
 		}
+		d.mu.Lock()
+		delete(d.unclaimed, k)
+		d.mu.Unlock()
 		defer release()
 		ctx = claimed
 	}

@@ -160,7 +160,12 @@ func (m *Members) Members() []string {
 func (m *Members) Claim(ctx context.Context, service string) (context.Context, func(), bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.claimable(service, m.clock.Now()) {
+	if now := m.clock.Now(); !m.claimable(service, now) {
+		// What the daemon last heard may be older than why the claim is
+		// refused (the Lease past its deadline between two watchdog
+		// ticks): bring it up to date, so that the claim becoming possible
+		// again is a change the daemon hears of, and queues the pair then.
+		m.signal(now)
 		return ctx, func() {}, false
 	}
 	cctx, cancel := context.WithCancel(ctx)

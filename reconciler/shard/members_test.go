@@ -14,6 +14,7 @@ import (
 	"github.com/go-logr/logr/testr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/pave-dev/pave/e2e/testcluster"
 )
@@ -404,5 +405,67 @@ func TestFencedReplicaSaysWhenItWritesAgain(t *testing.T) {
 	}
 	if !r.m.Owns(svcs[0]) {
 		t.Error("a does not own its share again")
+	}
+}
+
+// TestRefusedClaimHearsOfWritingAgain: a claim refused because the Lease
+// went past its renew deadline between two of the watchdog's looks (here
+// the watchdog does not run at all) is a change the daemon hears of once
+// the Lease is renewed: the daemon dropped that pair, and without it the
+// pair would wait for the next resync.
+func TestRefusedClaimHearsOfWritingAgain(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	cs, err := kubernetes.NewForConfig(testcluster.Config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := clocktesting.NewFakeClock(time.Now())
+	opts := testOptions(ns, "a")
+	opts.Shards, opts.Clock = 2, fake
+	m, err := New(testr.NewWithOptions(t, testr.Options{Verbosity: 0}), cs.CoordinationV1(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// Alone a lease duration after it started: it takes every service.
+	fake.Step(opts.LeaseDuration)
+	for range 2 {
+		if err := m.cycle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := services(1)[0]
+	_, release, ok := m.Claim(ctx, svc)
+	if !ok {
+		t.Fatal("a cannot claim a service it holds alone")
+	}
+	release()
+	drain := func() {
+		for {
+			select {
+			case <-m.Changes():
+			default:
+				return
+			}
+		}
+	}
+	drain()
+	fake.Step(opts.RenewDeadline + time.Millisecond)
+	if _, _, ok := m.Claim(ctx, svc); ok {
+		t.Fatal("a claimed a service past its renew deadline")
+	}
+	drain()
+	if err := m.cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, release, ok := m.Claim(ctx, svc); !ok {
+		t.Fatal("a cannot claim again after renewing")
+	} else {
+		release()
+	}
+	select {
+	case <-m.Changes():
+	default:
+		t.Fatal("a renewed and may claim again without saying so on Changes(): the pair whose claim was refused waits for the next resync")
 	}
 }
