@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -21,8 +22,8 @@ import (
 // changed service costs the local API server and etcd, in CPU
 // milliseconds per request (from /proc, 1000 of a kind, 16 at a time):
 // the Deployment's server-side apply, which the floor sends too, and the
-// bookkeeping only pave sends (the inventory's apply, the deployment
-// history's read and write, an Event). The figures explain the template
+// bookkeeping only pave sends (the inventory's apply, or its update or merge patch, the
+// deployment history's read and write, an Event). The figures explain the template
 // change's ratio to its floor in BenchmarkDaemon.
 // Run it alone: go test ./e2e/daemon -run '^$' -bench Requests -benchtime 1x
 func BenchmarkRequests(b *testing.B) {
@@ -92,6 +93,30 @@ func benchRequestsOnce(b *testing.B) {
 	}{
 		{"deployment-apply", func(i int) error { return apply("deployments", fmt.Sprintf("svc-%04d", i), deployment(i, "1")) }},
 		{"inventory-apply", func(i int) error { return apply("configmaps", fmt.Sprintf("inv-%04d", i), inventory(i, "h1")) }},
+		{"inventory-put", func(i int) error {
+			// The same inventory as an update without a resourceVersion
+			// (last writer wins, as the forced apply).
+			var cm corev1.ConfigMap
+			if err := json.Unmarshal(inventory(i, "h2"), &cm); err != nil {
+				return err
+			}
+			_, err := cs.CoreV1().ConfigMaps(ns).Update(ctx, &cm, metav1.UpdateOptions{FieldManager: "pave"})
+			return err
+		}},
+		{"inventory-merge", func(i int) error {
+			// Its labels and data as a merge patch (what else is on the
+			// ConfigMap stays).
+			var cm corev1.ConfigMap
+			if err := json.Unmarshal(inventory(i, "h3"), &cm); err != nil {
+				return err
+			}
+			patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": cm.Labels}, "data": cm.Data})
+			if err != nil {
+				return err
+			}
+			return cs.CoreV1().RESTClient().Patch(types.MergePatchType).Namespace(ns).Resource("configmaps").Name(cm.Name).
+				VersionedParams(&metav1.PatchOptions{FieldManager: "pave"}, metav1.ParameterCodec).Body(patch).Do(ctx).Error()
+		}},
 		{"history-get", func(i int) error {
 			_, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, fmt.Sprintf("inv-%04d.state", i), metav1.GetOptions{})
 			return err

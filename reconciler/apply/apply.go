@@ -152,8 +152,9 @@ type Result struct {
 	// them.
 	objects []*unstructured.Unstructured
 	// inventory is what Write applied and kept, until WaitHealth has
-	// saved it.
-	inventory *Inventory
+	// saved it; inventoryExisted says the pair had one before.
+	inventory        *Inventory
+	inventoryExisted bool
 }
 
 // Counts tallies the changes by action, prunes included.
@@ -394,6 +395,7 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 		// its worker back by then, so a worker's time per service is its
 		// objects' writes, and the inventory's write overlaps the next
 		// service's.
+		out.inventoryExisted = inv != nil
 		out.inventory = &Inventory{
 			Team: res.Team, Service: res.Name, Environment: res.Environment,
 			Objects: refs, Digests: digests, Hash: res.Hash, Revision: res.Revision, Template: res.Template, Source: res.Source,
@@ -415,7 +417,7 @@ func (a *Applier) Write(ctx context.Context, cfg *catalog.Config, res *render.Re
 func (a *Applier) WaitHealth(ctx context.Context, out *Result) {
 	if inv := out.inventory; inv != nil {
 		out.inventory = nil
-		if err := a.saveInventory(ctx, inv); err != nil {
+		if err := a.saveInventory(ctx, inv, out.inventoryExisted); err != nil {
 			out.Err, out.objects = err, nil
 			out.Health = Health{Status: HealthFailed, Message: err.Error()}
 			return

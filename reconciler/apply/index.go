@@ -130,9 +130,10 @@ func (a *Applier) inventory(ctx context.Context, team, service, env string) (*In
 	return readInventory(ctx, a.Cluster.Client, team, service, env)
 }
 
-// saveInventory writes an inventory and records it in the index.
-func (a *Applier) saveInventory(ctx context.Context, inv *Inventory) error {
-	if err := writeInventory(ctx, a.Cluster.Client, inv); err != nil {
+// saveInventory writes an inventory and records it in the index; existed
+// says the cluster held one for the pair when it was read.
+func (a *Applier) saveInventory(ctx context.Context, inv *Inventory, existed bool) error {
+	if err := writeInventory(ctx, a.Cluster.Client, inv, existed); err != nil {
 		return err
 	}
 	a.index.put(inv)

@@ -131,7 +131,7 @@ func TestOwnershipBeforeEveryWrite(t *testing.T) {
 			ObjectRef{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole", Name: "edit-like"},
 			ObjectRef{Version: "v1", Kind: "Service", Namespace: "own-staging", Name: "a"})
 		inv.Hash = "poisoned"
-		if err := writeInventory(ctx, c, inv); err != nil {
+		if err := writeInventory(ctx, c, inv, false); err != nil {
 			t.Fatal(err)
 		}
 		// The next round lists the inventories again, the poisoned one with

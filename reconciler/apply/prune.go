@@ -145,7 +145,7 @@ func (a *Applier) Remove(ctx context.Context, team, service, env string, budget 
 	}
 	if len(failed) > 0 {
 		inv.Objects = failed
-		if err := a.saveInventory(ctx, inv); err != nil {
+		if err := a.saveInventory(ctx, inv, true); err != nil {
 			out.Err = err
 			return out
 		}

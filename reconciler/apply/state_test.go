@@ -347,7 +347,7 @@ func TestStatesListsOnlyStates(t *testing.T) {
 	// An inventory without a state, and a ConfigMap of pave's that is
 	// neither, are not states.
 	team, service, _ := splitPair(p1)
-	if err := writeInventory(ctx, a.Cluster.Client, &Inventory{Team: team, Service: service + "-inv", Environment: "prod", Revision: "x"}); err != nil {
+	if err := writeInventory(ctx, a.Cluster.Client, &Inventory{Team: team, Service: service + "-inv", Environment: "prod", Revision: "x"}, false); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = deleteInventory(context.Background(), a.Cluster.Client, team, service+"-inv", "prod") })
@@ -407,7 +407,7 @@ func TestStateDeletedWithInventory(t *testing.T) {
 		t.Fatal(err)
 	}
 	inv := &Inventory{Team: team, Service: service, Environment: "staging", Revision: "r1", Objects: []ObjectRef{{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "config"}}}
-	if err := writeInventory(ctx, a.Cluster.Client, inv); err != nil {
+	if err := writeInventory(ctx, a.Cluster.Client, inv, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []Pair{p, keep} {
