@@ -63,6 +63,8 @@ type Daemon struct {
 	events   *eventRecorder
 
 	queue workqueue.TypedRateLimitingInterface[pairKey]
+	// lanes orders the queue: a promotion going on goes ahead.
+	lanes *lanes
 	cache *render.Cache
 
 	mu   sync.RWMutex
@@ -144,9 +146,13 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		inflight: map[pairKey]bool{}, recheck: map[pairKey]bool{}, behind: map[pairKey][]pairKey{}, deferred: map[pairKey]bool{},
 		unclaimed: map[pairKey]bool{}, fetchNow: make(chan struct{}, 1),
 	}
+	d.lanes = newLanes()
 	d.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[pairKey](opts.MinBackoff, opts.MaxBackoff),
-		workqueue.TypedRateLimitingQueueConfig[pairKey]{Name: "pave", Clock: opts.Clock},
+		workqueue.TypedRateLimitingQueueConfig[pairKey]{Clock: opts.Clock, DelayingQueue: workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[pairKey]{
+			Name: "pave", Clock: opts.Clock,
+			Queue: workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[pairKey]{Name: "pave", Clock: opts.Clock, Queue: d.lanes}),
+		})},
 	)
 	if !opts.Apply.Wait {
 		log.Info("health is not measured (--wait-timeout 0): a later environment receives a revision as soon as the one before applied it")
@@ -591,9 +597,14 @@ func (d *Daemon) process(ctx context.Context, key pairKey, release func()) {
 	}
 	busy := len(d.inflight) > 0
 	d.mu.Unlock()
+	// The pair again (its gate may have opened while it ran), and the
+	// pairs put off behind it, go ahead of the round: each had its turn
+	// already.
 	if recheck {
+		d.lanes.ahead(key)
 		d.queue.Add(key)
 	}
+	d.lanes.ahead(waiting...)
 	for _, k := range waiting {
 		d.queue.Add(k)
 	}

@@ -344,6 +344,7 @@ func (d *Daemon) wake(k pairKey) {
 	}
 	d.mu.Unlock()
 	if d.queue.NumRequeues(k) == 0 {
+		d.lanes.ahead(k) // the promotion goes on ahead of the round
 		d.queue.Add(k)
 	}
 }

@@ -150,6 +150,7 @@ func (d *Daemon) reconcile(ctx context.Context, k pairKey, freeWorker func()) (r
 	st := d.env(k)
 	dec := d.decide(ctx, k, newest, st)
 	if dec.requeueAfter > 0 {
+		d.lanes.ahead(k) // when the soak ends, the promotion goes on ahead of the round
 		d.queue.AddAfter(k, dec.requeueAfter)
 	}
 	snap := dec.snap
