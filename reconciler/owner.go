@@ -101,7 +101,7 @@ func (d *Daemon) reshard(ctx context.Context) {
 	d.log.Info("took on a share of the services", "services", services, "queued", len(first)+len(queue), "gained", len(gained), "rollout", rolling)
 	// In environment order, the urgent ones first in each environment (a
 	// later environment's pair handed out while its pair before is in
-	// flight would wait for it at the back of the queue).
+	// flight is put off until that reconcile ends).
 	for _, k := range byEnvironment(snap.cat.Config, append(first, queue...)) {
 		d.queue.Add(k)
 	}
