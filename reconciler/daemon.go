@@ -522,7 +522,7 @@ func (d *Daemon) allPairs(snap *snapshot) []pairKey {
 }
 
 // enqueueAll queues every pair; with resync, each is checked for drift.
-// Each cluster's inventories are listed again first (one request each), so
+// Each cluster's inventories are listed again first (a request per 500), so
 // the round sees what changed in them behind pave's back.
 func (d *Daemon) enqueueAll(ctx context.Context, resync bool) {
 	for name, a := range d.appliers {

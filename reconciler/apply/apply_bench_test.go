@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/pave-dev/pave/render"
 )
 
@@ -110,4 +112,48 @@ func rssKiB() int {
 		}
 	}
 	return 0
+}
+
+// BenchmarkWatchedCopy reports the memory one Deployment takes in a
+// cluster's watch (trimForHealth's copy, its maps and strings kept alive)
+// against the whole object as the API server sends it
+// (testdata/watch/deployment-live.json): the watch holds every object pave
+// applied, so this is pave's memory per Deployment.
+func BenchmarkWatchedCopy(b *testing.B) {
+	data, err := os.ReadFile("testdata/watch/deployment-live.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 20000
+	retained := func(keep func(*unstructured.Unstructured) any) float64 {
+		kept := make([]any, n)
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := range kept {
+			u := &unstructured.Unstructured{}
+			if err := u.UnmarshalJSON(data); err != nil {
+				b.Fatal(err)
+			}
+			kept[i] = keep(u)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(kept)
+		return float64(after.HeapAlloc-before.HeapAlloc) / n
+	}
+	var whole, watched float64
+	for i := 0; i < b.N; i++ {
+		whole = retained(func(u *unstructured.Unstructured) any { return u })
+		watched = retained(func(u *unstructured.Unstructured) any {
+			t, err := trimForHealth(u)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return t
+		})
+	}
+	b.ReportMetric(whole, "B/whole-object")
+	b.ReportMetric(watched, "B/watched-copy")
+	b.ReportMetric(watched/whole, "watched/whole")
 }

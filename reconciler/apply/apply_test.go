@@ -49,6 +49,8 @@ type writeCounter struct {
 	writes      atomic.Int64
 	objectReads atomic.Int64
 	dryRuns     atomic.Int64
+	// inventoryLists counts the requests listing inventories.
+	inventoryLists atomic.Int64
 }
 
 type countingTransport struct {
@@ -67,6 +69,9 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	discovery := (segs[0] == "api" && len(segs) <= 2) || (segs[0] == "apis" && len(segs) <= 3) || segs[0] == "readyz"
 	if req.Method == http.MethodGet && !discovery && !strings.HasPrefix(req.URL.Path, "/api/v1/namespaces/"+SystemNamespace+"/") {
 		c.counter.objectReads.Add(1)
+	}
+	if req.Method == http.MethodGet && req.URL.Path == "/api/v1/namespaces/"+SystemNamespace+"/configmaps" {
+		c.counter.inventoryLists.Add(1)
 	}
 	return c.next.RoundTrip(req)
 }

@@ -25,25 +25,20 @@ type inventoryIndex struct {
 	left map[string]bool
 }
 
-// load replaces the index with the inventories listed, those of the
-// services keep accepts (all of them when keep is nil); it returns those.
-func (x *inventoryIndex) load(invs []*Inventory, keep func(team, service string) bool) []*Inventory {
-	m := make(map[string]*Inventory, len(invs))
-	left := map[string]bool{}
-	kept := make([]*Inventory, 0, len(invs))
-	for _, inv := range invs {
-		name := inventoryName(inv.Team, inv.Service, inv.Environment)
-		if keep != nil && !keep(inv.Team, inv.Service) {
-			left[name] = true
-			continue
-		}
-		m[name] = inv.clone()
-		kept = append(kept, inv)
+// load replaces the index with the inventories listed (kept) and the
+// names of those the list left out (another shard's services).
+func (x *inventoryIndex) load(kept []*Inventory, left []string) {
+	m := make(map[string]*Inventory, len(kept))
+	for _, inv := range kept {
+		m[inventoryName(inv.Team, inv.Service, inv.Environment)] = inv.clone()
+	}
+	out := make(map[string]bool, len(left))
+	for _, name := range left {
+		out[name] = true
 	}
 	x.mu.Lock()
-	x.loaded, x.byName, x.left = true, m, left
+	x.loaded, x.byName, x.left = true, m, out
 	x.mu.Unlock()
-	return kept
 }
 
 // get returns a copy of an inventory; ok is false when the index is not
@@ -101,7 +96,8 @@ func (inv *Inventory) clone() *Inventory {
 	return &c
 }
 
-// LoadInventories lists the cluster's inventories in one request and keeps
+// LoadInventories lists the cluster's inventories (a page of them at a
+// time, see listInventories) and keeps
 // them in the applier's index: from then on, a reconcile reads its
 // service's inventory from the index (kept current by the applier's own
 // writes) instead of the API server. The daemon calls it at start and at
@@ -114,11 +110,12 @@ func (a *Applier) LoadInventories(ctx context.Context) ([]*Inventory, error) {
 // shard's share; nil: all): the index holds only theirs, and a read of
 // another's goes to the API server. It returns theirs.
 func (a *Applier) LoadInventoriesOf(ctx context.Context, keep func(team, service string) bool) ([]*Inventory, error) {
-	invs, err := listInventories(ctx, a.Cluster.Client)
+	kept, left, err := listInventories(ctx, a.Cluster.Client, keep)
 	if err != nil {
 		return nil, err
 	}
-	return a.index.load(invs, keep), nil
+	a.index.load(kept, left)
+	return kept, nil
 }
 
 // inventory returns a service's inventory in an environment (nil when it

@@ -2,8 +2,11 @@ package apply
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -133,5 +136,59 @@ func TestInventoryWriteOfAnExistingOne(t *testing.T) {
 	}
 	if back, err := readInventory(ctx, c, team, service, "prod"); err != nil || back == nil || back.Revision != "r3" {
 		t.Errorf("after a write of one deleted meanwhile: %+v, %v; want revision r3", back, err)
+	}
+}
+
+// TestInventoriesListedInPages: a cluster's inventories are listed a page
+// at a time; the pages together hold every inventory once, as one request
+// would, and a shard's list keeps its share's and names the others.
+func TestInventoriesListedInPages(t *testing.T) {
+	f := newFleet(t, testOptions())
+	ctx := context.Background()
+	c := f.client(t, "staging")
+	team := "pages"
+	for i := range 7 {
+		inv := &Inventory{Team: team, Service: fmt.Sprintf("svc-%d", i), Environment: "staging", Revision: "r1", LastApplied: time.Now().UTC().Truncate(time.Second)}
+		if err := writeInventory(ctx, c, inv, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(invs []*Inventory) []string {
+		var out []string
+		for _, inv := range invs {
+			out = append(out, inventoryName(inv.Team, inv.Service, inv.Environment))
+		}
+		slices.Sort(out)
+		return out
+	}
+	whole, _, err := listInventoryPages(ctx, c, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists := f.counters["staging"].inventoryLists.Load()
+	paged, left, err := listInventoryPages(ctx, c, nil, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, want := f.counters["staging"].inventoryLists.Load()-lists, int64(len(whole)+1)/2; n != want {
+		t.Errorf("%d inventories listed in %d requests, want %d (pages of 2)", len(whole), n, want)
+	}
+	if !slices.Equal(names(paged), names(whole)) || len(left) > 0 {
+		t.Errorf("listed in pages of 2: %v (left %v), in one request: %v", names(paged), left, names(whole))
+	}
+	if n := len(slices.DeleteFunc(names(paged), func(s string) bool { return !strings.Contains(s, team) })); n != 7 {
+		t.Errorf("the pages hold %d of the 7 inventories written", n)
+	}
+
+	odd := func(tm, service string) bool { return tm == team && strings.TrimPrefix(service, "svc-")[0]%2 == 1 }
+	kept, left, err := listInventoryPages(ctx, c, odd, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(kept), []string{inventoryName(team, "svc-1", "staging"), inventoryName(team, "svc-3", "staging"), inventoryName(team, "svc-5", "staging")}; !slices.Equal(got, want) {
+		t.Errorf("kept %v, want %v", got, want)
+	}
+	if len(kept)+len(left) != len(whole) || slices.Contains(left, inventoryName(team, "svc-1", "staging")) || !slices.Contains(left, inventoryName(team, "svc-0", "staging")) {
+		t.Errorf("left out %v of %d listed, with %d kept", left, len(whole), len(kept))
 	}
 }

@@ -208,21 +208,54 @@ func readInventory(ctx context.Context, c client.Client, team, service, env stri
 	return inventoryFromConfigMap(&cm)
 }
 
-// listInventories returns every pave inventory in a cluster.
-func listInventories(ctx context.Context, c client.Client) ([]*Inventory, error) {
-	var list corev1.ConfigMapList
-	if err := c.List(ctx, &list, client.InNamespace(SystemNamespace), client.MatchingLabels{LabelInventory: "true"}); err != nil {
-		return nil, fmt.Errorf("list inventories: %w", err)
-	}
-	out := make([]*Inventory, 0, len(list.Items))
-	for i := range list.Items {
-		inv, err := inventoryFromConfigMap(&list.Items[i])
-		if err != nil {
-			return nil, err
+// inventoryPage is how many inventories one list request reads: a
+// cluster's list is read a page at a time, so that 10,000 services'
+// inventories are never in memory as one response, and those another
+// shard keeps are dropped as each page is read.
+const inventoryPage = 500
+
+// listInventories lists a cluster's pave inventories, a page at a time:
+// kept are those of the services keep accepts (all when keep is nil), left
+// the names of the others. A list whose continuation expired (the API
+// server compacted its history meanwhile) starts over once, as one
+// request.
+func listInventories(ctx context.Context, c client.Client, keep func(team, service string) bool) (kept []*Inventory, left []string, err error) {
+	return listInventoryPages(ctx, c, keep, inventoryPage)
+}
+
+// listInventoryPages is listInventories with page inventories a request
+// (0: all in one).
+func listInventoryPages(ctx context.Context, c client.Client, keep func(team, service string) bool, page int64) (kept []*Inventory, left []string, err error) {
+	limit := page
+	for attempt := 0; ; attempt++ {
+		kept, left = nil, nil
+		next := ""
+		for {
+			var list corev1.ConfigMapList
+			err := c.List(ctx, &list, client.InNamespace(SystemNamespace), client.MatchingLabels{LabelInventory: "true"}, client.Limit(limit), client.Continue(next))
+			if apierrors.IsResourceExpired(err) && attempt == 0 {
+				break
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("list inventories: %w", err)
+			}
+			for i := range list.Items {
+				inv, err := inventoryFromConfigMap(&list.Items[i])
+				if err != nil {
+					return nil, nil, err
+				}
+				if keep != nil && !keep(inv.Team, inv.Service) {
+					left = append(left, list.Items[i].Name)
+					continue
+				}
+				kept = append(kept, inv)
+			}
+			if next = list.Continue; next == "" {
+				return kept, left, nil
+			}
 		}
-		out = append(out, inv)
+		limit = 0 // the retry reads the whole list in one request
 	}
-	return out, nil
 }
 
 // writeInventory writes the inventory ConfigMap. One that exists

@@ -171,5 +171,6 @@ func (a *Applier) Inventories(ctx context.Context) ([]*Inventory, error) {
 	if invs, ok := a.index.all(); ok {
 		return invs, nil
 	}
-	return listInventories(ctx, a.Cluster.Client)
+	invs, _, err := listInventories(ctx, a.Cluster.Client, nil)
+	return invs, err
 }

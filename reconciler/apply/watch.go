@@ -28,9 +28,9 @@ import (
 // team, shared by all the services and environments of the cluster. A
 // service waiting for health reads its objects from it and is woken by
 // their changes, instead of polling the API server; memory stays flat as
-// services grow because the informers keep only what kstatus reads (no
-// managed fields, annotations or pod templates). A kind pave may not list
-// and watch (RBAC) is polled, as before.
+// services grow because the informers keep of each object its identity,
+// owner and health, computed as it arrives (not its spec or status). A
+// kind pave may not list and watch (RBAC) is polled, as before.
 type watch struct {
 	cluster *Cluster
 	cache   crcache.Cache
@@ -109,12 +109,6 @@ func (a *Applier) watcher() *watch {
 	return a.watch
 }
 
-// healthSpecFields are the spec fields kstatus reads (replicas and
-// update strategies of workloads, a Job's parallelism and completions, a
-// Service's type and cluster IP); the rest of a spec is dropped from the
-// watch.
-var healthSpecFields = []string{"replicas", "updateStrategy", "progressDeadlineSeconds", "parallelism", "completions", "type", "clusterIP"}
-
 // healthMetaFields are the metadata fields health and the informer read.
 var healthMetaFields = []string{"name", "namespace", "uid", "resourceVersion", "generation", "deletionTimestamp"}
 
@@ -127,18 +121,39 @@ var (
 	ownershipAnnotations = []string{AnnotationAdopt}
 )
 
-// trimForHealth keeps what kstatus reads of an object: its kind, the
-// metadata that identify it and its generation, the labels and
-// annotation that say whose it is, the few spec fields above, and its
-// status. Other labels and annotations, managed fields and the rest of
-// the spec (pod templates, ports, selectors) are not kept: a cluster's
-// watch holds every object pave applied, so its size is pave's memory.
+// watchedHealth is the field of a watched copy that holds the object's
+// health, computed by kstatus when the copy was made: the copy keeps it
+// instead of the spec and status it was computed from. No Kubernetes
+// object has a top-level field of that name, so it also marks a copy
+// already trimmed.
+const watchedHealth = "pave.dev/health"
+
+// trimForHealth keeps of an object what health and the ownership check
+// read: its kind, the metadata that identify it and its generation, the
+// labels and annotation that say whose it is, and its health, computed
+// by kstatus from the whole object as it arrives (its status and message,
+// or the error computing it). Its spec and status, other labels and
+// annotations and its managed fields are not kept: a cluster's watch
+// holds every object pave applied, so its size is pave's memory.
+//
+// It is idempotent, as the informer asks: a copy already trimmed is
+// returned as it is (computing health again from it, without its status,
+// would make every watched object look new and never ready).
 func trimForHealth(obj any) (any, error) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return obj, nil
 	}
-	kept := map[string]any{"apiVersion": u.Object["apiVersion"], "kind": u.Object["kind"]}
+	if _, trimmed := u.Object[watchedHealth]; trimmed {
+		return u, nil
+	}
+	health := map[string]any{}
+	if res, err := status.Compute(u); err != nil {
+		health["error"] = err.Error()
+	} else {
+		health["status"], health["message"] = string(res.Status), res.Message
+	}
+	kept := map[string]any{"apiVersion": u.Object["apiVersion"], "kind": u.Object["kind"], watchedHealth: health}
 	if meta, ok := u.Object["metadata"].(map[string]any); ok {
 		m := pick(meta, healthMetaFields)
 		for field, keys := range map[string][]string{"labels": ownershipLabels, "annotations": ownershipAnnotations} {
@@ -150,16 +165,22 @@ func trimForHealth(obj any) (any, error) {
 		}
 		kept["metadata"] = m
 	}
-	if spec, ok := u.Object["spec"].(map[string]any); ok {
-		if s := pick(spec, healthSpecFields); len(s) > 0 {
-			kept["spec"] = s
-		}
-	}
-	if st, ok := u.Object["status"]; ok {
-		kept["status"] = st
-	}
 	u.Object = kept
 	return u, nil
+}
+
+// healthOf reads the health a watched copy holds (trimForHealth).
+func healthOf(u *unstructured.Unstructured) (*status.Result, error) {
+	h, _ := u.Object[watchedHealth].(map[string]any)
+	if h == nil {
+		return nil, errors.New("no health in the watched copy")
+	}
+	if msg, ok := h["error"].(string); ok {
+		return nil, errors.New(msg)
+	}
+	st, _ := h["status"].(string)
+	msg, _ := h["message"].(string)
+	return &status.Result{Status: status.Status(st), Message: msg}, nil
 }
 
 // pick returns the fields of m that are among keys.
@@ -350,7 +371,7 @@ func (a *Applier) waitWatched(ctx context.Context, w *watch, objects []*unstruct
 			case live.GetGeneration() < minGen[RefOf(o).key()]:
 				pending = RefOf(o).String() + ": the change is not observed yet"
 			default:
-				res, err := status.Compute(live)
+				res, err := healthOf(live)
 				switch {
 				case err != nil:
 					pending = RefOf(o).String() + ": " + err.Error()
