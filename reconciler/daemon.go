@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -60,7 +61,10 @@ type Daemon struct {
 	Metrics *Metrics
 	// Appliers by cluster name.
 	appliers map[string]*apply.Applier
-	events   *eventRecorder
+	// writeLimits holds, by cluster, how many pairs may write to it at
+	// once (all the workers until its API server shows overload).
+	writeLimits map[string]*writeLimit
+	events      *eventRecorder
 
 	queue workqueue.TypedRateLimitingInterface[pairKey]
 	// lanes orders the queue: a promotion going on goes ahead.
@@ -146,6 +150,10 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		inflight: map[pairKey]bool{}, recheck: map[pairKey]bool{}, behind: map[pairKey][]pairKey{}, deferred: map[pairKey]bool{},
 		unclaimed: map[pairKey]bool{}, fetchNow: make(chan struct{}, 1),
 	}
+	d.writeLimits = map[string]*writeLimit{}
+	for name := range appliers {
+		d.writeLimits[name] = newWriteLimit(opts.Concurrency, opts.Clock)
+	}
 	d.lanes = newLanes()
 	d.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[pairKey](opts.MinBackoff, opts.MaxBackoff),
@@ -161,6 +169,12 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		d.Status.Only(opts.Owner.Owns) // a shard shows its own share
 	}
 	d.Metrics = NewMetrics(func() float64 { return float64(d.queue.Len()) }, func() map[Phase]int { return d.Status.PhaseCounts() })
+	for name, w := range d.writeLimits {
+		d.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "pave_cluster_write_limit", Help: "Pairs that may write to the cluster at once: --concurrency, halved while its API server shows overload.",
+			ConstLabels: prometheus.Labels{"cluster": name},
+		}, func() float64 { return float64(w.current()) }))
+	}
 	d.events = newEventRecorder(log, appliers)
 	return d
 }

@@ -323,9 +323,24 @@ func (d *Daemon) stepApply(ctx context.Context, p *pairRun, r *result) bool {
 		r.fail(ReasonClusterUnreachable, err.Error())
 		return false
 	}
+	// As many pairs write to the cluster at once as its API server takes
+	// in time (writeLimit).
+	limit := d.writeLimits[p.applier.Cluster.Name]
+	started, err := limit.acquire(ctx)
+	if err != nil {
+		r.fail(ReasonClusterUnreachable, err.Error())
+		return false
+	}
 	d.timed(r, "apply", func() {
 		p.out = p.applier.Write(ctx, p.snap.cat.Config, p.rendered, d.takeResync(p.key), budget)
 	})
+	writeErr := p.out.Err
+	if ctx.Err() != nil {
+		writeErr = nil // stopped, not slow
+	}
+	if cut, n := limit.release(started, writeErr); cut {
+		p.log.Info("the cluster's API server is overloaded: fewer pairs write to it at once", "cluster", p.applier.Cluster.Name, "pairs", n, "took", d.clock.Since(started).Round(time.Millisecond).String(), "error", p.out.Err)
+	}
 	r.applied, r.cluster, r.hash = true, p.applier.Cluster.Name, p.rendered.Hash
 	// Waiting for health holds no worker and no rendered object: every
 	// pair of a round may wait at once.

@@ -1,0 +1,108 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/clock"
+)
+
+// slowWrite is how long one pair's writes to a cluster may take before
+// they count as a sign that its API server is overloaded: a pair's writes
+// are a few requests, one or two at a time, each of which an API server
+// in good health answers in well under a second.
+const slowWrite = 10 * time.Second
+
+// writeLimit is how many pairs may write to one cluster at once. It is
+// every worker (--concurrency) while the cluster answers in time; when
+// its API server shows it is overloaded (a write timed out, was refused
+// as too many, or the pair's writes took longer than slowWrite) it is
+// halved, and it grows back by one for each limit's worth of pairs
+// written in time: additive increase, multiplicative decrease, as TCP
+// does. An overloaded API server that is sent as much as before times out
+// more requests, and finishes the work of each after its client gave up
+// on it, so a timed-out write costs it twice; sending fewer lets it catch
+// up. The writes of pairs sent before a cut do not cut again: one episode
+// of overload halves the limit once, however many writes it timed out.
+type writeLimit struct {
+	clock clock.PassiveClock
+	max   int
+
+	mu       sync.Mutex
+	limit    float64
+	inflight int
+	cutAt    time.Time
+	// freed is closed (and replaced) whenever a slot may have freed.
+	freed chan struct{}
+}
+
+func newWriteLimit(max int, c clock.PassiveClock) *writeLimit {
+	max = int(math.Max(1, float64(max)))
+	return &writeLimit{clock: c, max: max, limit: float64(max), freed: make(chan struct{})}
+}
+
+// acquire waits for a slot; release must be called with the outcome of
+// the writes. It returns the time the slot was taken.
+func (w *writeLimit) acquire(ctx context.Context) (time.Time, error) {
+	for {
+		w.mu.Lock()
+		if w.inflight < int(w.limit) {
+			w.inflight++
+			w.mu.Unlock()
+			return w.clock.Now(), nil
+		}
+		freed := w.freed
+		w.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		}
+	}
+}
+
+// release gives a slot back. err is the writes' error (nil: written in
+// time); cut reports that the limit was halved, to limit.
+func (w *writeLimit) release(started time.Time, err error) (cut bool, limit int) {
+	took := w.clock.Since(started)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inflight--
+	switch {
+	case overloaded(err) || took > slowWrite:
+		if w.cutAt.IsZero() || !started.Before(w.cutAt) {
+			w.limit = math.Max(1, math.Floor(w.limit/2))
+			w.cutAt = w.clock.Now()
+			cut = true
+		}
+	case err == nil:
+		w.limit = math.Min(float64(w.max), w.limit+1/w.limit)
+	}
+	close(w.freed)
+	w.freed = make(chan struct{})
+	return cut, int(w.limit)
+}
+
+// current is the limit now, for the metric.
+func (w *writeLimit) current() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return int(w.limit)
+}
+
+// overloaded says an error is an API server's sign of overload: a request
+// that timed out (on either side) or was refused as too many or while
+// the server could not take it.
+func overloaded(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ne net.Error
+	return apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
