@@ -88,6 +88,16 @@ func (w *writeLimit) release(started time.Time, err error) (cut bool, limit int)
 	return cut, int(w.limit)
 }
 
+// forget gives a slot back without taking its writes for a sign either
+// way (they were stopped).
+func (w *writeLimit) forget() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inflight--
+	close(w.freed)
+	w.freed = make(chan struct{})
+}
+
 // current is the limit now, for the metric.
 func (w *writeLimit) current() int {
 	w.mu.Lock()

@@ -132,4 +132,16 @@ func TestWriteLimitHalvesOnOverloadAndGrowsBack(t *testing.T) {
 	if got := w.current(); got != 16 {
 		t.Errorf("limit %d past the workers (16)", got)
 	}
+
+	// Writes stopped (shutdown, a lapsed claim) give their slot back and
+	// say nothing of the API server, however long they took.
+	started = acquire(16)
+	clk.Step(time.Minute)
+	for range started {
+		w.forget()
+	}
+	if got := w.current(); got != 16 {
+		t.Errorf("after stopped writes: limit %d, want 16", got)
+	}
+	acquire(16) // every slot is free again
 }

@@ -328,17 +328,15 @@ func (d *Daemon) stepApply(ctx context.Context, p *pairRun, r *result) bool {
 	limit := d.writeLimits[p.applier.Cluster.Name]
 	started, err := limit.acquire(ctx)
 	if err != nil {
-		r.fail(ReasonClusterUnreachable, err.Error())
+		r.fail(ReasonApplyFailed, "stopped while waiting to write: "+err.Error())
 		return false
 	}
 	d.timed(r, "apply", func() {
 		p.out = p.applier.Write(ctx, p.snap.cat.Config, p.rendered, d.takeResync(p.key), budget)
 	})
-	writeErr := p.out.Err
 	if ctx.Err() != nil {
-		writeErr = nil // stopped, not slow
-	}
-	if cut, n := limit.release(started, writeErr); cut {
+		limit.forget() // stopped: says nothing of the API server
+	} else if cut, n := limit.release(started, p.out.Err); cut {
 		p.log.Info("the cluster's API server is overloaded: fewer pairs write to it at once", "cluster", p.applier.Cluster.Name, "pairs", n, "took", d.clock.Since(started).Round(time.Millisecond).String(), "error", p.out.Err)
 	}
 	r.applied, r.cluster, r.hash = true, p.applier.Cluster.Name, p.rendered.Hash
