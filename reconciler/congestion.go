@@ -12,26 +12,25 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// slowWrite is how long one pair's writes to a cluster may take before
-// they count as a sign that its API server is overloaded: a pair's writes
-// are a few requests, one or two at a time, each of which an API server
-// in good health answers in well under a second.
-const slowWrite = 10 * time.Second
-
 // writeLimit is how many pairs may write to one cluster at once. It is
 // every worker (--concurrency) while the cluster answers in time; when
 // its API server shows it is overloaded (a write timed out, was refused
-// as too many, or the pair's writes took longer than slowWrite) it is
+// as too many or while it could not take it, or the pair's writes took
+// longer than one request may: the cluster's request timeout) it is
 // halved, and it grows back by one for each limit's worth of pairs
 // written in time: additive increase, multiplicative decrease, as TCP
 // does. An overloaded API server that is sent as much as before times out
 // more requests, and finishes the work of each after its client gave up
 // on it, so a timed-out write costs it twice; sending fewer lets it catch
-// up. The writes of pairs sent before a cut do not cut again: one episode
-// of overload halves the limit once, however many writes it timed out.
+// up. The writes of pairs sent before a cut count neither way: one
+// episode of overload halves the limit once, however many writes it timed
+// out, and those sent under the old limit do not grow the new one.
 type writeLimit struct {
 	clock clock.PassiveClock
 	max   int
+	// slow is how long a pair's writes may take before that alone counts
+	// as overload (0: never).
+	slow time.Duration
 
 	mu       sync.Mutex
 	limit    float64
@@ -41,9 +40,9 @@ type writeLimit struct {
 	freed chan struct{}
 }
 
-func newWriteLimit(max int, c clock.PassiveClock) *writeLimit {
+func newWriteLimit(max int, slow time.Duration, c clock.PassiveClock) *writeLimit {
 	max = int(math.Max(1, float64(max)))
-	return &writeLimit{clock: c, max: max, limit: float64(max), freed: make(chan struct{})}
+	return &writeLimit{clock: c, max: max, slow: slow, limit: float64(max), freed: make(chan struct{})}
 }
 
 // acquire waits for a slot; release must be called with the outcome of
@@ -73,13 +72,15 @@ func (w *writeLimit) release(started time.Time, err error) (cut bool, limit int)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.inflight--
+	// Writes sent before the last cut were sent under the limit it cut:
+	// they say nothing of the new one.
+	sinceCut := w.cutAt.IsZero() || !started.Before(w.cutAt)
 	switch {
-	case overloaded(err) || took > slowWrite:
-		if w.cutAt.IsZero() || !started.Before(w.cutAt) {
-			w.limit = math.Max(1, math.Floor(w.limit/2))
-			w.cutAt = w.clock.Now()
-			cut = true
-		}
+	case !sinceCut:
+	case overloaded(err) || w.slow > 0 && took > w.slow:
+		w.limit = math.Max(1, math.Floor(w.limit/2))
+		w.cutAt = w.clock.Now()
+		cut = true
 	case err == nil:
 		w.limit = math.Min(float64(w.max), w.limit+1/w.limit)
 	}

@@ -23,16 +23,18 @@ func (timeoutError) Temporary() bool { return true }
 
 // TestWriteLimitHalvesOnOverloadAndGrowsBack: a cluster takes every worker
 // while its writes go well; an overloaded API server (a write timed out
-// on the client or the server, refused as too many, or slower than
-// slowWrite) halves how many pairs write to it at once, once per episode
-// however many of the writes sent before the cut fail; writes in time
-// grow it back by one per limit's worth, up to the workers; other
-// failures (a denial, a conflict) leave it as it is; a pair over the
-// limit waits for a slot.
+// on the client or the server, refused as too many or as unavailable, or
+// a pair's writes longer than the request timeout) halves how many pairs
+// write to it at once, once per episode: the writes sent before the cut
+// count neither way; writes in time grow it back by one per limit's
+// worth, up to the workers; other failures (a denial, a conflict) leave
+// it as it is; a pair over the limit waits for a slot; writes stopped
+// give their slot back.
 func TestWriteLimitHalvesOnOverloadAndGrowsBack(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	ctx := context.Background()
-	w := newWriteLimit(16, clk)
+	const slow = 30 * time.Second // the cluster's request timeout
+	w := newWriteLimit(16, slow, clk)
 	acquire := func(n int) []time.Time {
 		var at []time.Time
 		for range n {
@@ -100,14 +102,15 @@ func TestWriteLimitHalvesOnOverloadAndGrowsBack(t *testing.T) {
 		t.Fatal("the waiting pair did not get the freed slot")
 	}
 
-	// A write slower than slowWrite, sent after the cut, cuts again.
-	clk.Step(slowWrite + time.Second)
-	if cut, n := w.release(started[0], nil); !cut || n != 4 {
-		t.Errorf("a write of %s after the cut: cut %t to %d, want to 4", slowWrite+time.Second, cut, n)
-	}
 	// A denial neither cuts nor grows it.
-	if cut, n := w.release(started[1], apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, "b", errors.New("denied"))); cut || n != 4 {
-		t.Errorf("a denial: cut %t, limit %d, want 4", cut, n)
+	if cut, n := w.release(started[1], apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, "b", errors.New("denied"))); cut || n != 8 {
+		t.Errorf("a denial: cut %t, limit %d, want 8", cut, n)
+	}
+	// Pairs writing longer than one request may, sent after the cut,
+	// cut again.
+	clk.Step(slow + time.Second)
+	if cut, n := w.release(started[0], nil); !cut || n != 4 {
+		t.Errorf("a write of %s after the cut: cut %t to %d, want to 4", slow+time.Second, cut, n)
 	}
 	for _, s := range started[2:] {
 		w.release(s, nil)

@@ -151,8 +151,8 @@ func New(log logr.Logger, src source.Source, appliers map[string]*apply.Applier,
 		unclaimed: map[pairKey]bool{}, fetchNow: make(chan struct{}, 1),
 	}
 	d.writeLimits = map[string]*writeLimit{}
-	for name := range appliers {
-		d.writeLimits[name] = newWriteLimit(opts.Concurrency, opts.Clock)
+	for name, a := range appliers {
+		d.writeLimits[name] = newWriteLimit(opts.Concurrency, a.Cluster.Config.Timeout, opts.Clock)
 	}
 	d.lanes = newLanes()
 	d.queue = workqueue.NewTypedRateLimitingQueueWithConfig(

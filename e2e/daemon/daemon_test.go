@@ -31,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/pave-dev/pave/e2e/localcluster"
 	"github.com/pave-dev/pave/e2e/testcluster"
 )
 
@@ -215,7 +216,8 @@ func startPaveOnce(t testing.TB, log string, wrap func(bin string, args []string
 		cmd = wrap(paveBin, all)
 	}
 	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
+	// Killed with the test binary, even an interrupted one.
+	if err := localcluster.StartTied(cmd); err != nil {
 		t.Fatal(err)
 	}
 	d := &daemon{t: t, cmd: cmd, url: "http://" + addr, probe: "http://" + probe, log: log, logFrom: logFrom, done: make(chan struct{})}

@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"syscall"
 )
 
 // The kernel delivers Pdeathsig when the *thread* that forked the child exits,
@@ -32,4 +33,15 @@ func startLocked(cmd *exec.Cmd) error {
 	errc := make(chan error, 1)
 	spawnReqs <- spawnReq{cmd: cmd, errc: errc}
 	return <-errc
+}
+
+// StartTied starts cmd so that the kernel kills it (SIGKILL) when the
+// calling process dies, as the control plane's processes are: a test
+// binary interrupted or killed leaves none of its children running.
+func StartTied(cmd *exec.Cmd) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	return startLocked(cmd)
 }
