@@ -40,9 +40,9 @@ type writeLimit struct {
 	freed chan struct{}
 }
 
-func newWriteLimit(max int, slow time.Duration, c clock.PassiveClock) *writeLimit {
-	max = int(math.Max(1, float64(max)))
-	return &writeLimit{clock: c, max: max, slow: slow, limit: float64(max), freed: make(chan struct{})}
+func newWriteLimit(workers int, slow time.Duration, c clock.PassiveClock) *writeLimit {
+	workers = max(1, workers)
+	return &writeLimit{clock: c, max: workers, slow: slow, limit: float64(workers), freed: make(chan struct{})}
 }
 
 // acquire waits for a slot; release must be called with the outcome of

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
@@ -147,4 +152,74 @@ func TestWriteLimitHalvesOnOverloadAndGrowsBack(t *testing.T) {
 		t.Errorf("after stopped writes: limit %d, want 16", got)
 	}
 	acquire(16) // every slot is free again
+}
+
+// overloadTransport answers a cluster's Service writes as an API server
+// that cannot take them does (503, no Retry-After) while overloaded is
+// set; every other request goes to the real API server.
+type overloadTransport struct {
+	next       http.RoundTripper
+	overloaded *atomic.Bool
+}
+
+func (o overloadTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !o.overloaded.Load() || req.Method != http.MethodPatch || !strings.Contains(req.URL.Path, "/services/") {
+		return o.next.RoundTrip(req)
+	}
+	body := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"the server is currently unable to handle the request","reason":"ServiceUnavailable","code":503}`
+	return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: req}, nil
+}
+
+// TestOverloadedClusterGetsFewerWrites: while staging's API server refuses
+// the Service writes as overloaded, the daemon lets fewer pairs write to
+// staging at once (down to one) and says why in each pair's status, while
+// prod keeps every worker; once staging takes writes again, every pair is
+// applied and staging's limit grows back to the workers.
+func TestOverloadedClusterGetsFewerWrites(t *testing.T) {
+	const n, workers = 8, 4
+	services, ids := webServices("overload", n)
+	dir := catalogDir(t, []string{"overload"}, services)
+	var overloaded atomic.Bool
+	overloaded.Store(true)
+	d := run(t, dir, func(o *Options, configs map[string]*rest.Config) {
+		o.Concurrency, o.Apply.Wait, o.Apply.WaitTimeout = workers, false, 0
+		o.MinBackoff, o.MaxBackoff = time.Second, time.Second
+		configs["staging"].WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return overloadTransport{rt, &overloaded} }
+	})
+	limit := func(cluster string) float64 {
+		t.Helper()
+		m := d.metric("pave_cluster_write_limit", cluster)
+		if m == nil || m.Gauge == nil {
+			t.Fatalf("no pave_cluster_write_limit for %s", cluster)
+		}
+		return m.Gauge.GetValue()
+	}
+	d.waitFor(time.Minute, "staging's write limit cut to one pair", func() (bool, string) {
+		d.clock.Step(time.Second) // the failed pairs' retries
+		return limit("staging") == 1, fmt.Sprintf("limit %v", limit("staging"))
+	})
+	if got := limit("prod"); got != workers {
+		t.Errorf("prod's write limit while staging is overloaded: %v, want %d", got, workers)
+	}
+	d.waitFor(time.Minute, "the overload in a pair's status", func() (bool, string) {
+		e := d.env(ids[0], "staging")
+		return e != nil && e.Phase == PhaseFailed && len(e.Errors) > 0 && strings.Contains(e.Errors[0], "unable to handle the request"), fmt.Sprintf("%+v", e)
+	})
+
+	overloaded.Store(false)
+	d.waitFor(2*time.Minute, "every pair applied in both environments", func() (bool, string) {
+		d.clock.Step(time.Second)
+		for _, id := range ids {
+			for _, env := range []string{"staging", "prod"} {
+				if e := d.env(id, env); e == nil || e.Phase != PhaseProgressing && e.Phase != PhaseReady {
+					return false, fmt.Sprintf("%s (%s): %+v", id, env, e)
+				}
+			}
+		}
+		return true, ""
+	})
+	if got := limit("staging"); got != workers {
+		t.Errorf("staging's write limit after %d pairs written in time: %v, want back to %d", n, got, workers)
+	}
 }
