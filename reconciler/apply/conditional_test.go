@@ -8,6 +8,7 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pave-dev/pave/render"
@@ -92,11 +93,15 @@ func TestChangedServiceIsCheckedFromTheWatch(t *testing.T) {
 
 		// Changed by someone else, owner kept: checked again, written.
 		var d appsv1.Deployment
-		if err := c.Get(ctx, key, &d); err != nil {
-			t.Fatal(err)
-		}
-		d.Annotations["example.com/touched"] = "yes"
-		if err := c.Update(ctx, &d); err != nil {
+		// (Read and written again if the Deployment controller wrote its
+		// status in between.)
+		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := c.Get(ctx, key, &d); err != nil {
+				return err
+			}
+			d.Annotations["example.com/touched"] = "yes"
+			return c.Update(ctx, &d)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		out := &Result{}
@@ -110,12 +115,14 @@ func TestChangedServiceIsCheckedFromTheWatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Get(ctx, key, &d); err != nil {
-			t.Fatal(err)
-		}
-		d.Labels[render.LabelService] = "other"
-		d.Spec.Template.Spec.Containers[0].Image = "registry.example.com/cond/other:9"
-		if err := c.Update(ctx, &d); err != nil {
+		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := c.Get(ctx, key, &d); err != nil {
+				return err
+			}
+			d.Labels[render.LabelService] = "other"
+			d.Spec.Template.Spec.Containers[0].Image = "registry.example.com/cond/other:9"
+			return c.Update(ctx, &d)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		err = applyDirect(ctx, c, []*unstructured.Unstructured{rendered}, ssa.ConfiguredAction, &Result{}, checked, recheck)
