@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -69,9 +70,7 @@ type APIOptions struct {
 // load on this one never fails a liveness probe.
 func (d *Daemon) APIHandler(o APIOptions) http.Handler {
 	api := http.NewServeMux()
-	api.HandleFunc("GET /api/v1/services", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"services": d.Status.Services()})
-	})
+	api.HandleFunc("GET /api/v1/services", d.serveServices)
 	api.HandleFunc("GET /api/v1/services/{team}/{name}", func(w http.ResponseWriter, r *http.Request) {
 		svc, ok := d.Status.Service(r.PathValue("team") + "/" + r.PathValue("name"))
 		if !ok {
@@ -320,6 +319,58 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx
 // writeJSON writes v as compact JSON: the status of 10,000 services is
 // polled by dashboards and scripts, and indenting it cost the daemon as
 // much as encoding it (pipe it through jq to read it).
+// serveServices answers GET /api/v1/services: {"services": [...]}, every
+// service shown, sorted by id. A dashboard or script polls it, so it
+// carries an ETag (304 to an If-None-Match that still holds), and the
+// answer is written one service at a time: a shard of thousands of
+// services never holds a copy of them all, nor their whole JSON, per
+// request.
+func (d *Daemon) serveServices(w http.ResponseWriter, r *http.Request) {
+	ids, tag := d.Status.Shown()
+	w.Header().Set("ETag", tag)
+	w.Header().Set("Cache-Control", "no-cache")
+	if etagMatches(r.Header.Get("If-None-Match"), tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString(`{"services":[`)
+	first := true
+	for _, id := range ids {
+		svc, ok := d.Status.Service(id)
+		if !ok {
+			continue // gone since the ids were read
+		}
+		data, err := json.Marshal(svc)
+		if err != nil {
+			d.log.Error(err, "status API: encode a service", "service", id)
+			continue
+		}
+		if !first {
+			bw.WriteByte(',')
+		}
+		first = false
+		if _, err := bw.Write(data); err != nil {
+			return // the client went away
+		}
+	}
+	bw.WriteString("]}\n")
+	bw.Flush()
+}
+
+// etagMatches: an If-None-Match header lists tag (or is "*").
+func etagMatches(header, tag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == tag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

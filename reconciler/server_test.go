@@ -768,3 +768,68 @@ func TestOperatorAPIHistory(t *testing.T) {
 		t.Errorf("history without the token = %d, want 401", code)
 	}
 }
+
+// TestServicesAPIIsTaggedAndStreamed: GET /api/v1/services answers the
+// status of every service shown, sorted, as Services does; with the ETag
+// it gave, a poll that finds nothing changed gets 304 and no body; a
+// change to a service, or to the share shown, gives a new answer.
+func TestServicesAPIIsTaggedAndStreamed(t *testing.T) {
+	l := serve(t, ServerOptions{}, nil)
+	for i := range 300 {
+		l.d.Status.Set(ServiceStatus{Team: fmt.Sprintf("team%d", i%7), Name: fmt.Sprintf("svc%03d", i),
+			Environments: map[string]*EnvironmentStatus{"staging": {Phase: PhaseReady, Errors: []string{`<"quoted">`}}, "prod": {Phase: PhasePending}}})
+	}
+	fetch := func(tag string) (int, []byte, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, l.api+"/api/v1/services", nil)
+		if tag != "" {
+			req.Header.Set("If-None-Match", tag)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body, resp.Header.Get("ETag")
+	}
+	same := func(body []byte) {
+		t.Helper()
+		want, _ := json.Marshal(map[string]any{"services": l.d.Status.Services()})
+		if got := strings.TrimSpace(string(body)); got != string(want) {
+			t.Fatalf("answer differs from the store's services:\n got %.300s\nwant %.300s", got, want)
+		}
+	}
+
+	code, body, tag := fetch("")
+	if code != 200 || tag == "" {
+		t.Fatalf("first poll: %d, ETag %q", code, tag)
+	}
+	same(body)
+	if code, body, again := fetch(tag); code != http.StatusNotModified || len(body) != 0 || again != tag {
+		t.Fatalf("poll with a tag that holds: %d, %d bytes, ETag %q (want 304, none, %q)", code, len(body), again, tag)
+	}
+
+	l.d.Status.update("team3", "svc003", "prod", func(_ *ServiceStatus, e *EnvironmentStatus) { e.Phase = PhaseReady })
+	code, body, changed := fetch(tag)
+	if code != 200 || changed == tag {
+		t.Fatalf("poll after a service changed: %d, ETag %q (was %q)", code, changed, tag)
+	}
+	same(body)
+
+	l.d.Status.Only(func(id string) bool { return strings.HasPrefix(id, "team1/") })
+	code, body, share := fetch(changed)
+	if code != 200 || share == changed {
+		t.Fatalf("poll after the share changed: %d, ETag %q (was %q)", code, share, changed)
+	}
+	same(body)
+	var got struct{ Services []ServiceStatus }
+	if err := json.Unmarshal(body, &got); err != nil || len(got.Services) == 0 {
+		t.Fatalf("share's answer: %v, %d services", err, len(got.Services))
+	}
+	for _, s := range got.Services {
+		if s.Team != "team1" {
+			t.Fatalf("a service outside the share is shown: %s", s.Service)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"fmt"
+	"hash/fnv"
 	"slices"
 	"sync"
 	"time"
@@ -119,6 +121,9 @@ type Store struct {
 	source   SourceStatus
 	// keep, when set, is the services shown (a shard's share, Only).
 	keep func(service string) bool
+	// gen counts the changes to services: with the ids shown, it tags
+	// what the status API serves (its ETag).
+	gen uint64
 }
 
 // NewStore returns an empty store.
@@ -128,6 +133,7 @@ func NewStore() *Store { return &Store{services: map[string]*ServiceStatus{}} }
 func (s *Store) update(team, name, env string, fn func(svc *ServiceStatus, e *EnvironmentStatus)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gen++
 	id := team + "/" + name
 	svc, ok := s.services[id]
 	if !ok {
@@ -181,6 +187,28 @@ func (s *Store) Services() []ServiceStatus {
 		return 0
 	})
 	return out
+}
+
+// Shown returns the ids of the services shown (all, or a shard's share),
+// sorted, and a tag that changes whenever what they show may have: the
+// count of changes to the store and a hash of the ids (a share changes
+// without a change to the store).
+func (s *Store) Shown() (ids []string, tag string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids = make([]string, 0, len(s.services))
+	for id := range s.services {
+		if s.keep == nil || s.keep(id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	h := fnv.New64a()
+	for _, id := range ids {
+		h.Write([]byte(id))
+		h.Write([]byte{0})
+	}
+	return ids, fmt.Sprintf(`"%d-%d-%x"`, s.gen, len(ids), h.Sum64())
 }
 
 // Service returns one service's status.

@@ -13,6 +13,7 @@ func (s *Store) Set(svc ServiceStatus) {
 	c := copyService(&svc)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gen++
 	s.services[c.Service] = &c
 }
 
@@ -22,5 +23,6 @@ func (s *Store) Set(svc ServiceStatus) {
 func (s *Store) Only(keep func(service string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gen++
 	s.keep = keep
 }
