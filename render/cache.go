@@ -1,11 +1,14 @@
 package render
 
 import (
+	"bytes"
+	"compress/flate"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"sync"
@@ -25,18 +28,63 @@ type Cache struct {
 	entries map[string]*cached
 	// used marks the entries read or written since the last Sweep.
 	used map[string]bool
+	// deflaters and inflaters reuse DEFLATE state across renders.
+	deflaters, inflaters sync.Pool
 }
 
 // cached is one render, kept as the compact JSON of its objects rather
-// than as objects: a decoded object takes several times the memory of its
-// JSON, and a daemon keeps every service's render of every environment.
-// Each result decodes its own copy (a fraction of a render's cost).
+// than as objects, compressed: a decoded object takes several times the
+// memory of its JSON, a render's JSON compresses several times over (its
+// objects repeat their labels and names), and a daemon keeps every
+// service's render of every environment. Each result decompresses and
+// decodes its own copy (a fraction of a render's cost).
 type cached struct {
-	data []byte
+	data []byte // DEFLATE of the JSON list of objects
 	hash string
 }
 
-func newCached(objs []*unstructured.Unstructured) (*cached, error) {
+// deflate compresses a render's JSON, reusing a compressor: a DEFLATE
+// writer's state is hundreds of kilobytes.
+func (c *Cache) deflate(data []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(data) / 4)
+	w, _ := c.deflaters.Get().(*flate.Writer)
+	if w == nil {
+		var err error
+		if w, err = flate.NewWriter(&buf, flate.BestSpeed); err != nil {
+			return nil, err
+		}
+	} else {
+		w.Reset(&buf)
+	}
+	defer c.deflaters.Put(w)
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
+// inflate decompresses a kept render's JSON, reusing a decompressor.
+func (c *Cache) inflate(data []byte) ([]byte, error) {
+	r, _ := c.inflaters.Get().(io.ReadCloser)
+	if r == nil {
+		r = flate.NewReader(bytes.NewReader(data))
+	} else if err := r.(flate.Resetter).Reset(bytes.NewReader(data), nil); err != nil {
+		return nil, err
+	}
+	defer c.inflaters.Put(r)
+	var buf bytes.Buffer
+	buf.Grow(len(data) * 6)
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (c *Cache) newCached(objs []*unstructured.Unstructured) (*cached, error) {
 	list := make([]map[string]any, len(objs))
 	for i, o := range objs {
 		list[i] = o.Object
@@ -45,13 +93,21 @@ func newCached(objs []*unstructured.Unstructured) (*cached, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cached{data: data, hash: hashObjects(objs)}, nil
+	packed, err := c.deflate(data)
+	if err != nil {
+		return nil, err
+	}
+	return &cached{data: packed, hash: hashObjects(objs)}, nil
 }
 
 // objects decodes a fresh copy of the render's objects.
-func (c *cached) objects() ([]*unstructured.Unstructured, error) {
+func (c *Cache) objects(e *cached) ([]*unstructured.Unstructured, error) {
+	data, err := c.inflate(e.data)
+	if err != nil {
+		return nil, err
+	}
 	var list []map[string]any
-	if err := utiljson.Unmarshal(c.data, &list); err != nil {
+	if err := utiljson.Unmarshal(data, &list); err != nil {
 		return nil, err
 	}
 	out := make([]*unstructured.Unstructured, len(list))

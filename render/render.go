@@ -304,7 +304,7 @@ func (r *Renderer) render(svc *catalog.Service, envName string, hashOnly bool) (
 		// Nothing kept (NoCache): the result owns the render's objects.
 		return r.result(svc, envName, namespace, gp, objs, hashObjects(objs)), nil
 	}
-	c, err := newCached(objs)
+	c, err := r.cache.newCached(objs)
 	if err != nil {
 		return nil, fail("", "keep the render: %v", err)
 	}
@@ -318,7 +318,7 @@ func (r *Renderer) render(svc *catalog.Service, envName string, hashOnly bool) (
 // cachedResult builds a Result from a kept render: a fresh copy of its
 // objects.
 func (r *Renderer) cachedResult(svc *catalog.Service, env, namespace string, gp *goldenPath, c *cached) (*Result, error) {
-	objs, err := c.objects()
+	objs, err := r.cache.objects(c)
 	if err != nil {
 		return nil, fieldError(svc, env, "", fmt.Sprintf("template %s: read the kept render: %v", gp.ID(), err))
 	}
