@@ -27,7 +27,9 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/gittestserver"
+	"helm.sh/helm/v3/pkg/chart/loader"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -194,6 +196,28 @@ func (d *daemon) lostPort() bool {
 	return false
 }
 
+// chartMemoryLimit is the memory limit of charts/pave's defaults
+// (resources.limits.memory), in bytes: the chart gives it to pave as
+// GOMEMLIMIT.
+func chartMemoryLimit(t testing.TB) int64 {
+	t.Helper()
+	ch, err := loader.Load("../../charts/pave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resources, _ := ch.Values["resources"].(map[string]any)
+	limits, _ := resources["limits"].(map[string]any)
+	v, ok := limits["memory"].(string)
+	if !ok {
+		t.Fatalf("charts/pave/values.yaml: no resources.limits.memory (found %v)", limits)
+	}
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		t.Fatalf("charts/pave/values.yaml: resources.limits.memory: %v", err)
+	}
+	return q.Value()
+}
+
 func startPaveOnce(t testing.TB, log string, wrap func(bin string, args []string) *exec.Cmd, args ...string) *daemon {
 	t.Helper()
 	addr, probe := freePort(t), freePort(t)
@@ -216,6 +240,16 @@ func startPaveOnce(t testing.TB, log string, wrap func(bin string, args []string
 		cmd = wrap(paveBin, all)
 	}
 	cmd.Stdout, cmd.Stderr = f, f
+	if _, bench := t.(*testing.B); bench && os.Getenv("GOMEMLIMIT") == "" {
+		// A benchmark runs pave as the chart deploys it: Go's soft memory
+		// limit is the container's memory limit.
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		limit := chartMemoryLimit(t)
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMEMLIMIT=%d", limit))
+		t.Logf("pave serve runs with GOMEMLIMIT=%dMiB, the chart's memory limit", limit>>20)
+	}
 	// Killed with the test binary, even an interrupted one.
 	if err := localcluster.StartTied(cmd); err != nil {
 		t.Fatal(err)
