@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,6 +129,10 @@ var (
 // already trimmed.
 const watchedHealth = "pave.dev/health"
 
+// healthError stands for kstatus's status in a watched copy's health when
+// kstatus could not compute one (no kstatus status is named so).
+const healthError = "Error"
+
 // trimForHealth keeps of an object what health and the ownership check
 // read: its kind, the metadata that identify it and its generation, the
 // labels and annotation that say whose it is, and its health, computed
@@ -147,11 +152,13 @@ func trimForHealth(obj any) (any, error) {
 	if _, trimmed := u.Object[watchedHealth]; trimmed {
 		return u, nil
 	}
-	health := map[string]any{}
+	// One string, "<status>\n<message>", not a map: a map takes a few
+	// hundred bytes however few its keys.
+	var health string
 	if res, err := status.Compute(u); err != nil {
-		health["error"] = err.Error()
+		health = healthError + "\n" + err.Error()
 	} else {
-		health["status"], health["message"] = string(res.Status), res.Message
+		health = string(res.Status) + "\n" + res.Message
 	}
 	kept := map[string]any{"apiVersion": u.Object["apiVersion"], "kind": u.Object["kind"], watchedHealth: health}
 	if meta, ok := u.Object["metadata"].(map[string]any); ok {
@@ -171,15 +178,14 @@ func trimForHealth(obj any) (any, error) {
 
 // healthOf reads the health a watched copy holds (trimForHealth).
 func healthOf(u *unstructured.Unstructured) (*status.Result, error) {
-	h, _ := u.Object[watchedHealth].(map[string]any)
-	if h == nil {
+	h, ok := u.Object[watchedHealth].(string)
+	if !ok {
 		return nil, errors.New("no health in the watched copy")
 	}
-	if msg, ok := h["error"].(string); ok {
+	st, msg, _ := strings.Cut(h, "\n")
+	if st == healthError {
 		return nil, errors.New(msg)
 	}
-	st, _ := h["status"].(string)
-	msg, _ := h["message"].(string)
 	return &status.Result{Status: status.Status(st), Message: msg}, nil
 }
 
