@@ -152,6 +152,18 @@ func benchDaemonOnce(b *testing.B, round int) {
 		}
 		return len(oneWaveReady) == 2, fmt.Sprintf("Ready at the revision: %v", ready)
 	})
+	// The clock's own watch may be a moment behind pave's under this
+	// load: every Deployment is written once all are Ready, so wait for
+	// the clock to see them (a cluster it missed would read as 0 s).
+	waitFor(tb, 2*time.Minute, "template change in one wave: the clock sees every Deployment written", func() (bool, string) {
+		time.Sleep(100 * time.Millisecond)
+		for _, c := range clusters {
+			if !written.saw(c) {
+				return false, c + " not yet"
+			}
+		}
+		return true, ""
+	})
 	oneWaveWritten, oneWaveLoads := written.times()
 
 	// The same change again, in the default waves of 1, 10% and the rest
