@@ -316,9 +316,6 @@ func (s *Server) Serve() error {
 // Shutdown stops accepting and waits, within ctx, for requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
-// writeJSON writes v as compact JSON: the status of 10,000 services is
-// polled by dashboards and scripts, and indenting it cost the daemon as
-// much as encoding it (pipe it through jq to read it).
 // serveServices answers GET /api/v1/services: {"services": [...]}, every
 // service shown, sorted by id. A dashboard or script polls it, so it
 // carries an ETag (304 to an If-None-Match that still holds), and the
@@ -371,6 +368,9 @@ func etagMatches(header, tag string) bool {
 	return false
 }
 
+// writeJSON writes v as compact JSON: the status of 10,000 services is
+// polled by dashboards and scripts, and indenting it cost the daemon as
+// much as encoding it (pipe it through jq to read it).
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
