@@ -16,6 +16,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/pave-dev/pave/e2e/testcluster"
 )
@@ -168,12 +169,17 @@ func TestOperatorVerbs(t *testing.T) {
 			v, _ := status()["prod"]["suspended"].(bool)
 			return v, fmt.Sprint(status()["prod"])
 		})
-		dep, err := prod.AppsV1().Deployments("ops-prod").Get(ctx, "api", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dep.Spec.Template.Spec.Containers[0].Image = "registry.example.com/ops/api:hotfix"
-		if _, err := prod.AppsV1().Deployments("ops-prod").Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		// Read and written again when the Deployment controller wrote its
+		// status in between, as kubectl edit would.
+		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			dep, err := prod.AppsV1().Deployments("ops-prod").Get(ctx, "api", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			dep.Spec.Template.Spec.Containers[0].Image = "registry.example.com/ops/api:hotfix"
+			_, err = prod.AppsV1().Deployments("ops-prod").Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 		// Several resyncs (every 2 s) pass: a suspended service is left alone.
